@@ -1,0 +1,66 @@
+# One command each: build, test, demo, format.  CMake does the work.
+#   make            build (build/)
+#   make check      install what is missing, then the whole test suite:
+#                   gcc -Werror, clang -Werror, ASan+UBSan, valgrind, format check
+#   make asan       tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make demo       the seed's e-commerce worker, end to end
+#   make format     apply .clang-format
+#   make install    install library, header, pkg-config file and tool (PREFIX=/usr/local)
+
+PREFIX ?= /usr/local
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE ?= cmake
+CTEST ?= ctest
+SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find include src tools examples tests bench -name '*.[ch]')
+
+.PHONY: all build deps check check-gcc check-clang check-asan check-valgrind format format-check \
+        asan demo install clean
+
+all: build
+
+build:
+	$(CMAKE) -S . -B build -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	$(CMAKE) --build build -j $(JOBS)
+
+deps:
+	@scripts/install-deps
+
+# The final ctest run's summary closes the output.
+check: deps format-check check-clang check-asan check-valgrind check-gcc
+
+check-gcc:
+	$(CMAKE) -S . -B build-check -DCMAKE_C_COMPILER=gcc -DPGCDC_WERROR=ON
+	$(CMAKE) --build build-check -j $(JOBS)
+	$(CTEST) --test-dir build-check --output-on-failure -j $(JOBS)
+
+check-clang:
+	$(CMAKE) -S . -B build-clang -DCMAKE_C_COMPILER=clang -DPGCDC_WERROR=ON
+	$(CMAKE) --build build-clang -j $(JOBS)
+
+check-asan asan:
+	$(CMAKE) -S . -B build-asan -DCMAKE_C_COMPILER=clang -DPGCDC_WERROR=ON -DPGCDC_SANITIZE=ON \
+	    -DCMAKE_BUILD_TYPE=Debug
+	$(CMAKE) --build build-asan -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    $(CTEST) --test-dir build-asan --output-on-failure -j $(JOBS)
+
+check-valgrind:
+	$(CMAKE) -S . -B build-valgrind -DCMAKE_C_COMPILER=gcc -DPGCDC_WERROR=ON -DCMAKE_BUILD_TYPE=Debug \
+	    -DPGCDC_VALGRIND=ON
+	$(CMAKE) --build build-valgrind -j $(JOBS)
+	$(CTEST) --test-dir build-valgrind --output-on-failure -j $(JOBS) -L valgrind
+
+format:
+	clang-format -i $(SOURCES)
+
+format-check:
+	clang-format --dry-run -Werror $(SOURCES)
+
+demo: deps build
+	scripts/demo
+
+install: build
+	$(CMAKE) --install build
+
+clean:
+	rm -rf build build-check build-clang build-asan build-valgrind

@@ -1,0 +1,308 @@
+/*
+ * Worker configuration: setters that validate and copy, and the copy the
+ * worker takes at creation so the caller's config may be freed.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+pgcdc_config *pgcdc_config_new(void)
+{
+    pgcdc_config *cfg = calloc(1, sizeof(*cfg));
+
+    if (cfg == NULL)
+        return NULL;
+    cfg->create_slot = 1;
+    cfg->create_publication = 1;
+    cfg->status_interval_ms = 10000;
+    cfg->proto_version = 1;
+    cfg->handler_retries = 5;
+    cfg->handler_delay_ms = 100;
+    cfg->reconnect_max_ms = 30000;
+    cfg->log_level = PGCDC_LOG_INFO;
+    return cfg;
+}
+
+void pgcdc__config_clear(pgcdc_config *cfg)
+{
+    free(cfg->conninfo);
+    for (int i = 0; i < cfg->ntables; i++) {
+        free(cfg->tables[i].schema);
+        free(cfg->tables[i].name);
+    }
+    free(cfg->tables);
+    free(cfg->slot);
+    free(cfg->publication);
+    free(cfg->spool_dir);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+void pgcdc_config_free(pgcdc_config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    pgcdc__config_clear(cfg);
+    free(cfg);
+}
+
+__attribute__((format(printf, 2, 3))) static int invalid(pgcdc_config *cfg, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(cfg->errmsg, sizeof(cfg->errmsg), fmt, ap);
+    va_end(ap);
+    return PGCDC_ERR_INVALID;
+}
+
+const char *pgcdc_config_errmsg(const pgcdc_config *cfg)
+{
+    return cfg == NULL ? "no configuration" : cfg->errmsg;
+}
+
+static int set_string(pgcdc_config *cfg, char **slot, const char *value)
+{
+    char *copy = strdup(value);
+
+    if (copy == NULL)
+        return invalid(cfg, "out of memory");
+    free(*slot);
+    *slot = copy;
+    return PGCDC_OK;
+}
+
+int pgcdc_config_set_conninfo(pgcdc_config *cfg, const char *conninfo)
+{
+    if (conninfo == NULL)
+        return invalid(cfg, "connection string is NULL");
+    return set_string(cfg, &cfg->conninfo, conninfo);
+}
+
+int pgcdc__valid_slot_name(const char *name)
+{
+    size_t n = 0;
+
+    for (const char *p = name; *p != '\0'; p++, n++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+            return 0;
+    }
+    return n >= 1 && n <= 63;
+}
+
+int pgcdc_config_set_slot(pgcdc_config *cfg, const char *slot)
+{
+    if (slot == NULL || !pgcdc__valid_slot_name(slot))
+        return invalid(cfg,
+                       "invalid slot name (use 1 to 63 lower-case letters, digits or underscores)");
+    return set_string(cfg, &cfg->slot, slot);
+}
+
+int pgcdc_config_set_publication(pgcdc_config *cfg, const char *publication)
+{
+    if (publication == NULL || !pgcdc__valid_slot_name(publication))
+        return invalid(
+            cfg, "invalid publication name (use 1 to 63 lower-case letters, digits or underscores)");
+    return set_string(cfg, &cfg->publication, publication);
+}
+
+static int valid_table_part(const char *s, size_t n)
+{
+    if (n == 0 || n > 63)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c < 0x20 || c == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+int pgcdc_config_add_table(pgcdc_config *cfg, const char *name)
+{
+    const char *dot;
+    size_t len;
+    char *schema = NULL;
+    char *table = NULL;
+    pgcdc__table_name *grown;
+
+    if (name == NULL)
+        return invalid(cfg, "table name is NULL");
+    len = strlen(name);
+    dot = strchr(name, '.');
+    if (dot != NULL) {
+        if (!valid_table_part(name, (size_t)(dot - name)) ||
+            !valid_table_part(dot + 1, strlen(dot + 1)))
+            goto bad;
+        schema = strndup(name, (size_t)(dot - name));
+        table = strdup(dot + 1);
+    } else {
+        if (!valid_table_part(name, len))
+            goto bad;
+        table = strdup(name);
+    }
+    if (table == NULL || (dot != NULL && schema == NULL))
+        goto oom;
+    grown = realloc(cfg->tables, (size_t)(cfg->ntables + 1) * sizeof(*grown));
+    if (grown == NULL)
+        goto oom;
+    cfg->tables = grown;
+    cfg->tables[cfg->ntables].schema = schema;
+    cfg->tables[cfg->ntables].name = table;
+    cfg->ntables++;
+    return PGCDC_OK;
+bad:
+    return invalid(cfg,
+                   "invalid table name (use \"table\" or \"schema.table\", each part 1 to 63 "
+                   "characters without control characters)");
+oom:
+    free(schema);
+    free(table);
+    return invalid(cfg, "out of memory");
+}
+
+int pgcdc_config_set_create_slot(pgcdc_config *cfg, int on)
+{
+    cfg->create_slot = on != 0;
+    return PGCDC_OK;
+}
+
+int pgcdc_config_set_create_publication(pgcdc_config *cfg, int on)
+{
+    cfg->create_publication = on != 0;
+    return PGCDC_OK;
+}
+
+int pgcdc_config_set_replica_identity_full(pgcdc_config *cfg, int on)
+{
+    cfg->replica_identity_full = on != 0;
+    return PGCDC_OK;
+}
+
+int pgcdc_config_set_status_interval(pgcdc_config *cfg, int ms)
+{
+    if (ms < 100 || ms > 10000)
+        return invalid(cfg, "status interval must be between 100 and 10000 ms");
+    cfg->status_interval_ms = ms;
+    return PGCDC_OK;
+}
+
+int pgcdc_config_set_endpos(pgcdc_config *cfg, uint64_t lsn)
+{
+    cfg->endpos = lsn;
+    return PGCDC_OK;
+}
+
+int pgcdc_config_set_proto_version(pgcdc_config *cfg, int version)
+{
+    if (version != 1 && version != 2)
+        return invalid(cfg, "protocol version must be 1 or 2");
+    cfg->proto_version = version;
+    return PGCDC_OK;
+}
+
+int pgcdc_config_set_spool_dir(pgcdc_config *cfg, const char *dir)
+{
+    if (dir == NULL || *dir == '\0')
+        return invalid(cfg, "spool directory is empty");
+    return set_string(cfg, &cfg->spool_dir, dir);
+}
+
+int pgcdc_config_set_handler_retries(pgcdc_config *cfg, int retries, int first_delay_ms)
+{
+    if (retries < 0 || retries > 100 || first_delay_ms < 0 || first_delay_ms > 60000)
+        return invalid(cfg, "handler retries must be 0..100 and the delay 0..60000 ms");
+    cfg->handler_retries = retries;
+    cfg->handler_delay_ms = first_delay_ms;
+    return PGCDC_OK;
+}
+
+int pgcdc_config_set_reconnect(pgcdc_config *cfg, int max_backoff_ms, int max_attempts)
+{
+    if (max_backoff_ms < 10 || max_backoff_ms > 3600000 || max_attempts < 0)
+        return invalid(cfg, "reconnect backoff must be 10..3600000 ms and attempts >= 0");
+    cfg->reconnect_max_ms = max_backoff_ms;
+    cfg->reconnect_attempts = max_attempts;
+    return PGCDC_OK;
+}
+
+int pgcdc_config_set_change_cb(pgcdc_config *cfg, pgcdc_change_cb cb, void *opaque)
+{
+    cfg->change_cb = cb;
+    cfg->change_opaque = opaque;
+    return PGCDC_OK;
+}
+
+int pgcdc_config_set_begin_cb(pgcdc_config *cfg, pgcdc_begin_cb cb, void *opaque)
+{
+    cfg->begin_cb = cb;
+    cfg->begin_opaque = opaque;
+    return PGCDC_OK;
+}
+
+int pgcdc_config_set_commit_cb(pgcdc_config *cfg, pgcdc_commit_cb cb, void *opaque)
+{
+    cfg->commit_cb = cb;
+    cfg->commit_opaque = opaque;
+    return PGCDC_OK;
+}
+
+int pgcdc_config_set_log_cb(pgcdc_config *cfg, pgcdc_log_cb cb, void *opaque)
+{
+    cfg->log_cb = cb;
+    cfg->log_opaque = opaque;
+    return PGCDC_OK;
+}
+
+int pgcdc_config_set_log_level(pgcdc_config *cfg, pgcdc_log_level level)
+{
+    if (level < PGCDC_LOG_ERROR || level > PGCDC_LOG_DEBUG)
+        return invalid(cfg, "unknown log level");
+    cfg->log_level = level;
+    return PGCDC_OK;
+}
+
+static char *dup_or_null(const char *s, int *oom)
+{
+    char *d;
+
+    if (s == NULL)
+        return NULL;
+    d = strdup(s);
+    if (d == NULL)
+        *oom = 1;
+    return d;
+}
+
+int pgcdc__config_copy(pgcdc_config *dst, const pgcdc_config *src)
+{
+    int oom = 0;
+
+    *dst = *src;
+    dst->conninfo = dup_or_null(src->conninfo, &oom);
+    dst->slot = dup_or_null(src->slot, &oom);
+    dst->publication = dup_or_null(src->publication, &oom);
+    dst->spool_dir = dup_or_null(src->spool_dir, &oom);
+    dst->tables = NULL;
+    dst->ntables = 0;
+    if (src->ntables > 0) {
+        dst->tables = calloc((size_t)src->ntables, sizeof(*dst->tables));
+        if (dst->tables == NULL) {
+            oom = 1;
+        } else {
+            dst->ntables = src->ntables;
+            for (int i = 0; i < src->ntables; i++) {
+                dst->tables[i].schema = dup_or_null(src->tables[i].schema, &oom);
+                dst->tables[i].name = dup_or_null(src->tables[i].name, &oom);
+            }
+        }
+    }
+    if (oom) {
+        pgcdc__config_clear(dst);
+        return PGCDC_ERR_NOMEM;
+    }
+    return PGCDC_OK;
+}

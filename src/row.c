@@ -1,0 +1,304 @@
+/*
+ * Accessors for transactions, changes and rows handed to callbacks: typed
+ * reads of column values that tell NULL, unchanged TOAST and absent apart.
+ */
+#include <string.h>
+
+#include "internal.h"
+#include "value.h"
+
+uint32_t pgcdc_txn_xid(const pgcdc_txn *txn)
+{
+    return txn->xid;
+}
+
+uint64_t pgcdc_txn_commit_lsn(const pgcdc_txn *txn)
+{
+    return txn->commit_lsn;
+}
+
+uint64_t pgcdc_txn_end_lsn(const pgcdc_txn *txn)
+{
+    return txn->end_lsn;
+}
+
+int64_t pgcdc_txn_commit_time(const pgcdc_txn *txn)
+{
+    return txn->commit_time;
+}
+
+uint32_t pgcdc_txn_nchanges(const pgcdc_txn *txn)
+{
+    return txn->nchanges;
+}
+
+uint64_t pgcdc_txn_token(const pgcdc_txn *txn)
+{
+    return txn->token;
+}
+
+pgcdc_op pgcdc_change_op(const pgcdc_change *c)
+{
+    return c->op;
+}
+
+const char *pgcdc_change_schema(const pgcdc_change *c)
+{
+    return c->rel->schema;
+}
+
+const char *pgcdc_change_table(const pgcdc_change *c)
+{
+    return c->rel->name;
+}
+
+uint32_t pgcdc_change_relid(const pgcdc_change *c)
+{
+    return c->rel->relid;
+}
+
+uint32_t pgcdc_change_xid(const pgcdc_change *c)
+{
+    return c->txn->xid;
+}
+
+uint64_t pgcdc_change_commit_lsn(const pgcdc_change *c)
+{
+    return c->txn->commit_lsn;
+}
+
+int64_t pgcdc_change_commit_time(const pgcdc_change *c)
+{
+    return c->txn->commit_time;
+}
+
+uint32_t pgcdc_change_seq(const pgcdc_change *c)
+{
+    return c->seq;
+}
+
+uint64_t pgcdc_change_token(const pgcdc_change *c)
+{
+    return c->txn->token;
+}
+
+const pgcdc_txn *pgcdc_change_txn(const pgcdc_change *c)
+{
+    return c->txn;
+}
+
+const pgcdc_row *pgcdc_change_old(const pgcdc_change *c)
+{
+    return c->has_old ? &c->old_row : NULL;
+}
+
+const pgcdc_row *pgcdc_change_new(const pgcdc_change *c)
+{
+    return c->has_new ? &c->new_row : NULL;
+}
+
+int pgcdc_change_nkeys(const pgcdc_change *c)
+{
+    return c->rel->nkeys;
+}
+
+const char *pgcdc_change_key(const pgcdc_change *c, int k)
+{
+    if (k < 0 || k >= c->rel->nkeys)
+        return NULL;
+    return c->rel->cols[c->rel->keys[k]].name;
+}
+
+int pgcdc_change_truncate_flags(const pgcdc_change *c)
+{
+    return c->truncate_flags;
+}
+
+int pgcdc_row_ncols(const pgcdc_row *row)
+{
+    return row->rel->ncols;
+}
+
+int pgcdc_row_find(const pgcdc_row *row, const char *name)
+{
+    for (int i = 0; i < row->rel->ncols; i++) {
+        if (strcmp(row->rel->cols[i].name, name) == 0)
+            return i;
+    }
+    return PGCDC_ERR_NOT_FOUND;
+}
+
+static int in_range(const pgcdc_row *row, int col)
+{
+    return col >= 0 && col < row->rel->ncols;
+}
+
+const char *pgcdc_row_name(const pgcdc_row *row, int col)
+{
+    return in_range(row, col) ? row->rel->cols[col].name : NULL;
+}
+
+uint32_t pgcdc_row_type(const pgcdc_row *row, int col)
+{
+    return in_range(row, col) ? row->rel->cols[col].type_oid : 0;
+}
+
+int pgcdc_row_is_key(const pgcdc_row *row, int col)
+{
+    return in_range(row, col) ? row->rel->cols[col].is_key : 0;
+}
+
+pgcdc_value_state pgcdc_row_state(const pgcdc_row *row, int col)
+{
+    if (!in_range(row, col))
+        return PGCDC_VALUE_ABSENT;
+    if (row->key_only && !row->rel->cols[col].is_ident)
+        return PGCDC_VALUE_ABSENT;
+    switch (row->cols[col].kind) {
+    case PGCDC_COL_NULL:
+        return PGCDC_VALUE_NULL;
+    case PGCDC_COL_UNCHANGED:
+        return PGCDC_VALUE_UNCHANGED;
+    default:
+        return PGCDC_VALUE_PRESENT;
+    }
+}
+
+/* The column's text, or the error that explains why there is none. */
+static int value_of(const pgcdc_row *row, int col, const pgcdc__col **out)
+{
+    switch (pgcdc_row_state(row, col)) {
+    case PGCDC_VALUE_PRESENT:
+        *out = &row->cols[col];
+        return PGCDC_OK;
+    case PGCDC_VALUE_NULL:
+        return PGCDC_ERR_NULL_VALUE;
+    case PGCDC_VALUE_UNCHANGED:
+        return PGCDC_ERR_UNCHANGED;
+    case PGCDC_VALUE_ABSENT:
+        break;
+    }
+    return in_range(row, col) ? PGCDC_ERR_ABSENT : PGCDC_ERR_NOT_FOUND;
+}
+
+static int parse_result(int r)
+{
+    if (r == -2)
+        return PGCDC_ERR_RANGE;
+    return r == 0 ? PGCDC_OK : PGCDC_ERR_TYPE;
+}
+
+int pgcdc_row_get_text(const pgcdc_row *row, int col, const char **out, size_t *len)
+{
+    const pgcdc__col *v;
+    int r = value_of(row, col, &v);
+
+    if (r != PGCDC_OK)
+        return r;
+    *out = v->data;
+    if (len != NULL)
+        *len = v->len;
+    return PGCDC_OK;
+}
+
+int pgcdc_row_get_int64(const pgcdc_row *row, int col, int64_t *out)
+{
+    const pgcdc__col *v;
+    int r = value_of(row, col, &v);
+
+    if (r != PGCDC_OK)
+        return r;
+    return parse_result(pgcdc__parse_int64(v->data, v->len, out));
+}
+
+int pgcdc_row_get_double(const pgcdc_row *row, int col, double *out)
+{
+    const pgcdc__col *v;
+    int r = value_of(row, col, &v);
+
+    if (r != PGCDC_OK)
+        return r;
+    return parse_result(pgcdc__parse_double(v->data, v->len, out));
+}
+
+int pgcdc_row_get_bool(const pgcdc_row *row, int col, int *out)
+{
+    const pgcdc__col *v;
+    int r = value_of(row, col, &v);
+
+    if (r != PGCDC_OK)
+        return r;
+    return parse_result(pgcdc__parse_bool(v->data, v->len, out));
+}
+
+int pgcdc_row_get_numeric(const pgcdc_row *row, int col, const char **out)
+{
+    const pgcdc__col *v;
+    int r = value_of(row, col, &v);
+    double d;
+
+    if (r != PGCDC_OK)
+        return r;
+    /* Valid number syntax is enough: too large for a double (-2) is fine here. */
+    if (pgcdc__parse_double(v->data, v->len, &d) == -1)
+        return PGCDC_ERR_TYPE;
+    *out = v->data;
+    return PGCDC_OK;
+}
+
+int pgcdc_row_get_timestamp(const pgcdc_row *row, int col, int64_t *out)
+{
+    const pgcdc__col *v;
+    int r = value_of(row, col, &v);
+
+    if (r != PGCDC_OK)
+        return r;
+    return parse_result(pgcdc__parse_timestamp(v->data, v->len, out));
+}
+
+int pgcdc_row_get_bytea(const pgcdc_row *row, int col, uint8_t *buf, size_t cap, size_t *len)
+{
+    const pgcdc__col *v;
+    int r = value_of(row, col, &v);
+    long need;
+
+    if (r != PGCDC_OK)
+        return r;
+    need = pgcdc__bytea_hex_size(v->data, v->len);
+    if (need < 0)
+        return PGCDC_ERR_TYPE;
+    *len = (size_t)need;
+    if (buf == NULL || cap < (size_t)need)
+        return PGCDC_ERR_RANGE;
+    return parse_result(pgcdc__parse_bytea_hex(v->data, v->len, buf, cap, len));
+}
+
+int pgcdc_row_get_json(const pgcdc_row *row, int col, const char **out)
+{
+    const pgcdc__col *v;
+    int r = value_of(row, col, &v);
+    uint32_t type;
+
+    if (r != PGCDC_OK)
+        return r;
+    type = row->rel->cols[col].type_oid;
+    if (type != PGCDC_OID_JSON && type != PGCDC_OID_JSONB)
+        return PGCDC_ERR_TYPE;
+    *out = v->data;
+    return PGCDC_OK;
+}
+
+int pgcdc_row_text(const pgcdc_row *row, const char *name, const char **out)
+{
+    return pgcdc_row_get_text(row, pgcdc_row_find(row, name), out, NULL);
+}
+
+int pgcdc_row_int64(const pgcdc_row *row, const char *name, int64_t *out)
+{
+    return pgcdc_row_get_int64(row, pgcdc_row_find(row, name), out);
+}
+
+int pgcdc_row_double(const pgcdc_row *row, const char *name, double *out)
+{
+    return pgcdc_row_get_double(row, pgcdc_row_find(row, name), out);
+}

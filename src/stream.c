@@ -1,0 +1,322 @@
+/*
+ * The replication stream: START_REPLICATION on a libpq replication
+ * connection, a poll() loop that also wakes for stop requests, standby status
+ * updates (flush = what the ledger confirmed), and the keeper thread that
+ * keeps the status flowing while a handler is slow.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "worker.h"
+
+/* With nothing received for this long, ask the server for a keepalive. */
+#define PGCDC__PING_AFTER_MS 1000
+/* With nothing received for this long despite pings, the link is dead. */
+#define PGCDC__DEAD_AFTER_MS 30000
+
+int64_t pgcdc__now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Wall clock in the server's epoch (microseconds since 2000-01-01). */
+static int64_t pg_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - PGCDC__EPOCH_DIFF_US;
+}
+
+/* Caller holds io_mu. */
+static void send_status_locked(pgcdc_worker *w, int reply_requested)
+{
+    uint64_t flush = pgcdc__ledger_confirmed(&w->ledger);
+    uint64_t written = w->received_lsn > flush ? w->received_lsn : flush;
+
+    if (w->conn == NULL || w->conn_broken)
+        return;
+    pgcdc__buf_reset(&w->out);
+    pgcdc__wr_status(&w->out, written, flush, flush, pg_now(), reply_requested);
+    if (w->out.oom || PQputCopyData(w->conn, (const char *)w->out.data, (int)w->out.len) != 1 ||
+        PQflush(w->conn) != 0) {
+        w->conn_broken = 1;
+        return;
+    }
+    w->last_status_us = pgcdc__now_us();
+    if (flush != w->sent_flush) {
+        char buf[32];
+
+        pgcdc__log(w, PGCDC_LOG_DEBUG, "confirmed %s", pgcdc_lsn_format(flush, buf, sizeof(buf)));
+    }
+    w->sent_flush = flush;
+}
+
+void pgcdc__stream_send_status(pgcdc_worker *w, int reply_requested)
+{
+    pthread_mutex_lock(&w->io_mu);
+    send_status_locked(w, reply_requested);
+    pthread_mutex_unlock(&w->io_mu);
+}
+
+/* Caller holds io_mu. */
+static void status_if_due_locked(pgcdc_worker *w)
+{
+    int64_t now = pgcdc__now_us();
+    int64_t since = now - w->last_status_us;
+    int64_t quiet = now - w->last_recv_us;
+    int64_t interval = (int64_t)w->cfg.status_interval_ms * 1000;
+    int ping = quiet > PGCDC__PING_AFTER_MS * 1000;
+
+    /* Regular status; sooner when the confirmed position moved or the line is quiet. */
+    if (since >= interval ||
+        (since >= 1000000 && pgcdc__ledger_confirmed(&w->ledger) != w->sent_flush) ||
+        (ping && since >= PGCDC__PING_AFTER_MS * 1000))
+        send_status_locked(w, ping);
+}
+
+void pgcdc__stream_status_if_due(pgcdc_worker *w)
+{
+    pthread_mutex_lock(&w->io_mu);
+    status_if_due_locked(w);
+    pthread_mutex_unlock(&w->io_mu);
+}
+
+static void drain_wake(pgcdc_worker *w)
+{
+    char junk[64];
+
+    while (read(w->wake[0], junk, sizeof(junk)) > 0)
+        ;
+}
+
+int pgcdc__wait_interruptible(pgcdc_worker *w, int ms)
+{
+    int64_t until = pgcdc__now_us() + (int64_t)ms * 1000;
+
+    for (;;) {
+        struct pollfd pfd = {w->wake[0], POLLIN, 0};
+        int64_t left = until - pgcdc__now_us();
+
+        if (atomic_load(&w->stop_requested))
+            return 1;
+        if (left <= 0)
+            return 0;
+        if (poll(&pfd, 1, (int)((left + 999) / 1000)) > 0)
+            drain_wake(w);
+    }
+}
+
+static int classify_start_error(const char *msg)
+{
+    if (strstr(msg, "does not exist") != NULL && strstr(msg, "slot") != NULL)
+        return PGCDC_ERR_SLOT_MISSING;
+    if (strstr(msg, "invalidated") != NULL || strstr(msg, "can no longer get changes") != NULL)
+        return PGCDC_ERR_SLOT_INVALID;
+    return PGCDC_ERR_CONNECT;
+}
+
+int pgcdc__stream_open(pgcdc_worker *w)
+{
+    char cmd[512];
+    PGresult *res;
+    PGconn *conn;
+    int r;
+
+    conn = pgcdc__connect(w, w->cfg.conninfo, 1, &r);
+    if (conn == NULL)
+        return r;
+    pthread_mutex_lock(&w->io_mu);
+    w->conn = conn;
+    w->conn_broken = 0;
+    pthread_mutex_unlock(&w->io_mu);
+    r = pgcdc__catalog_check_slot(w, conn, w->cfg.slot);
+    if (r != PGCDC_OK)
+        goto fail;
+    /* Slot and publication names are validated to [a-z0-9_]: no quoting needed. */
+    snprintf(cmd, sizeof(cmd),
+             "START_REPLICATION SLOT %s LOGICAL 0/0 (proto_version '%d', publication_names "
+             "'%s'%s)",
+             w->cfg.slot, w->cfg.proto_version, w->cfg.publication,
+             w->cfg.proto_version >= 2 ? ", streaming 'on'" : "");
+    res = PQexec(conn, cmd);
+    if (PQresultStatus(res) != PGRES_COPY_BOTH) {
+        char line[512];
+
+        pgcdc__one_line(line, sizeof(line), PQerrorMessage(conn));
+        PQclear(res);
+        r = classify_start_error(line);
+        pgcdc__fail(w, r, "could not start streaming from slot \"%s\": %s", w->cfg.slot, line);
+        goto fail;
+    }
+    PQclear(res);
+    pthread_mutex_lock(&w->io_mu);
+    w->last_recv_us = pgcdc__now_us();
+    w->last_status_us = 0;
+    pthread_mutex_unlock(&w->io_mu);
+    return PGCDC_OK;
+fail:
+    pgcdc__stream_close(w, 0);
+    return r;
+}
+
+void pgcdc__stream_close(pgcdc_worker *w, int graceful)
+{
+    PGconn *conn;
+
+    pthread_mutex_lock(&w->io_mu);
+    conn = w->conn;
+    if (conn != NULL && graceful && !w->conn_broken) {
+        send_status_locked(w, 0);
+        PQputCopyEnd(conn, NULL);
+        PQflush(conn);
+    }
+    w->conn = NULL;
+    w->conn_broken = 0;
+    pthread_mutex_unlock(&w->io_mu);
+    if (conn != NULL)
+        PQfinish(conn);
+}
+
+int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len)
+{
+    int64_t start = pgcdc__now_us();
+
+    for (;;) {
+        char *buf = NULL;
+        int n;
+        int64_t waited_ms;
+        int wait_ms;
+        struct pollfd pfd[2];
+
+        if (atomic_load(&w->stop_requested))
+            return 0;
+        pthread_mutex_lock(&w->io_mu);
+        if (w->conn_broken) {
+            pthread_mutex_unlock(&w->io_mu);
+            return -1;
+        }
+        n = PQgetCopyData(w->conn, &buf, 1);
+        if (n > 0) {
+            w->last_recv_us = pgcdc__now_us();
+            pthread_mutex_unlock(&w->io_mu);
+            w->rbuf = buf;
+            *len = n;
+            return 1;
+        }
+        if (n < 0) {
+            char line[512];
+            PGresult *res;
+
+            /* -1: the server ended the stream; -2: the connection failed. */
+            res = PQgetResult(w->conn);
+            pgcdc__one_line(line, sizeof(line),
+                            res != NULL && PQresultErrorMessage(res)[0] != '\0'
+                                ? PQresultErrorMessage(res)
+                                : PQerrorMessage(w->conn));
+            PQclear(res);
+            w->conn_broken = 1;
+            pthread_mutex_unlock(&w->io_mu);
+            pgcdc__fail(w, PGCDC_ERR_CONNECT, "replication stream ended: %s",
+                        line[0] ? line : "connection closed");
+            return -1;
+        }
+        if (pgcdc__now_us() - w->last_recv_us > (int64_t)PGCDC__DEAD_AFTER_MS * 1000) {
+            w->conn_broken = 1;
+            pthread_mutex_unlock(&w->io_mu);
+            pgcdc__fail(w, PGCDC_ERR_CONNECT,
+                        "nothing received from the server for %d s: the link looks dead",
+                        PGCDC__DEAD_AFTER_MS / 1000);
+            return -1;
+        }
+        status_if_due_locked(w);
+        pfd[0].fd = PQsocket(w->conn);
+        pthread_mutex_unlock(&w->io_mu);
+        pfd[0].events = POLLIN;
+        pfd[1].fd = w->wake[0];
+        pfd[1].events = POLLIN;
+        waited_ms = (pgcdc__now_us() - start) / 1000;
+        if (timeout_ms >= 0 && waited_ms >= timeout_ms)
+            return 0;
+        /* Wake at least every 100 ms for status updates and liveness checks. */
+        wait_ms = 100;
+        if (timeout_ms >= 0 && timeout_ms - waited_ms < wait_ms)
+            wait_ms = (int)(timeout_ms - waited_ms);
+        n = poll(pfd, 2, wait_ms);
+        if (n < 0 && errno != EINTR) {
+            pgcdc__fail(w, PGCDC_ERR_IO, "poll failed: %s", strerror(errno));
+            pthread_mutex_lock(&w->io_mu);
+            w->conn_broken = 1;
+            pthread_mutex_unlock(&w->io_mu);
+            return -1;
+        }
+        if (n > 0 && (pfd[1].revents & POLLIN))
+            drain_wake(w);
+        if (n > 0 && pfd[0].revents != 0) {
+            pthread_mutex_lock(&w->io_mu);
+            if (PQconsumeInput(w->conn) == 0) {
+                char line[512];
+
+                pgcdc__one_line(line, sizeof(line), PQerrorMessage(w->conn));
+                w->conn_broken = 1;
+                pthread_mutex_unlock(&w->io_mu);
+                pgcdc__fail(w, PGCDC_ERR_CONNECT, "connection lost: %s", line);
+                return -1;
+            }
+            pthread_mutex_unlock(&w->io_mu);
+        }
+    }
+}
+
+/*
+ * The keeper sends status updates while the main thread is busy in a
+ * callback, so a slow handler never makes the server time us out.
+ */
+static void *keeper_main(void *arg)
+{
+    pgcdc_worker *w = arg;
+
+    while (!atomic_load(&w->keeper_quit)) {
+        struct timespec ts = {0, 200 * 1000 * 1000};
+
+        nanosleep(&ts, NULL);
+        if (!atomic_load(&w->in_callback))
+            continue;
+        pthread_mutex_lock(&w->io_mu);
+        if (w->conn != NULL && !w->conn_broken &&
+            pgcdc__now_us() - w->last_status_us >= (int64_t)w->cfg.status_interval_ms * 1000)
+            send_status_locked(w, 0);
+        pthread_mutex_unlock(&w->io_mu);
+    }
+    return NULL;
+}
+
+int pgcdc__keeper_start(pgcdc_worker *w)
+{
+    if (w->keeper_started)
+        return PGCDC_OK;
+    atomic_store(&w->keeper_quit, 0);
+    if (pthread_create(&w->keeper, NULL, keeper_main, w) != 0)
+        return pgcdc__fail(w, PGCDC_ERR_NOMEM, "could not start the keeper thread");
+    w->keeper_started = 1;
+    return PGCDC_OK;
+}
+
+void pgcdc__keeper_stop(pgcdc_worker *w)
+{
+    if (!w->keeper_started)
+        return;
+    atomic_store(&w->keeper_quit, 1);
+    pthread_join(w->keeper, NULL);
+    w->keeper_started = 0;
+}

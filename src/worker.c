@@ -1,0 +1,743 @@
+/*
+ * The worker: start (preflight, stream), the receive-dispatch loop that
+ * assembles transactions from pgoutput messages, delivery to handlers with
+ * retries, asynchronous acknowledgement, reconnects and shutdown.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "worker.h"
+
+/* Consecutive protocol errors after which reconnecting is pointless. */
+#define PGCDC__MAX_PROTOCOL_ERRORS 3
+/* How long a stop waits for outstanding asynchronous acknowledgements. */
+#define PGCDC__STOP_GRACE_MS 5000
+
+/* Offset of the pgoutput message in an XLogData ('w') CopyData message. */
+#define PGCDC__XLOGDATA_HDR 25
+
+static const char *const level_names[] = {"error", "warning", "info", "debug"};
+
+static void vlog(pgcdc_worker *w, pgcdc_log_level level, const char *fmt, va_list ap)
+{
+    char line[PGCDC__ERRMSG_SIZE + 64];
+
+    if (level > w->cfg.log_level)
+        return;
+    vsnprintf(line, sizeof(line), fmt, ap);
+    if (w->cfg.log_cb != NULL)
+        w->cfg.log_cb(w, level, line, w->cfg.log_opaque);
+    else
+        fprintf(stderr, "pgcdc: %s: %s\n", level_names[level], line);
+}
+
+void pgcdc__log(pgcdc_worker *w, pgcdc_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog(w, level, fmt, ap);
+    va_end(ap);
+}
+
+void pgcdc_worker_log(pgcdc_worker *w, pgcdc_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog(w, level, fmt, ap);
+    va_end(ap);
+}
+
+int pgcdc__fail(pgcdc_worker *w, int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(w->errmsg, sizeof(w->errmsg), fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+const char *pgcdc_worker_errmsg(const pgcdc_worker *w)
+{
+    if (w == NULL)
+        return "no worker";
+    return w->errmsg[0] != '\0' ? w->errmsg : "no error";
+}
+
+uint64_t pgcdc_worker_confirmed_lsn(const pgcdc_worker *w)
+{
+    return pgcdc__ledger_confirmed((pgcdc__ledger *)&w->ledger);
+}
+
+pgcdc_worker *pgcdc_worker_new(const pgcdc_config *cfg)
+{
+    pgcdc_worker *w;
+
+    if (cfg == NULL)
+        return NULL;
+    w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        return NULL;
+    w->wake[0] = -1;
+    w->wake[1] = -1;
+    if (pgcdc__config_copy(&w->cfg, cfg) != PGCDC_OK)
+        goto fail;
+    if (pgcdc__ledger_init(&w->ledger) != PGCDC_OK)
+        goto fail;
+    pthread_mutex_init(&w->io_mu, NULL);
+    pgcdc__buf_init(&w->out);
+    w->dec = pgcdc__decoder_new();
+    w->rc = pgcdc__relcache_new();
+    w->spool = pgcdc__spool_new(w->cfg.spool_dir);
+    if (w->dec == NULL || w->rc == NULL || w->spool == NULL)
+        goto fail;
+    if (pipe2(w->wake, O_CLOEXEC | O_NONBLOCK) != 0)
+        goto fail;
+    w->rng = (uint64_t)pgcdc__now_us() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)w;
+    w->rng |= 1;
+    return w;
+fail:
+    pgcdc_worker_free(w);
+    return NULL;
+}
+
+void pgcdc_worker_free(pgcdc_worker *w)
+{
+    if (w == NULL)
+        return;
+    pgcdc__keeper_stop(w);
+    pgcdc__stream_close(w, w->state == PGCDC__W_STREAMING);
+    if (w->rbuf != NULL)
+        PQfreemem(w->rbuf);
+    pgcdc__spool_free(w->spool);
+    pgcdc__relcache_free(w->rc);
+    pgcdc__decoder_free(w->dec);
+    pgcdc__buf_free(&w->out);
+    if (w->ledger.ring != NULL) {
+        pgcdc__ledger_destroy(&w->ledger);
+        pthread_mutex_destroy(&w->io_mu);
+    }
+    if (w->wake[0] >= 0)
+        close(w->wake[0]);
+    if (w->wake[1] >= 0)
+        close(w->wake[1]);
+    pgcdc__catalog_clear(&w->cat);
+    pgcdc__config_clear(&w->cfg);
+    free(w);
+}
+
+void pgcdc_worker_stop(pgcdc_worker *w)
+{
+    ssize_t ignored;
+
+    atomic_store(&w->stop_requested, 1);
+    ignored = write(w->wake[1], "x", 1);
+    (void)ignored;
+}
+
+int pgcdc_worker_ack(pgcdc_worker *w, uint64_t token)
+{
+    return pgcdc__ledger_ack(&w->ledger, token);
+}
+
+int pgcdc_worker_start(pgcdc_worker *w)
+{
+    int r;
+    char lsn[32];
+
+    if (w->state != PGCDC__W_NEW)
+        return pgcdc__fail(w, PGCDC_ERR_STATE, "the worker was already started");
+    if (w->cfg.conninfo == NULL)
+        return pgcdc__fail(w, PGCDC_ERR_INVALID,
+                           "no connection string (set one, e.g. \"host=... dbname=...\")");
+    r = pgcdc__catalog_prepare(w, &w->cfg, &w->cat);
+    if (r != PGCDC_OK)
+        goto fail;
+    r = pgcdc__stream_open(w);
+    if (r != PGCDC_OK)
+        goto fail;
+    r = pgcdc__keeper_start(w);
+    if (r != PGCDC_OK)
+        goto fail;
+    w->state = PGCDC__W_STREAMING;
+    pgcdc__log(w, PGCDC_LOG_INFO, "streaming from slot \"%s\" at %s (publication \"%s\")",
+               w->cfg.slot, pgcdc_lsn_format(w->cat.slot_lsn, lsn, sizeof(lsn)),
+               w->cfg.publication);
+    return PGCDC_OK;
+fail:
+    pgcdc__stream_close(w, 0);
+    w->state = PGCDC__W_FAILED;
+    return r;
+}
+
+/* Random in [lo, hi]; xorshift64*, per worker. */
+static int jitter(pgcdc_worker *w, int lo, int hi)
+{
+    uint64_t x = w->rng;
+
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    w->rng = x;
+    x *= UINT64_C(2685821657736338717);
+    return lo + (int)((x >> 33) % (uint64_t)(hi - lo + 1));
+}
+
+/* Forgets everything tied to the lost connection; the server sends it again. */
+static void reset_stream_state(pgcdc_worker *w)
+{
+    if (w->rbuf != NULL) {
+        PQfreemem(w->rbuf);
+        w->rbuf = NULL;
+    }
+    pgcdc__ledger_abort_open(&w->ledger);
+    w->in_txn = 0;
+    w->skip_txn = 0;
+    w->truncate_active = 0;
+    pgcdc__relcache_clear(w->rc);
+    pgcdc__decoder_reset(w->dec);
+    pgcdc__spool_replay_end(w->spool);
+    pgcdc__spool_reset(w->spool);
+}
+
+static int fatal_error(int r)
+{
+    return r == PGCDC_ERR_SLOT_MISSING || r == PGCDC_ERR_SLOT_INVALID || r == PGCDC_ERR_NOMEM ||
+           r == PGCDC_ERR_INVALID;
+}
+
+static int reconnect(pgcdc_worker *w)
+{
+    int attempts = 0;
+
+    pgcdc__log(w, PGCDC_LOG_WARNING, "%s", w->errmsg);
+    pgcdc__stream_close(w, 0);
+    reset_stream_state(w);
+    if (w->reconnect_delay_ms == 0)
+        w->reconnect_delay_ms = 100;
+    for (;;) {
+        int delay = jitter(w, w->reconnect_delay_ms / 2, w->reconnect_delay_ms);
+        int r;
+
+        pgcdc__log(w, PGCDC_LOG_INFO, "reconnecting in %d ms", delay);
+        if (pgcdc__wait_interruptible(w, delay))
+            return PGCDC_ERR_STOPPED;
+        w->reconnect_delay_ms *= 2;
+        if (w->reconnect_delay_ms > w->cfg.reconnect_max_ms)
+            w->reconnect_delay_ms = w->cfg.reconnect_max_ms;
+        r = pgcdc__stream_open(w);
+        if (r == PGCDC_OK) {
+            pgcdc__log(w, PGCDC_LOG_INFO, "reconnected to slot \"%s\"", w->cfg.slot);
+            return PGCDC_OK;
+        }
+        attempts++;
+        if (fatal_error(r) ||
+            (w->cfg.reconnect_attempts > 0 && attempts >= w->cfg.reconnect_attempts))
+            return r;
+        pgcdc__log(w, PGCDC_LOG_WARNING, "%s", w->errmsg);
+    }
+}
+
+/* Calls a handler, retrying failures with exponential backoff. */
+static int call_with_retry(pgcdc_worker *w, const char *what,
+                           int (*call)(pgcdc_worker *, const void *), const void *arg)
+{
+    int delay = w->cfg.handler_delay_ms;
+    int rc = 0;
+
+    for (int attempt = 0; attempt <= w->cfg.handler_retries; attempt++) {
+        atomic_store(&w->in_callback, 1);
+        rc = call(w, arg);
+        atomic_store(&w->in_callback, 0);
+        if (rc >= 0)
+            return rc;
+        if (attempt == w->cfg.handler_retries)
+            break;
+        pgcdc__log(w, PGCDC_LOG_WARNING, "%s failed with %d (attempt %d of %d), retrying in %d ms",
+                   what, rc, attempt + 1, w->cfg.handler_retries + 1, delay);
+        atomic_store(&w->in_callback, 1);
+        if (pgcdc__wait_interruptible(w, delay)) {
+            atomic_store(&w->in_callback, 0);
+            return PGCDC_ERR_STOPPED;
+        }
+        atomic_store(&w->in_callback, 0);
+        delay = delay * 2 > 30000 ? 30000 : delay * 2;
+    }
+    {
+        char lsn[32];
+
+        return pgcdc__fail(w, PGCDC_ERR_HANDLER,
+                           "%s failed with %d after %d attempts (transaction %u, commit_lsn %s); "
+                           "nothing past the previous transaction is confirmed (fix the handler "
+                           "or the data and start again)",
+                           what, rc, w->cfg.handler_retries + 1, w->txn.xid,
+                           pgcdc_lsn_format(w->txn.commit_lsn, lsn, sizeof(lsn)));
+    }
+}
+
+static int call_begin(pgcdc_worker *w, const void *arg)
+{
+    return w->cfg.begin_cb(w, arg, w->cfg.begin_opaque);
+}
+
+static int call_commit(pgcdc_worker *w, const void *arg)
+{
+    return w->cfg.commit_cb(w, arg, w->cfg.commit_opaque);
+}
+
+static int call_change(pgcdc_worker *w, const void *arg)
+{
+    return w->cfg.change_cb(w, arg, w->cfg.change_opaque);
+}
+
+static int protocol_error(pgcdc_worker *w, const char *what, const char *detail)
+{
+    return pgcdc__fail(w, PGCDC_ERR_PROTOCOL, "protocol error: %s%s", what, detail);
+}
+
+/* Opens a transaction (Begin, or Stream Commit before its replay). */
+static int open_txn(pgcdc_worker *w, uint32_t xid, uint64_t commit_lsn, int64_t commit_time)
+{
+    if (w->in_txn)
+        return protocol_error(w, "transaction started inside another", "");
+    w->in_txn = 1;
+    w->txn.xid = xid;
+    w->txn.commit_lsn = commit_lsn;
+    w->txn.end_lsn = 0;
+    w->txn.commit_time = commit_time + PGCDC__EPOCH_DIFF_US;
+    w->txn.nchanges = 0;
+    w->txn.origin = NULL;
+    /* After a reconnect the server sends again what we already delivered. */
+    w->skip_txn = commit_lsn <= w->last_delivered_commit;
+    if (w->cfg.endpos != 0 && commit_lsn > w->cfg.endpos) {
+        w->endpos_reached = 1;
+        w->skip_txn = 1;
+    }
+    if (w->skip_txn)
+        return PGCDC_OK;
+    w->txn.token = pgcdc__ledger_begin(&w->ledger);
+    if (w->txn.token == 0)
+        return pgcdc__fail(w, PGCDC_ERR_NOMEM, "out of memory");
+    if (w->cfg.begin_cb != NULL) {
+        int r = call_with_retry(w, "begin handler", call_begin, &w->txn);
+
+        if (r < 0)
+            return r;
+    }
+    return PGCDC_OK;
+}
+
+static int close_txn(pgcdc_worker *w, uint64_t end_lsn)
+{
+    if (!w->in_txn)
+        return protocol_error(w, "commit without a transaction", "");
+    w->in_txn = 0;
+    if (w->skip_txn)
+        return PGCDC_OK;
+    w->txn.end_lsn = end_lsn;
+    if (w->cfg.commit_cb != NULL) {
+        int r;
+
+        pgcdc__ledger_hold(&w->ledger, w->txn.token);
+        r = call_with_retry(w, "commit handler", call_commit, &w->txn);
+        if (r < 0) {
+            w->in_txn = 1;
+            return r;
+        }
+        if (r != PGCDC_DEFER)
+            pgcdc__ledger_ack(&w->ledger, w->txn.token);
+    }
+    pgcdc__ledger_commit(&w->ledger, w->txn.token, end_lsn);
+    w->last_delivered_commit = w->txn.commit_lsn;
+    if (w->cfg.endpos != 0 && end_lsn >= w->cfg.endpos)
+        w->endpos_reached = 1;
+    return PGCDC_OK;
+}
+
+static void fill_row(pgcdc_row *row, const pgcdc__relation *rel, const pgcdc__tuple *t,
+                     int key_only)
+{
+    row->rel = rel;
+    row->cols = t->cols;
+    row->key_only = key_only;
+}
+
+/* Insert, Update, Delete: 1 with w->change ready, 0 when filtered out, <0 on error. */
+static int row_change(pgcdc_worker *w, pgcdc__msg *m)
+{
+    pgcdc__relation *rel = pgcdc__relcache_get(w->rc, m->u.change.relid);
+    pgcdc_change *c = &w->change;
+    char detail[32];
+
+    if (!w->in_txn)
+        return protocol_error(w, "change outside a transaction", "");
+    if (rel == NULL) {
+        snprintf(detail, sizeof(detail), "%u", m->u.change.relid);
+        return protocol_error(w, "change for unknown relation ", detail);
+    }
+    if ((m->u.change.old_kind != 0 && m->u.change.old.ncols != rel->ncols) ||
+        (m->type != PGCDC_MSG_DELETE && m->u.change.new_.ncols != rel->ncols))
+        return protocol_error(w, "column count does not match relation ", rel->name);
+    if (w->skip_txn || !rel->wanted)
+        return 0;
+    c->op = (pgcdc_op)m->type;
+    c->rel = rel;
+    c->txn = &w->txn;
+    c->seq = w->txn.nchanges++;
+    c->truncate_flags = 0;
+    c->has_old = m->u.change.old_kind != 0;
+    c->has_new = m->type != PGCDC_MSG_DELETE;
+    if (c->has_old)
+        fill_row(&c->old_row, rel, &m->u.change.old, m->u.change.old_kind == 'K');
+    if (c->has_new)
+        fill_row(&c->new_row, rel, &m->u.change.new_, 0);
+    /* Unchanged TOAST: with the whole old row (REPLICA IDENTITY FULL), take it from there. */
+    if (c->has_new && m->u.change.old_kind == 'O') {
+        for (int i = 0; i < rel->ncols; i++) {
+            pgcdc__col *nc = &m->u.change.new_.cols[i];
+            const pgcdc__col *oc = &m->u.change.old.cols[i];
+
+            if (nc->kind == PGCDC_COL_UNCHANGED && oc->kind != PGCDC_COL_UNCHANGED)
+                *nc = *oc;
+        }
+    }
+    return 1;
+}
+
+/* Next TRUNCATE change of the current message: 1 ready, 0 when done. */
+static int truncate_change(pgcdc_worker *w)
+{
+    while (w->truncate_next < w->msg.u.truncate.nrels) {
+        uint32_t relid = pgcdc__truncate_relid(&w->msg, w->truncate_next++);
+        pgcdc__relation *rel = pgcdc__relcache_get(w->rc, relid);
+        pgcdc_change *c = &w->change;
+
+        if (rel == NULL || !rel->wanted || w->skip_txn)
+            continue;
+        memset(c, 0, sizeof(*c));
+        c->op = PGCDC_OP_TRUNCATE;
+        c->rel = rel;
+        c->txn = &w->txn;
+        c->seq = w->txn.nchanges++;
+        c->truncate_flags = w->msg.u.truncate.options;
+        return 1;
+    }
+    w->truncate_active = 0;
+    return 0;
+}
+
+static int relation(pgcdc_worker *w, const pgcdc__msg *m)
+{
+    pgcdc__relation *rel = pgcdc__relcache_update(w->rc, m);
+    const pgcdc__table_info *t;
+
+    if (rel == NULL)
+        return pgcdc__fail(w, PGCDC_ERR_NOMEM, "out of memory");
+    t = pgcdc__catalog_table(&w->cat, rel->relid);
+    rel->wanted = w->cat.ntables == 0 || t != NULL;
+    if (t != NULL && t->npk > 0)
+        pgcdc__relation_set_keys(rel, t->pk, t->npk);
+    return PGCDC_OK;
+}
+
+static int keepalive(pgcdc_worker *w, const pgcdc__msg *m)
+{
+    if (m->wal_end > w->received_lsn)
+        w->received_lsn = m->wal_end;
+    /* Nothing in flight: confirm the server's position so an idle slot pins no WAL. */
+    if (!w->in_txn && pgcdc__spool_count(w->spool) == 0)
+        pgcdc__ledger_idle_advance(&w->ledger, m->wal_end);
+    if (w->cfg.endpos != 0 && !w->in_txn && m->wal_end >= w->cfg.endpos)
+        w->endpos_reached = 1;
+    if (m->u.keepalive.reply_requested)
+        pgcdc__stream_send_status(w, 0);
+    return PGCDC_OK;
+}
+
+/* Streamed change messages go to the spool before decoding (decoding alters the bytes). */
+static int spool_if_streamed(pgcdc_worker *w, int len)
+{
+    const uint8_t *p = (const uint8_t *)w->rbuf + PGCDC__XLOGDATA_HDR;
+    size_t n = (size_t)len - PGCDC__XLOGDATA_HDR;
+    uint32_t subxid;
+    uint8_t *copy;
+    int r;
+
+    if (!w->txn_streaming || w->rbuf[0] != 'w' || len < PGCDC__XLOGDATA_HDR + 5 ||
+        strchr("IUDTM", p[0]) == NULL)
+        return 0;
+    subxid = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
+    /* Keep the type byte, drop the xid: the spooled message reads as a plain one. */
+    copy = (uint8_t *)w->rbuf + PGCDC__XLOGDATA_HDR + 4;
+    copy[0] = p[0];
+    r = pgcdc__spool_append(w->spool, w->stream_xid, subxid, copy, n - 4);
+    if (r != 0)
+        return pgcdc__fail(w, PGCDC_ERR_IO, "could not spool streamed transaction %u: %s",
+                           w->stream_xid, pgcdc__spool_error(w->spool));
+    return 1;
+}
+
+static int stream_commit(pgcdc_worker *w, const pgcdc__msg *m)
+{
+    int r = open_txn(w, m->xid, m->u.commit.commit_lsn, m->u.commit.commit_time);
+
+    if (r != PGCDC_OK)
+        return r;
+    if (pgcdc__spool_replay_begin(w->spool, m->xid) != 0)
+        return pgcdc__fail(w, PGCDC_ERR_IO, "could not read spooled transaction %u: %s", m->xid,
+                           pgcdc__spool_error(w->spool));
+    w->replaying = 1;
+    w->replay_end_lsn = m->u.commit.end_lsn;
+    return PGCDC_OK;
+}
+
+/* Acts on one decoded message: 1 when w->change is ready for delivery. */
+static int dispatch(pgcdc_worker *w)
+{
+    pgcdc__msg *m = &w->msg;
+
+    if (m->type != PGCDC_MSG_KEEPALIVE && m->wal_start > w->received_lsn)
+        w->received_lsn = m->wal_start;
+    switch (m->type) {
+    case PGCDC_MSG_KEEPALIVE:
+        return keepalive(w, m);
+    case PGCDC_MSG_BEGIN:
+        return open_txn(w, m->xid, m->u.begin.final_lsn, m->u.begin.commit_time);
+    case PGCDC_MSG_COMMIT:
+        return close_txn(w, m->u.commit.end_lsn);
+    case PGCDC_MSG_ORIGIN:
+        snprintf(w->origin, sizeof(w->origin), "%s", m->u.origin.name);
+        w->txn.origin = w->origin;
+        return PGCDC_OK;
+    case PGCDC_MSG_RELATION:
+        return relation(w, m);
+    case PGCDC_MSG_INSERT:
+    case PGCDC_MSG_UPDATE:
+    case PGCDC_MSG_DELETE:
+        return row_change(w, m);
+    case PGCDC_MSG_TRUNCATE:
+        if (!w->in_txn)
+            return protocol_error(w, "truncate outside a transaction", "");
+        w->truncate_active = 1;
+        w->truncate_next = 0;
+        return truncate_change(w);
+    case PGCDC_MSG_STREAM_START:
+        w->txn_streaming = 1;
+        w->stream_xid = m->xid;
+        return PGCDC_OK;
+    case PGCDC_MSG_STREAM_STOP:
+        w->txn_streaming = 0;
+        return PGCDC_OK;
+    case PGCDC_MSG_STREAM_ABORT:
+        if (pgcdc__spool_abort(w->spool, m->xid, m->u.stream_abort.subxid) != 0)
+            return pgcdc__fail(w, PGCDC_ERR_IO, "could not discard streamed transaction: %s",
+                               pgcdc__spool_error(w->spool));
+        return PGCDC_OK;
+    case PGCDC_MSG_STREAM_COMMIT:
+        return stream_commit(w, m);
+    default:
+        /* Type and logical decoding messages carry nothing for handlers. */
+        return PGCDC_OK;
+    }
+}
+
+/* Next message of a spooled transaction being replayed: 1 change ready, 0 more to do. */
+static int replay_step(pgcdc_worker *w)
+{
+    uint8_t *msg;
+    size_t len;
+    int r = pgcdc__spool_replay_next(w->spool, &msg, &len);
+
+    if (r < 0)
+        return pgcdc__fail(w, PGCDC_ERR_IO, "could not read spooled transaction %u: %s",
+                           w->txn.xid, pgcdc__spool_error(w->spool));
+    if (r == 0) {
+        w->replaying = 0;
+        pgcdc__spool_replay_end(w->spool);
+        return close_txn(w, w->replay_end_lsn);
+    }
+    pgcdc__decoder_feed(w->dec, msg, len, 1);
+    if (pgcdc__decoder_next(w->dec, &w->msg) != 1)
+        return pgcdc__fail(w, PGCDC_ERR_PROTOCOL, "protocol error in spooled transaction: %s",
+                           pgcdc__decoder_error(w->dec));
+    return dispatch(w);
+}
+
+/* Everything before the end position is delivered and acknowledged. */
+static int endpos_done(pgcdc_worker *w)
+{
+    return w->endpos_reached && !w->in_txn && pgcdc__ledger_count(&w->ledger) == 0;
+}
+
+/*
+ * Receives and dispatches until a change is ready (*out set), the timeout
+ * passes (*out NULL), or the worker must stop (PGCDC_ERR_STOPPED or an error).
+ */
+static int step(pgcdc_worker *w, const pgcdc_change **out, int timeout_ms)
+{
+    int64_t deadline = timeout_ms < 0 ? -1 : pgcdc__now_us() + (int64_t)timeout_ms * 1000;
+
+    *out = NULL;
+    for (;;) {
+        int len = 0;
+        int r;
+        int left_ms = -1;
+
+        if (atomic_load(&w->stop_requested))
+            return PGCDC_ERR_STOPPED;
+        if (w->truncate_active && truncate_change(w) == 1) {
+            *out = &w->change;
+            return PGCDC_OK;
+        }
+        if (w->replaying) {
+            r = replay_step(w);
+            if (r < 0)
+                return r;
+            if (r == 1) {
+                *out = &w->change;
+                return PGCDC_OK;
+            }
+            continue;
+        }
+        if (endpos_done(w))
+            return PGCDC_ERR_STOPPED;
+        if (w->rbuf != NULL) {
+            PQfreemem(w->rbuf);
+            w->rbuf = NULL;
+        }
+        if (deadline >= 0) {
+            left_ms = (int)((deadline - pgcdc__now_us()) / 1000);
+            if (left_ms <= 0)
+                return PGCDC_OK;
+        }
+        r = pgcdc__stream_receive(w, w->endpos_reached ? 10 : left_ms, &len);
+        if (r == 0)
+            continue;
+        if (r < 0) {
+            r = reconnect(w);
+            if (r != PGCDC_OK)
+                return r;
+            continue;
+        }
+        r = spool_if_streamed(w, len);
+        if (r < 0)
+            return r;
+        if (r == 1)
+            continue;
+        pgcdc__decoder_feed(w->dec, (uint8_t *)w->rbuf, (size_t)len, 0);
+        r = pgcdc__decoder_next(w->dec, &w->msg);
+        if (r != 1) {
+            pgcdc__fail(w, PGCDC_ERR_PROTOCOL, "protocol error: %s",
+                        pgcdc__decoder_error(w->dec));
+            r = PGCDC_ERR_PROTOCOL;
+        } else {
+            r = dispatch(w);
+        }
+        if (r == PGCDC_ERR_PROTOCOL) {
+            /* Confirm nothing more, report, reconnect: the server sends it again. */
+            if (++w->protocol_errors >= PGCDC__MAX_PROTOCOL_ERRORS)
+                return r;
+            pthread_mutex_lock(&w->io_mu);
+            w->conn_broken = 1;
+            pthread_mutex_unlock(&w->io_mu);
+            continue;
+        }
+        if (r < 0)
+            return r;
+        if (w->msg.type == PGCDC_MSG_COMMIT)
+            w->protocol_errors = 0;
+        if (r == 1) {
+            *out = &w->change;
+            return PGCDC_OK;
+        }
+    }
+}
+
+/* Waits for outstanding asynchronous acks, confirms, closes the stream. */
+static void finish(pgcdc_worker *w, int graceful)
+{
+    int64_t until = pgcdc__now_us() + (int64_t)PGCDC__STOP_GRACE_MS * 1000;
+    char lsn[32];
+
+    while (graceful && pgcdc__now_us() < until &&
+           pgcdc__ledger_count(&w->ledger) > (size_t)(w->in_txn ? 1 : 0)) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+
+        nanosleep(&ts, NULL);
+    }
+    pgcdc__keeper_stop(w);
+    pgcdc__stream_close(w, 1);
+    pgcdc__log(w, PGCDC_LOG_INFO, "stopped; confirmed up to %s",
+               pgcdc_lsn_format(pgcdc__ledger_confirmed(&w->ledger), lsn, sizeof(lsn)));
+}
+
+static int end_run(pgcdc_worker *w, int r)
+{
+    if (r == PGCDC_ERR_STOPPED)
+        r = PGCDC_OK;
+    finish(w, r == PGCDC_OK);
+    w->state = r == PGCDC_OK ? PGCDC__W_DONE : PGCDC__W_FAILED;
+    return r;
+}
+
+static int deliver(pgcdc_worker *w, const pgcdc_change *c)
+{
+    int r;
+    char what[160];
+
+    snprintf(what, sizeof(what), "handler for %s on %s.%s (seq %u)", pgcdc_op_name(c->op),
+             c->rel->schema, c->rel->name, c->seq);
+    /* Hold before the call: the handler may ack from another thread before returning. */
+    pgcdc__ledger_hold(&w->ledger, w->txn.token);
+    r = call_with_retry(w, what, call_change, c);
+    if (r < 0)
+        return r;
+    if (r != PGCDC_DEFER)
+        pgcdc__ledger_ack(&w->ledger, w->txn.token);
+    return PGCDC_OK;
+}
+
+int pgcdc_worker_run(pgcdc_worker *w)
+{
+    if (w->state != PGCDC__W_STREAMING)
+        return pgcdc__fail(w, PGCDC_ERR_STATE, "the worker is not streaming (start it first)");
+    if (w->cfg.change_cb == NULL)
+        return pgcdc__fail(w, PGCDC_ERR_INVALID,
+                           "no change handler (set one, or use pgcdc_worker_next)");
+    for (;;) {
+        const pgcdc_change *c;
+        int r = step(w, &c, -1);
+
+        if (r == PGCDC_OK && c != NULL)
+            r = deliver(w, c);
+        if (r != PGCDC_OK)
+            return end_run(w, r);
+    }
+}
+
+int pgcdc_worker_next(pgcdc_worker *w, const pgcdc_change **change, int timeout_ms)
+{
+    int r;
+
+    *change = NULL;
+    if (w->state == PGCDC__W_DONE)
+        return PGCDC_ERR_STOPPED;
+    if (w->state != PGCDC__W_STREAMING)
+        return pgcdc__fail(w, PGCDC_ERR_STATE, "the worker is not streaming (start it first)");
+    atomic_store(&w->in_callback, 0);
+    r = step(w, change, timeout_ms);
+    if (r == PGCDC_OK) {
+        /* The caller holds the change now: keep the status flowing meanwhile. */
+        atomic_store(&w->in_callback, 1);
+        return PGCDC_OK;
+    }
+    r = end_run(w, r);
+    return r == PGCDC_OK ? PGCDC_ERR_STOPPED : r;
+}

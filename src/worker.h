@@ -1,0 +1,87 @@
+/*
+ * The worker's state, shared by worker.c (dispatch, transactions, delivery)
+ * and stream.c (the replication connection, status updates, reconnects).
+ */
+#ifndef PGCDC_WORKER_H
+#define PGCDC_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "internal.h"
+#include "spool.h"
+
+typedef enum pgcdc__wstate {
+    PGCDC__W_NEW = 0,
+    PGCDC__W_STREAMING,
+    PGCDC__W_DONE,
+    PGCDC__W_FAILED
+} pgcdc__wstate;
+
+struct pgcdc_worker {
+    pgcdc_config cfg;
+    char errmsg[PGCDC__ERRMSG_SIZE];
+    pgcdc__wstate state;
+    pgcdc__catalog cat;
+
+    /* The replication connection; conn and status fields are guarded by io_mu. */
+    PGconn *conn;
+    int conn_broken;
+    pthread_mutex_t io_mu;
+    pgcdc__buf out;
+    int64_t last_status_us; /* monotonic */
+    uint64_t sent_flush;
+    int64_t last_recv_us; /* monotonic */
+    uint64_t received_lsn;
+
+    pgcdc__decoder *dec;
+    pgcdc__relcache *rc;
+    pgcdc__ledger ledger;
+    pgcdc__spool *spool;
+    char *rbuf; /* libpq's buffer holding the current message */
+    pgcdc__msg msg;
+
+    /* The transaction being received. */
+    int in_txn;
+    int skip_txn; /* already delivered before a reconnect */
+    pgcdc_txn txn;
+    char origin[64];
+    pgcdc_change change;
+    int truncate_active;
+    uint32_t truncate_next;
+    uint64_t last_delivered_commit; /* commit LSN of the last transaction fully delivered */
+    int endpos_reached;
+    int txn_streaming;  /* between Stream Start and Stream Stop */
+    uint32_t stream_xid; /* the streamed transaction's xid */
+    int replaying;      /* delivering a committed streamed transaction from the spool */
+    uint64_t replay_end_lsn;
+    int protocol_errors; /* consecutive */
+
+    /* Stop requests (signal-safe) and the keeper thread. */
+    atomic_int stop_requested;
+    int wake[2];
+    pthread_t keeper;
+    int keeper_started;
+    atomic_int keeper_quit;
+    atomic_int in_callback;
+
+    uint64_t rng;
+    int reconnect_delay_ms;
+};
+
+/* stream.c */
+int64_t pgcdc__now_us(void);
+int pgcdc__stream_open(pgcdc_worker *w);
+void pgcdc__stream_close(pgcdc_worker *w, int graceful);
+/* 1: a message in w->rbuf (length in *len), 0: timeout or woken, -1: connection lost. */
+int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len);
+/* Sends a status update now (locks io_mu). */
+void pgcdc__stream_send_status(pgcdc_worker *w, int reply_requested);
+/* Sends a status update if one is due (locks io_mu). */
+void pgcdc__stream_status_if_due(pgcdc_worker *w);
+/* Sleeps up to ms, returns early (1) when a stop is requested. */
+int pgcdc__wait_interruptible(pgcdc_worker *w, int ms);
+int pgcdc__keeper_start(pgcdc_worker *w);
+void pgcdc__keeper_stop(pgcdc_worker *w);
+
+#endif /* PGCDC_WORKER_H */

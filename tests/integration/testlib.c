@@ -1,0 +1,328 @@
+/*
+ * Integration test helpers: the test server's environment, fresh databases,
+ * SQL shortcuts, and a worker run that records every change as text.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testlib.h"
+
+static char env_vars[32][2][1024];
+static int env_count;
+
+void tl_env(void)
+{
+    const char *path = getenv("PGCDC_TEST_ENV");
+    char line[1024];
+    FILE *f;
+
+    if (env_count > 0)
+        return;
+    if (path == NULL)
+        fail_msg("PGCDC_TEST_ENV is not set (run the tests through ctest)");
+    f = fopen(path, "r");
+    if (f == NULL)
+        fail_msg("cannot read %s: is the test server running?", path);
+    while (fgets(line, sizeof(line), f) != NULL && env_count < 32) {
+        char *eq = strchr(line, '=');
+
+        if (eq == NULL)
+            continue;
+        line[strcspn(line, "\n")] = '\0';
+        *eq = '\0';
+        snprintf(env_vars[env_count][0], sizeof(env_vars[0][0]), "%s", line);
+        snprintf(env_vars[env_count][1], sizeof(env_vars[0][1]), "%s", eq + 1);
+        setenv(line, eq + 1, 1);
+        env_count++;
+    }
+    fclose(f);
+}
+
+const char *tl_envvar(const char *name)
+{
+    tl_env();
+    for (int i = 0; i < env_count; i++) {
+        if (strcmp(env_vars[i][0], name) == 0)
+            return env_vars[i][1];
+    }
+    return NULL;
+}
+
+PGconn *tl_connect(const char *conninfo)
+{
+    PGconn *conn = PQconnectdb(conninfo);
+
+    if (PQstatus(conn) != CONNECTION_OK)
+        fail_msg("connect \"%s\": %s", conninfo, PQerrorMessage(conn));
+    return conn;
+}
+
+static PGresult *vexec(const char *conninfo, const char *fmt, va_list ap, PGconn **out)
+{
+    char *sql = NULL;
+    PGconn *conn;
+    PGresult *res;
+    ExecStatusType st;
+
+    if (vasprintf(&sql, fmt, ap) < 0)
+        fail_msg("out of memory");
+    conn = tl_connect(conninfo);
+    res = PQexec(conn, sql);
+    st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        fail_msg("SQL failed: %s\n%s", sql, PQerrorMessage(conn));
+    free(sql);
+    *out = conn;
+    return res;
+}
+
+void tl_sql(const char *conninfo, const char *fmt, ...)
+{
+    va_list ap;
+    PGconn *conn;
+    PGresult *res;
+
+    va_start(ap, fmt);
+    res = vexec(conninfo, fmt, ap, &conn);
+    va_end(ap);
+    PQclear(res);
+    PQfinish(conn);
+}
+
+char *tl_sql_value(const char *conninfo, const char *fmt, ...)
+{
+    va_list ap;
+    PGconn *conn;
+    PGresult *res;
+    char *v = NULL;
+
+    va_start(ap, fmt);
+    res = vexec(conninfo, fmt, ap, &conn);
+    va_end(ap);
+    if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
+        v = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(conn);
+    return v;
+}
+
+const char *tl_fresh_db(const char *name)
+{
+    static char conninfo[256];
+
+    tl_env();
+    tl_sql("dbname=postgres",
+           "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
+           "WHERE database = '%s' AND active_pid IS NOT NULL",
+           name);
+    tl_sql("dbname=postgres",
+           "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+           "WHERE database = '%s'",
+           name);
+    tl_sql("dbname=postgres", "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+    tl_sql("dbname=postgres", "CREATE DATABASE %s", name);
+    snprintf(conninfo, sizeof(conninfo), "dbname=%s", name);
+    return conninfo;
+}
+
+uint64_t tl_current_lsn(const char *conninfo)
+{
+    char *v = tl_sql_value(conninfo, "SELECT pg_current_wal_insert_lsn()");
+    uint64_t lsn = 0;
+
+    assert_non_null(v);
+    assert_int_equal(pgcdc_lsn_parse(v, &lsn), PGCDC_OK);
+    free(v);
+    return lsn;
+}
+
+uint64_t tl_slot_confirmed(const char *conninfo, const char *slot)
+{
+    char *v = tl_sql_value(conninfo,
+                           "SELECT confirmed_flush_lsn FROM pg_replication_slots "
+                           "WHERE slot_name = '%s'",
+                           slot);
+    uint64_t lsn = 0;
+
+    if (v != NULL)
+        pgcdc_lsn_parse(v, &lsn);
+    free(v);
+    return lsn;
+}
+
+static void append(char **buf, size_t *len, size_t *cap, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (*len + n + 1 > *cap) {
+        *cap = (*len + n + 1) * 2;
+        *buf = realloc(*buf, *cap);
+        assert_non_null(*buf);
+    }
+    memcpy(*buf + *len, s, n + 1);
+    *len += n;
+}
+
+char *tl_row_string(const pgcdc_row *row)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    size_t cap = 0;
+
+    append(&buf, &len, &cap, "");
+    for (int i = 0; i < pgcdc_row_ncols(row); i++) {
+        const char *text;
+
+        if (i > 0)
+            append(&buf, &len, &cap, " ");
+        append(&buf, &len, &cap, pgcdc_row_name(row, i));
+        append(&buf, &len, &cap, "=");
+        switch (pgcdc_row_state(row, i)) {
+        case PGCDC_VALUE_NULL:
+            append(&buf, &len, &cap, "NULL");
+            break;
+        case PGCDC_VALUE_UNCHANGED:
+            append(&buf, &len, &cap, "<unchanged>");
+            break;
+        case PGCDC_VALUE_ABSENT:
+            append(&buf, &len, &cap, "<absent>");
+            break;
+        case PGCDC_VALUE_PRESENT:
+            assert_int_equal(pgcdc_row_get_text(row, i, &text, NULL), PGCDC_OK);
+            if (strlen(text) > 40) {
+                char shortened[64];
+
+                snprintf(shortened, sizeof(shortened), "'<%zu bytes>'", strlen(text));
+                append(&buf, &len, &cap, shortened);
+            } else {
+                append(&buf, &len, &cap, "'");
+                append(&buf, &len, &cap, text);
+                append(&buf, &len, &cap, "'");
+            }
+            break;
+        }
+    }
+    return buf;
+}
+
+void tl_log_add(tl_log *log, const pgcdc_change *c)
+{
+    tl_change *t;
+
+    if (log->n == log->cap) {
+        log->cap = log->cap ? log->cap * 2 : 64;
+        log->items = realloc(log->items, log->cap * sizeof(*log->items));
+        assert_non_null(log->items);
+    }
+    t = &log->items[log->n++];
+    memset(t, 0, sizeof(*t));
+    snprintf(t->op, sizeof(t->op), "%s", pgcdc_op_name(pgcdc_change_op(c)));
+    snprintf(t->table, sizeof(t->table), "%s.%s", pgcdc_change_schema(c), pgcdc_change_table(c));
+    if (pgcdc_change_old(c) != NULL)
+        t->old_row = tl_row_string(pgcdc_change_old(c));
+    if (pgcdc_change_new(c) != NULL)
+        t->new_row = tl_row_string(pgcdc_change_new(c));
+    t->commit_lsn = pgcdc_change_commit_lsn(c);
+    t->seq = pgcdc_change_seq(c);
+    t->xid = pgcdc_change_xid(c);
+    t->commit_time = pgcdc_change_commit_time(c);
+}
+
+void tl_log_free(tl_log *log)
+{
+    for (size_t i = 0; i < log->n; i++) {
+        free(log->items[i].old_row);
+        free(log->items[i].new_row);
+    }
+    free(log->items);
+    memset(log, 0, sizeof(*log));
+}
+
+static void quiet_log(pgcdc_worker *w, pgcdc_log_level level, const char *msg, void *opaque)
+{
+    (void)w;
+    (void)opaque;
+    if (level <= PGCDC_LOG_WARNING || getenv("PGCDC_TEST_VERBOSE") != NULL)
+        fprintf(stderr, "[worker] %s\n", msg);
+}
+
+pgcdc_config *tl_config(const char *conninfo, const char *slot, const char *pub,
+                        const char *tables)
+{
+    pgcdc_config *cfg = pgcdc_config_new();
+    char *list;
+    char *save = NULL;
+
+    assert_non_null(cfg);
+    assert_int_equal(pgcdc_config_set_conninfo(cfg, conninfo), PGCDC_OK);
+    assert_int_equal(pgcdc_config_set_slot(cfg, slot), PGCDC_OK);
+    assert_int_equal(pgcdc_config_set_publication(cfg, pub), PGCDC_OK);
+    list = strdup(tables);
+    for (char *t = strtok_r(list, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save))
+        assert_int_equal(pgcdc_config_add_table(cfg, t), PGCDC_OK);
+    free(list);
+    pgcdc_config_set_log_cb(cfg, quiet_log, NULL);
+    pgcdc_config_set_log_level(cfg, PGCDC_LOG_DEBUG);
+    pgcdc_config_set_status_interval(cfg, 1000);
+    return cfg;
+}
+
+static int record_change(pgcdc_worker *w, const pgcdc_change *c, void *opaque)
+{
+    (void)w;
+    tl_log_add(opaque, c);
+    return PGCDC_HANDLED;
+}
+
+static int count_begin(pgcdc_worker *w, const pgcdc_txn *txn, void *opaque)
+{
+    (void)w;
+    (void)txn;
+    ((tl_log *)opaque)->begins++;
+    return PGCDC_HANDLED;
+}
+
+static int count_commit(pgcdc_worker *w, const pgcdc_txn *txn, void *opaque)
+{
+    (void)w;
+    (void)txn;
+    ((tl_log *)opaque)->commits++;
+    return PGCDC_HANDLED;
+}
+
+int tl_run_until(pgcdc_config *cfg, uint64_t endpos, tl_log *log)
+{
+    pgcdc_worker *w;
+    int r;
+
+    pgcdc_config_set_endpos(cfg, endpos);
+    pgcdc_config_set_change_cb(cfg, record_change, log);
+    pgcdc_config_set_begin_cb(cfg, count_begin, log);
+    pgcdc_config_set_commit_cb(cfg, count_commit, log);
+    w = pgcdc_worker_new(cfg);
+    assert_non_null(w);
+    r = pgcdc_worker_start(w);
+    if (r != PGCDC_OK) {
+        fprintf(stderr, "start failed: %s\n", pgcdc_worker_errmsg(w));
+        pgcdc_worker_free(w);
+        return r;
+    }
+    r = pgcdc_worker_run(w);
+    if (r != PGCDC_OK)
+        fprintf(stderr, "run failed: %s\n", pgcdc_worker_errmsg(w));
+    pgcdc_worker_free(w);
+    return r;
+}
+
+int tl_start_only(pgcdc_config *cfg, char *msg, size_t size)
+{
+    pgcdc_worker *w = pgcdc_worker_new(cfg);
+    int r;
+
+    assert_non_null(w);
+    r = pgcdc_worker_start(w);
+    snprintf(msg, size, "%s", pgcdc_worker_errmsg(w));
+    pgcdc_worker_free(w);
+    return r;
+}

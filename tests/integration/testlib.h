@@ -1,0 +1,74 @@
+/*
+ * Helpers for integration tests against the throwaway server that
+ * scripts/pg-test-server started (its env file is in $PGCDC_TEST_ENV).
+ */
+#ifndef PGCDC_TESTLIB_H
+#define PGCDC_TESTLIB_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <libpq-fe.h>
+
+#include "pgcdc.h"
+
+/* Loads the server's environment (PGHOST, PGPORT, ...); fails the test if missing. */
+void tl_env(void);
+/* Value of a variable from the env file ("PGCDC_PGLOG"...), or NULL. */
+const char *tl_envvar(const char *name);
+/* Creates a fresh database (dropping one left over, with its slots); returns its conninfo. */
+const char *tl_fresh_db(const char *name);
+/* Connection to a database; asserts success. */
+PGconn *tl_connect(const char *conninfo);
+/* Runs SQL (printf-style) on the database; asserts success. */
+void tl_sql(const char *conninfo, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* First column of the first row, malloc'd; NULL for SQL NULL or no row. */
+char *tl_sql_value(const char *conninfo, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* pg_current_wal_insert_lsn(). */
+uint64_t tl_current_lsn(const char *conninfo);
+/* confirmed_flush_lsn of a slot (0 if missing). */
+uint64_t tl_slot_confirmed(const char *conninfo, const char *slot);
+
+/* One recorded change: everything as text for easy asserts. */
+typedef struct tl_change {
+    char op[12];
+    char table[128];     /* schema.table */
+    char *old_row;       /* "id=1 status='paid' note=NULL big=<unchanged> x=<absent>" or NULL */
+    char *new_row;
+    uint64_t commit_lsn;
+    uint32_t seq;
+    uint32_t xid;
+    int64_t commit_time;
+} tl_change;
+
+typedef struct tl_log {
+    tl_change *items;
+    size_t n;
+    size_t cap;
+    size_t begins;
+    size_t commits;
+} tl_log;
+
+/* Formats a row as "name=value ..." (text values quoted with ''). */
+char *tl_row_string(const pgcdc_row *row);
+void tl_log_add(tl_log *log, const pgcdc_change *c);
+void tl_log_free(tl_log *log);
+
+/* A config for the db with slot, publication and tables ("a,b,c"); quiet logs. */
+pgcdc_config *tl_config(const char *conninfo, const char *slot, const char *pub,
+                        const char *tables);
+/*
+ * Runs a worker with the config until endpos, recording every change in log
+ * (begin/commit counted).  Returns the run's result.
+ */
+int tl_run_until(pgcdc_config *cfg, uint64_t endpos, tl_log *log);
+/* Starts a worker only (preflight etc.); returns the code, copies the message into msg. */
+int tl_start_only(pgcdc_config *cfg, char *msg, size_t size);
+
+#define tl_assert_str(a, b) assert_string_equal((a), (b))
+
+#endif /* PGCDC_TESTLIB_H */
