@@ -177,9 +177,11 @@ PGconn *pgcdc__connect(pgcdc_worker *w, const char *conninfo, int replication, i
         return NULL;
     }
     if (PQstatus(conn) != CONNECTION_OK) {
+        int code;
+
         pgcdc__one_line(line, sizeof(line), PQerrorMessage(conn));
-        *err = pgcdc__fail(w, classify(conn, line, &hint), "could not connect: %s (%s)", line,
-                           hint);
+        code = classify(conn, line, &hint);
+        *err = pgcdc__fail(w, code, "could not connect: %s (%s)", line, hint);
         PQfinish(conn);
         return NULL;
     }

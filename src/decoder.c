@@ -242,9 +242,8 @@ static int streamable(uint8_t type)
 /* Messages that only make sense outside a Stream Start/Stop block. */
 static int outside_stream_only(uint8_t type)
 {
-    return type == PGCDC_MSG_BEGIN || type == PGCDC_MSG_COMMIT ||
-           type == PGCDC_MSG_STREAM_START || type == PGCDC_MSG_STREAM_COMMIT ||
-           type == PGCDC_MSG_STREAM_ABORT;
+    return type == PGCDC_MSG_BEGIN || type == PGCDC_MSG_COMMIT || type == PGCDC_MSG_STREAM_START ||
+           type == PGCDC_MSG_STREAM_COMMIT || type == PGCDC_MSG_STREAM_ABORT;
 }
 
 static int rd_tuple(cursor *c, pgcdc__col **cols, uint32_t *cap, pgcdc__tuple *t)
@@ -351,8 +350,7 @@ static int rd_change(pgcdc__decoder *dec, cursor *c, uint8_t type, pgcdc__msg *m
     if (rd_tuple(c, &dec->newcols, &dec->newcap, &msg->u.change.new_) < 0) {
         return -1;
     }
-    if (msg->u.change.old_kind != 0 &&
-        msg->u.change.old.ncols != msg->u.change.new_.ncols) {
+    if (msg->u.change.old_kind != 0 && msg->u.change.old.ncols != msg->u.change.new_.ncols) {
         return fail(dec, "old tuple has %u columns but new tuple %u in Update message",
                     (unsigned)msg->u.change.old.ncols, (unsigned)msg->u.change.new_.ncols);
     }

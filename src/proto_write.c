@@ -267,8 +267,8 @@ void pgcdc__wr_truncate(pgcdc__buf *b, int64_t xid, uint8_t options, uint32_t nr
     }
 }
 
-void pgcdc__wr_message(pgcdc__buf *b, int64_t xid, uint8_t flags, uint64_t lsn,
-                       const char *prefix, const char *content, uint32_t len)
+void pgcdc__wr_message(pgcdc__buf *b, int64_t xid, uint8_t flags, uint64_t lsn, const char *prefix,
+                       const char *content, uint32_t len)
 {
     pgcdc__buf_u8(b, PGCDC_MSG_MESSAGE);
     put_xid(b, xid);

@@ -269,7 +269,8 @@ int pgcdc__spool_abort(pgcdc__spool *sp, uint32_t xid, uint32_t subxid)
             continue;
         if (flush(sp) != 0)
             return -1;
-        if (ftruncate(t->fd, (off_t)t->subs[k].offset) != 0)
+        if (ftruncate(t->fd, (off_t)t->subs[k].offset) != 0 ||
+            lseek(t->fd, (off_t)t->subs[k].offset, SEEK_SET) < 0)
             return fail(sp, "could not truncate spool file");
         t->size = t->subs[k].offset;
         t->nsubs = k;

@@ -1077,8 +1077,8 @@ static void compare_lines(const char *path, const char *got, const char *want)
         size_t nw = strcspn(want, "\n");
 
         if (ng != nw || memcmp(got, want, ng) != 0) {
-            fail_msg("%s:%d: mismatch\nexpected: %.*s\n     got: %.*s", path, lineno, (int)nw,
-                     want, (int)ng, got);
+            fail_msg("%s:%d: mismatch\nexpected: %.*s\n     got: %.*s", path, lineno, (int)nw, want,
+                     (int)ng, got);
         }
         got += ng + (got[ng] == '\n');
         want += nw + (want[nw] == '\n');

@@ -538,10 +538,11 @@ static void text_str(struct text *t, const char *s)
 
 static void text_rep(struct text *t, char c, size_t n)
 {
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        text_add(t, &c, 1);
+    t->s = realloc(t->s, t->n + n + 1);
+    assert_non_null(t->s);
+    memset(t->s + t->n, c, n);
+    t->n += n;
+    t->s[t->n] = '\0';
 }
 
 /* "0." then zeros so that digits end at the 10^-scale place, then the digits. */

@@ -1,0 +1,246 @@
+/*
+ * Bad input: each gives a distinct code and a one-line message naming cause
+ * and fix, never shows the password, and leaves nothing half-created.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testlib.h"
+
+#define CANARY "Canary-Pw-7f3a9"
+
+static void assert_one_line(const char *msg)
+{
+    assert_null(strchr(msg, '\n'));
+    assert_true(strlen(msg) > 20);
+    assert_null(strstr(msg, CANARY));
+}
+
+static int count(const char *db, const char *sql)
+{
+    char *v = tl_sql_value(db, "%s", sql);
+    int n = atoi(v);
+
+    free(v);
+    return n;
+}
+
+static void assert_nothing_created(const char *db)
+{
+    assert_int_equal(count(db, "SELECT count(*) FROM pg_replication_slots "
+                               "WHERE database = current_database()"),
+                     0);
+    assert_int_equal(count(db, "SELECT count(*) FROM pg_publication"), 0);
+}
+
+/* Slot names are cluster-wide: each test uses its own. */
+static const char *slot = "s_err";
+
+static int start(const char *conninfo, const char *tables, char *msg, size_t size)
+{
+    pgcdc_config *cfg = tl_config(conninfo, slot, "p_err", tables);
+    int r = tl_start_only(cfg, msg, size);
+
+    pgcdc_config_free(cfg);
+    fprintf(stderr, "  -> %s: %s\n", pgcdc_err_name(r), msg);
+    return r;
+}
+
+static void test_auth_and_privileges(void **state)
+{
+    const char *db = tl_fresh_db("t_err");
+    char conninfo[512];
+    char msg[1024];
+
+    (void)state;
+    tl_sql(db, "CREATE TABLE t (id int PRIMARY KEY)");
+    tl_sql(db, "DROP ROLE IF EXISTS pw_user; DROP ROLE IF EXISTS norepl;"
+               "CREATE ROLE pw_user LOGIN REPLICATION PASSWORD '" CANARY "' IN ROLE pwauth;"
+               "CREATE ROLE norepl LOGIN");
+    /* Wrong password. */
+    snprintf(conninfo, sizeof(conninfo), "dbname=t_err user=pw_user password=wrong-" CANARY);
+    assert_int_equal(start(conninfo, "t", msg, sizeof(msg)), PGCDC_ERR_AUTH);
+    assert_one_line(msg);
+    assert_non_null(strstr(msg, "password authentication failed"));
+    /* The same as a URI. */
+    snprintf(conninfo, sizeof(conninfo), "postgresql://pw_user:bad-" CANARY "@/t_err?host=%s",
+             getenv("PGHOST"));
+    assert_int_equal(start(conninfo, "t", msg, sizeof(msg)), PGCDC_ERR_AUTH);
+    assert_one_line(msg);
+    /* No password at all. */
+    assert_int_equal(start("dbname=t_err user=pw_user", "t", msg, sizeof(msg)), PGCDC_ERR_AUTH);
+    assert_one_line(msg);
+    /* Malformed connection string that contains the password. */
+    assert_int_equal(start("dbname=t_err password=" CANARY " bogus", "t", msg, sizeof(msg)),
+                     PGCDC_ERR_INVALID);
+    assert_one_line(msg);
+    /* Role without REPLICATION. */
+    assert_int_equal(start("dbname=t_err user=norepl", "t", msg, sizeof(msg)),
+                     PGCDC_ERR_PRIVILEGE);
+    assert_one_line(msg);
+    assert_non_null(strstr(msg, "ALTER ROLE norepl REPLICATION"));
+    /* Unreachable server. */
+    assert_int_equal(start("host=127.0.0.1 port=1 dbname=x connect_timeout=2", "t", msg,
+                           sizeof(msg)),
+                     PGCDC_ERR_CONNECT);
+    assert_one_line(msg);
+    assert_int_equal(start("host=/nonexistent dbname=x", "t", msg, sizeof(msg)),
+                     PGCDC_ERR_CONNECT);
+    assert_one_line(msg);
+    assert_nothing_created(db);
+    /* The right password works, and the password appears nowhere. */
+    snprintf(conninfo, sizeof(conninfo), "dbname=t_err user=pw_user password=" CANARY);
+    tl_sql(db, "ALTER TABLE t OWNER TO pw_user; GRANT CREATE ON DATABASE t_err TO pw_user");
+    assert_int_equal(start(conninfo, "t", msg, sizeof(msg)), PGCDC_OK);
+    tl_sql(db, "SELECT pg_drop_replication_slot('s_err'); DROP PUBLICATION p_err;"
+               "ALTER TABLE t OWNER TO postgres");
+}
+
+static void test_tables_and_identity(void **state)
+{
+    const char *db = tl_fresh_db("t_err2");
+    char msg[1024];
+    pgcdc_config *cfg;
+    char *ident;
+
+    (void)state;
+    slot = "s_err2";
+    tl_sql(db, "CREATE TABLE ok (id int PRIMARY KEY); CREATE TABLE nokey (a int, b text);"
+               "CREATE VIEW v AS SELECT 1 AS x; CREATE SCHEMA \"Odd \"\"S\"\"\";"
+               "CREATE TABLE \"Odd \"\"S\"\"\".\"we;ird\" (id int PRIMARY KEY)");
+    assert_int_equal(start("dbname=t_err2", "ok,missing", msg, sizeof(msg)), PGCDC_ERR_TABLE);
+    assert_one_line(msg);
+    assert_non_null(strstr(msg, "\"missing\" does not exist"));
+    assert_int_equal(start("dbname=t_err2", "ok,nosuch.ok", msg, sizeof(msg)), PGCDC_ERR_TABLE);
+    assert_int_equal(start("dbname=t_err2", "v", msg, sizeof(msg)), PGCDC_ERR_TABLE);
+    assert_one_line(msg);
+    /* No primary key or replica identity: refused, with the fix named. */
+    assert_int_equal(start("dbname=t_err2", "ok,nokey", msg, sizeof(msg)), PGCDC_ERR_TABLE);
+    assert_one_line(msg);
+    assert_non_null(strstr(msg, "public.nokey"));
+    assert_non_null(strstr(msg, "REPLICA IDENTITY FULL"));
+    assert_nothing_created(db);
+    /* Tables whose names need quoting are quoted, not injected. */
+    assert_int_equal(start("dbname=t_err2", "Odd \"S\".we;ird", msg, sizeof(msg)), PGCDC_OK);
+    tl_sql(db, "SELECT pg_drop_replication_slot('s_err2'); DROP PUBLICATION p_err");
+    /* The option sets FULL on the listed tables, then it works. */
+    cfg = tl_config("dbname=t_err2", "s_err2", "p_err", "ok,nokey");
+    pgcdc_config_set_replica_identity_full(cfg, 1);
+    assert_int_equal(tl_start_only(cfg, msg, sizeof(msg)), PGCDC_OK);
+    ident = tl_sql_value(db, "SELECT string_agg(relreplident::text, '' ORDER BY relname) "
+                             "FROM pg_class WHERE relname IN ('ok', 'nokey')");
+    assert_string_equal(ident, "ff");
+    free(ident);
+    pgcdc_config_free(cfg);
+}
+
+static void test_publication_and_slot(void **state)
+{
+    const char *db = tl_fresh_db("t_err3");
+    char msg[1024];
+    pgcdc_config *cfg;
+
+    (void)state;
+    slot = "s_err3";
+    tl_sql(db, "CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY);"
+               "CREATE PUBLICATION p_err FOR TABLE a");
+    /* Existing publication without a listed table. */
+    assert_int_equal(start("dbname=t_err3", "a,b", msg, sizeof(msg)), PGCDC_ERR_PUBLICATION);
+    assert_one_line(msg);
+    assert_non_null(strstr(msg, "ALTER PUBLICATION p_err ADD TABLE public.b"));
+    assert_int_equal(count(db, "SELECT count(*) FROM pg_replication_slots "
+                               "WHERE database = current_database()"),
+                     0);
+    /* Missing slot with creation turned off. */
+    cfg = tl_config("dbname=t_err3", "s_err3", "p_err", "a");
+    pgcdc_config_set_create_slot(cfg, 0);
+    assert_int_equal(tl_start_only(cfg, msg, sizeof(msg)), PGCDC_ERR_SLOT_MISSING);
+    assert_one_line(msg);
+    pgcdc_config_free(cfg);
+    /* A slot of another plugin under that name. */
+    tl_sql(db, "SELECT pg_create_logical_replication_slot('s_err3', 'test_decoding')");
+    assert_int_equal(start("dbname=t_err3", "a", msg, sizeof(msg)), PGCDC_ERR_SLOT_INVALID);
+    assert_one_line(msg);
+    tl_sql(db, "SELECT pg_drop_replication_slot('s_err3')");
+    /* Missing publication with creation turned off. */
+    tl_sql(db, "DROP PUBLICATION p_err");
+    cfg = tl_config("dbname=t_err3", "s_err3", "p_err", "a");
+    pgcdc_config_set_create_publication(cfg, 0);
+    assert_int_equal(tl_start_only(cfg, msg, sizeof(msg)), PGCDC_ERR_PUBLICATION);
+    assert_one_line(msg);
+    pgcdc_config_free(cfg);
+    assert_nothing_created(db);
+}
+
+static void test_invalid_names(void **state)
+{
+    pgcdc_config *cfg = pgcdc_config_new();
+    const char *bad[] = {"", "Upper", "has space", "semi;colon", "quo\"te", "new\nline", "slöt",
+                         "a123456789012345678901234567890123456789012345678901234567890123"};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(pgcdc_config_set_slot(cfg, bad[i]), PGCDC_ERR_INVALID);
+        assert_int_equal(pgcdc_config_set_publication(cfg, bad[i]), PGCDC_ERR_INVALID);
+        assert_one_line(pgcdc_config_errmsg(cfg));
+    }
+    assert_int_equal(pgcdc_config_add_table(cfg, "a\nb"), PGCDC_ERR_INVALID);
+    assert_int_equal(pgcdc_config_add_table(cfg, ".t"), PGCDC_ERR_INVALID);
+    pgcdc_config_free(cfg);
+}
+
+static void test_wal_level(void **state)
+{
+    char cmd[2048];
+    char env[1024];
+    char conninfo[2300];
+    char msg[1024];
+    char line[1024];
+    char host[1024] = "";
+    char port[1024] = "";
+    FILE *f;
+    const char *src = getenv("PGCDC_SOURCE_DIR");
+    const char *bin = getenv("PGCDC_BINARY_DIR");
+
+    (void)state;
+    slot = "s_err4";
+    assert_non_null(src);
+    assert_non_null(bin);
+    snprintf(env, sizeof(env), "%s/pgtest-replica", bin);
+    snprintf(cmd, sizeof(cmd), "%s/scripts/pg-test-server start %s --set wal_level=replica >&2",
+             src, env);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "%s/env", env);
+    f = fopen(cmd, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strncmp(line, "PGHOST=", 7) == 0)
+            snprintf(host, sizeof(host), "%s", line + 7);
+        if (strncmp(line, "PGPORT=", 7) == 0)
+            snprintf(port, sizeof(port), "%s", line + 7);
+    }
+    fclose(f);
+    snprintf(conninfo, sizeof(conninfo), "host=%s port=%s dbname=postgres user=postgres", host,
+             port);
+    tl_sql(conninfo, "CREATE TABLE t (id int PRIMARY KEY)");
+    assert_int_equal(start(conninfo, "t", msg, sizeof(msg)), PGCDC_ERR_WAL_LEVEL);
+    assert_one_line(msg);
+    assert_non_null(strstr(msg, "wal_level = logical"));
+    assert_nothing_created(conninfo);
+    snprintf(cmd, sizeof(cmd), "%s/scripts/pg-test-server stop %s", src, env);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_auth_and_privileges), cmocka_unit_test(test_tables_and_identity),
+        cmocka_unit_test(test_publication_and_slot), cmocka_unit_test(test_invalid_names),
+        cmocka_unit_test(test_wal_level),
+    };
+
+    tl_env();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
