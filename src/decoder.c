@@ -38,11 +38,14 @@ typedef struct cursor {
     const char *what;
 } cursor;
 
+static int fail(pgcdc__decoder *dec, const char *fmt, ...)
 #if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
+    __attribute__((format(printf, 2, 3)))
 #endif
-static int
-fail(pgcdc__decoder *dec, const char *fmt, ...)
+    ;
+
+/* Sets the sticky error (the first one wins); always returns -1. */
+static int fail(pgcdc__decoder *dec, const char *fmt, ...)
 {
     va_list ap;
 
@@ -174,7 +177,7 @@ static int rd_end(cursor *c)
     return 0;
 }
 
-/* Returns arr grown to hold need elements (arrays only grow), or NULL when out of memory. */
+/* Returns arr grown to hold want elements (arrays only grow), or NULL when out of memory. */
 static void *reserve(void *arr, uint32_t *cap, uint32_t want, size_t elsize)
 {
     uint32_t ncap;

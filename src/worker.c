@@ -197,7 +197,16 @@ static void reset_stream_state(pgcdc_worker *w)
         PQfreemem(w->rbuf);
         w->rbuf = NULL;
     }
-    pgcdc__ledger_abort_open(&w->ledger);
+    /*
+     * The cut transaction keeps its ledger entry: the server sends it again
+     * from its first change, and delivery resumes after what handlers have.
+     */
+    if (w->in_txn && !w->skip_txn) {
+        w->resume_commit_lsn = w->txn.commit_lsn;
+        w->resume_token = w->txn.token;
+        w->resume_count = w->txn.nchanges > w->skip_below_seq ? w->txn.nchanges
+                                                              : w->skip_below_seq;
+    }
     w->in_txn = 0;
     w->skip_txn = 0;
     w->truncate_active = 0;
@@ -322,6 +331,22 @@ static int open_txn(pgcdc_worker *w, uint32_t xid, uint64_t commit_lsn, int64_t 
     }
     if (w->skip_txn)
         return PGCDC_OK;
+    w->skip_below_seq = 0;
+    if (w->resume_token != 0) {
+        uint64_t token = w->resume_token;
+
+        w->resume_token = 0;
+        if (commit_lsn == w->resume_commit_lsn) {
+            /* Sent again after a reconnect: handlers already have its beginning. */
+            w->txn.token = token;
+            w->skip_below_seq = w->resume_count;
+            return PGCDC_OK;
+        }
+        /* Not sent again (cannot happen while the slot holds it): forget it. */
+        pgcdc__log(w, PGCDC_LOG_WARNING, "interrupted transaction %u was not sent again",
+                   w->txn.xid);
+        pgcdc__ledger_abort_open(&w->ledger);
+    }
     w->txn.token = pgcdc__ledger_begin(&w->ledger);
     if (w->txn.token == 0)
         return pgcdc__fail(w, PGCDC_ERR_NOMEM, "out of memory");
@@ -391,6 +416,8 @@ static int row_change(pgcdc_worker *w, pgcdc__msg *m)
     c->rel = rel;
     c->txn = &w->txn;
     c->seq = w->txn.nchanges++;
+    if (c->seq < w->skip_below_seq)
+        return 0;
     c->truncate_flags = 0;
     c->has_old = m->u.change.old_kind != 0;
     c->has_new = m->type != PGCDC_MSG_DELETE;
@@ -421,6 +448,10 @@ static int truncate_change(pgcdc_worker *w)
 
         if (rel == NULL || !rel->wanted || w->skip_txn)
             continue;
+        if (w->txn.nchanges < w->skip_below_seq) {
+            w->txn.nchanges++;
+            continue;
+        }
         memset(c, 0, sizeof(*c));
         c->op = PGCDC_OP_TRUNCATE;
         c->rel = rel;

@@ -50,6 +50,11 @@ struct pgcdc_worker {
     int truncate_active;
     uint32_t truncate_next;
     uint64_t last_delivered_commit; /* commit LSN of the last transaction fully delivered */
+    /* A transaction cut by a lost connection: resumed, not redelivered, when sent again. */
+    uint64_t resume_commit_lsn;
+    uint64_t resume_token;
+    uint32_t resume_count;
+    uint32_t skip_below_seq;
     int endpos_reached;
     int txn_streaming;  /* between Stream Start and Stream Stop */
     uint32_t stream_xid; /* the streamed transaction's xid */

@@ -809,11 +809,14 @@ static void test_reset_clears_stream(void **state)
 
 /* ---- golden fixtures ---- */
 
+static void out(pgcdc__buf *b, const char *fmt, ...)
 #if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
+    __attribute__((format(printf, 2, 3)))
 #endif
-static void
-out(pgcdc__buf *b, const char *fmt, ...)
+    ;
+
+/* Appends printf-style text to the dump. */
+static void out(pgcdc__buf *b, const char *fmt, ...)
 {
     char tmp[256];
     va_list ap;
