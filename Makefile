@@ -48,7 +48,7 @@ check-valgrind:
 	$(CMAKE) -S . -B build-valgrind -DCMAKE_C_COMPILER=gcc -DPGCDC_WERROR=ON -DCMAKE_BUILD_TYPE=Debug \
 	    -DPGCDC_VALGRIND=ON
 	$(CMAKE) --build build-valgrind -j $(JOBS)
-	$(CTEST) --test-dir build-valgrind --output-on-failure -j $(JOBS) -L valgrind
+	$(CTEST) --test-dir build-valgrind --output-on-failure -j $(JOBS)
 
 format:
 	clang-format -i $(SOURCES)

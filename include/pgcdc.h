@@ -118,8 +118,7 @@ typedef int (*pgcdc_change_cb)(pgcdc_worker *w, const pgcdc_change *change, void
 typedef int (*pgcdc_begin_cb)(pgcdc_worker *w, const pgcdc_txn *txn, void *opaque);
 typedef int (*pgcdc_commit_cb)(pgcdc_worker *w, const pgcdc_txn *txn, void *opaque);
 /* Log lines: one line each, no trailing newline, never containing a password. */
-typedef void (*pgcdc_log_cb)(pgcdc_worker *w, pgcdc_log_level level, const char *msg,
-                             void *opaque);
+typedef void (*pgcdc_log_cb)(pgcdc_worker *w, pgcdc_log_level level, const char *msg, void *opaque);
 
 /* ---- configuration ---- */
 

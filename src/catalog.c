@@ -23,9 +23,10 @@ static PGresult *query(pgcdc_worker *w, PGconn *conn, const char *what, const ch
 
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
         return res;
-    pgcdc__one_line(line, sizeof(line), PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
-                                            ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
-                                            : PQerrorMessage(conn));
+    pgcdc__one_line(line, sizeof(line),
+                    PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+                        ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+                        : PQerrorMessage(conn));
     pgcdc__fail(w, PGCDC_ERR_SQL, "could not %s: %s", what, line);
     PQclear(res);
     return NULL;
@@ -213,8 +214,10 @@ static int check_replica_identity(pgcdc_worker *w, const pgcdc_config *cfg, pgcd
     if (bad == 0)
         return PGCDC_OK;
     if (cfg->replica_identity_full) {
-        pgcdc__log(w, PGCDC_LOG_INFO, "no primary key or replica identity on %s: setting "
-                   "REPLICA IDENTITY FULL", list);
+        pgcdc__log(w, PGCDC_LOG_INFO,
+                   "no primary key or replica identity on %s: setting "
+                   "REPLICA IDENTITY FULL",
+                   list);
         return PGCDC_OK;
     }
     return pgcdc__fail(w, PGCDC_ERR_TABLE,
@@ -454,9 +457,10 @@ privilege:
         char reason[PGCDC__ERRMSG_SIZE];
 
         snprintf(reason, sizeof(reason), "%s", pgcdc_worker_errmsg(w));
-        r = pgcdc__fail(w, strstr(reason, "must be owner") || strstr(reason, "permission denied")
-                               ? PGCDC_ERR_PRIVILEGE
-                               : PGCDC_ERR_SQL,
+        r = pgcdc__fail(w,
+                        strstr(reason, "must be owner") || strstr(reason, "permission denied")
+                            ? PGCDC_ERR_PRIVILEGE
+                            : PGCDC_ERR_SQL,
                         "%s (run it as the tables' owner, or create the publication %s FOR TABLE "
                         "%s as the owner and start again)",
                         reason, cfg->publication, list ? list : "the tables");
@@ -473,8 +477,7 @@ static int create_slot(pgcdc_worker *w, PGconn *conn, const char *slot, uint64_t
     PGresult *res;
 
     pgcdc__log(w, PGCDC_LOG_INFO,
-               "creating replication slot \"%s\" (waits for running transactions to finish)",
-               slot);
+               "creating replication slot \"%s\" (waits for running transactions to finish)", slot);
     res = query(w, conn, "create replication slot",
                 "SELECT lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')", 1, params);
     if (res == NULL)
@@ -511,8 +514,8 @@ int pgcdc__catalog_prepare(pgcdc_worker *w, const pgcdc_config *cfg, pgcdc__cata
         goto done;
     }
     if (!pub_exists && (!cfg->create_publication || cat->ntables == 0)) {
-        r = pgcdc__fail(w, PGCDC_ERR_PUBLICATION,
-                        "publication \"%s\" does not exist (%s)", cfg->publication,
+        r = pgcdc__fail(w, PGCDC_ERR_PUBLICATION, "publication \"%s\" does not exist (%s)",
+                        cfg->publication,
                         cat->ntables == 0 ? "list the tables to create it, or create it: CREATE "
                                             "PUBLICATION ... FOR TABLE ..."
                                           : "allow pgcdc to create it, or create it as the "

@@ -104,7 +104,8 @@ int pgcdc_config_set_publication(pgcdc_config *cfg, const char *publication)
 {
     if (publication == NULL || !pgcdc__valid_slot_name(publication))
         return invalid(
-            cfg, "invalid publication name (use 1 to 63 lower-case letters, digits or underscores)");
+            cfg,
+            "invalid publication name (use 1 to 63 lower-case letters, digits or underscores)");
     return set_string(cfg, &cfg->publication, publication);
 }
 
@@ -155,9 +156,8 @@ int pgcdc_config_add_table(pgcdc_config *cfg, const char *name)
     cfg->ntables++;
     return PGCDC_OK;
 bad:
-    return invalid(cfg,
-                   "invalid table name (use \"table\" or \"schema.table\", each part 1 to 63 "
-                   "characters without control characters)");
+    return invalid(cfg, "invalid table name (use \"table\" or \"schema.table\", each part 1 to 63 "
+                        "characters without control characters)");
 oom:
     free(schema);
     free(table);

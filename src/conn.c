@@ -13,7 +13,7 @@
 
 /* Session settings the decoder relies on for value text. */
 #define PGCDC__SESSION_OPTIONS                                                                     \
-    "-c datestyle=ISO -c intervalstyle=postgres -c timezone=UTC -c bytea_output=hex "             \
+    "-c datestyle=ISO -c intervalstyle=postgres -c timezone=UTC -c bytea_output=hex "              \
     "-c extra_float_digits=1"
 
 void pgcdc__one_line(char *dst, size_t size, const char *msg)

@@ -58,9 +58,9 @@ typedef struct pgcdc__relcol {
 } pgcdc__relcol;
 
 typedef struct pgcdc__msg {
-    char type;     /* pgcdc__msg_type */
-    int streamed;  /* change inside Stream Start/Stop: xid is set */
-    uint32_t xid;  /* Begin, streamed changes, Stream *; else 0 */
+    char type;          /* pgcdc__msg_type */
+    int streamed;       /* change inside Stream Start/Stop: xid is set */
+    uint32_t xid;       /* Begin, streamed changes, Stream *; else 0 */
     uint64_t wal_start; /* from the 'w' wrapper (0 for keepalive) */
     uint64_t wal_end;   /* from the 'w' or 'k' wrapper */
     int64_t send_time;  /* from the wrapper, microseconds since 2000-01-01 */
@@ -100,10 +100,10 @@ typedef struct pgcdc__msg {
             char old_kind;     /* 0, 'K' (key) or 'O' (old row) */
             pgcdc__tuple old;  /* ncols 0 when old_kind is 0 */
             pgcdc__tuple new_; /* ncols 0 for Delete */
-        } change; /* Insert, Update, Delete */
+        } change;              /* Insert, Update, Delete */
         struct {
             uint32_t nrels;
-            uint8_t options; /* 1 CASCADE, 2 RESTART IDENTITY */
+            uint8_t options;       /* 1 CASCADE, 2 RESTART IDENTITY */
             const uint8_t *relids; /* nrels big-endian uint32s: read with pgcdc__truncate_relid */
         } truncate;
         struct {
@@ -172,8 +172,7 @@ void pgcdc__wr_status(pgcdc__buf *b, uint64_t written, uint64_t flushed, uint64_
 /* Wrappers; the pgoutput message bytes follow a 'w' header. */
 void pgcdc__wr_xlogdata_header(pgcdc__buf *b, uint64_t wal_start, uint64_t wal_end,
                                int64_t send_time);
-void pgcdc__wr_keepalive(pgcdc__buf *b, uint64_t wal_end, int64_t send_time,
-                         int reply_requested);
+void pgcdc__wr_keepalive(pgcdc__buf *b, uint64_t wal_end, int64_t send_time, int reply_requested);
 /* pgoutput messages; xid < 0 means "not streamed" (no xid field). */
 void pgcdc__wr_begin(pgcdc__buf *b, uint64_t final_lsn, int64_t commit_time, uint32_t xid);
 void pgcdc__wr_commit(pgcdc__buf *b, uint8_t flags, uint64_t commit_lsn, uint64_t end_lsn,
@@ -188,12 +187,13 @@ void pgcdc__wr_type(pgcdc__buf *b, int64_t xid, uint32_t oid, const char *nspnam
 void pgcdc__wr_tuple(pgcdc__buf *b, uint16_t ncols, const char *kinds, const char *const *values,
                      const uint32_t *lens);
 void pgcdc__wr_insert_header(pgcdc__buf *b, int64_t xid, uint32_t relid); /* then 'N' tuple */
-void pgcdc__wr_update_header(pgcdc__buf *b, int64_t xid, uint32_t relid); /* then [K|O tuple] N tuple */
+void pgcdc__wr_update_header(pgcdc__buf *b, int64_t xid,
+                             uint32_t relid); /* then [K|O tuple] N tuple */
 void pgcdc__wr_delete_header(pgcdc__buf *b, int64_t xid, uint32_t relid); /* then K|O tuple */
 void pgcdc__wr_truncate(pgcdc__buf *b, int64_t xid, uint8_t options, uint32_t nrels,
                         const uint32_t *relids);
-void pgcdc__wr_message(pgcdc__buf *b, int64_t xid, uint8_t flags, uint64_t lsn,
-                       const char *prefix, const char *content, uint32_t len);
+void pgcdc__wr_message(pgcdc__buf *b, int64_t xid, uint8_t flags, uint64_t lsn, const char *prefix,
+                       const char *content, uint32_t len);
 void pgcdc__wr_stream_start(pgcdc__buf *b, uint32_t xid, uint8_t first_segment);
 void pgcdc__wr_stream_stop(pgcdc__buf *b);
 void pgcdc__wr_stream_commit(pgcdc__buf *b, uint32_t xid, uint8_t flags, uint64_t commit_lsn,

@@ -73,7 +73,7 @@ typedef struct pgcdc__relation {
     int ncols;
     pgcdc__relcol_info *cols;
     int nkeys;
-    int *keys; /* column indexes of the key */
+    int *keys;  /* column indexes of the key */
     int wanted; /* one of the configured tables */
 } pgcdc__relation;
 
@@ -99,7 +99,7 @@ struct pgcdc_row {
 struct pgcdc_txn {
     uint32_t xid;
     uint64_t commit_lsn;
-    uint64_t end_lsn; /* 0 until the commit arrives */
+    uint64_t end_lsn;    /* 0 until the commit arrives */
     int64_t commit_time; /* Unix microseconds */
     uint32_t nchanges;
     uint64_t token;
@@ -137,7 +137,7 @@ typedef struct pgcdc__ledger_entry {
 typedef struct pgcdc__ledger {
     pthread_mutex_t mu;
     pgcdc__ledger_entry *ring;
-    size_t cap; /* power of two */
+    size_t cap;  /* power of two */
     size_t head; /* index of the oldest entry */
     size_t count;
     uint64_t next_token;

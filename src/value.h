@@ -52,8 +52,7 @@ int pgcdc__parse_bool(const char *s, size_t len, int *out);
  */
 int pgcdc__parse_timestamp(const char *s, size_t len, int64_t *out);
 /* "\x" followed by hex digit pairs; writes up to cap bytes, *outlen = decoded size. */
-int pgcdc__parse_bytea_hex(const char *s, size_t len, uint8_t *buf, size_t cap,
-                           size_t *outlen);
+int pgcdc__parse_bytea_hex(const char *s, size_t len, uint8_t *buf, size_t cap, size_t *outlen);
 /* Decoded size of a "\x..." bytea text, or -1 if malformed. */
 long pgcdc__bytea_hex_size(const char *s, size_t len);
 /* 1 if the numeric/float text is a finite number (JSON-safe as is), 0 for NaN/Infinity. */

@@ -23,7 +23,8 @@
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
 
-static void vlog(pgcdc_worker *w, pgcdc_log_level level, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void vlog(pgcdc_worker *w, pgcdc_log_level level,
+                                                       const char *fmt, va_list ap)
 {
     char line[PGCDC__ERRMSG_SIZE + 64];
 
@@ -204,8 +205,7 @@ static void reset_stream_state(pgcdc_worker *w)
     if (w->in_txn && !w->skip_txn) {
         w->resume_commit_lsn = w->txn.commit_lsn;
         w->resume_token = w->txn.token;
-        w->resume_count = w->txn.nchanges > w->skip_below_seq ? w->txn.nchanges
-                                                              : w->skip_below_seq;
+        w->resume_count = w->txn.nchanges > w->skip_below_seq ? w->txn.nchanges : w->skip_below_seq;
     }
     w->in_txn = 0;
     w->skip_txn = 0;
@@ -587,8 +587,8 @@ static int replay_step(pgcdc_worker *w)
     int r = pgcdc__spool_replay_next(w->spool, &msg, &len);
 
     if (r < 0)
-        return pgcdc__fail(w, PGCDC_ERR_IO, "could not read spooled transaction %u: %s",
-                           w->txn.xid, pgcdc__spool_error(w->spool));
+        return pgcdc__fail(w, PGCDC_ERR_IO, "could not read spooled transaction %u: %s", w->txn.xid,
+                           pgcdc__spool_error(w->spool));
     if (r == 0) {
         w->replaying = 0;
         pgcdc__spool_replay_end(w->spool);
@@ -665,8 +665,7 @@ static int step(pgcdc_worker *w, const pgcdc_change **out, int timeout_ms)
         pgcdc__decoder_feed(w->dec, (uint8_t *)w->rbuf, (size_t)len, 0);
         r = pgcdc__decoder_next(w->dec, &w->msg);
         if (r != 1) {
-            pgcdc__fail(w, PGCDC_ERR_PROTOCOL, "protocol error: %s",
-                        pgcdc__decoder_error(w->dec));
+            pgcdc__fail(w, PGCDC_ERR_PROTOCOL, "protocol error: %s", pgcdc__decoder_error(w->dec));
             r = PGCDC_ERR_PROTOCOL;
         } else {
             r = dispatch(w);

@@ -56,9 +56,9 @@ struct pgcdc_worker {
     uint32_t resume_count;
     uint32_t skip_below_seq;
     int endpos_reached;
-    int txn_streaming;  /* between Stream Start and Stream Stop */
+    int txn_streaming;   /* between Stream Start and Stream Stop */
     uint32_t stream_xid; /* the streamed transaction's xid */
-    int replaying;      /* delivering a committed streamed transaction from the spool */
+    int replaying;       /* delivering a committed streamed transaction from the spool */
     uint64_t replay_end_lsn;
     int protocol_errors; /* consecutive */
 

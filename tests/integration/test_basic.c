@@ -65,8 +65,7 @@ static void test_four_operations(void **state)
     /* Key changed: the old key only; other columns are absent, not NULL. */
     expect(&log.items[4], "UPDATE", "public.orders", "id='2' status=<absent> total=<absent>",
            "id='3' status=NULL total='5.00'");
-    expect(&log.items[5], "DELETE", "public.items", "id='10' order_id=<absent> qty=<absent>",
-           NULL);
+    expect(&log.items[5], "DELETE", "public.items", "id='10' order_id=<absent> qty=<absent>", NULL);
     /* FULL identity: whole old rows. */
     expect(&log.items[6], "UPDATE", "public.orders", "id='1' status='paid' total='99.99'",
            "id='1' status='shipped' total='99.99'");
@@ -134,9 +133,9 @@ static void test_typed_accessors_pull(void **state)
     assert_true(i64 == 1795557600123456LL);
     assert_int_equal(pgcdc_row_get_timestamp(row, pgcdc_row_find(row, "dt"), &i64), PGCDC_OK);
     assert_true(i64 == 1795478400000000LL);
-    assert_int_equal(pgcdc_row_get_bytea(row, pgcdc_row_find(row, "bin"), bytes, sizeof(bytes),
-                                         &blen),
-                     PGCDC_OK);
+    assert_int_equal(
+        pgcdc_row_get_bytea(row, pgcdc_row_find(row, "bin"), bytes, sizeof(bytes), &blen),
+        PGCDC_OK);
     assert_int_equal(blen, 3);
     assert_memory_equal(bytes, "\x00\xff\x10", 3);
     assert_int_equal(pgcdc_row_get_json(row, pgcdc_row_find(row, "j"), &s), PGCDC_OK);

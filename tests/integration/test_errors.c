@@ -76,17 +76,15 @@ static void test_auth_and_privileges(void **state)
                      PGCDC_ERR_INVALID);
     assert_one_line(msg);
     /* Role without REPLICATION. */
-    assert_int_equal(start("dbname=t_err user=norepl", "t", msg, sizeof(msg)),
-                     PGCDC_ERR_PRIVILEGE);
+    assert_int_equal(start("dbname=t_err user=norepl", "t", msg, sizeof(msg)), PGCDC_ERR_PRIVILEGE);
     assert_one_line(msg);
     assert_non_null(strstr(msg, "ALTER ROLE norepl REPLICATION"));
     /* Unreachable server. */
-    assert_int_equal(start("host=127.0.0.1 port=1 dbname=x connect_timeout=2", "t", msg,
-                           sizeof(msg)),
-                     PGCDC_ERR_CONNECT);
+    assert_int_equal(
+        start("host=127.0.0.1 port=1 dbname=x connect_timeout=2", "t", msg, sizeof(msg)),
+        PGCDC_ERR_CONNECT);
     assert_one_line(msg);
-    assert_int_equal(start("host=/nonexistent dbname=x", "t", msg, sizeof(msg)),
-                     PGCDC_ERR_CONNECT);
+    assert_int_equal(start("host=/nonexistent dbname=x", "t", msg, sizeof(msg)), PGCDC_ERR_CONNECT);
     assert_one_line(msg);
     assert_nothing_created(db);
     /* The right password works, and the password appears nowhere. */
@@ -176,8 +174,11 @@ static void test_publication_and_slot(void **state)
 static void test_invalid_names(void **state)
 {
     pgcdc_config *cfg = pgcdc_config_new();
-    const char *bad[] = {"", "Upper", "has space", "semi;colon", "quo\"te", "new\nline", "slöt",
-                         "a123456789012345678901234567890123456789012345678901234567890123"};
+    const char *bad[] = {
+        "",          "Upper",
+        "has space", "semi;colon",
+        "quo\"te",   "new\nline",
+        "slöt",      "a123456789012345678901234567890123456789012345678901234567890123"};
 
     (void)state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -236,8 +237,10 @@ static void test_wal_level(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_auth_and_privileges), cmocka_unit_test(test_tables_and_identity),
-        cmocka_unit_test(test_publication_and_slot), cmocka_unit_test(test_invalid_names),
+        cmocka_unit_test(test_auth_and_privileges),
+        cmocka_unit_test(test_tables_and_identity),
+        cmocka_unit_test(test_publication_and_slot),
+        cmocka_unit_test(test_invalid_names),
         cmocka_unit_test(test_wal_level),
     };
 

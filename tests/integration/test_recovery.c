@@ -232,9 +232,10 @@ static void test_walsender_terminated(void **state)
     assert_int_equal(pgcdc_worker_start(w), PGCDC_OK);
     assert_int_equal(pthread_create(&th, NULL, run_thread, w), 0);
     for (int part = 0; part < 4; part++) {
-        tl_sql(db, "DO $$ BEGIN FOR t IN 0..49 LOOP "
-                   "INSERT INTO r SELECT %d + t * 100 + i FROM generate_series(1, 100) i;"
-                   "COMMIT; END LOOP; END $$",
+        tl_sql(db,
+               "DO $$ BEGIN FOR t IN 0..49 LOOP "
+               "INSERT INTO r SELECT %d + t * 100 + i FROM generate_series(1, 100) i;"
+               "COMMIT; END LOOP; END $$",
                part * 5000);
         /* Cut the stream, wherever it is. */
         tl_sql(db, "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "

@@ -58,7 +58,8 @@ PGconn *tl_connect(const char *conninfo)
     return conn;
 }
 
-static PGresult *vexec(const char *conninfo, const char *fmt, va_list ap, PGconn **out)
+__attribute__((format(printf, 2, 0))) static PGresult *vexec(const char *conninfo, const char *fmt,
+                                                             va_list ap, PGconn **out)
 {
     char *sql = NULL;
     PGconn *conn;
@@ -247,8 +248,7 @@ static void quiet_log(pgcdc_worker *w, pgcdc_log_level level, const char *msg, v
         fprintf(stderr, "[worker] %s\n", msg);
 }
 
-pgcdc_config *tl_config(const char *conninfo, const char *slot, const char *pub,
-                        const char *tables)
+pgcdc_config *tl_config(const char *conninfo, const char *slot, const char *pub, const char *tables)
 {
     pgcdc_config *cfg = pgcdc_config_new();
     char *list;

@@ -36,8 +36,8 @@ uint64_t tl_slot_confirmed(const char *conninfo, const char *slot);
 /* One recorded change: everything as text for easy asserts. */
 typedef struct tl_change {
     char op[12];
-    char table[128];     /* schema.table */
-    char *old_row;       /* "id=1 status='paid' note=NULL big=<unchanged> x=<absent>" or NULL */
+    char table[128]; /* schema.table */
+    char *old_row;   /* "id=1 status='paid' note=NULL big=<unchanged> x=<absent>" or NULL */
     char *new_row;
     uint64_t commit_lsn;
     uint32_t seq;
