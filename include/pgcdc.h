@@ -117,6 +117,13 @@ typedef int (*pgcdc_change_cb)(pgcdc_worker *w, const pgcdc_change *change, void
 /* Called at the start and end of each transaction; begin cannot defer. */
 typedef int (*pgcdc_begin_cb)(pgcdc_worker *w, const pgcdc_txn *txn, void *opaque);
 typedef int (*pgcdc_commit_cb)(pgcdc_worker *w, const pgcdc_txn *txn, void *opaque);
+/*
+ * Called when everything received so far has been handed to the callbacks
+ * and the worker is about to wait for more (and while a stop waits for
+ * outstanding acknowledgements): the moment to flush batched output and
+ * acknowledge it.
+ */
+typedef void (*pgcdc_idle_cb)(pgcdc_worker *w, void *opaque);
 /* Log lines: one line each, no trailing newline, never containing a password. */
 typedef void (*pgcdc_log_cb)(pgcdc_worker *w, pgcdc_log_level level, const char *msg, void *opaque);
 
@@ -165,6 +172,7 @@ int pgcdc_config_set_reconnect(pgcdc_config *cfg, int max_backoff_ms, int max_at
 int pgcdc_config_set_change_cb(pgcdc_config *cfg, pgcdc_change_cb cb, void *opaque);
 int pgcdc_config_set_begin_cb(pgcdc_config *cfg, pgcdc_begin_cb cb, void *opaque);
 int pgcdc_config_set_commit_cb(pgcdc_config *cfg, pgcdc_commit_cb cb, void *opaque);
+int pgcdc_config_set_idle_cb(pgcdc_config *cfg, pgcdc_idle_cb cb, void *opaque);
 /* Log hook; without one, messages at or below the level go to stderr (default INFO). */
 int pgcdc_config_set_log_cb(pgcdc_config *cfg, pgcdc_log_cb cb, void *opaque);
 int pgcdc_config_set_log_level(pgcdc_config *cfg, pgcdc_log_level level);
@@ -189,6 +197,16 @@ void pgcdc_worker_free(pgcdc_worker *w);
  * confirmed position.  Nothing is created unless every check passed.
  */
 int pgcdc_worker_start(pgcdc_worker *w);
+
+/*
+ * Runs the preflight checks and creates the publication and the slot when
+ * missing (and allowed), without streaming.  *slot_created (may be NULL) is
+ * set to 1 if this call created the slot.
+ */
+int pgcdc_worker_prepare(pgcdc_worker *w, int *slot_created);
+
+/* Drops the configured slot (not the publication).  PGCDC_ERR_SLOT_MISSING if absent. */
+int pgcdc_worker_drop_slot(pgcdc_worker *w);
 
 /*
  * Streams changes into the callbacks until pgcdc_worker_stop(), the end
@@ -218,6 +236,8 @@ int pgcdc_worker_ack(pgcdc_worker *w, uint64_t token);
  */
 void pgcdc_worker_stop(pgcdc_worker *w);
 
+/* Name of the database the worker streams from (known after prepare/start), or NULL. */
+const char *pgcdc_worker_database(const pgcdc_worker *w);
 /* Highest LSN confirmed to the server (the slot's position as far as we know). */
 uint64_t pgcdc_worker_confirmed_lsn(const pgcdc_worker *w);
 /* Detailed message of the last error, valid until the next call on w; never NULL. */
@@ -280,6 +300,8 @@ int pgcdc_row_find(const pgcdc_row *row, const char *name);
 /* Column name / type OID / type name; NULL or 0 for an index out of range. */
 const char *pgcdc_row_name(const pgcdc_row *row, int col);
 uint32_t pgcdc_row_type(const pgcdc_row *row, int col);
+/* The type as format_type() prints it ("numeric(10,2)", "character varying(255)"); may be NULL. */
+const char *pgcdc_row_type_name(const pgcdc_row *row, int col);
 int pgcdc_row_is_key(const pgcdc_row *row, int col);
 /* PGCDC_VALUE_*; PGCDC_VALUE_ABSENT for an index out of range. */
 pgcdc_value_state pgcdc_row_state(const pgcdc_row *row, int col);
@@ -315,6 +337,39 @@ int pgcdc_row_get_json(const pgcdc_row *row, int col, const char **out);
 int pgcdc_row_text(const pgcdc_row *row, const char *name, const char **out);
 int pgcdc_row_int64(const pgcdc_row *row, const char *name, int64_t *out);
 int pgcdc_row_double(const pgcdc_row *row, const char *name, double *out);
+
+ /* ---- formatting: changes as JSON lines ---- */
+
+typedef enum pgcdc_format {
+    PGCDC_FORMAT_JSON = 0,     /* pgcdc's native event, one object per change */
+    PGCDC_FORMAT_DEBEZIUM = 1, /* Debezium's change-event envelope (payload, no schema) */
+    PGCDC_FORMAT_WAL2JSON = 2  /* wal2json format-version 2 (B, I/U/D/T, C lines) */
+} pgcdc_format;
+
+typedef struct pgcdc_formatter pgcdc_formatter;
+
+/* Parses "json", "debezium" or "wal2json"; PGCDC_ERR_INVALID otherwise. */
+int pgcdc_format_parse(const char *name, pgcdc_format *format);
+/*
+ * Creates a formatter.  dbname (may be NULL) names the database in formats
+ * that carry it (Debezium's source block).  NULL on out of memory.
+ */
+pgcdc_formatter *pgcdc_formatter_new(pgcdc_format format, const char *dbname);
+/* Frees a formatter; NULL is a no-op. */
+void pgcdc_formatter_free(pgcdc_formatter *f);
+/*
+ * Each call formats one event into the formatter's buffer and sets *out and
+ * *len to it: zero or more complete lines, each ending in a newline (empty
+ * when the format prints nothing for that event).  The text is valid UTF-8
+ * JSON and stays valid until the next call on f.  Returns PGCDC_OK or
+ * PGCDC_ERR_NOMEM.
+ */
+int pgcdc_formatter_begin(pgcdc_formatter *f, const pgcdc_txn *txn, const char **out,
+                          size_t *len);
+int pgcdc_formatter_change(pgcdc_formatter *f, const pgcdc_change *c, const char **out,
+                           size_t *len);
+int pgcdc_formatter_commit(pgcdc_formatter *f, const pgcdc_txn *txn, const char **out,
+                           size_t *len);
 
 /* Formats an LSN as "X/X" into buf (at least 18 bytes); returns buf. */
 char *pgcdc_lsn_format(uint64_t lsn, char *buf, size_t size);

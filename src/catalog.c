@@ -50,6 +50,12 @@ void pgcdc__catalog_clear(pgcdc__catalog *cat)
         for (int k = 0; k < cat->tables[i].npk; k++)
             free(cat->tables[i].pk[k]);
         free(cat->tables[i].pk);
+        for (int k = 0; k < cat->tables[i].ncols; k++) {
+            free(cat->tables[i].col_names[k]);
+            free(cat->tables[i].col_types[k]);
+        }
+        free(cat->tables[i].col_names);
+        free(cat->tables[i].col_types);
     }
     free(cat->tables);
     free(cat->database);
@@ -132,6 +138,37 @@ oom:
     return pgcdc__fail(w, PGCDC_ERR_NOMEM, "out of memory");
 }
 
+static int load_columns(pgcdc_worker *w, PGconn *conn, pgcdc__table_info *t, const char *oid)
+{
+    const char *params[1] = {oid};
+    PGresult *res = query(w, conn, "read columns",
+                          "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                          "WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped "
+                          "ORDER BY attnum",
+                          1, params);
+    int n;
+
+    if (res == NULL)
+        return PGCDC_ERR_SQL;
+    n = PQntuples(res);
+    t->col_names = calloc((size_t)n + 1, sizeof(*t->col_names));
+    t->col_types = calloc((size_t)n + 1, sizeof(*t->col_types));
+    if (t->col_names == NULL || t->col_types == NULL)
+        goto oom;
+    for (int i = 0; i < n; i++) {
+        t->col_names[i] = strdup(PQgetvalue(res, i, 0));
+        t->col_types[i] = strdup(PQgetvalue(res, i, 1));
+        t->ncols++;
+        if (t->col_names[i] == NULL || t->col_types[i] == NULL)
+            goto oom;
+    }
+    PQclear(res);
+    return PGCDC_OK;
+oom:
+    PQclear(res);
+    return pgcdc__fail(w, PGCDC_ERR_NOMEM, "out of memory");
+}
+
 /* Resolves each configured table; fills cat->tables. */
 static int resolve_tables(pgcdc_worker *w, PGconn *conn, const pgcdc_config *cfg,
                           pgcdc__catalog *cat)
@@ -184,6 +221,8 @@ static int resolve_tables(pgcdc_worker *w, PGconn *conn, const pgcdc_config *cfg
             return pgcdc__fail(w, PGCDC_ERR_NOMEM, "out of memory");
         }
         r = load_primary_key(w, conn, t, PQgetvalue(res, 0, 0));
+        if (r == PGCDC_OK)
+            r = load_columns(w, conn, t, PQgetvalue(res, 0, 0));
         PQclear(res);
         if (r != PGCDC_OK)
             return r;
@@ -550,6 +589,7 @@ int pgcdc__catalog_prepare(pgcdc_worker *w, const pgcdc_config *cfg, pgcdc__cata
     }
     if (!slot_exists) {
         r = create_slot(w, conn, cfg->slot, &cat->slot_lsn);
+        cat->slot_created = r == PGCDC_OK;
         if (r != PGCDC_OK && !pub_exists) {
             char drop[128];
             char keep[PGCDC__ERRMSG_SIZE];
@@ -561,6 +601,34 @@ int pgcdc__catalog_prepare(pgcdc_worker *w, const pgcdc_config *cfg, pgcdc__cata
         }
     }
 done:
+    PQfinish(conn);
+    return r;
+}
+
+int pgcdc__catalog_drop_slot(pgcdc_worker *w, const pgcdc_config *cfg)
+{
+    const char *params[1] = {cfg->slot};
+    PGconn *conn;
+    PGresult *res;
+    int r;
+
+    if (cfg->slot == NULL)
+        return pgcdc__fail(w, PGCDC_ERR_INVALID, "no slot name given");
+    conn = pgcdc__connect(w, cfg->conninfo, 0, &r);
+    if (conn == NULL)
+        return r;
+    r = read_slot(w, conn, cfg->slot, NULL);
+    if (r == 0) {
+        r = pgcdc__fail(w, PGCDC_ERR_SLOT_MISSING, "replication slot \"%s\" does not exist",
+                        cfg->slot);
+    } else if (r == 1 || r == PGCDC_ERR_SLOT_INVALID) {
+        res = query(w, conn, "drop replication slot", "SELECT pg_drop_replication_slot($1)", 1,
+                    params);
+        r = res != NULL ? PGCDC_OK : PGCDC_ERR_SQL;
+        PQclear(res);
+        if (r == PGCDC_OK)
+            pgcdc__log(w, PGCDC_LOG_INFO, "dropped replication slot \"%s\"", cfg->slot);
+    }
     PQfinish(conn);
     return r;
 }

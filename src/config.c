@@ -250,6 +250,13 @@ int pgcdc_config_set_commit_cb(pgcdc_config *cfg, pgcdc_commit_cb cb, void *opaq
     return PGCDC_OK;
 }
 
+int pgcdc_config_set_idle_cb(pgcdc_config *cfg, pgcdc_idle_cb cb, void *opaque)
+{
+    cfg->idle_cb = cb;
+    cfg->idle_opaque = opaque;
+    return PGCDC_OK;
+}
+
 int pgcdc_config_set_log_cb(pgcdc_config *cfg, pgcdc_log_cb cb, void *opaque)
 {
     cfg->log_cb = cb;

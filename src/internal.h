@@ -45,6 +45,8 @@ struct pgcdc_config {
     void *begin_opaque;
     pgcdc_commit_cb commit_cb;
     void *commit_opaque;
+    pgcdc_idle_cb idle_cb;
+    void *idle_opaque;
     pgcdc_log_cb log_cb;
     void *log_opaque;
     pgcdc_log_level log_level;
@@ -59,6 +61,7 @@ int pgcdc__valid_slot_name(const char *name);
 
 typedef struct pgcdc__relcol_info {
     char *name;
+    char *type_name; /* format_type() from the catalog, NULL if unknown */
     uint32_t type_oid;
     int32_t typmod;
     int is_key;   /* primary key (or, without one, replica identity key) column */
@@ -87,6 +90,8 @@ pgcdc__relation *pgcdc__relcache_update(pgcdc__relcache *rc, const pgcdc__msg *m
 pgcdc__relation *pgcdc__relcache_get(pgcdc__relcache *rc, uint32_t relid);
 /* Sets the key columns by name (the primary key found at preflight); unknown names are skipped. */
 int pgcdc__relation_set_keys(pgcdc__relation *rel, char *const *names, int n);
+/* Sets column type names by column name; returns PGCDC_ERR_NOMEM on failure. */
+int pgcdc__relation_set_types(pgcdc__relation *rel, char *const *names, char *const *types, int n);
 
 /* ---- rows, changes, transactions ---- */
 
@@ -182,6 +187,9 @@ typedef struct pgcdc__table_info {
     char replident;
     int npk;
     char **pk; /* primary-key column names, in key order */
+    int ncols;
+    char **col_names; /* ncols column names and their format_type() */
+    char **col_types;
 } pgcdc__table_info;
 
 typedef struct pgcdc__catalog {
@@ -191,6 +199,7 @@ typedef struct pgcdc__catalog {
     char *database;
     char *encoding;
     uint64_t slot_lsn; /* confirmed_flush_lsn (or creation LSN) at start */
+    int slot_created;  /* this start created the slot */
 } pgcdc__catalog;
 
 /* Preflight checks, then creates what is missing (publication, slot), all or nothing. */
@@ -198,6 +207,7 @@ int pgcdc__catalog_prepare(pgcdc_worker *w, const pgcdc_config *cfg, pgcdc__cata
 /* Checks that the slot still exists and is usable, on any connection (replication too). */
 int pgcdc__catalog_check_slot(pgcdc_worker *w, PGconn *conn, const char *slot);
 void pgcdc__catalog_clear(pgcdc__catalog *cat);
+int pgcdc__catalog_drop_slot(pgcdc_worker *w, const pgcdc_config *cfg);
 const pgcdc__table_info *pgcdc__catalog_table(const pgcdc__catalog *cat, uint32_t oid);
 
 /* ---- logging and errors ---- */

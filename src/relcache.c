@@ -18,8 +18,10 @@ static void relation_free(pgcdc__relation *rel)
 {
     if (rel == NULL)
         return;
-    for (int i = 0; i < rel->ncols; i++)
+    for (int i = 0; i < rel->ncols; i++) {
         free(rel->cols[i].name);
+        free(rel->cols[i].type_name);
+    }
     free(rel->cols);
     free(rel->keys);
     free(rel->schema);
@@ -160,4 +162,20 @@ int pgcdc__relation_set_keys(pgcdc__relation *rel, char *const *names, int n)
         }
     }
     return rel->nkeys;
+}
+
+int pgcdc__relation_set_types(pgcdc__relation *rel, char *const *names, char *const *types, int n)
+{
+    for (int i = 0; i < rel->ncols; i++) {
+        for (int k = 0; k < n; k++) {
+            if (strcmp(rel->cols[i].name, names[k]) != 0)
+                continue;
+            free(rel->cols[i].type_name);
+            rel->cols[i].type_name = strdup(types[k]);
+            if (rel->cols[i].type_name == NULL)
+                return PGCDC_ERR_NOMEM;
+            break;
+        }
+    }
+    return PGCDC_OK;
 }

@@ -143,6 +143,63 @@ uint32_t pgcdc_row_type(const pgcdc_row *row, int col)
     return in_range(row, col) ? row->rel->cols[col].type_oid : 0;
 }
 
+/* format_type() names of built-in types, for relations the catalog did not describe. */
+static const char *builtin_type_name(uint32_t oid)
+{
+    switch (oid) {
+    case PGCDC_OID_BOOL:
+        return "boolean";
+    case PGCDC_OID_BYTEA:
+        return "bytea";
+    case PGCDC_OID_INT8:
+        return "bigint";
+    case PGCDC_OID_INT2:
+        return "smallint";
+    case PGCDC_OID_INT4:
+        return "integer";
+    case PGCDC_OID_TEXT:
+        return "text";
+    case PGCDC_OID_OID:
+        return "oid";
+    case PGCDC_OID_JSON:
+        return "json";
+    case PGCDC_OID_FLOAT4:
+        return "real";
+    case PGCDC_OID_FLOAT8:
+        return "double precision";
+    case PGCDC_OID_BPCHAR:
+        return "character";
+    case PGCDC_OID_VARCHAR:
+        return "character varying";
+    case PGCDC_OID_DATE:
+        return "date";
+    case PGCDC_OID_TIME:
+        return "time without time zone";
+    case PGCDC_OID_TIMESTAMP:
+        return "timestamp without time zone";
+    case PGCDC_OID_TIMESTAMPTZ:
+        return "timestamp with time zone";
+    case PGCDC_OID_INTERVAL:
+        return "interval";
+    case PGCDC_OID_NUMERIC:
+        return "numeric";
+    case PGCDC_OID_UUID:
+        return "uuid";
+    case PGCDC_OID_JSONB:
+        return "jsonb";
+    }
+    return NULL;
+}
+
+const char *pgcdc_row_type_name(const pgcdc_row *row, int col)
+{
+    if (!in_range(row, col))
+        return NULL;
+    if (row->rel->cols[col].type_name != NULL)
+        return row->rel->cols[col].type_name;
+    return builtin_type_name(row->rel->cols[col].type_oid);
+}
+
 int pgcdc_row_is_key(const pgcdc_row *row, int col)
 {
     return in_range(row, col) ? row->rel->cols[col].is_key : 0;

@@ -191,6 +191,7 @@ void pgcdc__stream_close(pgcdc_worker *w, int graceful)
 int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len)
 {
     int64_t start = pgcdc__now_us();
+    int idle_called = 0;
 
     for (;;) {
         char *buf = NULL;
@@ -242,6 +243,14 @@ int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len)
         status_if_due_locked(w);
         pfd[0].fd = PQsocket(w->conn);
         pthread_mutex_unlock(&w->io_mu);
+        /* Caught up: let handlers flush their batches before we wait. */
+        if (w->cfg.idle_cb != NULL && !idle_called) {
+            idle_called = 1;
+            atomic_store(&w->in_callback, 1);
+            w->cfg.idle_cb(w, w->cfg.idle_opaque);
+            atomic_store(&w->in_callback, 0);
+            continue;
+        }
         pfd[0].events = POLLIN;
         pfd[1].fd = w->wake[0];
         pfd[1].events = POLLIN;

@@ -72,6 +72,11 @@ const char *pgcdc_worker_errmsg(const pgcdc_worker *w)
     return w->errmsg[0] != '\0' ? w->errmsg : "no error";
 }
 
+const char *pgcdc_worker_database(const pgcdc_worker *w)
+{
+    return w->cat.database;
+}
+
 uint64_t pgcdc_worker_confirmed_lsn(const pgcdc_worker *w)
 {
     return pgcdc__ledger_confirmed((pgcdc__ledger *)&w->ledger);
@@ -158,6 +163,7 @@ int pgcdc_worker_start(pgcdc_worker *w)
     if (w->cfg.conninfo == NULL)
         return pgcdc__fail(w, PGCDC_ERR_INVALID,
                            "no connection string (set one, e.g. \"host=... dbname=...\")");
+    pgcdc__catalog_clear(&w->cat);
     r = pgcdc__catalog_prepare(w, &w->cfg, &w->cat);
     if (r != PGCDC_OK)
         goto fail;
@@ -176,6 +182,27 @@ fail:
     pgcdc__stream_close(w, 0);
     w->state = PGCDC__W_FAILED;
     return r;
+}
+
+int pgcdc_worker_prepare(pgcdc_worker *w, int *slot_created)
+{
+    int r;
+
+    if (w->state != PGCDC__W_NEW)
+        return pgcdc__fail(w, PGCDC_ERR_STATE, "the worker was already started");
+    if (w->cfg.conninfo == NULL)
+        return pgcdc__fail(w, PGCDC_ERR_INVALID,
+                           "no connection string (set one, e.g. \"host=... dbname=...\")");
+    pgcdc__catalog_clear(&w->cat);
+    r = pgcdc__catalog_prepare(w, &w->cfg, &w->cat);
+    if (slot_created != NULL)
+        *slot_created = r == PGCDC_OK && w->cat.slot_created;
+    return r;
+}
+
+int pgcdc_worker_drop_slot(pgcdc_worker *w)
+{
+    return pgcdc__catalog_drop_slot(w, &w->cfg);
 }
 
 /* Random in [lo, hi]; xorshift64*, per worker. */
@@ -475,6 +502,8 @@ static int relation(pgcdc_worker *w, const pgcdc__msg *m)
     rel->wanted = w->cat.ntables == 0 || t != NULL;
     if (t != NULL && t->npk > 0)
         pgcdc__relation_set_keys(rel, t->pk, t->npk);
+    if (t != NULL && pgcdc__relation_set_types(rel, t->col_names, t->col_types, t->ncols) != 0)
+        return pgcdc__fail(w, PGCDC_ERR_NOMEM, "out of memory");
     return PGCDC_OK;
 }
 
@@ -482,9 +511,17 @@ static int keepalive(pgcdc_worker *w, const pgcdc__msg *m)
 {
     if (m->wal_end > w->received_lsn)
         w->received_lsn = m->wal_end;
-    /* Nothing in flight: confirm the server's position so an idle slot pins no WAL. */
-    if (!w->in_txn && pgcdc__spool_count(w->spool) == 0)
-        pgcdc__ledger_idle_advance(&w->ledger, m->wal_end);
+    /*
+     * Nothing in flight: confirm the server's position so an idle slot pins
+     * no WAL.  Never past the end position: what lies beyond is not delivered.
+     */
+    if (!w->in_txn && pgcdc__spool_count(w->spool) == 0) {
+        uint64_t lsn = m->wal_end;
+
+        if (w->cfg.endpos != 0 && lsn > w->cfg.endpos)
+            lsn = w->cfg.endpos;
+        pgcdc__ledger_idle_advance(&w->ledger, lsn);
+    }
     if (w->cfg.endpos != 0 && !w->in_txn && m->wal_end >= w->cfg.endpos)
         w->endpos_reached = 1;
     if (m->u.keepalive.reply_requested)
@@ -700,6 +737,8 @@ static void finish(pgcdc_worker *w, int graceful)
            pgcdc__ledger_count(&w->ledger) > (size_t)(w->in_txn ? 1 : 0)) {
         struct timespec ts = {0, 10 * 1000 * 1000};
 
+        if (w->cfg.idle_cb != NULL)
+            w->cfg.idle_cb(w, w->cfg.idle_opaque);
         nanosleep(&ts, NULL);
     }
     pgcdc__keeper_stop(w);

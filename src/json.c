@@ -1,0 +1,349 @@
+/*
+ * Streaming JSON writer: escaping, UTF-8 repair and number and time output
+ * into one growable buffer, reused across documents by the formatters.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+
+#define JSON_MIN_CAP 1024
+
+/* U+FFFD REPLACEMENT CHARACTER in UTF-8. */
+static const char replacement[3] = {'\xEF', '\xBF', '\xBD'};
+static const char hex_digits[] = "0123456789abcdef";
+
+void pgcdc__json_init(pgcdc__json *j)
+{
+    memset(j, 0, sizeof(*j));
+}
+
+void pgcdc__json_free(pgcdc__json *j)
+{
+    free(j->data);
+    memset(j, 0, sizeof(*j));
+}
+
+void pgcdc__json_reset(pgcdc__json *j)
+{
+    j->len = 0;
+    j->oom = 0;
+}
+
+/* Room for n more bytes: a pointer to write them at, or NULL (and oom set). */
+static char *reserve(pgcdc__json *j, size_t n)
+{
+    size_t cap;
+    char *p;
+
+    if (j->oom)
+        return NULL;
+    if (j->cap - j->len >= n)
+        return j->data + j->len;
+    cap = j->cap < JSON_MIN_CAP ? JSON_MIN_CAP : j->cap;
+    while (cap - j->len < n) {
+        if (cap > SIZE_MAX / 2) {
+            j->oom = 1;
+            return NULL;
+        }
+        cap *= 2;
+    }
+    p = realloc(j->data, cap);
+    if (p == NULL) {
+        j->oom = 1;
+        return NULL;
+    }
+    j->data = p;
+    j->cap = cap;
+    return j->data + j->len;
+}
+
+void pgcdc__json_raw(pgcdc__json *j, const char *s, size_t n)
+{
+    char *p = reserve(j, n);
+
+    if (p == NULL)
+        return;
+    if (n > 0)
+        memcpy(p, s, n);
+    j->len += n;
+}
+
+void pgcdc__json_lit(pgcdc__json *j, const char *s)
+{
+    pgcdc__json_raw(j, s, strlen(s));
+}
+
+void pgcdc__json_char(pgcdc__json *j, char c)
+{
+    char *p = reserve(j, 1);
+
+    if (p == NULL)
+        return;
+    *p = c;
+    j->len++;
+}
+
+void pgcdc__json_u64(pgcdc__json *j, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+
+    do {
+        tmp[sizeof(tmp) - 1 - n] = (char)('0' + v % 10);
+        v /= 10;
+        n++;
+    } while (v != 0);
+    pgcdc__json_raw(j, tmp + sizeof(tmp) - n, n);
+}
+
+void pgcdc__json_i64(pgcdc__json *j, int64_t v)
+{
+    if (v < 0) {
+        pgcdc__json_char(j, '-');
+        /* Negate in unsigned arithmetic so that INT64_MIN works too. */
+        pgcdc__json_u64(j, (uint64_t)0 - (uint64_t)v);
+        return;
+    }
+    pgcdc__json_u64(j, (uint64_t)v);
+}
+
+/*
+ * Checks the UTF-8 sequence at s (n > 0 bytes available).  Returns 1 for a
+ * well-formed character and sets *skip to its length; returns 0 otherwise
+ * and sets *skip to the length of the maximal ill-formed subpart (at least
+ * 1), which the caller replaces by one U+FFFD.  Overlong forms, surrogates
+ * and code points past U+10FFFF are ill-formed (Unicode table 3-7).
+ */
+static int utf8_check(const unsigned char *s, size_t n, size_t *skip)
+{
+    unsigned c = s[0];
+    unsigned lo = 0x80;
+    unsigned hi = 0xBF;
+    size_t need;
+
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        if (c == 0xE0)
+            lo = 0xA0; /* overlong */
+        else if (c == 0xED)
+            hi = 0x9F; /* surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        if (c == 0xF0)
+            lo = 0x90; /* overlong */
+        else if (c == 0xF4)
+            hi = 0x8F; /* past U+10FFFF */
+    } else {
+        *skip = 1;
+        return 0;
+    }
+    for (size_t k = 1; k <= need; k++) {
+        if (k >= n || s[k] < lo || s[k] > hi) {
+            *skip = k;
+            return 0;
+        }
+        lo = 0x80;
+        hi = 0xBF;
+    }
+    *skip = need + 1;
+    return 1;
+}
+
+static void escape_char(pgcdc__json *j, unsigned char c)
+{
+    char esc[6] = {'\\', 'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 0xF]};
+
+    switch (c) {
+    case '"':
+        pgcdc__json_raw(j, "\\\"", 2);
+        return;
+    case '\\':
+        pgcdc__json_raw(j, "\\\\", 2);
+        return;
+    case '\b':
+        pgcdc__json_raw(j, "\\b", 2);
+        return;
+    case '\f':
+        pgcdc__json_raw(j, "\\f", 2);
+        return;
+    case '\n':
+        pgcdc__json_raw(j, "\\n", 2);
+        return;
+    case '\r':
+        pgcdc__json_raw(j, "\\r", 2);
+        return;
+    case '\t':
+        pgcdc__json_raw(j, "\\t", 2);
+        return;
+    }
+    pgcdc__json_raw(j, esc, sizeof(esc));
+}
+
+/*
+ * Copies s to the buffer, in runs of bytes that pass unchanged, repairing
+ * ill-formed UTF-8.  In string mode '"', '\\' and control characters are
+ * escaped; in embed mode control characters become spaces.
+ */
+static void copy_text(pgcdc__json *j, const char *s, size_t n, int embed)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t start = 0;
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned char c = u[i];
+        size_t skip;
+
+        if (c >= 0x80) {
+            if (utf8_check(u + i, n - i, &skip)) {
+                i += skip;
+                continue;
+            }
+            pgcdc__json_raw(j, s + start, i - start);
+            pgcdc__json_raw(j, replacement, sizeof(replacement));
+            i += skip;
+            start = i;
+            continue;
+        }
+        if (c >= 0x20 && (embed || (c != '"' && c != '\\'))) {
+            i++;
+            continue;
+        }
+        pgcdc__json_raw(j, s + start, i - start);
+        if (embed)
+            pgcdc__json_char(j, ' ');
+        else
+            escape_char(j, c);
+        i++;
+        start = i;
+    }
+    pgcdc__json_raw(j, s + start, i - start);
+}
+
+void pgcdc__json_string_body(pgcdc__json *j, const char *s, size_t n)
+{
+    copy_text(j, s, n, 0);
+}
+
+void pgcdc__json_string(pgcdc__json *j, const char *s, size_t n)
+{
+    pgcdc__json_char(j, '"');
+    copy_text(j, s, n, 0);
+    pgcdc__json_char(j, '"');
+}
+
+void pgcdc__json_cstring(pgcdc__json *j, const char *s)
+{
+    if (s == NULL) {
+        pgcdc__json_raw(j, "null", 4);
+        return;
+    }
+    pgcdc__json_string(j, s, strlen(s));
+}
+
+void pgcdc__json_hex_string(pgcdc__json *j, const void *p, size_t n)
+{
+    const unsigned char *u = p;
+    char *out;
+
+    if (n > (SIZE_MAX - 2) / 2) {
+        j->oom = 1;
+        return;
+    }
+    out = reserve(j, 2 * n + 2);
+    if (out == NULL)
+        return;
+    *out++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        *out++ = hex_digits[u[i] >> 4];
+        *out++ = hex_digits[u[i] & 0xF];
+    }
+    *out = '"';
+    j->len += 2 * n + 2;
+}
+
+void pgcdc__json_embed(pgcdc__json *j, const char *s, size_t n)
+{
+    copy_text(j, s, n, 1);
+}
+
+/* Proleptic Gregorian date of a day count from 1970-01-01 (H. Hinnant's algorithm). */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    int64_t era;
+    int64_t doe;
+    int64_t yoe;
+    int64_t doy;
+    int64_t mp;
+
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+/* Writes v as exactly width decimal digits (v < 10^width). */
+static void put_digits(char *p, unsigned v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+void pgcdc__json_utc_time(pgcdc__json *j, int64_t unix_us)
+{
+    int64_t secs = unix_us / 1000000;
+    int64_t frac = unix_us % 1000000;
+    int64_t days;
+    int64_t rem;
+    int64_t year;
+    unsigned month;
+    unsigned day;
+    char tail[24]; /* -MM-DDTHH:MM:SS.ffffffZ and the closing quote */
+
+    if (frac < 0) {
+        frac += 1000000;
+        secs--;
+    }
+    days = secs / 86400;
+    rem = secs % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days--;
+    }
+    civil_from_days(days, &year, &month, &day);
+    pgcdc__json_char(j, '"');
+    if (year >= 0 && year <= 9999) {
+        char y[4];
+
+        put_digits(y, (unsigned)year, 4);
+        pgcdc__json_raw(j, y, 4);
+    } else {
+        /* ISO 8601 expanded years; never seen for a commit time. */
+        pgcdc__json_i64(j, year);
+    }
+    tail[0] = '-';
+    put_digits(tail + 1, month, 2);
+    tail[3] = '-';
+    put_digits(tail + 4, day, 2);
+    tail[6] = 'T';
+    put_digits(tail + 7, (unsigned)(rem / 3600), 2);
+    tail[9] = ':';
+    put_digits(tail + 10, (unsigned)(rem / 60 % 60), 2);
+    tail[12] = ':';
+    put_digits(tail + 13, (unsigned)(rem % 60), 2);
+    tail[15] = '.';
+    put_digits(tail + 16, (unsigned)frac, 6);
+    tail[22] = 'Z';
+    tail[23] = '"';
+    pgcdc__json_raw(j, tail, sizeof(tail));
+}

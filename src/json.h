@@ -1,0 +1,55 @@
+/*
+ * A small streaming JSON writer: appends JSON text straight into a growable
+ * buffer that is reused from one document to the next.  No tree, no
+ * allocation once the buffer is large enough; output is always valid UTF-8.
+ */
+#ifndef PGCDC_JSON_H
+#define PGCDC_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct pgcdc__json {
+    char *data;
+    size_t len;
+    size_t cap;
+    int oom; /* sticky: a write failed to grow the buffer (the text is then incomplete) */
+} pgcdc__json;
+
+void pgcdc__json_init(pgcdc__json *j);
+void pgcdc__json_free(pgcdc__json *j);
+/* Empties the buffer (keeps its memory) and clears the out-of-memory flag. */
+void pgcdc__json_reset(pgcdc__json *j);
+
+/* Verbatim bytes: the caller guarantees they are valid JSON text and UTF-8. */
+void pgcdc__json_raw(pgcdc__json *j, const char *s, size_t n);
+void pgcdc__json_lit(pgcdc__json *j, const char *s); /* NUL-terminated raw text */
+void pgcdc__json_char(pgcdc__json *j, char c);
+void pgcdc__json_u64(pgcdc__json *j, uint64_t v);
+void pgcdc__json_i64(pgcdc__json *j, int64_t v);
+
+/*
+ * A quoted JSON string of n bytes: '"', '\\' and control characters are
+ * escaped; invalid UTF-8 is replaced by U+FFFD, one per maximal ill-formed
+ * subsequence (as the Unicode standard recommends).
+ */
+void pgcdc__json_string(pgcdc__json *j, const char *s, size_t n);
+/* The same for a NUL-terminated string; NULL writes null. */
+void pgcdc__json_cstring(pgcdc__json *j, const char *s);
+/* The body of a JSON string (no quotes), escaped as above. */
+void pgcdc__json_string_body(pgcdc__json *j, const char *s, size_t n);
+/* A JSON string of the lowercase hex digits of n bytes. */
+void pgcdc__json_hex_string(pgcdc__json *j, const void *p, size_t n);
+
+/*
+ * Embeds text that already is one JSON value (json/jsonb output): invalid
+ * UTF-8 is replaced by U+FFFD and control characters (which valid JSON only
+ * holds as whitespace between tokens) become spaces, so the value stays on
+ * one line.
+ */
+void pgcdc__json_embed(pgcdc__json *j, const char *s, size_t n);
+
+/* Unix microseconds as "YYYY-MM-DDTHH:MM:SS.ffffffZ", quoted. */
+void pgcdc__json_utc_time(pgcdc__json *j, int64_t unix_us);
+
+#endif /* PGCDC_JSON_H */
