@@ -135,7 +135,7 @@ int pgcdc_config_add_table(pgcdc_config *cfg, const char *name)
     len = strlen(name);
     dot = strchr(name, '.');
     if (dot != NULL) {
-        if (!valid_table_part(name, (size_t)(dot - name)) ||
+        if (strchr(dot + 1, '.') != NULL || !valid_table_part(name, (size_t)(dot - name)) ||
             !valid_table_part(dot + 1, strlen(dot + 1)))
             goto bad;
         schema = strndup(name, (size_t)(dot - name));

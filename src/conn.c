@@ -39,26 +39,26 @@ void pgcdc__one_line(char *dst, size_t size, const char *msg)
     dst[n] = '\0';
 }
 
-/* Strips quoted fragments: a malformed conninfo may echo a password. */
-static void strip_quoted(char *s)
+/* Copies msg with every quoted fragment replaced by "...": it may echo a password. */
+static void strip_quoted(char *dst, size_t size, const char *msg)
 {
-    char *out = s;
+    size_t n = 0;
     int quoted = 0;
 
-    for (char *p = s; *p != '\0'; p++) {
+    for (const char *p = msg; *p != '\0' && n + 5 < size; p++) {
         if (*p == '"') {
             quoted = !quoted;
-            *out++ = '"';
+            dst[n++] = '"';
             if (quoted) {
-                memcpy(out, "...", 3);
-                out += 3;
+                memcpy(dst + n, "...", 3);
+                n += 3;
             }
             continue;
         }
         if (!quoted)
-            *out++ = *p;
+            dst[n++] = *p;
     }
-    *out = '\0';
+    dst[n] = '\0';
 }
 
 static int classify(PGconn *conn, const char *msg, const char **hint)
@@ -118,8 +118,10 @@ PGconn *pgcdc__connect(pgcdc_worker *w, const char *conninfo, int replication, i
     opts = PQconninfoParse(conninfo != NULL ? conninfo : "", &parse_err);
     if (opts == NULL) {
         if (parse_err != NULL) {
-            pgcdc__one_line(line, sizeof(line), parse_err);
-            strip_quoted(line);
+            char raw[sizeof(line)];
+
+            pgcdc__one_line(raw, sizeof(raw), parse_err);
+            strip_quoted(line, sizeof(line), raw);
             PQfreemem(parse_err);
         } else {
             snprintf(line, sizeof(line), "out of memory");

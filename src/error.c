@@ -22,7 +22,7 @@ const char *pgcdc_strerror(int err)
         PGCDC_ERRNO_MAP(PGCDC__ERR_TEXT)
 #undef PGCDC__ERR_TEXT
     }
-    return err < 0 ? "unknown error" : "success";
+    return "unknown error";
 }
 
 const char *pgcdc_err_name(int err)

@@ -42,6 +42,7 @@ struct pgcdc__spool {
     uint8_t *rbuf;
     size_t rlen;
     size_t rpos;
+    uint64_t roff; /* file offset of the next read: replay never moves the write offset */
     uint8_t *msg;
     size_t msgcap;
     char err[256];
@@ -78,6 +79,11 @@ static void drop_txn(pgcdc__spool *sp, int i)
     }
     close(sp->txns[i].fd);
     free(sp->txns[i].subs);
+    /* The last entry moves into the hole: keep the replay pointing at its transaction. */
+    if (sp->replay == i + 1)
+        sp->replay = 0;
+    else if (sp->replay == sp->ntxns)
+        sp->replay = i + 1;
     sp->txns[i] = sp->txns[sp->ntxns - 1];
     sp->ntxns--;
 }
@@ -294,8 +300,7 @@ int pgcdc__spool_replay_begin(pgcdc__spool *sp, uint32_t xid)
     }
     if (flush(sp) != 0)
         return -1;
-    if (lseek(sp->txns[i].fd, 0, SEEK_SET) != 0)
-        return fail(sp, "could not rewind spool file");
+    sp->roff = 0;
     if (sp->rbuf == NULL) {
         sp->rbuf = malloc(SPOOL_BUF_SIZE);
         if (sp->rbuf == NULL)
@@ -315,7 +320,7 @@ static int read_exact(pgcdc__spool *sp, uint8_t *dst, size_t n)
         size_t take;
 
         if (sp->rpos == sp->rlen) {
-            ssize_t k = read(fd, sp->rbuf, SPOOL_BUF_SIZE);
+            ssize_t k = pread(fd, sp->rbuf, SPOOL_BUF_SIZE, (off_t)sp->roff);
 
             if (k < 0 && errno == EINTR)
                 continue;
@@ -329,6 +334,7 @@ static int read_exact(pgcdc__spool *sp, uint8_t *dst, size_t n)
             }
             sp->rlen = (size_t)k;
             sp->rpos = 0;
+            sp->roff += (uint64_t)k;
         }
         take = sp->rlen - sp->rpos;
         if (take > n - got)

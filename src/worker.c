@@ -188,6 +188,8 @@ int pgcdc_worker_prepare(pgcdc_worker *w, int *slot_created)
 {
     int r;
 
+    if (slot_created != NULL)
+        *slot_created = 0;
     if (w->state != PGCDC__W_NEW)
         return pgcdc__fail(w, PGCDC_ERR_STATE, "the worker was already started");
     if (w->cfg.conninfo == NULL)

@@ -276,7 +276,7 @@ static int open_output(cli *c, const char *path)
     if (path == NULL) {
         c->fd = STDOUT_FILENO;
     } else {
-        c->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        c->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         if (c->fd < 0) {
             fprintf(stderr, "pgcdc: error: could not open \"%s\": %s\n", path, strerror(errno));
             return -1;
@@ -346,10 +346,12 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
         {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, '?'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int have_dbname = 0;
+    int have_slot = 0;
+    int have_publication = 0;
     int opt;
 
     opterr = 0;
@@ -358,7 +360,7 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
         char *end;
         double secs;
 
-        opt = getopt_long(argc, argv, "d:S:P:t:E:F:o:s:vqV?", longopts, NULL);
+        opt = getopt_long(argc, argv, "d:S:P:t:E:F:o:s:vqVh", longopts, NULL);
         if (opt == -1)
             break;
         switch (opt) {
@@ -368,10 +370,12 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
                 return usage_error("%s", pgcdc_config_errmsg(cfg));
             break;
         case 'S':
+            have_slot = 1;
             if (pgcdc_config_set_slot(cfg, optarg) != PGCDC_OK)
                 return usage_error("%s", pgcdc_config_errmsg(cfg));
             break;
         case 'P':
+            have_publication = 1;
             if (pgcdc_config_set_publication(cfg, optarg) != PGCDC_OK)
                 return usage_error("%s", pgcdc_config_errmsg(cfg));
             break;
@@ -434,14 +438,18 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
         case 'V':
             printf("pgcdc %s\n", pgcdc_version());
             return -1;
-        case '?':
-            if (optopt == 0 && strcmp(argv[optind - 1], "--help") != 0 &&
-                strcmp(argv[optind - 1], "-?") != 0)
-                return usage_error("unknown option \"%s\"", argv[optind - 1]);
-            if (optopt != 0 && optopt != '?')
-                return usage_error("unknown or incomplete option \"%s\"", argv[optind - 1]);
+        case 'h':
             usage();
             return -1;
+        case '?':
+            if (strcmp(argv[optind - 1], "-?") == 0) {
+                usage();
+                return -1;
+            }
+            if (optopt != 0)
+                return usage_error("option \"%s\" needs a value or is unknown",
+                                   argv[optind - 1]);
+            return usage_error("unknown option \"%s\"", argv[optind - 1]);
         default:
             return usage_error("unknown option \"%s\"", argv[optind - 1]);
         }
@@ -454,6 +462,10 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
         pgcdc_config_set_conninfo(cfg, "");
     if (o->create_slot && o->drop_slot)
         return usage_error("--create-slot and --drop-slot cannot be combined");
+    if (!have_slot)
+        return usage_error("no slot given (use --slot)");
+    if (!have_publication && !o->drop_slot)
+        return usage_error("no publication given (use --publication)");
     return 0;
 }
 

@@ -1,0 +1,317 @@
+/*
+ * The pgcdc command: help, version and bad usage; slot management; streaming
+ * to an exact end position; output parsed back with a real JSON parser;
+ * --output surviving a kill -9 with nothing lost.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "testlib.h"
+
+static char tool[1024];
+static char outpath[256];
+static char errpath[256];
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf;
+    long n;
+
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    buf = calloc((size_t)n + 1, 1);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    return buf;
+}
+
+/* Runs the tool with argv (NULL-terminated); returns its exit status, output in files. */
+static pid_t spawn(const char *const argv[], const char *out, int wait_for)
+{
+    pid_t pid = fork();
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fo = open(out ? out : outpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fe = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+        dup2(fo, 1);
+        dup2(fe, 2);
+        execv(tool, (char *const *)argv);
+        _exit(127);
+    }
+    (void)wait_for;
+    return pid;
+}
+
+static int run(const char *const argv[])
+{
+    int status;
+    pid_t pid = spawn(argv, NULL, 1);
+
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) != 0) {
+        char *err = slurp(errpath);
+
+        fprintf(stderr, "  exit %d: %s", WEXITSTATUS(status), err);
+        free(err);
+    }
+    return WEXITSTATUS(status);
+}
+
+static void assert_stderr_one_line(const char *needle)
+{
+    char *err = slurp(errpath);
+
+    if (strstr(err, needle) == NULL)
+        fail_msg("stderr lacks \"%s\": %s", needle, err);
+    /* One line: a single newline, at the end. */
+    assert_true(strchr(err, '\n') == err + strlen(err) - 1);
+    free(err);
+}
+
+static void test_help_version_usage(void **state)
+{
+    char *out;
+
+    (void)state;
+    assert_int_equal(run((const char *[]){tool, "--help", NULL}), 0);
+    out = slurp(outpath);
+    assert_non_null(strstr(out, "Usage:"));
+    assert_non_null(strstr(out, "--endpos"));
+    free(out);
+    assert_int_equal(run((const char *[]){tool, "--version", NULL}), 0);
+    out = slurp(outpath);
+    assert_string_equal(out, "pgcdc " PGCDC_VERSION_STRING "\n");
+    free(out);
+
+    assert_int_equal(run((const char *[]){tool, "--bogus", NULL}), 2);
+    assert_stderr_one_line("unknown option \"--bogus\"");
+    assert_int_equal(run((const char *[]){tool, "-d", "dbname=x", "--slot", NULL}), 2);
+    assert_stderr_one_line("--slot");
+    assert_int_equal(run((const char *[]){tool, "-d", "x", "-S", "Bad-Name", "-P", "p", NULL}), 2);
+    assert_stderr_one_line("invalid slot name");
+    assert_int_equal(run((const char *[]){tool, "-d", "x", "-S", "s", "-P", "p", "-F", "xml", NULL}), 2);
+    assert_stderr_one_line("unknown format \"xml\"");
+    assert_int_equal(run((const char *[]){tool, "-d", "x", "-S", "s", "-P", "p", "-E", "zz", NULL}), 2);
+    assert_stderr_one_line("invalid end position \"zz\"");
+    assert_int_equal(run((const char *[]){tool, "-d", "x", "-S", "s", "-P", "p", "-s", "0", NULL}), 2);
+    assert_stderr_one_line("invalid status interval");
+    assert_int_equal(run((const char *[]){tool, "-d", "x", "-P", "p", NULL}), 2);
+    assert_stderr_one_line("no slot given");
+    assert_int_equal(run((const char *[]){tool, "-d", "x", "-S", "s", NULL}), 2);
+    assert_stderr_one_line("no publication given");
+    assert_int_equal(run((const char *[]){tool, "-d", "x", "-S", "s", "-P", "p", "extra", NULL}), 2);
+    assert_stderr_one_line("unexpected argument \"extra\"");
+    /* Runtime failure: a table that does not exist. */
+    assert_int_equal(run((const char *[]){tool, "-d", "dbname=postgres", "-S", "s_cli_x", "-P",
+                                    "p_cli_x", "-t", "nope", NULL}),
+                     1);
+    assert_stderr_one_line("table \"nope\" does not exist");
+}
+
+/* Parses every line as JSON; returns the array of objects. */
+static json_t *parse_lines(const char *path)
+{
+    char *text = slurp(path);
+    json_t *all = json_array();
+    char *save = NULL;
+
+    for (char *line = strtok_r(text, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        json_error_t err;
+        json_t *obj = json_loads(line, JSON_REJECT_DUPLICATES, &err);
+
+        if (obj == NULL)
+            fail_msg("not JSON (%s): %s", err.text, line);
+        json_array_append_new(all, obj);
+    }
+    free(text);
+    return all;
+}
+
+static void test_stream_to_endpos(void **state)
+{
+    const char *db = tl_fresh_db("t_cli");
+    char endpos[32];
+    json_t *lines;
+    json_t *o;
+    char *v;
+
+    (void)state;
+    tl_sql(db, "CREATE TABLE c (id int PRIMARY KEY, v text, n numeric, f float8, b bool)");
+    /* Neither slot nor publication exists: the first run creates both. */
+    pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
+    assert_int_equal(run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "-P", "p_cli",
+                                    "-t", "c", "-E", endpos, NULL}),
+                     0);
+    v = tl_sql_value(db, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 's_cli'");
+    assert_string_equal(v, "1");
+    free(v);
+    assert_int_equal(run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "-P", "p_cli",
+                                    "-t", "c", "--create-slot", NULL}),
+                     1);
+    assert_stderr_one_line("already exists");
+    assert_int_equal(run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "-P", "p_cli",
+                                    "-t", "c", "--create-slot", "--if-not-exists", NULL}),
+                     0);
+
+    tl_sql(db, "INSERT INTO c VALUES (1, 'caf\xc3\xa9 \"q\"', 1.50, 'NaN', true),"
+               "(2, NULL, 'Infinity', '-Infinity', false)");
+    tl_sql(db, "UPDATE c SET v = 'x' WHERE id = 2; DELETE FROM c WHERE id = 1");
+    pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
+    /* Written after the end position: must not appear in this run. */
+    tl_sql(db, "INSERT INTO c VALUES (3, 'later', 0, 0, true)");
+    assert_int_equal(run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "-P", "p_cli",
+                                    "-t", "c", "-E", endpos, NULL}),
+                     0);
+    lines = parse_lines(outpath);
+    assert_int_equal(json_array_size(lines), 4);
+    o = json_array_get(lines, 0);
+    assert_string_equal(json_string_value(json_object_get(o, "op")), "INSERT");
+    assert_string_equal(json_string_value(json_object_get(o, "table")), "c");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "new"), "id")), 1);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "new"), "v")),
+                        "caf\xc3\xa9 \"q\"");
+    assert_true(json_real_value(json_object_get(json_object_get(o, "new"), "n")) == 1.5);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "new"), "f")), "NaN");
+    assert_true(json_is_true(json_object_get(json_object_get(o, "new"), "b")));
+    assert_int_equal(json_integer_value(json_object_get(o, "seq")), 0);
+    o = json_array_get(lines, 1);
+    assert_true(json_is_null(json_object_get(json_object_get(o, "new"), "v")));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "new"), "n")),
+                        "Infinity");
+    assert_int_equal(json_integer_value(json_object_get(o, "seq")), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(lines, 2), "op")),
+                        "UPDATE");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(lines, 3), "op")),
+                        "DELETE");
+    json_decref(lines);
+
+    /* The next run starts after what was confirmed: only the later row. */
+    pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
+    assert_int_equal(run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "-P", "p_cli",
+                                    "-t", "c", "-E", endpos, "-F", "debezium", NULL}),
+                     0);
+    lines = parse_lines(outpath);
+    assert_int_equal(json_array_size(lines), 1);
+    o = json_array_get(lines, 0);
+    assert_string_equal(json_string_value(json_object_get(o, "op")), "c");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "after"), "id")), 3);
+    json_decref(lines);
+
+    assert_int_equal(run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "--drop-slot",
+                                    NULL}),
+                     0);
+    assert_int_equal(run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "--drop-slot",
+                                    NULL}),
+                     3);
+    assert_stderr_one_line("does not exist");
+}
+
+static long count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    long n = 0;
+    int ch;
+
+    if (f == NULL)
+        return 0;
+    while ((ch = fgetc(f)) != EOF)
+        n += ch == '\n';
+    fclose(f);
+    return n;
+}
+
+static void test_output_survives_kill(void **state)
+{
+    const char *db = tl_fresh_db("t_cli_out");
+    char endpos[32];
+    char file[] = "/tmp/pgcdc-out-XXXXXX";
+    const char *args[] = {tool, "-d", "dbname=t_cli_out", "-S", "s_cli_out", "-P", "p_cli_out", "-t",
+                    "o", "-o", file, "-E", endpos, NULL};
+    int fd = mkstemp(file);
+    json_t *lines;
+    char *seen;
+    size_t i;
+    int status;
+
+    (void)state;
+    close(fd);
+    tl_sql(db, "CREATE TABLE o (id int PRIMARY KEY, pad text)");
+    pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
+    assert_int_equal(run(args), 0);
+    tl_sql(db, "DO $$ BEGIN FOR t IN 0..99 LOOP "
+               "INSERT INTO o SELECT t * 100 + i, repeat('p', 200) FROM generate_series(1, 100) i;"
+               "COMMIT; END LOOP; END $$");
+    pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
+    for (int round = 0; round < 3; round++) {
+        pid_t pid = spawn(args, "/dev/null", 0);
+        struct timespec ts = {0, 2000000};
+
+        for (int k = 0; k < 5000 && count_lines(file) < (round + 1) * 2500; k++)
+            nanosleep(&ts, NULL);
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+    }
+    /* Append a torn line, as a crash in the middle of a write leaves. */
+    fd = open(file, O_WRONLY | O_APPEND);
+    assert_int_equal(write(fd, "{\"op\":\"INS", 10), 10);
+    close(fd);
+    assert_int_equal(run(args), 0);
+    lines = parse_lines(file);
+    seen = calloc(10001, 1);
+    for (i = 0; i < json_array_size(lines); i++) {
+        json_int_t id =
+            json_integer_value(json_object_get(json_object_get(json_array_get(lines, i), "new"),
+                                               "id"));
+
+        assert_true(id >= 1 && id <= 10000);
+        seen[id] = 1;
+    }
+    for (int k = 1; k <= 10000; k++) {
+        if (!seen[k])
+            fail_msg("row %d lost", k);
+    }
+    fprintf(stderr, "  %zu lines for 10000 rows after 3 kills\n", json_array_size(lines));
+    free(seen);
+    json_decref(lines);
+    unlink(file);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_help_version_usage),
+        cmocka_unit_test(test_stream_to_endpos),
+        cmocka_unit_test(test_output_survives_kill),
+    };
+    const char *bin = getenv("PGCDC_BINARY_DIR");
+    int fd;
+
+    tl_env();
+    assert_non_null(bin);
+    snprintf(tool, sizeof(tool), "%s/tools/pgcdc/pgcdc", bin);
+    snprintf(outpath, sizeof(outpath), "/tmp/pgcdc-cli-out-XXXXXX");
+    fd = mkstemp(outpath);
+    close(fd);
+    snprintf(errpath, sizeof(errpath), "/tmp/pgcdc-cli-err-XXXXXX");
+    fd = mkstemp(errpath);
+    close(fd);
+    fd = cmocka_run_group_tests(tests, NULL, NULL);
+    unlink(outpath);
+    unlink(errpath);
+    return fd;
+}
