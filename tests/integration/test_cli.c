@@ -291,12 +291,62 @@ static void test_output_survives_kill(void **state)
     unlink(file);
 }
 
+static void test_sigterm_confirms_handled(void **state)
+{
+    const char *db = tl_fresh_db("t_cli_sig");
+    char endpos[32];
+    char file[] = "/tmp/pgcdc-sig-XXXXXX";
+    const char *args[] = {tool, "-d", "dbname=t_cli_sig", "-S", "s_cli_sig", "-P", "p_cli_sig",
+                          "-t", "g", "-o", file, "-s", "1", NULL, NULL, NULL};
+    int fd = mkstemp(file);
+    struct timespec ts = {0, 10000000};
+    json_t *lines;
+    uint64_t last;
+    pid_t pid;
+    int status;
+
+    (void)state;
+    close(fd);
+    tl_sql(db, "CREATE TABLE g (id int PRIMARY KEY)");
+    pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
+    args[13] = "-E";
+    args[14] = endpos;
+    assert_int_equal(run(args), 0);
+    args[13] = NULL;
+    tl_sql(db, "DO $$ BEGIN FOR t IN 0..49 LOOP "
+               "INSERT INTO g SELECT t * 100 + i FROM generate_series(1, 100) i;"
+               "COMMIT; END LOOP; END $$");
+    pid = spawn(args, "/dev/null", 0);
+    for (int k = 0; k < 3000 && count_lines(file) < 5000; k++)
+        nanosleep(&ts, NULL);
+    assert_int_equal(count_lines(file), 5000);
+    kill(pid, SIGTERM);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    /* Everything written was confirmed on the way out. */
+    lines = parse_lines(file);
+    assert_int_equal(pgcdc_lsn_parse(json_string_value(json_object_get(
+                                         json_array_get(lines, 4999), "commit_lsn")),
+                                     &last),
+                     PGCDC_OK);
+    assert_true(tl_slot_confirmed(db, "s_cli_sig") > last);
+    json_decref(lines);
+    /* So a restart repeats nothing. */
+    pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
+    args[13] = "-E";
+    assert_int_equal(run(args), 0);
+    assert_int_equal(count_lines(file), 5000);
+    unlink(file);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help_version_usage),
         cmocka_unit_test(test_stream_to_endpos),
         cmocka_unit_test(test_output_survives_kill),
+        cmocka_unit_test(test_sigterm_confirms_handled),
     };
     const char *bin = getenv("PGCDC_BINARY_DIR");
     int fd;
