@@ -338,7 +338,7 @@ int pgcdc_row_text(const pgcdc_row *row, const char *name, const char **out);
 int pgcdc_row_int64(const pgcdc_row *row, const char *name, int64_t *out);
 int pgcdc_row_double(const pgcdc_row *row, const char *name, double *out);
 
- /* ---- formatting: changes as JSON lines ---- */
+/* ---- formatting: changes as JSON lines ---- */
 
 typedef enum pgcdc_format {
     PGCDC_FORMAT_JSON = 0,     /* pgcdc's native event, one object per change */
@@ -364,12 +364,10 @@ void pgcdc_formatter_free(pgcdc_formatter *f);
  * JSON and stays valid until the next call on f.  Returns PGCDC_OK or
  * PGCDC_ERR_NOMEM.
  */
-int pgcdc_formatter_begin(pgcdc_formatter *f, const pgcdc_txn *txn, const char **out,
-                          size_t *len);
+int pgcdc_formatter_begin(pgcdc_formatter *f, const pgcdc_txn *txn, const char **out, size_t *len);
 int pgcdc_formatter_change(pgcdc_formatter *f, const pgcdc_change *c, const char **out,
                            size_t *len);
-int pgcdc_formatter_commit(pgcdc_formatter *f, const pgcdc_txn *txn, const char **out,
-                           size_t *len);
+int pgcdc_formatter_commit(pgcdc_formatter *f, const pgcdc_txn *txn, const char **out, size_t *len);
 
 /* Formats an LSN as "X/X" into buf (at least 18 bytes); returns buf. */
 char *pgcdc_lsn_format(uint64_t lsn, char *buf, size_t size);

@@ -58,6 +58,21 @@ static char *reserve(pgcdc__json *j, size_t n)
     return j->data + j->len;
 }
 
+const char *pgcdc__json_finish(pgcdc__json *j)
+{
+    char *p;
+
+    if (j->oom)
+        return NULL;
+    if (j->data == NULL && j->len == 0)
+        return "";
+    p = reserve(j, 1);
+    if (p == NULL)
+        return NULL;
+    *p = '\0';
+    return j->data;
+}
+
 void pgcdc__json_raw(pgcdc__json *j, const char *s, size_t n)
 {
     char *p = reserve(j, n);

@@ -21,6 +21,12 @@ void pgcdc__json_free(pgcdc__json *j);
 /* Empties the buffer (keeps its memory) and clears the out-of-memory flag. */
 void pgcdc__json_reset(pgcdc__json *j);
 
+/*
+ * NUL-terminates the text (the NUL is not counted in len) and returns it;
+ * "" when the buffer is still empty.  NULL after an out-of-memory failure.
+ */
+const char *pgcdc__json_finish(pgcdc__json *j);
+
 /* Verbatim bytes: the caller guarantees they are valid JSON text and UTF-8. */
 void pgcdc__json_raw(pgcdc__json *j, const char *s, size_t n);
 void pgcdc__json_lit(pgcdc__json *j, const char *s); /* NUL-terminated raw text */

@@ -103,21 +103,25 @@ static void test_help_version_usage(void **state)
     assert_stderr_one_line("--slot");
     assert_int_equal(run((const char *[]){tool, "-d", "x", "-S", "Bad-Name", "-P", "p", NULL}), 2);
     assert_stderr_one_line("invalid slot name");
-    assert_int_equal(run((const char *[]){tool, "-d", "x", "-S", "s", "-P", "p", "-F", "xml", NULL}), 2);
+    assert_int_equal(
+        run((const char *[]){tool, "-d", "x", "-S", "s", "-P", "p", "-F", "xml", NULL}), 2);
     assert_stderr_one_line("unknown format \"xml\"");
-    assert_int_equal(run((const char *[]){tool, "-d", "x", "-S", "s", "-P", "p", "-E", "zz", NULL}), 2);
+    assert_int_equal(run((const char *[]){tool, "-d", "x", "-S", "s", "-P", "p", "-E", "zz", NULL}),
+                     2);
     assert_stderr_one_line("invalid end position \"zz\"");
-    assert_int_equal(run((const char *[]){tool, "-d", "x", "-S", "s", "-P", "p", "-s", "0", NULL}), 2);
+    assert_int_equal(run((const char *[]){tool, "-d", "x", "-S", "s", "-P", "p", "-s", "0", NULL}),
+                     2);
     assert_stderr_one_line("invalid status interval");
     assert_int_equal(run((const char *[]){tool, "-d", "x", "-P", "p", NULL}), 2);
     assert_stderr_one_line("no slot given");
     assert_int_equal(run((const char *[]){tool, "-d", "x", "-S", "s", NULL}), 2);
     assert_stderr_one_line("no publication given");
-    assert_int_equal(run((const char *[]){tool, "-d", "x", "-S", "s", "-P", "p", "extra", NULL}), 2);
+    assert_int_equal(run((const char *[]){tool, "-d", "x", "-S", "s", "-P", "p", "extra", NULL}),
+                     2);
     assert_stderr_one_line("unexpected argument \"extra\"");
     /* Runtime failure: a table that does not exist. */
     assert_int_equal(run((const char *[]){tool, "-d", "dbname=postgres", "-S", "s_cli_x", "-P",
-                                    "p_cli_x", "-t", "nope", NULL}),
+                                          "p_cli_x", "-t", "nope", NULL}),
                      1);
     assert_stderr_one_line("table \"nope\" does not exist");
 }
@@ -155,17 +159,17 @@ static void test_stream_to_endpos(void **state)
     /* Neither slot nor publication exists: the first run creates both. */
     pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
     assert_int_equal(run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "-P", "p_cli",
-                                    "-t", "c", "-E", endpos, NULL}),
+                                          "-t", "c", "-E", endpos, NULL}),
                      0);
     v = tl_sql_value(db, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 's_cli'");
     assert_string_equal(v, "1");
     free(v);
     assert_int_equal(run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "-P", "p_cli",
-                                    "-t", "c", "--create-slot", NULL}),
+                                          "-t", "c", "--create-slot", NULL}),
                      1);
     assert_stderr_one_line("already exists");
     assert_int_equal(run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "-P", "p_cli",
-                                    "-t", "c", "--create-slot", "--if-not-exists", NULL}),
+                                          "-t", "c", "--create-slot", "--if-not-exists", NULL}),
                      0);
 
     tl_sql(db, "INSERT INTO c VALUES (1, 'caf\xc3\xa9 \"q\"', 1.50, 'NaN', true),"
@@ -175,7 +179,7 @@ static void test_stream_to_endpos(void **state)
     /* Written after the end position: must not appear in this run. */
     tl_sql(db, "INSERT INTO c VALUES (3, 'later', 0, 0, true)");
     assert_int_equal(run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "-P", "p_cli",
-                                    "-t", "c", "-E", endpos, NULL}),
+                                          "-t", "c", "-E", endpos, NULL}),
                      0);
     lines = parse_lines(outpath);
     assert_int_equal(json_array_size(lines), 4);
@@ -203,7 +207,7 @@ static void test_stream_to_endpos(void **state)
     /* The next run starts after what was confirmed: only the later row. */
     pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
     assert_int_equal(run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "-P", "p_cli",
-                                    "-t", "c", "-E", endpos, "-F", "debezium", NULL}),
+                                          "-t", "c", "-E", endpos, "-F", "debezium", NULL}),
                      0);
     lines = parse_lines(outpath);
     assert_int_equal(json_array_size(lines), 1);
@@ -212,12 +216,10 @@ static void test_stream_to_endpos(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "after"), "id")), 3);
     json_decref(lines);
 
-    assert_int_equal(run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "--drop-slot",
-                                    NULL}),
-                     0);
-    assert_int_equal(run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "--drop-slot",
-                                    NULL}),
-                     3);
+    assert_int_equal(
+        run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "--drop-slot", NULL}), 0);
+    assert_int_equal(
+        run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "--drop-slot", NULL}), 3);
     assert_stderr_one_line("does not exist");
 }
 
@@ -240,8 +242,11 @@ static void test_output_survives_kill(void **state)
     const char *db = tl_fresh_db("t_cli_out");
     char endpos[32];
     char file[] = "/tmp/pgcdc-out-XXXXXX";
-    const char *args[] = {tool, "-d", "dbname=t_cli_out", "-S", "s_cli_out", "-P", "p_cli_out", "-t",
-                    "o", "-o", file, "-E", endpos, NULL};
+    const char *args[] = {tool,        "-d",        "dbname=t_cli_out",
+                          "-S",        "s_cli_out", "-P",
+                          "p_cli_out", "-t",        "o",
+                          "-o",        file,        "-E",
+                          endpos,      NULL};
     int fd = mkstemp(file);
     json_t *lines;
     char *seen;
@@ -274,9 +279,8 @@ static void test_output_survives_kill(void **state)
     lines = parse_lines(file);
     seen = calloc(10001, 1);
     for (i = 0; i < json_array_size(lines); i++) {
-        json_int_t id =
-            json_integer_value(json_object_get(json_object_get(json_array_get(lines, i), "new"),
-                                               "id"));
+        json_int_t id = json_integer_value(
+            json_object_get(json_object_get(json_array_get(lines, i), "new"), "id"));
 
         assert_true(id >= 1 && id <= 10000);
         seen[id] = 1;
@@ -296,8 +300,12 @@ static void test_sigterm_confirms_handled(void **state)
     const char *db = tl_fresh_db("t_cli_sig");
     char endpos[32];
     char file[] = "/tmp/pgcdc-sig-XXXXXX";
-    const char *args[] = {tool, "-d", "dbname=t_cli_sig", "-S", "s_cli_sig", "-P", "p_cli_sig",
-                          "-t", "g", "-o", file, "-s", "1", NULL, NULL, NULL};
+    const char *args[] = {tool,        "-d",        "dbname=t_cli_sig",
+                          "-S",        "s_cli_sig", "-P",
+                          "p_cli_sig", "-t",        "g",
+                          "-o",        file,        "-s",
+                          "1",         NULL,        NULL,
+                          NULL};
     int fd = mkstemp(file);
     struct timespec ts = {0, 10000000};
     json_t *lines;
@@ -326,10 +334,10 @@ static void test_sigterm_confirms_handled(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
     /* Everything written was confirmed on the way out. */
     lines = parse_lines(file);
-    assert_int_equal(pgcdc_lsn_parse(json_string_value(json_object_get(
-                                         json_array_get(lines, 4999), "commit_lsn")),
-                                     &last),
-                     PGCDC_OK);
+    assert_int_equal(
+        pgcdc_lsn_parse(
+            json_string_value(json_object_get(json_array_get(lines, 4999), "commit_lsn")), &last),
+        PGCDC_OK);
     assert_true(tl_slot_confirmed(db, "s_cli_sig") > last);
     json_decref(lines);
     /* So a restart repeats nothing. */

@@ -447,8 +447,7 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
                 return -1;
             }
             if (optopt != 0)
-                return usage_error("option \"%s\" needs a value or is unknown",
-                                   argv[optind - 1]);
+                return usage_error("option \"%s\" needs a value or is unknown", argv[optind - 1]);
             return usage_error("unknown option \"%s\"", argv[optind - 1]);
         default:
             return usage_error("unknown option \"%s\"", argv[optind - 1]);
