@@ -61,7 +61,11 @@ static int run(const char *const argv[])
     pid_t pid = spawn(argv, NULL, 1);
 
     assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
+    if (!WIFEXITED(status)) {
+        char *err = slurp(errpath);
+
+        fail_msg("pgcdc died of signal %d: %s", WTERMSIG(status), err);
+    }
     if (WEXITSTATUS(status) != 0) {
         char *err = slurp(errpath);
 

@@ -163,6 +163,8 @@ fail:
 
 static int append(cli *c, const char *s, size_t n)
 {
+    if (n == 0)
+        return 0;
     if (c->len + n > c->cap) {
         size_t cap = c->cap ? c->cap : 1 << 16;
         char *grown;
