@@ -162,6 +162,14 @@ int pgcdc_config_set_endpos(pgcdc_config *cfg, uint64_t lsn);
  * commit, so memory stays bounded.
  */
 int pgcdc_config_set_proto_version(pgcdc_config *cfg, int version);
+/*
+ * Ask the server for binary column values (pgoutput's binary option), which
+ * spares it the text output functions.  pgcdc turns them into the same text
+ * (so accessors and formats are unchanged).  Used only when every column of
+ * the listed tables has a type pgcdc reads in binary; otherwise, and after
+ * such a column appears, the stream is in text mode.  Default 0.
+ */
+int pgcdc_config_set_binary(pgcdc_config *cfg, int on);
 /* Directory for spooled transactions (default: $TMPDIR or /tmp). */
 int pgcdc_config_set_spool_dir(pgcdc_config *cfg, const char *dir);
 /* Handler retries before the worker halts (default 5), first delay in ms (default 100). */

@@ -10,6 +10,7 @@
 #include <libpq-fe.h>
 
 #include "internal.h"
+#include "value.h"
 
 /* Runs a parameterised query; NULL with the worker's error set on failure. */
 static PGresult *query(pgcdc_worker *w, PGconn *conn, const char *what, const char *sql,
@@ -56,6 +57,7 @@ void pgcdc__catalog_clear(pgcdc__catalog *cat)
         }
         free(cat->tables[i].col_names);
         free(cat->tables[i].col_types);
+        free(cat->tables[i].col_oids);
     }
     free(cat->tables);
     free(cat->database);
@@ -70,6 +72,19 @@ const pgcdc__table_info *pgcdc__catalog_table(const pgcdc__catalog *cat, uint32_
             return &cat->tables[i];
     }
     return NULL;
+}
+
+int pgcdc__catalog_binary_ok(const pgcdc__catalog *cat)
+{
+    if (cat->ntables == 0)
+        return 0;
+    for (int i = 0; i < cat->ntables; i++) {
+        for (int k = 0; k < cat->tables[i].ncols; k++) {
+            if (!pgcdc__binary_supported(cat->tables[i].col_oids[k]))
+                return 0;
+        }
+    }
+    return 1;
 }
 
 static int check_server(pgcdc_worker *w, PGconn *conn, pgcdc__catalog *cat)
@@ -142,7 +157,8 @@ static int load_columns(pgcdc_worker *w, PGconn *conn, pgcdc__table_info *t, con
 {
     const char *params[1] = {oid};
     PGresult *res = query(w, conn, "read columns",
-                          "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                          "SELECT attname, format_type(atttypid, atttypmod), atttypid "
+                          "FROM pg_attribute "
                           "WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped "
                           "ORDER BY attnum",
                           1, params);
@@ -153,11 +169,13 @@ static int load_columns(pgcdc_worker *w, PGconn *conn, pgcdc__table_info *t, con
     n = PQntuples(res);
     t->col_names = calloc((size_t)n + 1, sizeof(*t->col_names));
     t->col_types = calloc((size_t)n + 1, sizeof(*t->col_types));
-    if (t->col_names == NULL || t->col_types == NULL)
+    t->col_oids = calloc((size_t)n + 1, sizeof(*t->col_oids));
+    if (t->col_names == NULL || t->col_types == NULL || t->col_oids == NULL)
         goto oom;
     for (int i = 0; i < n; i++) {
         t->col_names[i] = strdup(PQgetvalue(res, i, 0));
         t->col_types[i] = strdup(PQgetvalue(res, i, 1));
+        t->col_oids[i] = (uint32_t)strtoul(PQgetvalue(res, i, 2), NULL, 10);
         t->ncols++;
         if (t->col_names[i] == NULL || t->col_types[i] == NULL)
             goto oom;

@@ -182,6 +182,12 @@ int pgcdc_config_set_replica_identity_full(pgcdc_config *cfg, int on)
     return PGCDC_OK;
 }
 
+int pgcdc_config_set_binary(pgcdc_config *cfg, int on)
+{
+    cfg->binary = on != 0;
+    return PGCDC_OK;
+}
+
 int pgcdc_config_set_status_interval(pgcdc_config *cfg, int ms)
 {
     if (ms < 100 || ms > 10000)

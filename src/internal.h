@@ -32,6 +32,7 @@ struct pgcdc_config {
     int create_slot;
     int create_publication;
     int replica_identity_full;
+    int binary;
     int status_interval_ms;
     uint64_t endpos;
     int proto_version;
@@ -188,8 +189,9 @@ typedef struct pgcdc__table_info {
     int npk;
     char **pk; /* primary-key column names, in key order */
     int ncols;
-    char **col_names; /* ncols column names and their format_type() */
+    char **col_names; /* ncols column names, their format_type() and type OIDs */
     char **col_types;
+    uint32_t *col_oids;
 } pgcdc__table_info;
 
 typedef struct pgcdc__catalog {
@@ -209,6 +211,8 @@ int pgcdc__catalog_check_slot(pgcdc_worker *w, PGconn *conn, const char *slot);
 void pgcdc__catalog_clear(pgcdc__catalog *cat);
 int pgcdc__catalog_drop_slot(pgcdc_worker *w, const pgcdc_config *cfg);
 const pgcdc__table_info *pgcdc__catalog_table(const pgcdc__catalog *cat, uint32_t oid);
+/* 1 if every column of every listed table can be read in binary. */
+int pgcdc__catalog_binary_ok(const pgcdc__catalog *cat);
 
 /* ---- logging and errors ---- */
 

@@ -146,9 +146,10 @@ int pgcdc__stream_open(pgcdc_worker *w)
     /* Slot and publication names are validated to [a-z0-9_]: no quoting needed. */
     snprintf(cmd, sizeof(cmd),
              "START_REPLICATION SLOT %s LOGICAL 0/0 (proto_version '%d', publication_names "
-             "'%s'%s)",
+             "'%s'%s%s)",
              w->cfg.slot, w->cfg.proto_version, w->cfg.publication,
-             w->cfg.proto_version >= 2 ? ", streaming 'on'" : "");
+             w->cfg.proto_version >= 2 ? ", streaming 'on'" : "",
+             w->binary ? ", binary 'true'" : "");
     res = PQexec(conn, cmd);
     if (PQresultStatus(res) != PGRES_COPY_BOTH) {
         char line[512];

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "decoder.h"
+
 /* Well-known type OIDs (pg_type.h). */
 enum {
     PGCDC_OID_BOOL = 16,
@@ -57,6 +59,14 @@ int pgcdc__parse_bytea_hex(const char *s, size_t len, uint8_t *buf, size_t cap, 
 long pgcdc__bytea_hex_size(const char *s, size_t len);
 /* 1 if the numeric/float text is a finite number (JSON-safe as is), 0 for NaN/Infinity. */
 int pgcdc__number_is_finite(const char *s, size_t len);
+
+/* 1 if pgcdc turns the type's binary send format into text itself (pgcdc__binary_to_text). */
+int pgcdc__binary_supported(uint32_t type_oid);
+/*
+ * Appends the text PostgreSQL's output function would print for a value in
+ * binary send format.  0, -1 for malformed bytes, -2 for an unsupported type.
+ */
+int pgcdc__binary_to_text(uint32_t type_oid, const uint8_t *p, size_t len, pgcdc__buf *out);
 
 /* Days from 1970-01-01 to the given proleptic Gregorian date (year may be <= 0). */
 int64_t pgcdc__days_from_civil(int64_t y, unsigned m, unsigned d);

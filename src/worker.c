@@ -11,6 +11,7 @@
 
 #include <libpq-fe.h>
 
+#include "value.h"
 #include "worker.h"
 
 /* Consecutive protocol errors after which reconnecting is pointless. */
@@ -99,6 +100,7 @@ pgcdc_worker *pgcdc_worker_new(const pgcdc_config *cfg)
         goto fail;
     pthread_mutex_init(&w->io_mu, NULL);
     pgcdc__buf_init(&w->out);
+    pgcdc__buf_init(&w->scratch);
     w->dec = pgcdc__decoder_new();
     w->rc = pgcdc__relcache_new();
     w->spool = pgcdc__spool_new(w->cfg.spool_dir);
@@ -126,6 +128,8 @@ void pgcdc_worker_free(pgcdc_worker *w)
     pgcdc__relcache_free(w->rc);
     pgcdc__decoder_free(w->dec);
     pgcdc__buf_free(&w->out);
+    pgcdc__buf_free(&w->scratch);
+    free(w->offsets);
     if (w->ledger.ring != NULL) {
         pgcdc__ledger_destroy(&w->ledger);
         pthread_mutex_destroy(&w->io_mu);
@@ -167,6 +171,11 @@ int pgcdc_worker_start(pgcdc_worker *w)
     r = pgcdc__catalog_prepare(w, &w->cfg, &w->cat);
     if (r != PGCDC_OK)
         goto fail;
+    w->binary = w->cfg.binary && pgcdc__catalog_binary_ok(&w->cat);
+    if (w->cfg.binary && !w->binary)
+        pgcdc__log(w, PGCDC_LOG_INFO,
+                   "binary values not used: a listed table has a column of "
+                   "a type pgcdc reads only as text");
     r = pgcdc__stream_open(w);
     if (r != PGCDC_OK)
         goto fail;
@@ -174,9 +183,10 @@ int pgcdc_worker_start(pgcdc_worker *w)
     if (r != PGCDC_OK)
         goto fail;
     w->state = PGCDC__W_STREAMING;
-    pgcdc__log(w, PGCDC_LOG_INFO, "streaming from slot \"%s\" at %s (publication \"%s\")",
-               w->cfg.slot, pgcdc_lsn_format(w->cat.slot_lsn, lsn, sizeof(lsn)),
-               w->cfg.publication);
+    pgcdc__log(w, PGCDC_LOG_INFO,
+               "streaming from slot \"%s\" at %s (publication \"%s\", %s values)", w->cfg.slot,
+               pgcdc_lsn_format(w->cat.slot_lsn, lsn, sizeof(lsn)), w->cfg.publication,
+               w->binary ? "binary" : "text");
     return PGCDC_OK;
 fail:
     pgcdc__stream_close(w, 0);
@@ -415,6 +425,69 @@ static int close_txn(pgcdc_worker *w, uint64_t end_lsn)
     return PGCDC_OK;
 }
 
+/*
+ * Binary values become the text the server would have sent, in the scratch
+ * buffer.  Offsets first, pointers after: the buffer may move while growing.
+ */
+static int binary_to_text(pgcdc_worker *w, const pgcdc__relation *rel, pgcdc__tuple *t,
+                          size_t *offsets)
+{
+    for (int i = 0; i < t->ncols; i++) {
+        pgcdc__col *col = &t->cols[i];
+        int r;
+
+        if (col->kind != PGCDC_COL_BINARY)
+            continue;
+        offsets[i] = w->scratch.len;
+        r = pgcdc__binary_to_text(rel->cols[i].type_oid, (const uint8_t *)col->data, col->len,
+                                  &w->scratch);
+        pgcdc__buf_u8(&w->scratch, 0);
+        if (r != 0)
+            return protocol_error(w, "unreadable binary value in column ", rel->cols[i].name);
+        col->len = (uint32_t)(w->scratch.len - offsets[i] - 1);
+    }
+    return PGCDC_OK;
+}
+
+static void point_to_text(pgcdc_worker *w, pgcdc__tuple *t, const size_t *offsets)
+{
+    for (int i = 0; i < t->ncols; i++) {
+        if (t->cols[i].kind != PGCDC_COL_BINARY)
+            continue;
+        t->cols[i].kind = PGCDC_COL_TEXT;
+        t->cols[i].data = (const char *)w->scratch.data + offsets[i];
+    }
+}
+
+static int convert_binary(pgcdc_worker *w, const pgcdc__relation *rel, pgcdc__msg *m)
+{
+    size_t *old_off = w->offsets;
+    size_t *new_off = w->offsets + rel->ncols;
+    int r;
+
+    if ((size_t)rel->ncols * 2 > w->noffsets) {
+        size_t *grown = realloc(w->offsets, (size_t)rel->ncols * 2 * sizeof(*grown));
+
+        if (grown == NULL)
+            return pgcdc__fail(w, PGCDC_ERR_NOMEM, "out of memory");
+        w->offsets = grown;
+        w->noffsets = (size_t)rel->ncols * 2;
+        old_off = w->offsets;
+        new_off = w->offsets + rel->ncols;
+    }
+    pgcdc__buf_reset(&w->scratch);
+    r = binary_to_text(w, rel, &m->u.change.old, old_off);
+    if (r == PGCDC_OK)
+        r = binary_to_text(w, rel, &m->u.change.new_, new_off);
+    if (r != PGCDC_OK)
+        return r;
+    if (w->scratch.oom)
+        return pgcdc__fail(w, PGCDC_ERR_NOMEM, "out of memory");
+    point_to_text(w, &m->u.change.old, old_off);
+    point_to_text(w, &m->u.change.new_, new_off);
+    return PGCDC_OK;
+}
+
 static void fill_row(pgcdc_row *row, const pgcdc__relation *rel, const pgcdc__tuple *t,
                      int key_only)
 {
@@ -447,6 +520,12 @@ static int row_change(pgcdc_worker *w, pgcdc__msg *m)
     c->seq = w->txn.nchanges++;
     if (c->seq < w->skip_below_seq)
         return 0;
+    if (w->binary) {
+        int r = convert_binary(w, rel, m);
+
+        if (r != PGCDC_OK)
+            return r;
+    }
     c->truncate_flags = 0;
     c->has_old = m->u.change.old_kind != 0;
     c->has_new = m->type != PGCDC_MSG_DELETE;
@@ -502,6 +581,22 @@ static int relation(pgcdc_worker *w, const pgcdc__msg *m)
         return pgcdc__fail(w, PGCDC_ERR_NOMEM, "out of memory");
     t = pgcdc__catalog_table(&w->cat, rel->relid);
     rel->wanted = w->cat.ntables == 0 || t != NULL;
+    if (w->binary && rel->wanted) {
+        for (int i = 0; i < rel->ncols; i++) {
+            if (pgcdc__binary_supported(rel->cols[i].type_oid))
+                continue;
+            /* Start again from the slot, in text mode, before any change of it is read. */
+            w->binary = 0;
+            pthread_mutex_lock(&w->io_mu);
+            w->conn_broken = 1;
+            pthread_mutex_unlock(&w->io_mu);
+            pgcdc__fail(w, PGCDC_ERR_CONNECT,
+                        "column \"%s\" of \"%s.%s\" has a type pgcdc reads only as text: "
+                        "switching to text values",
+                        rel->cols[i].name, rel->schema, rel->name);
+            return PGCDC_OK;
+        }
+    }
     if (t != NULL && t->npk > 0)
         pgcdc__relation_set_keys(rel, t->pk, t->npk);
     if (t != NULL && pgcdc__relation_set_types(rel, t->col_names, t->col_types, t->ncols) != 0)

@@ -34,6 +34,10 @@ struct pgcdc_worker {
     int64_t last_recv_us; /* monotonic */
     uint64_t received_lsn;
 
+    int binary;         /* the stream asks for binary values */
+    pgcdc__buf scratch; /* text of binary values of the current change */
+    size_t *offsets;    /* their offsets in scratch, old then new tuple */
+    size_t noffsets;
     pgcdc__decoder *dec;
     pgcdc__relcache *rc;
     pgcdc__ledger ledger;

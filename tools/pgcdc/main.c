@@ -85,6 +85,7 @@ static void usage(void)
            "(default: stdout)\n"
            "  -s, --status-interval=SECS  status updates to the server (default 10)\n"
            "      --protocol=1|2         pgoutput protocol; 2 streams large transactions\n"
+           "      --binary               binary column values from the server (same output)\n"
            "  -v, --verbose              more log output on stderr (repeat for debug)\n"
            "  -q, --quiet                errors only\n"
            "  -V, --version              print the version and exit\n"
@@ -314,7 +315,8 @@ enum {
     OPT_START,
     OPT_NO_CREATE,
     OPT_RI_FULL,
-    OPT_PROTOCOL
+    OPT_PROTOCOL,
+    OPT_BINARY
 };
 
 typedef struct options {
@@ -345,6 +347,7 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
         {"no-create", no_argument, NULL, OPT_NO_CREATE},
         {"replica-identity-full", no_argument, NULL, OPT_RI_FULL},
         {"protocol", required_argument, NULL, OPT_PROTOCOL},
+        {"binary", no_argument, NULL, OPT_BINARY},
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
         {"version", no_argument, NULL, 'V'},
@@ -425,6 +428,9 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
             break;
         case OPT_RI_FULL:
             pgcdc_config_set_replica_identity_full(cfg, 1);
+            break;
+        case OPT_BINARY:
+            pgcdc_config_set_binary(cfg, 1);
             break;
         case OPT_PROTOCOL:
             if ((strcmp(optarg, "1") != 0 && strcmp(optarg, "2") != 0) ||

@@ -1,0 +1,485 @@
+/*
+ * Binary (send-format) column values, as pgoutput's binary mode sends them,
+ * turned into exactly the text PostgreSQL's output functions would have
+ * produced (DateStyle ISO, TimeZone UTC, extra_float_digits 1).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "value.h"
+
+static uint64_t be(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+int pgcdc__binary_supported(uint32_t oid)
+{
+    switch (oid) {
+    case PGCDC_OID_BOOL:
+    case PGCDC_OID_BYTEA:
+    case PGCDC_OID_NAME:
+    case PGCDC_OID_INT8:
+    case PGCDC_OID_INT2:
+    case PGCDC_OID_INT4:
+    case PGCDC_OID_TEXT:
+    case PGCDC_OID_OID:
+    case PGCDC_OID_JSON:
+    case PGCDC_OID_FLOAT4:
+    case PGCDC_OID_FLOAT8:
+    case PGCDC_OID_BPCHAR:
+    case PGCDC_OID_VARCHAR:
+    case PGCDC_OID_DATE:
+    case PGCDC_OID_TIMESTAMP:
+    case PGCDC_OID_TIMESTAMPTZ:
+    case PGCDC_OID_NUMERIC:
+    case PGCDC_OID_UUID:
+    case PGCDC_OID_JSONB:
+        return 1;
+    }
+    return 0;
+}
+
+static void put(pgcdc__buf *out, const char *s)
+{
+    pgcdc__buf_put(out, s, strlen(s));
+}
+
+static void put_int(pgcdc__buf *out, int64_t v)
+{
+    char tmp[24];
+
+    snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
+    put(out, tmp);
+}
+
+/*
+ * Is D.DDD x 10^exp10 (n digits, magnitude only) exactly halfway between |v|
+ * and a neighbour?  Integers only: both sides reduce to odd x 2^k.
+ */
+static int is_halfway(const char *digits, int n, int exp10, double v, int is_float4)
+{
+    uint64_t m = 0;
+    int e = exp10 - (n - 1);
+    int twos = 0;
+    int bits = is_float4 ? 24 : 53;
+    int min_exp = is_float4 ? -149 : -1074;
+    int ea;
+    uint64_t ma;
+    double frac = frexp(fabs(v), &ea);
+
+    for (int i = 0; i < n; i++)
+        m = m * 10 + (uint64_t)(digits[i] - '0');
+    while (m % 2 == 0 && m > 0) {
+        m /= 2;
+        twos++;
+    }
+    for (; e < 0; e++) {
+        if (m % 5 != 0)
+            return 0; /* not a dyadic number, so no midpoint */
+        m /= 5;
+        twos--;
+    }
+    for (; e > 0; e--) {
+        if (m > (UINT64_C(1) << 56) / 5)
+            return 0; /* too many significant bits for a midpoint */
+        m *= 5;
+        twos++;
+    }
+    /* |v| = ma x 2^ea with ma the integer significand; one ulp is 2^ea. */
+    ma = (uint64_t)ldexp(frac, bits);
+    ea -= bits;
+    if (ea < min_exp) {
+        ma >>= min_exp - ea;
+        ea = min_exp;
+    }
+    if (m == 2 * ma + 1 && twos == ea - 1)
+        return 1;
+    /* Below a power of two the neighbour is half an ulp away. */
+    if (ma == UINT64_C(1) << (bits - 1) && ea > min_exp)
+        return m == 4 * ma - 1 && twos == ea - 2;
+    return m == 2 * ma - 1 && twos == ea - 1;
+}
+
+/* Does D.DDD x 10^exp10 (n digits) read back as v?  Like PostgreSQL's Ryu, halfway never counts. */
+static int round_trips(const char *digits, int n, int exp10, double v, int is_float4)
+{
+    char text[48];
+    double back;
+    size_t len;
+
+    if (n == 1)
+        len = (size_t)snprintf(text, sizeof(text), "%ce%d", digits[0], exp10);
+    else
+        len = (size_t)snprintf(text, sizeof(text), "%c.%.*se%d", digits[0], n - 1, digits + 1,
+                               exp10);
+    if (pgcdc__parse_double(text, len, &back) != 0)
+        return 0;
+    if (is_float4 ? (float)back != (float)fabs(v) : back != fabs(v))
+        return 0;
+    return !is_halfway(digits, n, exp10, v, is_float4);
+}
+
+/* Adds delta (+1 or -1) to the n-digit decimal string; returns 0 if it over/underflowed. */
+static int bump(char *digits, int n, int delta)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        int d = digits[i] - '0' + delta;
+
+        if (d >= 0 && d <= 9) {
+            digits[i] = (char)('0' + d);
+            return digits[0] != '0';
+        }
+        digits[i] = delta > 0 ? '0' : '9';
+    }
+    return 0;
+}
+
+/*
+ * Shortest decimal digits that read back as the same value (as Ryu, which
+ * PostgreSQL uses), laid out as PostgreSQL does: fixed notation when the
+ * decimal point falls within (-4, limit], else d.ddde+XX.
+ */
+static int shortest_digits(double v, int is_float4, char *digits, int *exp10)
+{
+    for (int p = 1; p <= 17; p++) {
+        char e[64];
+        char cand[24];
+        int n = 0;
+
+        snprintf(e, sizeof(e), "%.*e", p - 1, v);
+        for (const char *c = e; *c != 'e' && *c != 'E' && *c != '\0'; c++) {
+            if (*c >= '0' && *c <= '9')
+                digits[n++] = *c;
+        }
+        digits[n] = '\0';
+        *exp10 = atoi(strpbrk(e, "eE") + 1);
+        if (round_trips(digits, n, *exp10, v, is_float4))
+            return n;
+        /*
+         * At a power of two the interval that reads back as v is lopsided: the
+         * nearest n-digit number may miss it while its neighbour hits it.
+         */
+        for (int delta = 1; delta >= -1; delta -= 2) {
+            memcpy(cand, digits, (size_t)n + 1);
+            if (bump(cand, n, delta) && round_trips(cand, n, *exp10, v, is_float4)) {
+                memcpy(digits, cand, (size_t)n + 1);
+                return n;
+            }
+        }
+    }
+    return (int)strlen(digits);
+}
+
+static void put_float(pgcdc__buf *out, double v, int is_float4)
+{
+    char digits[24];
+    int exp10 = 0;
+    int ndig;
+    int nexp;
+    int limit = is_float4 ? 6 : 15;
+    char tmp[400];
+    size_t n = 0;
+
+    if (isnan(v)) {
+        put(out, "NaN");
+        return;
+    }
+    if (isinf(v)) {
+        put(out, v > 0 ? "Infinity" : "-Infinity");
+        return;
+    }
+    if (v == 0) {
+        put(out, signbit(v) ? "-0" : "0");
+        return;
+    }
+    ndig = shortest_digits(v, is_float4, digits, &exp10);
+    while (ndig > 1 && digits[ndig - 1] == '0')
+        ndig--;
+    digits[ndig] = '\0';
+    nexp = exp10 + 1; /* value = 0.DIGITS x 10^nexp */
+    if (v < 0)
+        tmp[n++] = '-';
+    if (nexp > -4 && nexp <= limit) {
+        if (nexp <= 0) {
+            tmp[n++] = '0';
+            tmp[n++] = '.';
+            for (int i = 0; i < -nexp; i++)
+                tmp[n++] = '0';
+            memcpy(tmp + n, digits, (size_t)ndig);
+            n += (size_t)ndig;
+        } else if (nexp >= ndig) {
+            memcpy(tmp + n, digits, (size_t)ndig);
+            n += (size_t)ndig;
+            for (int i = ndig; i < nexp; i++)
+                tmp[n++] = '0';
+        } else {
+            memcpy(tmp + n, digits, (size_t)nexp);
+            n += (size_t)nexp;
+            tmp[n++] = '.';
+            memcpy(tmp + n, digits + nexp, (size_t)(ndig - nexp));
+            n += (size_t)(ndig - nexp);
+        }
+        tmp[n] = '\0';
+    } else {
+        tmp[n++] = digits[0];
+        if (ndig > 1) {
+            tmp[n++] = '.';
+            memcpy(tmp + n, digits + 1, (size_t)(ndig - 1));
+            n += (size_t)(ndig - 1);
+        }
+        snprintf(tmp + n, sizeof(tmp) - n, "e%c%02d", exp10 < 0 ? '-' : '+', abs(exp10));
+    }
+    put(out, tmp);
+}
+
+/* numeric send format: ndigits, weight, sign, dscale, then base-10000 digits. */
+static int put_numeric(pgcdc__buf *out, const uint8_t *p, size_t len)
+{
+    int ndigits;
+    int weight;
+    int sign;
+    int dscale;
+    char group[8];
+
+    if (len < 8)
+        return -1;
+    ndigits = (int)be(p, 2);
+    weight = (int16_t)be(p + 2, 2);
+    sign = (int)be(p + 4, 2);
+    dscale = (int)be(p + 6, 2);
+    if (len != 8 + (size_t)ndigits * 2)
+        return -1;
+    if (sign == 0xC000) {
+        put(out, "NaN");
+        return 0;
+    }
+    if (sign == 0xD000 || sign == 0xF000) {
+        put(out, sign == 0xD000 ? "Infinity" : "-Infinity");
+        return 0;
+    }
+    if (sign != 0 && sign != 0x4000)
+        return -1;
+    if (sign == 0x4000)
+        put(out, "-");
+    /* Integer part: groups 0..weight. */
+    if (weight < 0) {
+        put(out, "0");
+    } else {
+        for (int d = 0; d <= weight; d++) {
+            int dig = d < ndigits ? (int)be(p + 8 + d * 2, 2) : 0;
+
+            if (dig > 9999)
+                return -1;
+            snprintf(group, sizeof(group), d == 0 ? "%d" : "%04d", dig);
+            put(out, group);
+        }
+    }
+    if (dscale > 0) {
+        int written = 0;
+
+        put(out, ".");
+        for (int d = weight + 1; written < dscale; d++) {
+            int dig = d >= 0 && d < ndigits ? (int)be(p + 8 + d * 2, 2) : 0;
+            int take = dscale - written < 4 ? dscale - written : 4;
+
+            if (dig > 9999)
+                return -1;
+            snprintf(group, sizeof(group), "%04d", dig);
+            pgcdc__buf_put(out, group, (size_t)take);
+            written += take;
+        }
+    }
+    return 0;
+}
+
+/* Year, month, day of a count of days since 1970-01-01 (proleptic Gregorian). */
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    int64_t era;
+    int64_t doe;
+    int64_t yoe;
+    int64_t doy;
+    int64_t mp;
+
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+/* "YYYY-MM-DD" for days since 2000-01-01; *bc set for years before 1. */
+static void put_date_part(pgcdc__buf *out, int64_t days2000, int *bc)
+{
+    int64_t y;
+    int m;
+    int d;
+    char tmp[48];
+
+    civil_from_days(days2000 + 10957, &y, &m, &d);
+    *bc = y <= 0;
+    snprintf(tmp, sizeof(tmp), "%04lld-%02d-%02d", (long long)(y <= 0 ? 1 - y : y), m, d);
+    put(out, tmp);
+}
+
+static void put_timestamp(pgcdc__buf *out, int64_t us, int with_tz)
+{
+    int64_t days;
+    int64_t rem;
+    int bc;
+    char tmp[48];
+
+    if (us == INT64_MAX || us == INT64_MIN) {
+        put(out, us == INT64_MAX ? "infinity" : "-infinity");
+        return;
+    }
+    days = us / 86400000000LL;
+    rem = us % 86400000000LL;
+    if (rem < 0) {
+        rem += 86400000000LL;
+        days--;
+    }
+    put_date_part(out, days, &bc);
+    snprintf(tmp, sizeof(tmp), " %02d:%02d:%02d", (int)(rem / 3600000000LL),
+             (int)(rem / 60000000 % 60), (int)(rem / 1000000 % 60));
+    put(out, tmp);
+    if (rem % 1000000 != 0) {
+        int frac = (int)(rem % 1000000);
+        int width = 6;
+
+        while (frac % 10 == 0) {
+            frac /= 10;
+            width--;
+        }
+        snprintf(tmp, sizeof(tmp), ".%0*d", width, frac);
+        put(out, tmp);
+    }
+    if (with_tz)
+        put(out, "+00");
+    if (bc)
+        put(out, " BC");
+}
+
+static void put_hex(pgcdc__buf *out, const uint8_t *p, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < len; i++) {
+        char two[2] = {hex[p[i] >> 4], hex[p[i] & 15]};
+
+        pgcdc__buf_put(out, two, 2);
+    }
+}
+
+int pgcdc__binary_to_text(uint32_t oid, const uint8_t *p, size_t len, pgcdc__buf *out)
+{
+    int bc;
+
+    switch (oid) {
+    case PGCDC_OID_BOOL:
+        if (len != 1)
+            return -1;
+        put(out, p[0] ? "t" : "f");
+        return 0;
+    case PGCDC_OID_INT2:
+        if (len != 2)
+            return -1;
+        put_int(out, (int16_t)be(p, 2));
+        return 0;
+    case PGCDC_OID_INT4:
+        if (len != 4)
+            return -1;
+        put_int(out, (int32_t)be(p, 4));
+        return 0;
+    case PGCDC_OID_OID:
+        if (len != 4)
+            return -1;
+        put_int(out, (int64_t)be(p, 4));
+        return 0;
+    case PGCDC_OID_INT8:
+        if (len != 8)
+            return -1;
+        put_int(out, (int64_t)be(p, 8));
+        return 0;
+    case PGCDC_OID_FLOAT4: {
+        uint32_t bits = (uint32_t)be(p, 4);
+        float f;
+
+        if (len != 4)
+            return -1;
+        memcpy(&f, &bits, 4);
+        put_float(out, f, 1);
+        return 0;
+    }
+    case PGCDC_OID_FLOAT8: {
+        uint64_t bits = be(p, 8);
+        double d;
+
+        if (len != 8)
+            return -1;
+        memcpy(&d, &bits, 8);
+        put_float(out, d, 0);
+        return 0;
+    }
+    case PGCDC_OID_NUMERIC:
+        return put_numeric(out, p, len);
+    case PGCDC_OID_TEXT:
+    case PGCDC_OID_VARCHAR:
+    case PGCDC_OID_BPCHAR:
+    case PGCDC_OID_NAME:
+    case PGCDC_OID_JSON:
+        pgcdc__buf_put(out, p, len);
+        return 0;
+    case PGCDC_OID_JSONB:
+        if (len < 1 || p[0] != 1)
+            return -1;
+        pgcdc__buf_put(out, p + 1, len - 1);
+        return 0;
+    case PGCDC_OID_BYTEA:
+        put(out, "\\x");
+        put_hex(out, p, len);
+        return 0;
+    case PGCDC_OID_DATE: {
+        int32_t days;
+
+        if (len != 4)
+            return -1;
+        days = (int32_t)be(p, 4);
+        if (days == INT32_MAX || days == INT32_MIN) {
+            put(out, days == INT32_MAX ? "infinity" : "-infinity");
+            return 0;
+        }
+        put_date_part(out, days, &bc);
+        if (bc)
+            put(out, " BC");
+        return 0;
+    }
+    case PGCDC_OID_TIMESTAMP:
+    case PGCDC_OID_TIMESTAMPTZ:
+        if (len != 8)
+            return -1;
+        put_timestamp(out, (int64_t)be(p, 8), oid == PGCDC_OID_TIMESTAMPTZ);
+        return 0;
+    case PGCDC_OID_UUID:
+        if (len != 16)
+            return -1;
+        for (int i = 0; i < 16; i++) {
+            if (i == 4 || i == 6 || i == 8 || i == 10)
+                put(out, "-");
+            put_hex(out, p + i, 1);
+        }
+        return 0;
+    }
+    return -2;
+}

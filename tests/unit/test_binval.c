@@ -1,0 +1,137 @@
+/*
+ * Binary send-format values turned into PostgreSQL's text output
+ * (src/binval.c): hand-made encodings of each supported type, edges, and
+ * malformed input.  test_binary (integration) compares with a real server.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "value.h"
+
+static void expect(uint32_t oid, const char *bytes, size_t len, const char *text)
+{
+    pgcdc__buf b;
+
+    pgcdc__buf_init(&b);
+    assert_int_equal(pgcdc__binary_to_text(oid, (const uint8_t *)bytes, len, &b), 0);
+    pgcdc__buf_u8(&b, 0);
+    assert_string_equal((const char *)b.data, text);
+    pgcdc__buf_free(&b);
+}
+
+static void expect_fail(uint32_t oid, const char *bytes, size_t len, int code)
+{
+    pgcdc__buf b;
+
+    pgcdc__buf_init(&b);
+    assert_int_equal(pgcdc__binary_to_text(oid, (const uint8_t *)bytes, len, &b), code);
+    pgcdc__buf_free(&b);
+}
+
+static void test_integers_and_bool(void **state)
+{
+    (void)state;
+    expect(PGCDC_OID_BOOL, "\x01", 1, "t");
+    expect(PGCDC_OID_BOOL, "\x00", 1, "f");
+    expect(PGCDC_OID_INT2, "\x80\x00", 2, "-32768");
+    expect(PGCDC_OID_INT4, "\x7f\xff\xff\xff", 4, "2147483647");
+    expect(PGCDC_OID_INT8, "\x80\x00\x00\x00\x00\x00\x00\x00", 8, "-9223372036854775808");
+    expect(PGCDC_OID_OID, "\xff\xff\xff\xff", 4, "4294967295");
+    expect_fail(PGCDC_OID_INT4, "\x00\x00\x01", 3, -1);
+    expect_fail(PGCDC_OID_BOOL, "", 0, -1);
+}
+
+static void test_floats(void **state)
+{
+    (void)state;
+    expect(PGCDC_OID_FLOAT8, "\x3f\xf8\x00\x00\x00\x00\x00\x00", 8, "1.5");
+    expect(PGCDC_OID_FLOAT8, "\x3f\xb9\x99\x99\x99\x99\x99\x9a", 8, "0.1");
+    expect(PGCDC_OID_FLOAT8, "\x80\x00\x00\x00\x00\x00\x00\x00", 8, "-0");
+    expect(PGCDC_OID_FLOAT8, "\x7f\xf8\x00\x00\x00\x00\x00\x00", 8, "NaN");
+    expect(PGCDC_OID_FLOAT8, "\xff\xf0\x00\x00\x00\x00\x00\x00", 8, "-Infinity");
+    expect(PGCDC_OID_FLOAT8, "\x54\xb2\x49\xad\x25\x94\xc3\x7d", 8, "1e+100");
+    expect(PGCDC_OID_FLOAT8, "\x00\x00\x00\x00\x00\x00\x00\x01", 8, "5e-324");
+    expect(PGCDC_OID_FLOAT8, "\x3f\x1a\x36\xe2\xeb\x1c\x43\x2d", 8, "0.0001");
+    expect(PGCDC_OID_FLOAT8, "\x3e\xe4\xf8\xb5\x88\xe3\x68\xf1", 8, "1e-05");
+    expect(PGCDC_OID_FLOAT8, "\x43\x0c\x6b\xf5\x26\x34\x00\x00", 8, "1e+15");
+    expect(PGCDC_OID_FLOAT8, "\x43\x31\xc3\x79\x37\xe0\x80\x00", 8, "5e+15");
+    expect(PGCDC_OID_FLOAT8, "\x42\xdc\x12\x21\x83\x77\xde\x40", 8, "123456789012345");
+    expect(PGCDC_OID_FLOAT4, "\x3f\xc0\x00\x00", 4, "1.5");
+    expect(PGCDC_OID_FLOAT4, "\x3d\xcc\xcc\xcd", 4, "0.1");
+    expect(PGCDC_OID_FLOAT4, "\x49\x74\x24\x00", 4, "1e+06");
+    expect(PGCDC_OID_FLOAT4, "\x48\xc3\x50\x00", 4, "400000");
+    expect(PGCDC_OID_FLOAT4, "\x7f\x80\x00\x00", 4, "Infinity");
+}
+
+static void test_numeric(void **state)
+{
+    (void)state;
+    /* ndigits, weight, sign, dscale, digits (base 10000) */
+    expect(PGCDC_OID_NUMERIC, "\x00\x00\x00\x00\x00\x00\x00\x00", 8, "0");
+    expect(PGCDC_OID_NUMERIC, "\x00\x00\x00\x00\x00\x00\x00\x02", 8, "0.00");
+    expect(PGCDC_OID_NUMERIC, "\x00\x02\x00\x00\x40\x00\x00\x01\x00\x01\x13\x88", 12, "-1.5");
+    expect(PGCDC_OID_NUMERIC, "\x00\x02\x00\x00\x00\x00\x00\x04\x00\x7b\x11\x94", 12,
+           "123.4500");
+    expect(PGCDC_OID_NUMERIC, "\x00\x01\xff\xff\x00\x00\x00\x04\x00\x01", 10, "0.0001");
+    expect(PGCDC_OID_NUMERIC, "\x00\x01\x00\x02\x00\x00\x00\x00\x00\x01", 10, "100000000");
+    expect(PGCDC_OID_NUMERIC, "\x00\x00\x00\x00\xc0\x00\x00\x00", 8, "NaN");
+    expect(PGCDC_OID_NUMERIC, "\x00\x00\x00\x00\xd0\x00\x00\x00", 8, "Infinity");
+    expect(PGCDC_OID_NUMERIC, "\x00\x00\x00\x00\xf0\x00\x00\x00", 8, "-Infinity");
+    expect_fail(PGCDC_OID_NUMERIC, "\x00\x02\x00\x00\x00\x00\x00\x00\x00\x01", 10, -1);
+    expect_fail(PGCDC_OID_NUMERIC, "\x00\x01\x00\x00\x00\x00\x00\x00\x27\x10", 10, -1);
+    expect_fail(PGCDC_OID_NUMERIC, "\x00\x00\x00\x00\x12\x34\x00\x00", 8, -1);
+}
+
+static void test_dates_and_times(void **state)
+{
+    (void)state;
+    expect(PGCDC_OID_DATE, "\x00\x00\x00\x00", 4, "2000-01-01");
+    expect(PGCDC_OID_DATE, "\xff\xff\xff\xff", 4, "1999-12-31");
+    expect(PGCDC_OID_DATE, "\x7f\xff\xff\xff", 4, "infinity");
+    expect(PGCDC_OID_DATE, "\x80\x00\x00\x00", 4, "-infinity");
+    /* 0001-12-31 BC is 730120 days before 2000-01-01 */
+    expect(PGCDC_OID_DATE, "\xff\xf4\xdb\xf8", 4, "0001-12-31 BC");
+    expect(PGCDC_OID_TIMESTAMP, "\x00\x00\x00\x00\x00\x00\x00\x00", 8, "2000-01-01 00:00:00");
+    expect(PGCDC_OID_TIMESTAMP, "\xff\xff\xff\xff\xff\xfe\x79\x60", 8, "1999-12-31 23:59:59.9");
+    expect(PGCDC_OID_TIMESTAMPTZ, "\x00\x00\x00\x00\x00\x00\x00\x01", 8,
+           "2000-01-01 00:00:00.000001+00");
+    expect(PGCDC_OID_TIMESTAMPTZ, "\x7f\xff\xff\xff\xff\xff\xff\xff", 8, "infinity");
+    expect(PGCDC_OID_TIMESTAMP, "\x80\x00\x00\x00\x00\x00\x00\x00", 8, "-infinity");
+    expect_fail(PGCDC_OID_TIMESTAMP, "\x00", 1, -1);
+}
+
+static void test_text_like(void **state)
+{
+    (void)state;
+    expect(PGCDC_OID_TEXT, "caf\xc3\xa9", 5, "caf\xc3\xa9");
+    expect(PGCDC_OID_VARCHAR, "", 0, "");
+    expect(PGCDC_OID_BYTEA, "\x00\xff\x10", 3, "\\x00ff10");
+    expect(PGCDC_OID_BYTEA, "", 0, "\\x");
+    expect(PGCDC_OID_JSONB, "\x01{\"a\": 1}", 9, "{\"a\": 1}");
+    expect_fail(PGCDC_OID_JSONB, "\x02{}", 3, -1);
+    expect(PGCDC_OID_JSON, "[1, 2]", 6, "[1, 2]");
+    expect(PGCDC_OID_UUID, "\xa0\xee\xbc\x99\x9c\x0b\x4e\xf8\xbb\x6d\x6b\xb9\xbd\x38\x0a\x11", 16,
+           "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
+    expect_fail(PGCDC_OID_UUID, "\x00", 1, -1);
+    /* Types pgcdc leaves to text mode. */
+    assert_false(pgcdc__binary_supported(1007)); /* int4[] */
+    assert_false(pgcdc__binary_supported(PGCDC_OID_INTERVAL));
+    expect_fail(PGCDC_OID_INTERVAL, "", 0, -2);
+    assert_true(pgcdc__binary_supported(PGCDC_OID_NUMERIC));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_integers_and_bool), cmocka_unit_test(test_floats),
+        cmocka_unit_test(test_numeric),           cmocka_unit_test(test_dates_and_times),
+        cmocka_unit_test(test_text_like),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
