@@ -23,14 +23,15 @@ static volatile sig_atomic_t timed_out;
 
 static void usage(FILE *f)
 {
-    fprintf(f, "measure runs a command and reports its wall time, CPU time and peak RSS as JSON.\n\n"
-               "Usage:\n"
-               "  measure [-o FILE] [-l LABEL] [-t SECONDS] -- COMMAND [ARG]...\n\n"
-               "  -o FILE      write the JSON object to FILE (default: stderr)\n"
-               "  -l LABEL     a label copied into the JSON object\n"
-               "  -t SECONDS   send SIGTERM after SECONDS (SIGKILL %d s later)\n\n"
-               "SIGINT and SIGTERM are passed on to the command.  Exit status: the command's\n"
-               "(128 + signal number if a signal ended it), 125 if it could not be run.\n",
+    fprintf(f,
+            "measure runs a command and reports its wall time, CPU time and peak RSS as JSON.\n\n"
+            "Usage:\n"
+            "  measure [-o FILE] [-l LABEL] [-t SECONDS] -- COMMAND [ARG]...\n\n"
+            "  -o FILE      write the JSON object to FILE (default: stderr)\n"
+            "  -l LABEL     a label copied into the JSON object\n"
+            "  -t SECONDS   send SIGTERM after SECONDS (SIGKILL %d s later)\n\n"
+            "SIGINT and SIGTERM are passed on to the command.  Exit status: the command's\n"
+            "(128 + signal number if a signal ended it), 125 if it could not be run.\n",
             KILL_GRACE_S);
 }
 

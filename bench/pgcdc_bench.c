@@ -363,26 +363,25 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "pgcdc_bench consumes a replication slot with the pgcdc library and reports\n"
-            "throughput and commit-to-handler latency as one JSON line.\n\n"
-            "Usage:\n"
-            "  pgcdc_bench --dbname CONNINFO --slot NAME --publication NAME [OPTION]...\n\n"
-            "  -m, --mode=noop|latency   read every value (noop, default); also record latency\n"
-            "  -d, --dbname=CONNINFO     connection string or URI (PG* variables apply)\n"
-            "  -S, --slot=NAME           existing replication slot (never created)\n"
-            "  -P, --publication=NAME    existing publication (never created)\n"
-            "  -t, --table=SCHEMA.TABLE  a table to check and describe (repeatable)\n"
-            "  -E, --endpos=LSN          stop once everything up to LSN is handled\n"
-            "  -n, --expect=N            stop after N change events\n"
-            "      --timeout=SECONDS     stop after SECONDS whatever happened\n"
-            "      --ready=FILE          create FILE once streaming has started\n"
-            "      --hist=FILE           write the latency histogram to FILE\n"
-            "      --protocol=1|2        pgoutput protocol version (default 1)\n"
-            "      --binary              pgoutput binary mode (needs pgcdc_config_set_binary)\n"
-            "  -h, --help                print this help and exit\n\n"
-            "SIGINT and SIGTERM stop it; the result is printed all the same.\n"
-            "Exit status: 0 done, 1 runtime error, 2 bad usage.\n");
+    fprintf(f, "pgcdc_bench consumes a replication slot with the pgcdc library and reports\n"
+               "throughput and commit-to-handler latency as one JSON line.\n\n"
+               "Usage:\n"
+               "  pgcdc_bench --dbname CONNINFO --slot NAME --publication NAME [OPTION]...\n\n"
+               "  -m, --mode=noop|latency   read every value (noop, default); also record latency\n"
+               "  -d, --dbname=CONNINFO     connection string or URI (PG* variables apply)\n"
+               "  -S, --slot=NAME           existing replication slot (never created)\n"
+               "  -P, --publication=NAME    existing publication (never created)\n"
+               "  -t, --table=SCHEMA.TABLE  a table to check and describe (repeatable)\n"
+               "  -E, --endpos=LSN          stop once everything up to LSN is handled\n"
+               "  -n, --expect=N            stop after N change events\n"
+               "      --timeout=SECONDS     stop after SECONDS whatever happened\n"
+               "      --ready=FILE          create FILE once streaming has started\n"
+               "      --hist=FILE           write the latency histogram to FILE\n"
+               "      --protocol=1|2        pgoutput protocol version (default 1)\n"
+               "      --binary              pgoutput binary mode (needs pgcdc_config_set_binary)\n"
+               "  -h, --help                print this help and exit\n\n"
+               "SIGINT and SIGTERM stop it; the result is printed all the same.\n"
+               "Exit status: 0 done, 1 runtime error, 2 bad usage.\n");
 }
 
 static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
@@ -414,8 +413,7 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
             } else if (strcmp(optarg, "latency") == 0) {
                 o->mode = MODE_LATENCY;
             } else {
-                fprintf(stderr, "pgcdc_bench: unknown mode \"%s\" (use noop or latency)\n",
-                        optarg);
+                fprintf(stderr, "pgcdc_bench: unknown mode \"%s\" (use noop or latency)\n", optarg);
                 return 2;
             }
             break;
@@ -508,22 +506,26 @@ static int configure(pgcdc_config *cfg, const options *o, bench *b)
     return 0;
 }
 
+/* Where the time went: start (connect, checks, START_REPLICATION), to the first event, streaming,
+ * after the last. */
 static void print_result(const bench *b, const options *o, const char *status, int64_t start_us,
-                         int64_t end_us)
+                         int64_t started_us, int64_t end_us)
 {
     double wall_s = (double)(end_us - start_us) / 1e6;
-    double stream_s =
-        b->events > 1 ? (double)(b->last_event_us - b->first_event_us) / 1e6 : 0.0;
+    double stream_s = b->events > 1 ? (double)(b->last_event_us - b->first_event_us) / 1e6 : 0.0;
+    double start_s = (double)(started_us - start_us) / 1e6;
+    double first_s = b->events > 0 ? (double)(b->first_event_us - start_us) / 1e6 : 0.0;
+    double tail_s = b->events > 0 ? (double)(end_us - b->last_event_us) / 1e6 : 0.0;
 
     printf("{\"tool\":\"pgcdc_bench\",\"mode\":\"%s\",\"status\":\"%s\",\"events\":%llu,"
            "\"txns\":%llu,\"values\":%llu,\"nulls\":%llu,\"unchanged\":%llu,"
            "\"type_errors\":%llu,\"checksum\":%llu,\"wall_s\":%.6f,\"stream_s\":%.6f,"
-           "\"events_per_s\":%.1f",
+           "\"events_per_s\":%.1f,\"start_s\":%.6f,\"first_event_s\":%.6f,\"tail_s\":%.6f",
            o->mode == MODE_LATENCY ? "latency" : "noop", status, (unsigned long long)b->events,
-           (unsigned long long)b->txns, (unsigned long long)b->values,
-           (unsigned long long)b->nulls, (unsigned long long)b->unchanged,
-           (unsigned long long)b->type_errors, (unsigned long long)b->checksum, wall_s, stream_s,
-           wall_s > 0 ? (double)b->events / wall_s : 0.0);
+           (unsigned long long)b->txns, (unsigned long long)b->values, (unsigned long long)b->nulls,
+           (unsigned long long)b->unchanged, (unsigned long long)b->type_errors,
+           (unsigned long long)b->checksum, wall_s, stream_s,
+           wall_s > 0 ? (double)b->events / wall_s : 0.0, start_s, first_s, tail_s);
     if (b->big_changes > 0)
         printf(",\"big_txn_changes\":%u,\"commit_to_first_us\":%lld,\"commit_to_last_us\":%lld",
                b->big_changes, (long long)(b->big_first_us - b->big_commit_time),
@@ -573,6 +575,7 @@ int main(int argc, char **argv)
     bench b = {0};
     const char *status;
     int64_t start_us;
+    int64_t started_us;
     int r;
 
     if (cfg == NULL)
@@ -607,6 +610,7 @@ int main(int argc, char **argv)
         alarm((unsigned)o.timeout_s);
     start_us = now_us();
     r = pgcdc_worker_start(b.w);
+    started_us = now_us();
     if (r == PGCDC_OK && o.ready_path != NULL && touch(o.ready_path) != 0)
         r = PGCDC_ERR_IO;
     if (r == PGCDC_OK)
@@ -625,7 +629,7 @@ int main(int argc, char **argv)
     } else {
         status = "endpos";
     }
-    print_result(&b, &o, status, start_us, now_us());
+    print_result(&b, &o, status, start_us, started_us, now_us());
     if (b.lat != NULL && o.hist_path != NULL && hist_write(b.lat, o.hist_path) != 0 &&
         r == PGCDC_OK)
         r = PGCDC_ERR_IO;

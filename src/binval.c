@@ -117,8 +117,8 @@ static int round_trips(const char *digits, int n, int exp10, double v, int is_fl
     if (n == 1)
         len = (size_t)snprintf(text, sizeof(text), "%ce%d", digits[0], exp10);
     else
-        len = (size_t)snprintf(text, sizeof(text), "%c.%.*se%d", digits[0], n - 1, digits + 1,
-                               exp10);
+        len =
+            (size_t)snprintf(text, sizeof(text), "%c.%.*se%d", digits[0], n - 1, digits + 1, exp10);
     if (pgcdc__parse_double(text, len, &back) != 0)
         return 0;
     if (is_float4 ? (float)back != (float)fabs(v) : back != fabs(v))

@@ -59,12 +59,12 @@ static int fail(pgcdc__decoder *dec, const char *fmt, ...)
     return -1;
 }
 
-static int truncated(cursor *c)
+__attribute__((noinline, cold)) static int truncated(cursor *c)
 {
     return fail(c->dec, "truncated %s message at offset %zu", c->what, c->off);
 }
 
-static int need(cursor *c, size_t n)
+static inline int need(cursor *c, size_t n)
 {
     if (c->len - c->off < n) {
         return truncated(c);
@@ -72,7 +72,7 @@ static int need(cursor *c, size_t n)
     return 0;
 }
 
-static int rd_u8(cursor *c, uint8_t *v)
+static inline int rd_u8(cursor *c, uint8_t *v)
 {
     if (need(c, 1) < 0) {
         return -1;
@@ -82,7 +82,7 @@ static int rd_u8(cursor *c, uint8_t *v)
     return 0;
 }
 
-static int rd_u16(cursor *c, uint16_t *v)
+static inline int rd_u16(cursor *c, uint16_t *v)
 {
     const uint8_t *p;
 
@@ -95,7 +95,7 @@ static int rd_u16(cursor *c, uint16_t *v)
     return 0;
 }
 
-static int rd_u32(cursor *c, uint32_t *v)
+static inline int rd_u32(cursor *c, uint32_t *v)
 {
     const uint8_t *p;
 
@@ -108,17 +108,20 @@ static int rd_u32(cursor *c, uint32_t *v)
     return 0;
 }
 
-static int rd_u64(cursor *c, uint64_t *v)
+static inline int rd_u64(cursor *c, uint64_t *v)
 {
-    uint32_t hi;
-    uint32_t lo;
+    const uint8_t *p;
+    uint64_t x = 0;
 
     if (need(c, 8) < 0) {
         return -1;
     }
-    rd_u32(c, &hi);
-    rd_u32(c, &lo);
-    *v = (uint64_t)hi << 32 | lo;
+    p = c->p + c->off;
+    for (int i = 0; i < 8; i++) {
+        x = x << 8 | p[i];
+    }
+    *v = x;
+    c->off += 8;
     return 0;
 }
 

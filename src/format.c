@@ -18,6 +18,13 @@ struct pgcdc_formatter {
     pgcdc_format format;
     char *dbname; /* Debezium's source.db; "" when unknown */
     pgcdc__json out;
+    /* The transaction's fields, formatted once: ,"xid":..,"commit_lsn":"..". */
+    const pgcdc_txn *txn_of;
+    uint64_t txn_token;
+    char txn_text[96];
+    size_t txn_len;
+    char time_text[48]; /* "...Z" with quotes */
+    size_t time_len;
 };
 
 int pgcdc_format_parse(const char *name, pgcdc_format *format)
@@ -119,6 +126,12 @@ static void write_value(pgcdc__json *j, uint32_t type, const pgcdc__col *v, int 
     case PGCDC_OID_INT4:
     case PGCDC_OID_INT8:
     case PGCDC_OID_OID:
+        /* The server's integer output is always a JSON number. */
+        if (v->len > 0) {
+            pgcdc__json_raw(j, v->data, v->len);
+            return;
+        }
+        break;
     case PGCDC_OID_FLOAT4:
     case PGCDC_OID_FLOAT8:
     case PGCDC_OID_NUMERIC:
@@ -161,9 +174,13 @@ static void write_value(pgcdc__json *j, uint32_t type, const pgcdc__col *v, int 
     pgcdc__json_string(j, v->data, v->len);
 }
 
-static void write_name(pgcdc__json *j, const char *name)
+static void write_name(pgcdc__json *j, const pgcdc__relation *rel, int col)
 {
-    pgcdc__json_cstring(j, name);
+    if (rel->json_keys != NULL) {
+        pgcdc__json_raw(j, rel->json_keys[col], rel->json_key_lens[col]);
+        return;
+    }
+    pgcdc__json_cstring(j, rel->cols[col].name);
     pgcdc__json_char(j, ':');
 }
 
@@ -172,21 +189,23 @@ static void write_name(pgcdc__json *j, const char *name)
  * unchanged TOAST values are left out too, or written as placeholder when
  * one is given.
  */
-static void write_row_object(pgcdc__json *j, const pgcdc_row *row, const char *placeholder)
+static int write_row_object(pgcdc__json *j, const pgcdc_row *row, const char *placeholder)
 {
     const pgcdc__relation *rel = row->rel;
     int first = 1;
+    int unchanged = 0;
 
     pgcdc__json_char(j, '{');
     for (int i = 0; i < rel->ncols; i++) {
-        pgcdc_value_state st = pgcdc_row_state(row, i);
+        pgcdc_value_state st = pgcdc__row_state(row, i);
 
+        unchanged += st == PGCDC_VALUE_UNCHANGED;
         if (st == PGCDC_VALUE_ABSENT || (st == PGCDC_VALUE_UNCHANGED && placeholder == NULL))
             continue;
         if (!first)
             pgcdc__json_char(j, ',');
         first = 0;
-        write_name(j, rel->cols[i].name);
+        write_name(j, rel, i);
         if (st == PGCDC_VALUE_NULL)
             pgcdc__json_raw(j, "null", 4);
         else if (st == PGCDC_VALUE_UNCHANGED)
@@ -195,24 +214,17 @@ static void write_row_object(pgcdc__json *j, const pgcdc_row *row, const char *p
             write_value(j, rel->cols[i].type_oid, &row->cols[i], 0);
     }
     pgcdc__json_char(j, '}');
+    return unchanged;
 }
 
-static void write_row_or_null(pgcdc__json *j, const pgcdc_row *row, const char *placeholder)
+/* Returns how many unchanged TOAST values the row holds. */
+static int write_row_or_null(pgcdc__json *j, const pgcdc_row *row, const char *placeholder)
 {
-    if (row == NULL)
+    if (row == NULL) {
         pgcdc__json_raw(j, "null", 4);
-    else
-        write_row_object(j, row, placeholder);
-}
-
-static void write_lsn_string(pgcdc__json *j, uint64_t lsn)
-{
-    char buf[32];
-
-    pgcdc_lsn_format(lsn, buf, sizeof(buf));
-    pgcdc__json_char(j, '"');
-    pgcdc__json_lit(j, buf);
-    pgcdc__json_char(j, '"');
+        return 0;
+    }
+    return write_row_object(j, row, placeholder);
 }
 
 static void write_bool(pgcdc__json *j, int on)
@@ -230,39 +242,77 @@ static int unchanged_in(const pgcdc_row *row, int col)
     return row != NULL && pgcdc_row_state(row, col) == PGCDC_VALUE_UNCHANGED;
 }
 
-static void native_change(pgcdc__json *j, const pgcdc_change *c)
+/* Formats the transaction's fields once for all its changes. */
+static void cache_txn(pgcdc_formatter *f, const pgcdc_txn *txn)
 {
+    pgcdc__json tmp;
+    char lsn[32];
+
+    if (f->txn_of == txn && f->txn_token == txn->token && txn->token != 0)
+        return;
+    pgcdc__json_init(&tmp);
+    pgcdc__json_lit(&tmp, ",\"xid\":");
+    pgcdc__json_u64(&tmp, txn->xid);
+    pgcdc__json_lit(&tmp, ",\"commit_lsn\":\"");
+    pgcdc__json_lit(&tmp, pgcdc_lsn_format(txn->commit_lsn, lsn, sizeof(lsn)));
+    pgcdc__json_char(&tmp, '"');
+    f->txn_len = tmp.len < sizeof(f->txn_text) ? tmp.len : 0;
+    if (tmp.data != NULL)
+        memcpy(f->txn_text, tmp.data, f->txn_len);
+    pgcdc__json_reset(&tmp);
+    pgcdc__json_utc_time(&tmp, txn->commit_time);
+    f->time_len = tmp.len < sizeof(f->time_text) ? tmp.len : 0;
+    if (tmp.data != NULL)
+        memcpy(f->time_text, tmp.data, f->time_len);
+    pgcdc__json_free(&tmp);
+    f->txn_of = txn;
+    f->txn_token = txn->token;
+}
+
+static void native_change(pgcdc_formatter *f, const pgcdc_change *c)
+{
+    pgcdc__json *j = &f->out;
     const pgcdc__relation *rel = c->rel;
     const pgcdc_row *old_row = pgcdc_change_old(c);
     const pgcdc_row *new_row = pgcdc_change_new(c);
     int listed = 0;
+    int unchanged;
 
+    cache_txn(f, c->txn);
     pgcdc__json_lit(j, "{\"op\":\"");
     pgcdc__json_lit(j, pgcdc_op_name(c->op));
-    pgcdc__json_lit(j, "\",\"schema\":");
-    pgcdc__json_cstring(j, rel->schema);
-    pgcdc__json_lit(j, ",\"table\":");
-    pgcdc__json_cstring(j, rel->name);
-    pgcdc__json_lit(j, ",\"xid\":");
-    pgcdc__json_u64(j, c->txn->xid);
-    pgcdc__json_lit(j, ",\"commit_lsn\":");
-    write_lsn_string(j, c->txn->commit_lsn);
+    pgcdc__json_lit(j, "\",");
+    if (rel->json_head != NULL) {
+        pgcdc__json_lit(j, rel->json_head);
+    } else {
+        pgcdc__json_lit(j, "\"schema\":");
+        pgcdc__json_cstring(j, rel->schema);
+        pgcdc__json_lit(j, ",\"table\":");
+        pgcdc__json_cstring(j, rel->name);
+    }
+    pgcdc__json_raw(j, f->txn_text, f->txn_len);
     pgcdc__json_lit(j, ",\"seq\":");
     pgcdc__json_u64(j, c->seq);
     pgcdc__json_lit(j, ",\"commit_time\":");
-    pgcdc__json_utc_time(j, c->txn->commit_time);
-    pgcdc__json_lit(j, ",\"pk\":[");
-    for (int k = 0; k < rel->nkeys; k++) {
-        if (k > 0)
-            pgcdc__json_char(j, ',');
-        pgcdc__json_cstring(j, rel->cols[rel->keys[k]].name);
+    pgcdc__json_raw(j, f->time_text, f->time_len);
+    pgcdc__json_lit(j, ",\"pk\":");
+    if (rel->json_pk != NULL) {
+        pgcdc__json_lit(j, rel->json_pk);
+    } else {
+        pgcdc__json_char(j, '[');
+        for (int k = 0; k < rel->nkeys; k++) {
+            if (k > 0)
+                pgcdc__json_char(j, ',');
+            pgcdc__json_cstring(j, rel->cols[rel->keys[k]].name);
+        }
+        pgcdc__json_char(j, ']');
     }
-    pgcdc__json_lit(j, "],\"old\":");
-    write_row_or_null(j, old_row, NULL);
+    pgcdc__json_lit(j, ",\"old\":");
+    unchanged = write_row_or_null(j, old_row, NULL);
     pgcdc__json_lit(j, ",\"new\":");
-    write_row_or_null(j, new_row, NULL);
+    unchanged += write_row_or_null(j, new_row, NULL);
     /* Unchanged TOAST is neither a value nor NULL: name the columns left out. */
-    for (int i = 0; i < rel->ncols; i++) {
+    for (int i = 0; unchanged > 0 && i < rel->ncols; i++) {
         if (!unchanged_in(new_row, i) && !unchanged_in(old_row, i))
             continue;
         pgcdc__json_lit(j, listed ? "," : ",\"unchanged_toast\":[");
@@ -481,7 +531,7 @@ int pgcdc_formatter_change(pgcdc_formatter *f, const pgcdc_change *c, const char
     pgcdc__json_reset(&f->out);
     switch (f->format) {
     case PGCDC_FORMAT_JSON:
-        native_change(&f->out, c);
+        native_change(f, c);
         break;
     case PGCDC_FORMAT_DEBEZIUM:
         debezium_change(&f->out, c, f->dbname);

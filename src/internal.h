@@ -79,6 +79,11 @@ typedef struct pgcdc__relation {
     int nkeys;
     int *keys;  /* column indexes of the key */
     int wanted; /* one of the configured tables */
+    /* JSON fragments built once per Relation message, for the formatters (NULL if not built). */
+    char **json_keys; /* "name": for each column */
+    uint32_t *json_key_lens;
+    char *json_head; /* "schema":"...","table":"..." */
+    char *json_pk;   /* ["id",...] */
 } pgcdc__relation;
 
 typedef struct pgcdc__relcache pgcdc__relcache;
@@ -123,6 +128,21 @@ struct pgcdc_change {
     pgcdc_row old_row;
     pgcdc_row new_row;
 };
+
+/* pgcdc_row_state() for an index known to be in range, inline for the formatters. */
+static inline pgcdc_value_state pgcdc__row_state(const pgcdc_row *row, int col)
+{
+    if (row->key_only && !row->rel->cols[col].is_ident)
+        return PGCDC_VALUE_ABSENT;
+    switch (row->cols[col].kind) {
+    case PGCDC_COL_NULL:
+        return PGCDC_VALUE_NULL;
+    case PGCDC_COL_UNCHANGED:
+        return PGCDC_VALUE_UNCHANGED;
+    default:
+        return PGCDC_VALUE_PRESENT;
+    }
+}
 
 /* Microseconds between 1970-01-01 and 2000-01-01 (the PostgreSQL epoch). */
 #define PGCDC__EPOCH_DIFF_US INT64_C(946684800000000)

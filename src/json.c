@@ -30,16 +30,14 @@ void pgcdc__json_reset(pgcdc__json *j)
     j->oom = 0;
 }
 
-/* Room for n more bytes: a pointer to write them at, or NULL (and oom set). */
-static char *reserve(pgcdc__json *j, size_t n)
+/* Grows the buffer for n more bytes: a pointer to write them at, or NULL (and oom set). */
+static char *reserve_slow(pgcdc__json *j, size_t n)
 {
     size_t cap;
     char *p;
 
     if (j->oom)
         return NULL;
-    if (j->cap - j->len >= n)
-        return j->data + j->len;
     cap = j->cap < JSON_MIN_CAP ? JSON_MIN_CAP : j->cap;
     while (cap - j->len < n) {
         if (cap > SIZE_MAX / 2) {
@@ -58,6 +56,14 @@ static char *reserve(pgcdc__json *j, size_t n)
     return j->data + j->len;
 }
 
+/* Room for n more bytes; the common case (it fits) stays inline. */
+static inline char *reserve(pgcdc__json *j, size_t n)
+{
+    if (__builtin_expect(!j->oom && j->cap - j->len >= n, 1))
+        return j->data + j->len;
+    return reserve_slow(j, n);
+}
+
 const char *pgcdc__json_finish(pgcdc__json *j)
 {
     char *p;
@@ -73,30 +79,14 @@ const char *pgcdc__json_finish(pgcdc__json *j)
     return j->data;
 }
 
-void pgcdc__json_raw(pgcdc__json *j, const char *s, size_t n)
+void pgcdc__json_raw_slow(pgcdc__json *j, const char *s, size_t n)
 {
     char *p = reserve(j, n);
 
     if (p == NULL)
         return;
-    if (n > 0)
-        memcpy(p, s, n);
+    memcpy(p, s, n);
     j->len += n;
-}
-
-void pgcdc__json_lit(pgcdc__json *j, const char *s)
-{
-    pgcdc__json_raw(j, s, strlen(s));
-}
-
-void pgcdc__json_char(pgcdc__json *j, char c)
-{
-    char *p = reserve(j, 1);
-
-    if (p == NULL)
-        return;
-    *p = c;
-    j->len++;
 }
 
 void pgcdc__json_u64(pgcdc__json *j, uint64_t v)
@@ -202,6 +192,31 @@ static void escape_char(pgcdc__json *j, unsigned char c)
  * ill-formed UTF-8.  In string mode '"', '\\' and control characters are
  * escaped; in embed mode control characters become spaces.
  */
+/* Bytes that pass unchanged into a JSON string: printable ASCII but '"' and '\\'. */
+static const unsigned char plain[256] = {
+    ['\x20'] = 1, ['\x21'] = 1, ['\x23'] = 1, ['\x24'] = 1, ['\x25'] = 1, ['\x26'] = 1,
+    ['\x27'] = 1, ['\x28'] = 1, ['\x29'] = 1, ['\x2a'] = 1, ['\x2b'] = 1, ['\x2c'] = 1,
+    ['\x2d'] = 1, ['\x2e'] = 1, ['\x2f'] = 1, ['0'] = 1,    ['1'] = 1,    ['2'] = 1,
+    ['3'] = 1,    ['4'] = 1,    ['5'] = 1,    ['6'] = 1,    ['7'] = 1,    ['8'] = 1,
+    ['9'] = 1,    [':'] = 1,    [';'] = 1,    ['<'] = 1,    ['='] = 1,    ['>'] = 1,
+    ['?'] = 1,    ['@'] = 1,    ['A'] = 1,    ['B'] = 1,    ['C'] = 1,    ['D'] = 1,
+    ['E'] = 1,    ['F'] = 1,    ['G'] = 1,    ['H'] = 1,    ['I'] = 1,    ['J'] = 1,
+    ['K'] = 1,    ['L'] = 1,    ['M'] = 1,    ['N'] = 1,    ['O'] = 1,    ['P'] = 1,
+    ['Q'] = 1,    ['R'] = 1,    ['S'] = 1,    ['T'] = 1,    ['U'] = 1,    ['V'] = 1,
+    ['W'] = 1,    ['X'] = 1,    ['Y'] = 1,    ['Z'] = 1,    ['['] = 1,    [']'] = 1,
+    ['^'] = 1,    ['_'] = 1,    ['`'] = 1,    ['a'] = 1,    ['b'] = 1,    ['c'] = 1,
+    ['d'] = 1,    ['e'] = 1,    ['f'] = 1,    ['g'] = 1,    ['h'] = 1,    ['i'] = 1,
+    ['j'] = 1,    ['k'] = 1,    ['l'] = 1,    ['m'] = 1,    ['n'] = 1,    ['o'] = 1,
+    ['p'] = 1,    ['q'] = 1,    ['r'] = 1,    ['s'] = 1,    ['t'] = 1,    ['u'] = 1,
+    ['v'] = 1,    ['w'] = 1,    ['x'] = 1,    ['y'] = 1,    ['z'] = 1,    ['{'] = 1,
+    ['|'] = 1,    ['}'] = 1,    ['~'] = 1,    ['\x7f'] = 1,
+};
+
+/*
+ * Copies s to the buffer, in runs of bytes that pass unchanged, repairing
+ * ill-formed UTF-8.  In string mode '"', '\\' and control characters are
+ * escaped; in embed mode control characters become spaces.
+ */
 static void copy_text(pgcdc__json *j, const char *s, size_t n, int embed)
 {
     const unsigned char *u = (const unsigned char *)s;
@@ -209,9 +224,14 @@ static void copy_text(pgcdc__json *j, const char *s, size_t n, int embed)
     size_t i = 0;
 
     while (i < n) {
-        unsigned char c = u[i];
+        unsigned char c;
         size_t skip;
 
+        while (i < n && plain[u[i]])
+            i++;
+        if (i == n)
+            break;
+        c = u[i];
         if (c >= 0x80) {
             if (utf8_check(u + i, n - i, &skip)) {
                 i += skip;
@@ -223,8 +243,8 @@ static void copy_text(pgcdc__json *j, const char *s, size_t n, int embed)
             start = i;
             continue;
         }
-        if (c >= 0x20 && (embed || (c != '"' && c != '\\'))) {
-            i++;
+        if (embed && c >= 0x20) {
+            i++; /* '"' and '\\' are part of the embedded JSON */
             continue;
         }
         pgcdc__json_raw(j, s + start, i - start);

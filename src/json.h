@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct pgcdc__json {
     char *data;
@@ -27,10 +28,35 @@ void pgcdc__json_reset(pgcdc__json *j);
  */
 const char *pgcdc__json_finish(pgcdc__json *j);
 
+/* The slow paths of the inline writers below: grow the buffer, then append. */
+void pgcdc__json_raw_slow(pgcdc__json *j, const char *s, size_t n);
+
 /* Verbatim bytes: the caller guarantees they are valid JSON text and UTF-8. */
-void pgcdc__json_raw(pgcdc__json *j, const char *s, size_t n);
-void pgcdc__json_lit(pgcdc__json *j, const char *s); /* NUL-terminated raw text */
-void pgcdc__json_char(pgcdc__json *j, char c);
+static inline void pgcdc__json_raw(pgcdc__json *j, const char *s, size_t n)
+{
+    if (__builtin_expect(n != 0 && !j->oom && j->cap - j->len >= n, 1)) {
+        memcpy(j->data + j->len, s, n);
+        j->len += n;
+        return;
+    }
+    if (n != 0)
+        pgcdc__json_raw_slow(j, s, n);
+}
+
+/* NUL-terminated raw text (a literal's length is known at compile time). */
+static inline void pgcdc__json_lit(pgcdc__json *j, const char *s)
+{
+    pgcdc__json_raw(j, s, strlen(s));
+}
+
+static inline void pgcdc__json_char(pgcdc__json *j, char c)
+{
+    if (__builtin_expect(!j->oom && j->cap > j->len, 1)) {
+        j->data[j->len++] = c;
+        return;
+    }
+    pgcdc__json_raw_slow(j, &c, 1);
+}
 void pgcdc__json_u64(pgcdc__json *j, uint64_t v);
 void pgcdc__json_i64(pgcdc__json *j, int64_t v);
 

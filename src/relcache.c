@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "json.h"
 
 struct pgcdc__relcache {
     pgcdc__relation **slots; /* open addressing, linear probing */
@@ -21,8 +22,14 @@ static void relation_free(pgcdc__relation *rel)
     for (int i = 0; i < rel->ncols; i++) {
         free(rel->cols[i].name);
         free(rel->cols[i].type_name);
+        if (rel->json_keys != NULL)
+            free(rel->json_keys[i]);
     }
     free(rel->cols);
+    free(rel->json_keys);
+    free(rel->json_key_lens);
+    free(rel->json_head);
+    free(rel->json_pk);
     free(rel->keys);
     free(rel->schema);
     free(rel->name);
@@ -92,6 +99,63 @@ static int grow(pgcdc__relcache *rc)
     return 0;
 }
 
+/* The text of one JSON fragment, as a malloc'd string (NULL on out of memory). */
+static char *take(pgcdc__json *j, uint32_t *len)
+{
+    const char *text = pgcdc__json_finish(j);
+    char *copy = text != NULL ? strdup(text) : NULL;
+
+    if (copy != NULL && len != NULL)
+        *len = (uint32_t)j->len;
+    pgcdc__json_reset(j);
+    return copy;
+}
+
+/* Escapes names once here rather than for every change. */
+static int build_json(pgcdc__relation *rel)
+{
+    pgcdc__json j;
+    int ok = 1;
+
+    rel->json_keys = calloc((size_t)rel->ncols + 1, sizeof(*rel->json_keys));
+    rel->json_key_lens = calloc((size_t)rel->ncols + 1, sizeof(*rel->json_key_lens));
+    if (rel->json_keys == NULL || rel->json_key_lens == NULL)
+        return -1;
+    pgcdc__json_init(&j);
+    for (int i = 0; i < rel->ncols && ok; i++) {
+        pgcdc__json_cstring(&j, rel->cols[i].name);
+        pgcdc__json_char(&j, ':');
+        rel->json_keys[i] = take(&j, &rel->json_key_lens[i]);
+        ok = rel->json_keys[i] != NULL;
+    }
+    pgcdc__json_lit(&j, "\"schema\":");
+    pgcdc__json_cstring(&j, rel->schema);
+    pgcdc__json_lit(&j, ",\"table\":");
+    pgcdc__json_cstring(&j, rel->name);
+    rel->json_head = take(&j, NULL);
+    pgcdc__json_free(&j);
+    return ok && rel->json_head != NULL ? 0 : -1;
+}
+
+/* The key column list, rebuilt whenever the keys change. */
+static int build_json_pk(pgcdc__relation *rel)
+{
+    pgcdc__json j;
+
+    free(rel->json_pk);
+    pgcdc__json_init(&j);
+    pgcdc__json_char(&j, '[');
+    for (int k = 0; k < rel->nkeys; k++) {
+        if (k > 0)
+            pgcdc__json_char(&j, ',');
+        pgcdc__json_cstring(&j, rel->cols[rel->keys[k]].name);
+    }
+    pgcdc__json_char(&j, ']');
+    rel->json_pk = take(&j, NULL);
+    pgcdc__json_free(&j);
+    return rel->json_pk != NULL ? 0 : -1;
+}
+
 static pgcdc__relation *relation_from_msg(const pgcdc__msg *msg)
 {
     pgcdc__relation *rel = calloc(1, sizeof(*rel));
@@ -121,6 +185,8 @@ static pgcdc__relation *relation_from_msg(const pgcdc__msg *msg)
         if (rel->cols[i].is_key)
             rel->keys[rel->nkeys++] = i;
     }
+    if (build_json(rel) != 0 || build_json_pk(rel) != 0)
+        goto fail;
     return rel;
 fail:
     relation_free(rel);
@@ -161,6 +227,8 @@ int pgcdc__relation_set_keys(pgcdc__relation *rel, char *const *names, int n)
             }
         }
     }
+    if (build_json_pk(rel) != 0)
+        return PGCDC_ERR_NOMEM;
     return rel->nkeys;
 }
 

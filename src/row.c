@@ -209,16 +209,7 @@ pgcdc_value_state pgcdc_row_state(const pgcdc_row *row, int col)
 {
     if (!in_range(row, col))
         return PGCDC_VALUE_ABSENT;
-    if (row->key_only && !row->rel->cols[col].is_ident)
-        return PGCDC_VALUE_ABSENT;
-    switch (row->cols[col].kind) {
-    case PGCDC_COL_NULL:
-        return PGCDC_VALUE_NULL;
-    case PGCDC_COL_UNCHANGED:
-        return PGCDC_VALUE_UNCHANGED;
-    default:
-        return PGCDC_VALUE_PRESENT;
-    }
+    return pgcdc__row_state(row, col);
 }
 
 /* The column's text, or the error that explains why there is none. */

@@ -293,11 +293,29 @@ static int reconnect(pgcdc_worker *w)
     }
 }
 
+static int call_change(pgcdc_worker *w, const void *arg);
+
+/* "handler for UPDATE on public.orders (seq 3)", or the kind for begin/commit. */
+static const char *describe(const char *kind, const void *arg, int is_change, char *buf,
+                            size_t size)
+{
+    const pgcdc_change *c = arg;
+
+    if (!is_change)
+        return kind;
+    snprintf(buf, size, "handler for %s on %s.%s (seq %u)", pgcdc_op_name(c->op), c->rel->schema,
+             c->rel->name, c->seq);
+    return buf;
+}
+
 /* Calls a handler, retrying failures with exponential backoff. */
-static int call_with_retry(pgcdc_worker *w, const char *what,
+static int call_with_retry(pgcdc_worker *w, const char *kind,
                            int (*call)(pgcdc_worker *, const void *), const void *arg)
 {
     int delay = w->cfg.handler_delay_ms;
+    int is_change = call == call_change;
+    char buf[160];
+    const char *what = kind;
     int rc = 0;
 
     for (int attempt = 0; attempt <= w->cfg.handler_retries; attempt++) {
@@ -306,6 +324,7 @@ static int call_with_retry(pgcdc_worker *w, const char *what,
         atomic_store(&w->in_callback, 0);
         if (rc >= 0)
             return rc;
+        what = describe(kind, arg, is_change, buf, sizeof(buf));
         if (attempt == w->cfg.handler_retries)
             break;
         pgcdc__log(w, PGCDC_LOG_WARNING, "%s failed with %d (attempt %d of %d), retrying in %d ms",
@@ -389,6 +408,8 @@ static int open_txn(pgcdc_worker *w, uint32_t xid, uint64_t commit_lsn, int64_t 
     w->txn.token = pgcdc__ledger_begin(&w->ledger);
     if (w->txn.token == 0)
         return pgcdc__fail(w, PGCDC_ERR_NOMEM, "out of memory");
+    /* The guard: released at Commit, so nothing of an open transaction is confirmed. */
+    pgcdc__ledger_hold(&w->ledger, w->txn.token);
     if (w->cfg.begin_cb != NULL) {
         int r = call_with_retry(w, "begin handler", call_begin, &w->txn);
 
@@ -407,18 +428,17 @@ static int close_txn(pgcdc_worker *w, uint64_t end_lsn)
         return PGCDC_OK;
     w->txn.end_lsn = end_lsn;
     if (w->cfg.commit_cb != NULL) {
-        int r;
+        int r = call_with_retry(w, "commit handler", call_commit, &w->txn);
 
-        pgcdc__ledger_hold(&w->ledger, w->txn.token);
-        r = call_with_retry(w, "commit handler", call_commit, &w->txn);
         if (r < 0) {
             w->in_txn = 1;
             return r;
         }
-        if (r != PGCDC_DEFER)
-            pgcdc__ledger_ack(&w->ledger, w->txn.token);
+        if (r == PGCDC_DEFER)
+            pgcdc__ledger_hold(&w->ledger, w->txn.token);
     }
     pgcdc__ledger_commit(&w->ledger, w->txn.token, end_lsn);
+    pgcdc__ledger_ack(&w->ledger, w->txn.token); /* the guard */
     w->last_delivered_commit = w->txn.commit_lsn;
     if (w->cfg.endpos != 0 && end_lsn >= w->cfg.endpos)
         w->endpos_reached = 1;
@@ -597,8 +617,8 @@ static int relation(pgcdc_worker *w, const pgcdc__msg *m)
             return PGCDC_OK;
         }
     }
-    if (t != NULL && t->npk > 0)
-        pgcdc__relation_set_keys(rel, t->pk, t->npk);
+    if (t != NULL && t->npk > 0 && pgcdc__relation_set_keys(rel, t->pk, t->npk) < 0)
+        return pgcdc__fail(w, PGCDC_ERR_NOMEM, "out of memory");
     if (t != NULL && pgcdc__relation_set_types(rel, t->col_names, t->col_types, t->ncols) != 0)
         return pgcdc__fail(w, PGCDC_ERR_NOMEM, "out of memory");
     return PGCDC_OK;
@@ -853,20 +873,19 @@ static int end_run(pgcdc_worker *w, int r)
     return r;
 }
 
+/*
+ * Delivers a change.  The transaction's guard (held from Begin to Commit)
+ * keeps its count above zero, so a deferred change acknowledged from another
+ * thread before the handler even returns is counted right.
+ */
 static int deliver(pgcdc_worker *w, const pgcdc_change *c)
 {
-    int r;
-    char what[160];
+    int r = call_with_retry(w, "change handler", call_change, c);
 
-    snprintf(what, sizeof(what), "handler for %s on %s.%s (seq %u)", pgcdc_op_name(c->op),
-             c->rel->schema, c->rel->name, c->seq);
-    /* Hold before the call: the handler may ack from another thread before returning. */
-    pgcdc__ledger_hold(&w->ledger, w->txn.token);
-    r = call_with_retry(w, what, call_change, c);
     if (r < 0)
         return r;
-    if (r != PGCDC_DEFER)
-        pgcdc__ledger_ack(&w->ledger, w->txn.token);
+    if (r == PGCDC_DEFER)
+        pgcdc__ledger_hold(&w->ledger, w->txn.token);
     return PGCDC_OK;
 }
 

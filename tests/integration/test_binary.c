@@ -48,8 +48,8 @@ static void keep_log(pgcdc_worker *w, pgcdc_log_level level, const char *msg, vo
     strcat(log_text, "\n");
 }
 
-static void drain(const char *db, const char *slot, const char *tables, int binary,
-                  uint64_t endpos, lines *l)
+static void drain(const char *db, const char *slot, const char *tables, int binary, uint64_t endpos,
+                  lines *l)
 {
     pgcdc_config *cfg = tl_config(db, slot, "p_bin", tables);
     pgcdc_worker *w;

@@ -71,9 +71,8 @@ static pgcdc__relcol_info types_cols[] = {
     {S("nul"), NULL, PGCDC_OID_TEXT, -1, 0, 0},
 };
 static int id_key[] = {0};
-static pgcdc__relation types_rel = {
-    1001, S("public"), S("types"), 'd', 20, types_cols, 1, id_key, 1,
-};
+static pgcdc__relation types_rel = {1001,   S("public"), S("types"), 'd',  20,   types_cols, 1,
+                                    id_key, 1,           NULL,       NULL, NULL, NULL};
 static const pgcdc__col types_row[] = {
     TXT("1"),
     TXT("-32768"),
@@ -103,7 +102,8 @@ static pgcdc__relcol_info nums_cols[] = {
     {S("f8"), NULL, PGCDC_OID_FLOAT8, -1, 0, 0},
     {S("n"), NULL, PGCDC_OID_NUMERIC, -1, 0, 0},
 };
-static pgcdc__relation nums_rel = {1002, S("public"), S("nums"), 'd', 4, nums_cols, 1, id_key, 1};
+static pgcdc__relation nums_rel = {1002,   S("public"), S("nums"), 'd',  4,    nums_cols, 1,
+                                   id_key, 1,           NULL,      NULL, NULL, NULL};
 
 /* A table with TOASTable columns, REPLICA IDENTITY DEFAULT. */
 static pgcdc__relcol_info docs_cols[] = {
@@ -112,7 +112,8 @@ static pgcdc__relcol_info docs_cols[] = {
     {S("big"), NULL, PGCDC_OID_TEXT, -1, 0, 0},
     {S("meta"), NULL, PGCDC_OID_JSONB, -1, 0, 0},
 };
-static pgcdc__relation docs_rel = {1003, S("public"), S("docs"), 'd', 4, docs_cols, 1, id_key, 1};
+static pgcdc__relation docs_rel = {1003,   S("public"), S("docs"), 'd',  4,    docs_cols, 1,
+                                   id_key, 1,           NULL,      NULL, NULL, NULL};
 
 /* REPLICA IDENTITY FULL: every column is part of the identity. */
 static pgcdc__relcol_info full_cols[] = {
@@ -120,14 +121,16 @@ static pgcdc__relcol_info full_cols[] = {
     {S("v"), NULL, PGCDC_OID_TEXT, -1, 0, 1},
     {S("x"), NULL, PGCDC_OID_FLOAT8, -1, 0, 1},
 };
-static pgcdc__relation full_rel = {1004, S("public"), S("full_t"), 'f', 3, full_cols, 1, id_key, 1};
+static pgcdc__relation full_rel = {1004,   S("public"), S("full_t"), 'f',  3,    full_cols, 1,
+                                   id_key, 1,           NULL,        NULL, NULL, NULL};
 
 /* Text values, and names that need escaping. */
 static pgcdc__relcol_info str_cols[] = {
     {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1},
     {S("v"), NULL, PGCDC_OID_TEXT, -1, 0, 0},
 };
-static pgcdc__relation str_rel = {1005, S("public"), S("s"), 'd', 2, str_cols, 1, id_key, 1};
+static pgcdc__relation str_rel = {1005,   S("public"), S("s"), 'd',  2,    str_cols, 1,
+                                  id_key, 1,           NULL,   NULL, NULL, NULL};
 
 static pgcdc__relcol_info odd_cols[] = {
     {S("k\"1"), S("\"Mood\""), MOOD_OID, -1, 1, 1},
@@ -136,8 +139,8 @@ static pgcdc__relcol_info odd_cols[] = {
     {S("raw"), NULL, 16402, -1, 0, 0},
 };
 static int odd_keys[] = {1, 0};
-static pgcdc__relation odd_rel = {1006, S("sch\\ema"), S("we\"ird"), 'd', 4, odd_cols, 2, odd_keys,
-                                  1};
+static pgcdc__relation odd_rel = {
+    1006, S("sch\\ema"), S("we\"ird"), 'd', 4, odd_cols, 2, odd_keys, 1, NULL, NULL, NULL, NULL};
 
 static pgcdc_change make_change(pgcdc_op op, const pgcdc__relation *rel, const pgcdc__col *old_cols,
                                 int key_only, const pgcdc__col *new_cols)
@@ -497,7 +500,8 @@ static pgcdc__relcol_info js_cols[] = {
     {S("j"), NULL, PGCDC_OID_JSON, -1, 0, 0},
     {S("jb"), NULL, PGCDC_OID_JSONB, -1, 0, 0},
 };
-static pgcdc__relation js_rel = {1007, S("public"), S("js"), 'd', 3, js_cols, 1, id_key, 1};
+static pgcdc__relation js_rel = {1007,   S("public"), S("js"), 'd',  3,    js_cols, 1,
+                                 id_key, 1,           NULL,    NULL, NULL, NULL};
 
 static void test_json_embed(void **state)
 {

@@ -1,0 +1,226 @@
+# Turns the benchmark's raw records into summary.json (one line), results.md and
+# the chart's data files, all in the directory "out".
+#   awk -v out=DIR -f report.awk meta.json workloads.tsv records.tsv
+# records.tsv: workload consumer mode events counted exit wall_s cpu_s user_s sys_s
+#              maxrss_kb detail (the consumer's own JSON line, or null)
+BEGIN {
+    FS = "\t"
+    names["pgcdc_lib"] = "pgcdc library, no-op handler"
+    names["pgcdc_cli"] = "pgcdc CLI, JSON to /dev/null"
+    names["recv_pgoutput"] = "pg_recvlogical, pgoutput (ceiling)"
+    names["recv_wal2json"] = "pg_recvlogical, wal2json v2"
+    names["pgcdc_live"] = "pgcdc library, live (latency mode)"
+    nchart = split("pgcdc_lib pgcdc_cli recv_pgoutput recv_wal2json", chart, " ")
+}
+
+FNR == 1 { file++ }
+
+file == 1 { meta = meta $0; next }
+
+file == 2 && NF >= 3 {
+    nw++
+    wname[nw] = $1
+    wtitle[$1] = $2
+    winfo[$1] = $3
+    next
+}
+
+file == 3 && NF >= 12 {
+    w = $1
+    k = ++nc[w]
+    cname[w, k] = $2
+    cmode[w, k] = $3
+    cevents[w, k] = $4 + 0
+    ccounted[w, k] = $5
+    cexit[w, k] = $6 + 0
+    cwall[w, k] = $7 + 0
+    ccpu[w, k] = $8 + 0
+    cuser[w, k] = $9 + 0
+    csys[w, k] = $10 + 0
+    crss[w, k] = $11 + 0
+    cdetail[w, k] = $12
+    if ($2 == "recv_pgoutput" && $3 == "drain" && $7 > 0)
+        ceiling[w] = $4 / $7
+    next
+}
+
+# The value of a numeric field in a one-line JSON object, or "" when absent.
+function jfield(s, key) {
+    if (!match(s, "\"" key "\":-?[0-9.eE+]+"))
+        return ""
+    return substr(s, RSTART + length(key) + 3, RLENGTH - length(key) - 3)
+}
+
+function jstring(s, key,    v) {
+    if (!match(s, "\"" key "\":\"[^\"]*\""))
+        return ""
+    v = substr(s, RSTART + length(key) + 4, RLENGTH - length(key) - 5)
+    return v
+}
+
+function num(x) { return x == "" ? "null" : x }
+
+# events/s: a drain over its whole run; a live consumer from its first to its last event.
+function eps(w, k,    s) {
+    if (cmode[w, k] == "live") {
+        s = jfield(cdetail[w, k], "stream_s")
+        return s > 0 ? cevents[w, k] / s : ""
+    }
+    return cwall[w, k] > 0 ? cevents[w, k] / cwall[w, k] : ""
+}
+
+function ratio(w, k,    e) {
+    e = eps(w, k)
+    if (cmode[w, k] != "drain" || e == "" || !(w in ceiling) || ceiling[w] <= 0)
+        return ""
+    return e / ceiling[w]
+}
+
+function fmt(f, x) { return x == "" ? "–" : sprintf(f, x) }
+
+# 1234567 -> "1 234 567"
+function grouped(n,    s, r) {
+    if (n == "")
+        return "–"
+    s = sprintf("%d", n)
+    r = ""
+    while (length(s) > 3) {
+        r = " " substr(s, length(s) - 2) r
+        s = substr(s, 1, length(s) - 3)
+    }
+    return s r
+}
+
+END {
+    # ---- summary.json ----
+    sub(/}[[:space:]]*$/, "", meta)
+    js = meta ",\"workloads\":{"
+    for (i = 1; i <= nw; i++) {
+        w = wname[i]
+        info = winfo[w]
+        sub(/^{/, "", info)
+        sub(/}$/, "", info)
+        gsub(/\\/, "\\\\", wtitle[w])
+        gsub(/"/, "\\\"", wtitle[w])
+        js = js (i > 1 ? "," : "") "\"" w "\":{\"title\":\"" wtitle[w] "\"," info
+        js = js ",\"ceiling_events_per_s\":" (w in ceiling ? sprintf("%.1f", ceiling[w]) : "null")
+        cs = ""
+        for (k = 1; k <= nc[w]; k++) {
+            e = eps(w, k)
+            r = ratio(w, k)
+            if (cname[w, k] == "pgcdc_lib" || cname[w, k] == "pgcdc_cli")
+                js = js ",\"" cname[w, k] "_ratio_to_ceiling\":" (r == "" ? "null" : sprintf("%.3f", r))
+            cs = cs (k > 1 ? "," : "") "\"" cname[w, k] "\":{\"mode\":\"" cmode[w, k] "\""
+            cs = cs ",\"events\":" cevents[w, k] ",\"events_counted\":" (ccounted[w, k] == 1 ? "true" : "false")
+            cs = cs ",\"exit\":" cexit[w, k] ",\"wall_s\":" sprintf("%.3f", cwall[w, k])
+            cs = cs ",\"events_per_s\":" (e == "" ? "null" : sprintf("%.1f", e))
+            cs = cs ",\"cpu_s\":" sprintf("%.3f", ccpu[w, k]) ",\"user_s\":" sprintf("%.3f", cuser[w, k])
+            cs = cs ",\"sys_s\":" sprintf("%.3f", csys[w, k])
+            cs = cs ",\"cpu_us_per_event\":" (cevents[w, k] > 0 ? sprintf("%.3f", ccpu[w, k] * 1e6 / cevents[w, k]) : "null")
+            cs = cs ",\"peak_rss_kb\":" crss[w, k]
+            cs = cs ",\"ratio_to_ceiling\":" (r == "" ? "null" : sprintf("%.3f", r))
+            if (cmode[w, k] == "live") {
+                d = cdetail[w, k]
+                cs = cs ",\"latency_us\":{\"p50\":" num(jfield(d, "lat_p50_us")) ",\"p99\":" num(jfield(d, "lat_p99_us"))
+                cs = cs ",\"p99.9\":" num(jfield(d, "lat_p999_us")) ",\"max\":" num(jfield(d, "lat_max_us"))
+                cs = cs ",\"mean\":" num(jfield(d, "lat_mean_us")) "}"
+                cs = cs ",\"commit_to_first_event_us\":" num(jfield(d, "commit_to_first_us"))
+                cs = cs ",\"commit_to_last_event_us\":" num(jfield(d, "commit_to_last_us"))
+            }
+            cs = cs ",\"detail\":" cdetail[w, k] "}"
+        }
+        js = js ",\"consumers\":{" cs "}}"
+    }
+    js = js "}}"
+    print js > (out "/summary.json")
+
+    # ---- results.md ----
+    md = out "/results.md"
+    printf "# pgcdc benchmark: %s run, %s\n\n", jstring(meta, "mode"), jstring(meta, "started") > md
+    printf "%s, %s cores, %.0f GiB; %s; PostgreSQL %s (wal_level=%s, shared_buffers=%s, " \
+        "synchronous_commit=%s, logical_decoding_work_mem=%s, fsync=%s, autovacuum=%s); " \
+        "pgcdc %s (%s%s, %s, %s); wal2json %s.\n\n", \
+        jstring(meta, "cpu_model"), jfield(meta, "cores"), jfield(meta, "mem_total_kb") / 1048576, \
+        jstring(meta, "kernel"), jstring(meta, "server_version"), jstring(meta, "wal_level"), \
+        jstring(meta, "shared_buffers"), jstring(meta, "synchronous_commit"), \
+        jstring(meta, "logical_decoding_work_mem"), jstring(meta, "fsync"), \
+        jstring(meta, "autovacuum"), jstring(meta, "pgcdc"), jstring(meta, "git"), \
+        (meta ~ /"dirty":true/ ? "+changes" : ""), jstring(meta, "build_type"), \
+        jstring(meta, "compiler"), jstring(meta, "wal2json") >> md
+    print "## Throughput\n" >> md
+    print "Each consumer drains its own slot (same changes) to the same end LSN, one at a time; " \
+        "\"vs ceiling\" is events/s relative to pg_recvlogical with pgoutput. Live consumers " \
+        "count events/s from their first to their last event.\n" >> md
+    print "| workload | consumer | events | wall s | events/s | vs ceiling | CPU s | CPU µs/event | peak RSS MiB |" >> md
+    print "|---|---|--:|--:|--:|--:|--:|--:|--:|" >> md
+    for (i = 1; i <= nw; i++) {
+        w = wname[i]
+        for (k = 1; k <= nc[w]; k++) {
+            e = eps(w, k)
+            printf "| %s | %s%s | %s%s | %.2f | %s | %s | %.2f | %s | %.1f |\n", w, \
+                names[cname[w, k]], (cexit[w, k] != 0 ? " **(failed: exit " cexit[w, k] ")**" : ""), \
+                grouped(cevents[w, k]), (ccounted[w, k] == 1 ? "" : "¹"), cwall[w, k], \
+                (e == "" ? "–" : grouped(e)), fmt("%.2f×", ratio(w, k)), ccpu[w, k], \
+                (cevents[w, k] > 0 ? sprintf("%.2f", ccpu[w, k] * 1e6 / cevents[w, k]) : "–"), \
+                crss[w, k] / 1024 >> md
+        }
+    }
+    print "\n¹ not decoded by this consumer: the library consumer's count over the same changes.\n" >> md
+
+    nl = 0
+    for (i = 1; i <= nw; i++)
+        for (k = 1; k <= nc[wname[i]]; k++)
+            if (cmode[wname[i], k] == "live")
+                nl++
+    if (nl > 0) {
+        print "## Latency: commit timestamp to handler, pgcdc library\n" >> md
+        print "| workload | events | p50 µs | p99 µs | p99.9 µs | max µs | largest txn: commit → first event ms | commit → last event ms |" >> md
+        print "|---|--:|--:|--:|--:|--:|--:|--:|" >> md
+        for (i = 1; i <= nw; i++) {
+            w = wname[i]
+            for (k = 1; k <= nc[w]; k++) {
+                if (cmode[w, k] != "live")
+                    continue
+                d = cdetail[w, k]
+                printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", w, grouped(cevents[w, k]), \
+                    grouped(jfield(d, "lat_p50_us")), grouped(jfield(d, "lat_p99_us")), \
+                    grouped(jfield(d, "lat_p999_us")), grouped(jfield(d, "lat_max_us")), \
+                    fmt("%.1f", jfield(d, "commit_to_first_us") / 1000), \
+                    fmt("%.1f", jfield(d, "commit_to_last_us") / 1000) >> md
+            }
+        }
+        print "" >> md
+    }
+
+    print "## Workloads\n" >> md
+    print "| workload | what | generation s | WAL MiB | row changes |" >> md
+    print "|---|---|--:|--:|--:|" >> md
+    for (i = 1; i <= nw; i++) {
+        w = wname[i]
+        printf "| %s | %s | %.1f | %.1f | %s |\n", w, wtitle[w], jfield(winfo[w], "generate_s"), \
+            jfield(winfo[w], "wal_bytes") / 1048576, grouped(jfield(winfo[w], "expected_events")) >> md
+    }
+    close(md)
+
+    # ---- chart data: events/s per drained workload and consumer ----
+    dat = out "/throughput.dat"
+    line = "workload"
+    for (j = 1; j <= nchart; j++)
+        line = line " " chart[j]
+    print line > dat
+    for (i = 1; i <= nw; i++) {
+        w = wname[i]
+        if (!(w in ceiling))
+            continue
+        line = w
+        for (j = 1; j <= nchart; j++) {
+            v = "-"
+            for (k = 1; k <= nc[w]; k++)
+                if (cname[w, k] == chart[j] && cmode[w, k] == "drain" && eps(w, k) != "")
+                    v = sprintf("%.0f", eps(w, k))
+            line = line " " v
+        }
+        print line > dat
+    }
+    close(dat)
+}
