@@ -77,6 +77,8 @@ typedef struct bench {
     int64_t first_event_us; /* CLOCK_REALTIME */
     int64_t last_event_us;
     /* The transaction in progress, and the largest one so far. */
+    uint32_t txn_changes;
+    int64_t txn_commit_time;
     int64_t txn_first_us;
     int64_t txn_last_us;
     uint32_t big_changes;
@@ -303,14 +305,25 @@ static void read_row(bench *b, const pgcdc_row *row)
     }
 }
 
+/* Keeps the figures of the largest transaction (also one cut short by --expect). */
+static void end_txn(bench *b)
+{
+    if (b->txn_changes > b->big_changes) {
+        b->big_changes = b->txn_changes;
+        b->big_commit_time = b->txn_commit_time;
+        b->big_first_us = b->txn_first_us;
+        b->big_last_us = b->txn_last_us;
+    }
+    b->txn_changes = 0;
+}
+
 static int on_begin(pgcdc_worker *w, const pgcdc_txn *txn, void *opaque)
 {
     bench *b = opaque;
 
     (void)w;
     (void)txn;
-    b->txn_first_us = 0;
-    b->txn_last_us = 0;
+    b->txn_changes = 0;
     return PGCDC_HANDLED;
 }
 
@@ -327,8 +340,11 @@ static int on_change(pgcdc_worker *w, const pgcdc_change *change, void *opaque)
     if (b->events == 0)
         b->first_event_us = t;
     b->last_event_us = t;
-    if (b->txn_first_us == 0)
+    if (b->txn_changes == 0) {
         b->txn_first_us = t;
+        b->txn_commit_time = pgcdc_change_commit_time(change);
+    }
+    b->txn_changes++;
     b->txn_last_us = t;
     b->events++;
     if (b->expect > 0 && b->events >= b->expect)
@@ -341,13 +357,9 @@ static int on_commit(pgcdc_worker *w, const pgcdc_txn *txn, void *opaque)
     bench *b = opaque;
 
     (void)w;
+    (void)txn;
     b->txns++;
-    if (pgcdc_txn_nchanges(txn) > b->big_changes) {
-        b->big_changes = pgcdc_txn_nchanges(txn);
-        b->big_commit_time = pgcdc_txn_commit_time(txn);
-        b->big_first_us = b->txn_first_us;
-        b->big_last_us = b->txn_last_us;
-    }
+    end_txn(b);
     return PGCDC_HANDLED;
 }
 
@@ -629,6 +641,7 @@ int main(int argc, char **argv)
     } else {
         status = "endpos";
     }
+    end_txn(&b);
     print_result(&b, &o, status, start_us, started_us, now_us());
     if (b.lat != NULL && o.hist_path != NULL && hist_write(b.lat, o.hist_path) != 0 &&
         r == PGCDC_OK)

@@ -2,7 +2,8 @@
 # the chart's data files, all in the directory "out".
 #   awk -v out=DIR -f report.awk meta.json workloads.tsv records.tsv
 # records.tsv: workload consumer mode events counted exit wall_s cpu_s user_s sys_s
-#              maxrss_kb detail (the consumer's own JSON line, or null)
+#              maxrss_kb detail runs (the consumer's own JSON line, or null; the wall
+#              times of every round, the median's figures being the others)
 BEGIN {
     FS = "\t"
     names["pgcdc_lib"] = "pgcdc library, no-op handler"
@@ -25,7 +26,7 @@ file == 2 && NF >= 3 {
     next
 }
 
-file == 3 && NF >= 12 {
+file == 3 && NF >= 13 {
     w = $1
     k = ++nc[w]
     cname[w, k] = $2
@@ -39,6 +40,11 @@ file == 3 && NF >= 12 {
     csys[w, k] = $10 + 0
     crss[w, k] = $11 + 0
     cdetail[w, k] = $12
+    cruns[w, k] = $13
+    if (split($13, tmp, ",") > maxruns)
+        maxruns = split($13, tmp, ",")
+    if ($3 == "drain")
+        hasdrain[w] = 1
     if ($2 == "recv_pgoutput" && $3 == "drain" && $7 > 0)
         ceiling[w] = $4 / $7
     next
@@ -113,6 +119,7 @@ END {
             cs = cs (k > 1 ? "," : "") "\"" cname[w, k] "\":{\"mode\":\"" cmode[w, k] "\""
             cs = cs ",\"events\":" cevents[w, k] ",\"events_counted\":" (ccounted[w, k] == 1 ? "true" : "false")
             cs = cs ",\"exit\":" cexit[w, k] ",\"wall_s\":" sprintf("%.3f", cwall[w, k])
+            cs = cs ",\"runs\":" split(cruns[w, k], tmp, ",") ",\"wall_s_runs\":[" cruns[w, k] "]"
             cs = cs ",\"events_per_s\":" (e == "" ? "null" : sprintf("%.1f", e))
             cs = cs ",\"cpu_s\":" sprintf("%.3f", ccpu[w, k]) ",\"user_s\":" sprintf("%.3f", cuser[w, k])
             cs = cs ",\"sys_s\":" sprintf("%.3f", csys[w, k])
@@ -150,16 +157,22 @@ END {
     print "## Throughput\n" >> md
     print "Each consumer drains its own slot (same changes) to the same end LSN, one at a time; " \
         "\"vs ceiling\" is events/s relative to pg_recvlogical with pgoutput. Live consumers " \
-        "count events/s from their first to their last event.\n" >> md
+        "count events/s from their first to their last event." \
+        (maxruns > 1 ? " Drains ran " maxruns " rounds, interleaved: the figures are those of the " \
+         "median round, \"wall s\" shows min–max." : "") "\n" >> md
     print "| workload | consumer | events | wall s | events/s | vs ceiling | CPU s | CPU µs/event | peak RSS MiB |" >> md
     print "|---|---|--:|--:|--:|--:|--:|--:|--:|" >> md
     for (i = 1; i <= nw; i++) {
         w = wname[i]
         for (k = 1; k <= nc[w]; k++) {
             e = eps(w, k)
-            printf "| %s | %s%s | %s%s | %.2f | %s | %s | %.2f | %s | %.1f |\n", w, \
+            nr = split(cruns[w, k], tmp, ",")
+            wall = sprintf("%.2f", cwall[w, k])
+            if (nr > 1)
+                wall = wall sprintf(" (%.2f–%.2f)", tmp[1], tmp[nr])
+            printf "| %s | %s%s | %s%s | %s | %s | %s | %.2f | %s | %.1f |\n", w, \
                 names[cname[w, k]], (cexit[w, k] != 0 ? " **(failed: exit " cexit[w, k] ")**" : ""), \
-                grouped(cevents[w, k]), (ccounted[w, k] == 1 ? "" : "¹"), cwall[w, k], \
+                grouped(cevents[w, k]), (ccounted[w, k] == 1 ? "" : "¹"), wall, \
                 (e == "" ? "–" : grouped(e)), fmt("%.2f×", ratio(w, k)), ccpu[w, k], \
                 (cevents[w, k] > 0 ? sprintf("%.2f", ccpu[w, k] * 1e6 / cevents[w, k]) : "–"), \
                 crss[w, k] / 1024 >> md
@@ -206,11 +219,11 @@ END {
     dat = out "/throughput.dat"
     line = "workload"
     for (j = 1; j <= nchart; j++)
-        line = line " " chart[j]
+        line = line " \"" names[chart[j]] "\""
     print line > dat
     for (i = 1; i <= nw; i++) {
         w = wname[i]
-        if (!(w in ceiling))
+        if (!(w in hasdrain))
             continue
         line = w
         for (j = 1; j <= nchart; j++) {

@@ -174,6 +174,19 @@ int pgcdc_config_set_binary(pgcdc_config *cfg, int on);
 int pgcdc_config_set_spool_dir(pgcdc_config *cfg, const char *dir);
 /* Handler retries before the worker halts (default 5), first delay in ms (default 100). */
 int pgcdc_config_set_handler_retries(pgcdc_config *cfg, int retries, int first_delay_ms);
+/* What happens to a change whose handler still fails after its retries. */
+typedef enum pgcdc_error_policy {
+    PGCDC_ON_ERROR_HALT = 0,       /* stop; nothing past the previous transaction is confirmed */
+    PGCDC_ON_ERROR_DEAD_LETTER = 1 /* append event and error to a file, fsync it, go on */
+} pgcdc_error_policy;
+/*
+ * Sets the policy (default PGCDC_ON_ERROR_HALT).  With dead-letter, path is
+ * the file that receives one JSON line per failed change: {"dead_letter":
+ * {"error":...,"at":...},"event":{native event}}.  Begin and commit handler
+ * failures always halt.
+ */
+int pgcdc_config_set_error_policy(pgcdc_config *cfg, pgcdc_error_policy policy,
+                                  const char *dead_letter_path);
 /* Longest reconnect backoff in ms (default 30000); attempts before giving up (0: forever). */
 int pgcdc_config_set_reconnect(pgcdc_config *cfg, int max_backoff_ms, int max_attempts);
 

@@ -89,18 +89,21 @@ int pgcdc__catalog_binary_ok(const pgcdc__catalog *cat)
 
 static int check_server(pgcdc_worker *w, PGconn *conn, pgcdc__catalog *cat)
 {
-    PGresult *res = query(w, conn, "read server settings",
-                          "SELECT current_setting('wal_level'), "
-                          "current_setting('server_version_num')::int, current_user, "
-                          "(SELECT rolreplication OR rolsuper FROM pg_roles "
-                          "WHERE rolname = current_user), "
-                          "current_setting('server_encoding'), current_database()",
-                          0, NULL);
+    PGresult *res =
+        query(w, conn, "read server settings",
+              "SELECT current_setting('wal_level'), "
+              "current_setting('server_version_num')::int, current_user, "
+              "(SELECT rolreplication OR rolsuper FROM pg_roles "
+              "WHERE rolname = current_user), "
+              "current_setting('server_encoding'), current_database(), "
+              "(SELECT setting::int FROM pg_settings WHERE name = 'wal_sender_timeout')",
+              0, NULL);
     int r = PGCDC_OK;
 
     if (res == NULL)
         return PGCDC_ERR_SQL;
     cat->server_version = atoi(PQgetvalue(res, 0, 1));
+    cat->wal_sender_timeout_ms = atoi(PQgetvalue(res, 0, 6));
     cat->encoding = strdup(PQgetvalue(res, 0, 4));
     cat->database = strdup(PQgetvalue(res, 0, 5));
     if (cat->encoding == NULL || cat->database == NULL) {

@@ -37,6 +37,7 @@ void pgcdc__config_clear(pgcdc_config *cfg)
     free(cfg->slot);
     free(cfg->publication);
     free(cfg->spool_dir);
+    free(cfg->dead_letter_path);
     memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -226,6 +227,23 @@ int pgcdc_config_set_handler_retries(pgcdc_config *cfg, int retries, int first_d
     return PGCDC_OK;
 }
 
+int pgcdc_config_set_error_policy(pgcdc_config *cfg, pgcdc_error_policy policy,
+                                  const char *dead_letter_path)
+{
+    if (policy == PGCDC_ON_ERROR_HALT) {
+        cfg->error_policy = policy;
+        return PGCDC_OK;
+    }
+    if (policy != PGCDC_ON_ERROR_DEAD_LETTER)
+        return invalid(cfg, "unknown error policy (use halt or dead-letter)");
+    if (dead_letter_path == NULL || *dead_letter_path == '\0')
+        return invalid(cfg, "the dead-letter policy needs a file path");
+    if (set_string(cfg, &cfg->dead_letter_path, dead_letter_path) != PGCDC_OK)
+        return PGCDC_ERR_INVALID;
+    cfg->error_policy = policy;
+    return PGCDC_OK;
+}
+
 int pgcdc_config_set_reconnect(pgcdc_config *cfg, int max_backoff_ms, int max_attempts)
 {
     if (max_backoff_ms < 10 || max_backoff_ms > 3600000 || max_attempts < 0)
@@ -299,6 +317,7 @@ int pgcdc__config_copy(pgcdc_config *dst, const pgcdc_config *src)
     dst->slot = dup_or_null(src->slot, &oom);
     dst->publication = dup_or_null(src->publication, &oom);
     dst->spool_dir = dup_or_null(src->spool_dir, &oom);
+    dst->dead_letter_path = dup_or_null(src->dead_letter_path, &oom);
     dst->tables = NULL;
     dst->ntables = 0;
     if (src->ntables > 0) {

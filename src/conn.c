@@ -135,7 +135,7 @@ PGconn *pgcdc__connect(pgcdc_worker *w, const char *conninfo, int replication, i
     /* Pass every explicitly given keyword through, then add ours. */
     for (PQconninfoOption *o = opts; o->keyword != NULL && n < 48; o++) {
         if (o->val == NULL || strcmp(o->keyword, "replication") == 0 ||
-            strcmp(o->keyword, "options") == 0)
+            strcmp(o->keyword, "options") == 0 || strcmp(o->keyword, "client_encoding") == 0)
             continue;
         keys[n] = o->keyword;
         vals[n] = o->val;
@@ -149,9 +149,20 @@ PGconn *pgcdc__connect(pgcdc_worker *w, const char *conninfo, int replication, i
         vals[n++] = options;
         keys[n] = "replication";
         vals[n++] = "database";
-    } else if (user_options != NULL) {
-        keys[n] = "options";
-        vals[n++] = user_options;
+        /*
+         * The walsender converts text and names to the client encoding: ask
+         * for UTF-8 whatever the database's encoding (SQL_ASCII stays as is).
+         */
+        keys[n] = "client_encoding";
+        vals[n++] = "UTF8";
+    } else {
+        if (user_options != NULL) {
+            keys[n] = "options";
+            vals[n++] = user_options;
+        }
+        /* Catalog names in UTF-8, like the names of relations after conversion. */
+        keys[n] = "client_encoding";
+        vals[n++] = "UTF8";
     }
     if (find_option(opts, "application_name") == NULL) {
         keys[n] = "fallback_application_name";

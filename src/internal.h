@@ -37,6 +37,8 @@ struct pgcdc_config {
     uint64_t endpos;
     int proto_version;
     int handler_retries;
+    int error_policy;
+    char *dead_letter_path;
     int handler_delay_ms;
     int reconnect_max_ms;
     int reconnect_attempts;
@@ -220,8 +222,9 @@ typedef struct pgcdc__catalog {
     int server_version;
     char *database;
     char *encoding;
-    uint64_t slot_lsn; /* confirmed_flush_lsn (or creation LSN) at start */
-    int slot_created;  /* this start created the slot */
+    uint64_t slot_lsn;         /* confirmed_flush_lsn (or creation LSN) at start */
+    int slot_created;          /* this start created the slot */
+    int wal_sender_timeout_ms; /* the server's; 0 when disabled */
 } pgcdc__catalog;
 
 /* Preflight checks, then creates what is missing (publication, slot), all or nothing. */

@@ -302,9 +302,12 @@ static void *keeper_main(void *arg)
         nanosleep(&ts, NULL);
         if (!atomic_load(&w->in_callback))
             continue;
+        /*
+         * Every second while a callback runs: the server's keepalives asking
+         * for a reply go unread meanwhile, whatever its wal_sender_timeout.
+         */
         pthread_mutex_lock(&w->io_mu);
-        if (w->conn != NULL && !w->conn_broken &&
-            pgcdc__now_us() - w->last_status_us >= (int64_t)w->cfg.status_interval_ms * 1000)
+        if (w->conn != NULL && !w->conn_broken && pgcdc__now_us() - w->last_status_us >= 1000000)
             send_status_locked(w, 0);
         pthread_mutex_unlock(&w->io_mu);
     }

@@ -3,6 +3,7 @@
  * assembles transactions from pgoutput messages, delivery to handlers with
  * retries, asynchronous acknowledgement, reconnects and shutdown.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +95,7 @@ pgcdc_worker *pgcdc_worker_new(const pgcdc_config *cfg)
         return NULL;
     w->wake[0] = -1;
     w->wake[1] = -1;
+    w->dead_fd = -1;
     if (pgcdc__config_copy(&w->cfg, cfg) != PGCDC_OK)
         goto fail;
     if (pgcdc__ledger_init(&w->ledger) != PGCDC_OK)
@@ -130,6 +132,9 @@ void pgcdc_worker_free(pgcdc_worker *w)
     pgcdc__buf_free(&w->out);
     pgcdc__buf_free(&w->scratch);
     free(w->offsets);
+    pgcdc_formatter_free(w->dead_fmt);
+    if (w->dead_fd >= 0)
+        close(w->dead_fd);
     if (w->ledger.ring != NULL) {
         pgcdc__ledger_destroy(&w->ledger);
         pthread_mutex_destroy(&w->io_mu);
@@ -171,6 +176,11 @@ int pgcdc_worker_start(pgcdc_worker *w)
     r = pgcdc__catalog_prepare(w, &w->cfg, &w->cat);
     if (r != PGCDC_OK)
         goto fail;
+    /* Report at least twice per wal_sender_timeout, so the server never drops us. */
+    if (w->cat.wal_sender_timeout_ms > 0 &&
+        w->cfg.status_interval_ms > w->cat.wal_sender_timeout_ms / 2)
+        w->cfg.status_interval_ms =
+            w->cat.wal_sender_timeout_ms / 2 < 100 ? 100 : w->cat.wal_sender_timeout_ms / 2;
     w->binary = w->cfg.binary && pgcdc__catalog_binary_ok(&w->cat);
     if (w->cfg.binary && !w->binary)
         pgcdc__log(w, PGCDC_LOG_INFO,
@@ -341,9 +351,7 @@ static int call_with_retry(pgcdc_worker *w, const char *kind,
         char lsn[32];
 
         return pgcdc__fail(w, PGCDC_ERR_HANDLER,
-                           "%s failed with %d after %d attempts (transaction %u, commit_lsn %s); "
-                           "nothing past the previous transaction is confirmed (fix the handler "
-                           "or the data and start again)",
+                           "%s failed with %d after %d attempts (transaction %u, commit_lsn %s)",
                            what, rc, w->cfg.handler_retries + 1, w->txn.xid,
                            pgcdc_lsn_format(w->txn.commit_lsn, lsn, sizeof(lsn)));
     }
@@ -449,21 +457,23 @@ static int close_txn(pgcdc_worker *w, uint64_t end_lsn)
  * Binary values become the text the server would have sent, in the scratch
  * buffer.  Offsets first, pointers after: the buffer may move while growing.
  */
-static int binary_to_text(pgcdc_worker *w, const pgcdc__relation *rel, pgcdc__tuple *t,
-                          size_t *offsets)
+static int to_text(pgcdc_worker *w, const pgcdc__relation *rel, pgcdc__tuple *t, size_t *offsets)
 {
     for (int i = 0; i < t->ncols; i++) {
         pgcdc__col *col = &t->cols[i];
         int r;
 
-        if (col->kind != PGCDC_COL_BINARY)
+        offsets[i] = SIZE_MAX;
+        if (col->kind == PGCDC_COL_BINARY) {
+            offsets[i] = w->scratch.len;
+            r = pgcdc__binary_to_text(rel->cols[i].type_oid, (const uint8_t *)col->data, col->len,
+                                      &w->scratch);
+            if (r != 0)
+                return protocol_error(w, "unreadable binary value in column ", rel->cols[i].name);
+        } else {
             continue;
-        offsets[i] = w->scratch.len;
-        r = pgcdc__binary_to_text(rel->cols[i].type_oid, (const uint8_t *)col->data, col->len,
-                                  &w->scratch);
+        }
         pgcdc__buf_u8(&w->scratch, 0);
-        if (r != 0)
-            return protocol_error(w, "unreadable binary value in column ", rel->cols[i].name);
         col->len = (uint32_t)(w->scratch.len - offsets[i] - 1);
     }
     return PGCDC_OK;
@@ -472,14 +482,14 @@ static int binary_to_text(pgcdc_worker *w, const pgcdc__relation *rel, pgcdc__tu
 static void point_to_text(pgcdc_worker *w, pgcdc__tuple *t, const size_t *offsets)
 {
     for (int i = 0; i < t->ncols; i++) {
-        if (t->cols[i].kind != PGCDC_COL_BINARY)
+        if (offsets[i] == SIZE_MAX)
             continue;
         t->cols[i].kind = PGCDC_COL_TEXT;
         t->cols[i].data = (const char *)w->scratch.data + offsets[i];
     }
 }
 
-static int convert_binary(pgcdc_worker *w, const pgcdc__relation *rel, pgcdc__msg *m)
+static int convert_values(pgcdc_worker *w, const pgcdc__relation *rel, pgcdc__msg *m)
 {
     size_t *old_off = w->offsets;
     size_t *new_off = w->offsets + rel->ncols;
@@ -496,9 +506,9 @@ static int convert_binary(pgcdc_worker *w, const pgcdc__relation *rel, pgcdc__ms
         new_off = w->offsets + rel->ncols;
     }
     pgcdc__buf_reset(&w->scratch);
-    r = binary_to_text(w, rel, &m->u.change.old, old_off);
+    r = to_text(w, rel, &m->u.change.old, old_off);
     if (r == PGCDC_OK)
-        r = binary_to_text(w, rel, &m->u.change.new_, new_off);
+        r = to_text(w, rel, &m->u.change.new_, new_off);
     if (r != PGCDC_OK)
         return r;
     if (w->scratch.oom)
@@ -541,7 +551,7 @@ static int row_change(pgcdc_worker *w, pgcdc__msg *m)
     if (c->seq < w->skip_below_seq)
         return 0;
     if (w->binary) {
-        int r = convert_binary(w, rel, m);
+        int r = convert_values(w, rel, m);
 
         if (r != PGCDC_OK)
             return r;
@@ -866,10 +876,87 @@ static void finish(pgcdc_worker *w, int graceful)
 
 static int end_run(pgcdc_worker *w, int r)
 {
+    if (r == PGCDC_ERR_HANDLER) {
+        char cause[PGCDC__ERRMSG_SIZE];
+
+        snprintf(cause, sizeof(cause), "%s", w->errmsg);
+        pgcdc__fail(w, r,
+                    "%s; nothing past the previous transaction is confirmed (fix the handler or "
+                    "the data and start again, or use the dead-letter policy)",
+                    cause);
+    }
     if (r == PGCDC_ERR_STOPPED)
         r = PGCDC_OK;
     finish(w, r == PGCDC_OK);
     w->state = r == PGCDC_OK ? PGCDC__W_DONE : PGCDC__W_FAILED;
+    return r;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = write(fd, p, n);
+
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -1;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* The dead-letter policy: the event and its error, durably, before going on. */
+static int dead_letter(pgcdc_worker *w, const pgcdc_change *c)
+{
+    pgcdc__buf line;
+    const char *event;
+    size_t len;
+    char err[PGCDC__ERRMSG_SIZE];
+    char lsn[32];
+    int r = PGCDC_OK;
+
+    snprintf(err, sizeof(err), "%s", w->errmsg);
+    if (w->dead_fmt == NULL)
+        w->dead_fmt = pgcdc_formatter_new(PGCDC_FORMAT_JSON, w->cat.database);
+    if (w->dead_fd < 0)
+        w->dead_fd = open(w->cfg.dead_letter_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (w->dead_fd < 0)
+        return pgcdc__fail(w, PGCDC_ERR_IO, "could not open dead-letter file \"%s\": %s (%s)",
+                           w->cfg.dead_letter_path, strerror(errno), err);
+    if (w->dead_fmt == NULL || pgcdc_formatter_change(w->dead_fmt, c, &event, &len) != PGCDC_OK)
+        return pgcdc__fail(w, PGCDC_ERR_NOMEM, "out of memory (%s)", err);
+    pgcdc__buf_init(&line);
+    pgcdc__buf_put(&line, "{\"dead_letter\":{\"error\":", strlen("{\"dead_letter\":{\"error\":"));
+    {
+        /* The error as a JSON string: it is ASCII text from pgcdc, escape quotes and controls. */
+        pgcdc__buf_u8(&line, '"');
+        for (const char *p = err; *p != '\0'; p++) {
+            if (*p == '"' || *p == '\\')
+                pgcdc__buf_u8(&line, '\\');
+            pgcdc__buf_u8(&line, (uint8_t)((unsigned char)*p < 0x20 ? ' ' : *p));
+        }
+        pgcdc__buf_u8(&line, '"');
+    }
+    pgcdc__buf_put(&line, "},\"event\":", strlen("},\"event\":"));
+    pgcdc__buf_put(&line, event, len - 1); /* without its newline */
+    pgcdc__buf_put(&line, "}\n", 2);
+    if (line.oom)
+        r = pgcdc__fail(w, PGCDC_ERR_NOMEM, "out of memory (%s)", err);
+    else if (write_all(w->dead_fd, (const char *)line.data, line.len) != 0 ||
+             fsync(w->dead_fd) != 0)
+        r = pgcdc__fail(w, PGCDC_ERR_IO,
+                        "could not write dead-letter file \"%s\": %s (nothing past the failed "
+                        "change is confirmed; %s)",
+                        w->cfg.dead_letter_path, strerror(errno), err);
+    pgcdc__buf_free(&line);
+    if (r == PGCDC_OK)
+        pgcdc__log(w, PGCDC_LOG_WARNING,
+                   "dead-lettered %s on %s.%s (commit_lsn %s, seq %u) to \"%s\": %s",
+                   pgcdc_op_name(c->op), c->rel->schema, c->rel->name,
+                   pgcdc_lsn_format(w->txn.commit_lsn, lsn, sizeof(lsn)), c->seq,
+                   w->cfg.dead_letter_path, err);
     return r;
 }
 
@@ -882,6 +969,8 @@ static int deliver(pgcdc_worker *w, const pgcdc_change *c)
 {
     int r = call_with_retry(w, "change handler", call_change, c);
 
+    if (r == PGCDC_ERR_HANDLER && w->cfg.error_policy == PGCDC_ON_ERROR_DEAD_LETTER)
+        return dead_letter(w, c);
     if (r < 0)
         return r;
     if (r == PGCDC_DEFER)

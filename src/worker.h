@@ -74,6 +74,8 @@ struct pgcdc_worker {
     atomic_int keeper_quit;
     atomic_int in_callback;
 
+    int dead_fd; /* dead-letter file, opened on first use */
+    pgcdc_formatter *dead_fmt;
     uint64_t rng;
     int reconnect_delay_ms;
 };

@@ -326,3 +326,45 @@ int tl_start_only(pgcdc_config *cfg, char *msg, size_t size)
     pgcdc_worker_free(w);
     return r;
 }
+
+const char *tl_server_start(const char *name, const char *args, char *conninfo, size_t size)
+{
+    static char log_path[1024];
+    char cmd[2048];
+    char line[1024];
+    char host[1024] = "";
+    char port[1024] = "";
+    FILE *f;
+    const char *src = getenv("PGCDC_SOURCE_DIR");
+    const char *bin = getenv("PGCDC_BINARY_DIR");
+
+    assert_non_null(src);
+    assert_non_null(bin);
+    snprintf(cmd, sizeof(cmd), "%s/scripts/pg-test-server start %s/pgtest-%s %s >&2", src, bin,
+             name, args);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "%s/pgtest-%s/env", bin, name);
+    f = fopen(cmd, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strncmp(line, "PGHOST=", 7) == 0)
+            snprintf(host, sizeof(host), "%s", line + 7);
+        if (strncmp(line, "PGPORT=", 7) == 0)
+            snprintf(port, sizeof(port), "%s", line + 7);
+        if (strncmp(line, "PGCDC_PGLOG=", 12) == 0)
+            snprintf(log_path, sizeof(log_path), "%s", line + 12);
+    }
+    fclose(f);
+    snprintf(conninfo, size, "host=%s port=%s dbname=postgres user=postgres", host, port);
+    return log_path;
+}
+
+void tl_server_stop(const char *name)
+{
+    char cmd[2048];
+
+    snprintf(cmd, sizeof(cmd), "%s/scripts/pg-test-server stop %s/pgtest-%s",
+             getenv("PGCDC_SOURCE_DIR"), getenv("PGCDC_BINARY_DIR"), name);
+    assert_int_equal(system(cmd), 0);
+}

@@ -69,6 +69,14 @@ int tl_run_until(pgcdc_config *cfg, uint64_t endpos, tl_log *log);
 /* Starts a worker only (preflight etc.); returns the code, copies the message into msg. */
 int tl_start_only(pgcdc_config *cfg, char *msg, size_t size);
 
+/*
+ * Starts a dedicated server (scripts/pg-test-server start with extra
+ * arguments, e.g. "--set wal_sender_timeout=10s"); writes a conninfo for its
+ * postgres database into conninfo and returns the path of its log.
+ */
+const char *tl_server_start(const char *name, const char *args, char *conninfo, size_t size);
+void tl_server_stop(const char *name);
+
 #define tl_assert_str(a, b) assert_string_equal((a), (b))
 
 #endif /* PGCDC_TESTLIB_H */
