@@ -521,9 +521,9 @@ privilege:
                         strstr(reason, "must be owner") || strstr(reason, "permission denied")
                             ? PGCDC_ERR_PRIVILEGE
                             : PGCDC_ERR_SQL,
-                        "%s (run it as the tables' owner, or create the publication %s FOR TABLE "
-                        "%s as the owner and start again)",
-                        reason, cfg->publication, list ? list : "the tables");
+                        "%s (run pgcdc as the tables' owner, or have the owner run: CREATE "
+                        "PUBLICATION %s FOR TABLE %s; then start again)",
+                        reason, cfg->publication, list ? list : "...");
     }
 rollback:
     free(list);

@@ -85,6 +85,15 @@ static int classify(PGconn *conn, const char *msg, const char **hint)
         *hint = "grant it: ALTER ROLE <user> LOGIN";
         return PGCDC_ERR_PRIVILEGE;
     }
+    if (strstr(msg, "does not match host name") != NULL) {
+        *hint = "connect with a host name the server's certificate names, or fix the certificate";
+        return PGCDC_ERR_CONNECT;
+    }
+    if (strstr(msg, "certificate") != NULL || strstr(msg, "SSL") != NULL) {
+        *hint = "check sslmode and sslrootcert: the server's certificate must be signed by that "
+                "CA";
+        return PGCDC_ERR_CONNECT;
+    }
     if (strstr(msg, "does not exist") != NULL) {
         *hint = "check the database and user names in the connection string";
         return PGCDC_ERR_CONNECT;

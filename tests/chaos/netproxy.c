@@ -196,8 +196,7 @@ static void accept_one(proxy *p)
     }
     c->side[1].fd = connect_target(p->target_port);
     if (c->side[1].fd < 0) {
-        logf_("conn %d: could not connect to port %d: %s", c->id, p->target_port,
-              strerror(errno));
+        logf_("conn %d: could not connect to port %d: %s", c->id, p->target_port, strerror(errno));
         conn_free(c, 1);
         return;
     }
@@ -385,6 +384,12 @@ static void serve(proxy *p)
 
             if (!c->used || c->side[s].fd != pfd[k].fd || pfd[k].revents == 0)
                 continue;
+            if (!c->holed && c->side[s].eof && (pfd[k].revents & (POLLHUP | POLLERR))) {
+                /* Both directions of this side are gone: nothing more can flow. */
+                logf_("conn %d closed", c->id);
+                conn_free(c, 0);
+                continue;
+            }
             if (pfd[k].revents & (POLLIN | POLLHUP | POLLERR))
                 ok = pump_in(c, s);
             if (ok && c->used && (pfd[k].revents & POLLOUT))

@@ -90,9 +90,9 @@ static void test_poison_row(void **state)
     end = tl_current_lsn(db);
 
     /* halt: retried, then stopped; nothing from the poison transaction on is confirmed. */
-    assert_int_equal(run_poison(db, "s_poison", PGCDC_ON_ERROR_HALT, NULL, end, &p, msg,
-                                sizeof(msg)),
-                     PGCDC_ERR_HANDLER);
+    assert_int_equal(
+        run_poison(db, "s_poison", PGCDC_ON_ERROR_HALT, NULL, end, &p, msg, sizeof(msg)),
+        PGCDC_ERR_HANDLER);
     assert_int_equal(p.calls_on_poison, 3);
     assert_int_equal(p.delivered, 12);
     assert_non_null(strstr(msg, "failed with -42 after 3 attempts"));
@@ -100,18 +100,18 @@ static void test_poison_row(void **state)
     /* A second run meets the same row: nothing was skipped. */
     p.calls_on_poison = 0;
     p.delivered = 0;
-    assert_int_equal(run_poison(db, "s_poison", PGCDC_ON_ERROR_HALT, NULL, end, &p, msg,
-                                sizeof(msg)),
-                     PGCDC_ERR_HANDLER);
+    assert_int_equal(
+        run_poison(db, "s_poison", PGCDC_ON_ERROR_HALT, NULL, end, &p, msg, sizeof(msg)),
+        PGCDC_ERR_HANDLER);
     assert_int_equal(p.calls_on_poison, 3);
     assert_int_equal(tl_slot_confirmed(db, "s_poison"), before);
 
     /* dead-letter: the event and its error go to the file, then everything else. */
     p.calls_on_poison = 0;
     p.delivered = 0;
-    assert_int_equal(run_poison(db, "s_poison", PGCDC_ON_ERROR_DEAD_LETTER, dlq, end, &p, msg,
-                                sizeof(msg)),
-                     PGCDC_OK);
+    assert_int_equal(
+        run_poison(db, "s_poison", PGCDC_ON_ERROR_DEAD_LETTER, dlq, end, &p, msg, sizeof(msg)),
+        PGCDC_OK);
     assert_int_equal(p.calls_on_poison, 3);
     assert_int_equal(p.delivered, 7);
     assert_int_equal(p.max_id, 20);
@@ -124,9 +124,9 @@ static void test_poison_row(void **state)
     line = json_loads(buf, JSON_REJECT_DUPLICATES, &jerr);
     if (line == NULL)
         fail_msg("dead-letter line is not JSON: %s", buf);
-    assert_non_null(strstr(json_string_value(json_object_get(json_object_get(line, "dead_letter"),
-                                                             "error")),
-                           "failed with -42"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(json_object_get(line, "dead_letter"), "error")),
+               "failed with -42"));
     assert_int_equal(json_integer_value(json_object_get(
                          json_object_get(json_object_get(line, "event"), "new"), "id")),
                      13);
@@ -222,7 +222,8 @@ static void test_latin1_database(void **state)
     text = "\"table\":\"caf\xc3\xa9\"";
     if (strstr(out, text) == NULL)
         fail_msg("no %s in %s", text, out);
-    text = "\"r\xc3\xa9sum\xc3\xa9\":\"cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e \xc2\xa9\"";
+    text = "\"r\xc3\xa9sum\xc3\xa9\":\"cr\xc3\xa8me br\xc3\xbbl\xc3\xa9"
+           "e \xc2\xa9\"";
     if (strstr(out, text) == NULL)
         fail_msg("no %s in %s", text, out);
     assert_non_null(strstr(out, "\"pk\":[\"id\"]"));

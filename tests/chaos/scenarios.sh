@@ -1,0 +1,324 @@
+# The chaos suite's fault scenarios, sourced by tests/chaos/run (which holds
+# the helpers they use).  Each one starts its own server and leaves none behind.
+# shellcheck shell=bash
+
+# 1. kill -9 of pgcdc at random moments during the mixed workload.
+scenario_kill() {
+    begin_scenario kill
+    start_server
+    prepare_db
+    start_sampler
+    start_workload
+    start_pgcdc
+    local i delay down
+    for i in $(seq 1 "$KILLS"); do
+        # A quarter of the kills come early: during start-up or the first catch-up.
+        if [ $((RANDOM % 4)) = 0 ]; then delay=$(rand_s 50 500); else delay=$(rand_s 1500 7000); fi
+        sleep "$delay"
+        if kill -9 "$PGCDC_PID" 2>/dev/null; then
+            wait_pgcdc
+        else
+            wait_pgcdc
+            check_failed "pgcdc had exited with $PGCDC_RC before kill $i (see $DIR/pgcdc.log)"
+        fi
+        wait_slot_inactive
+        record_restart kill
+        # Sometimes it stays down while the workload goes on.
+        down=$(rand_s 0 2000)
+        log "kill $i after ${delay}s, down ${down}s: $(tail -1 "$DIR/restarts")"
+        sleep "$down"
+        start_pgcdc
+    done
+    sleep 3
+    stop_workload
+    drain
+    dump_oracle
+    no_new_slot
+    verify_run
+    add_row "1. kill -9 of pgcdc" "$KILLS kills"
+    end_scenario
+}
+
+# 2. PostgreSQL stopped with -m immediate and started again under a running pgcdc.
+scenario_restart() {
+    begin_scenario restart
+    start_server
+    prepare_db
+    start_sampler
+    start_workload
+    start_pgcdc
+    local i n t0 took slowest=0
+    for i in $(seq 1 "$RESTARTS"); do
+        sleep "$(rand_s 3000 8000)"
+        n=$(reconnects)
+        t0=$(now)
+        as_pg "$PGCDC_PGBIN/pg_ctl" -D "$PGCDC_PGDATA" -m immediate -w -t 60 stop >/dev/null
+        sleep "$(rand_s 200 3000)"
+        as_pg "$PGCDC_PGBIN/pg_ctl" -D "$PGCDC_PGDATA" -l "$PGCDC_PGLOG" -w -t 120 start >/dev/null
+        wait_reconnect "$n" "$t0" 120 || break
+        took=$TOOK
+        log "restart $i: pgcdc streaming again ${took}s after the crash"
+        slowest=$(awk -v a="$slowest" -v b="$took" 'BEGIN { print (b > a) ? b : a }')
+    done
+    sleep 3
+    stop_workload
+    [ "$PGCDC_RUNS" = 1 ] && kill -0 "$PGCDC_PID" 2>/dev/null ||
+        check_failed "pgcdc did not keep running through the restarts"
+    drain
+    dump_oracle
+    no_new_slot
+    verify_run
+    [ "$(field duplicates)" = 0 ] || check_failed "duplicates within one pgcdc process"
+    add_row "2. PostgreSQL stop -m immediate + start" "$RESTARTS restarts"
+    NOTES+=("Restarts: pgcdc (one process throughout) streamed again at most ${slowest} s after each crash (server down 0.2-3 s); $(reconnects) reconnects.")
+    end_scenario
+}
+
+proxy_cmd() { echo "$1" >"$DIR/proxy.ctl"; }
+
+# Seconds pgcdc kept its holed connection before giving up on it, from the proxy's log.
+holed_close_time() {
+    local before=$1 t0=$2 line
+    while :; do
+        line=$(grep 'client closed its holed connection' "$DIR/proxy.log" | sed -n "$((before + 1))p")
+        if [ -n "$line" ]; then
+            echo "$line" | sed 's/.* after \([0-9.]*\) s$/\1/'
+            return 0
+        fi
+        if [ "$(elapsed "$t0" | cut -d. -f1)" -ge 60 ]; then
+            echo never
+            return 0
+        fi
+        sleep 0.2
+    done
+}
+
+# 3. The link cut in a proxy between pgcdc and PostgreSQL.  Each round: a 30 s
+# blackhole (odd rounds: the old connection stays a black hole, so pgcdc must
+# notice by itself; even rounds: then a reset while new connections still go
+# into the hole for 12 s, so connection attempts hang), and later a reset of
+# pgcdc's side only, leaving the walsender holding the slot until its timeout.
+scenario_netcut() {
+    begin_scenario netcut
+    start_server
+    mkfifo "$DIR/proxy.ctl"
+    "$NETPROXY" --target "$PGPORT" --control "$DIR/proxy.ctl" >"$DIR/proxy.port" 2>"$DIR/proxy.log" &
+    PROXY_PID=$!
+    track $PROXY_PID
+    for _ in $(seq 1 50); do [ -s "$DIR/proxy.port" ] && break; sleep 0.1; done
+    CONN="host=127.0.0.1 port=$(cat "$DIR/proxy.port") dbname=chaos user=postgres"
+    prepare_db
+    start_sampler
+    start_workload
+    start_pgcdc
+    local i n t0 took closed detect=() slowest=0
+    for i in $(seq 1 "$NETCUTS"); do
+        sleep "$(rand_s 2000 5000)"
+        n=$(reconnects)
+        closed=$(grep -c 'client closed its holed connection' "$DIR/proxy.log" || true)
+        t0=$(now)
+        proxy_cmd blackhole
+        sleep $BLACKHOLE_S
+        if [ $((i % 2)) = 1 ]; then
+            proxy_cmd pass
+            took=$(holed_close_time "$closed" "$t0")
+            detect+=("$took")
+            if [ "$took" = never ] ||
+                awk -v t="$took" -v l=$BLACKHOLE_S 'BEGIN { exit !(t > l + 1) }'; then
+                check_failed "netcut $i: pgcdc noticed the dead link after $took s (limit $BLACKHOLE_S s)"
+            fi
+        else
+            proxy_cmd reset
+            sleep 12
+            proxy_cmd pass
+        fi
+        wait_reconnect "$n" "$t0" 180 || break
+        took=$TOOK
+        log "netcut $i: blackhole $BLACKHOLE_S s, streaming again ${took}s after it began"
+        slowest=$(awk -v a="$slowest" -v b="$took" 'BEGIN { print (b > a) ? b : a }')
+        sleep "$(rand_s 3000 6000)"
+        n=$(reconnects)
+        t0=$(now)
+        proxy_cmd reset-client
+        wait_reconnect "$n" "$t0" 120 || break
+        took=$TOOK
+        log "netcut $i: client reset, streaming again ${took}s later"
+    done
+    sleep 3
+    stop_workload
+    [ "$PGCDC_RUNS" = 1 ] && kill -0 "$PGCDC_PID" 2>/dev/null ||
+        check_failed "pgcdc did not keep running through the cuts"
+    drain
+    dump_oracle
+    no_new_slot
+    verify_run
+    [ "$(field duplicates)" = 0 ] || check_failed "duplicates within one pgcdc process"
+    local active
+    active=$(grep -c 'is active for PID' "$DIR/pgcdc.log" || true)
+    [ "$active" -gt 0 ] || check_failed "no \"slot is active for PID\" retry was seen"
+    add_row "3. network cut (proxy)" "$NETCUTS blackholes of ${BLACKHOLE_S} s + $NETCUTS resets"
+    NOTES+=("Network cuts: dead link noticed after ${detect[*]} s (blackhole start to pgcdc closing the dead connection; limit $BLACKHOLE_S s); streaming again at most ${slowest} s after a blackhole began; \"slot is active for PID\" retried $active times; $(reconnects) reconnects; no slot created.")
+    kill_pid "$PROXY_PID"
+    untrack "$PROXY_PID"
+    end_scenario
+}
+
+# Generates WAL and checkpoints until the slot is invalidated ("lost").
+invalidate_slot() {
+    for _ in $(seq 1 20); do
+        psql_q -c "INSERT INTO chaos_b (qty, note) SELECT g, repeat('w', 1000) FROM generate_series(1, 4000) g" \
+            -c "SELECT pg_switch_wal()" -c "CHECKPOINT" >/dev/null
+        [ "$(slot_value wal_status)" = lost ] && return 0
+    done
+    check_failed "the slot was not invalidated"
+    return 1
+}
+
+# pgcdc started (or running) against a slot it cannot use: exit 3, the slot named.
+expect_slot_exit() {
+    local what=$1 t0
+    t0=$(now)
+    while kill -0 "$PGCDC_PID" 2>/dev/null && [ "$(elapsed "$t0" | cut -d. -f1)" -lt 90 ]; do
+        sleep 0.2
+    done
+    if kill -0 "$PGCDC_PID" 2>/dev/null; then
+        check_failed "$what: pgcdc still running 90 s later"
+        kill -TERM "$PGCDC_PID"
+    fi
+    wait_pgcdc
+    local msg
+    msg=$(grep 'error:' "$DIR/pgcdc.log" | tail -1 | cut -d' ' -f2-)
+    [ $PGCDC_RC = 3 ] || check_failed "$what: exit $PGCDC_RC, expected 3"
+    case $msg in *"\"$SLOT\""*) ;; *) check_failed "$what: the message does not name the slot: $msg" ;; esac
+    SLOT_RESULTS+=("| $what | $PGCDC_RC | $(elapsed "$t0") s | \`$msg\` |")
+    log "$what: exit $PGCDC_RC: $msg"
+}
+
+no_slot_created() {
+    local what=$1 expect=$2 n
+    n=$(grep -c 'created replication slot' "$DIR/pgcdc.log" || true)
+    [ "$n" = 0 ] || check_failed "$what: pgcdc created a slot"
+    n=$(psql -qAtX -d "$DIRECT" -c "SELECT count(*) FROM pg_replication_slots")
+    [ "$n" = "$expect" ] || check_failed "$what: $n slots, expected $expect"
+}
+
+fresh_slot() {
+    psql_q -c "SELECT pg_drop_replication_slot('$SLOT') FROM pg_replication_slots WHERE slot_name = '$SLOT'" >/dev/null
+    "$PGCDC" --dbname "$CONN" --slot $SLOT --publication $PUB "${TABLE_ARGS[@]}" --create-slot \
+        2>>"$DIR/create.log"
+}
+
+# 5. The slot invalidated (while pgcdc is stopped, and under a stuck running
+# pgcdc) and dropped under a running pgcdc: exit 3, the slot named, no new slot.
+scenario_slot() {
+    begin_scenario slot
+    SLOT_RESULTS=()
+    start_server --set max_slot_wal_keep_size=1MB --set wal_keep_size=0 --set max_wal_size=32MB \
+        --set min_wal_size=32MB
+    psql_q -f "$WL/schema.sql" >/dev/null
+    fresh_slot
+    start_sampler
+
+    # a. Invalidated while pgcdc is stopped.
+    local end
+    psql_q -c "INSERT INTO chaos_a (k, v) SELECT g, 'before' FROM generate_series(1, 100) g" >/dev/null
+    end=$(psql_q -c "SELECT pg_current_wal_insert_lsn()")
+    start_pgcdc --endpos "$end"
+    wait_pgcdc
+    [ $PGCDC_RC = 0 ] || check_failed "the first run exited with $PGCDC_RC"
+    if invalidate_slot; then
+        start_pgcdc
+        expect_slot_exit "a. invalidated while pgcdc was stopped"
+        no_slot_created "a" 1
+        [ "$(slot_value wal_status)" = lost ] || check_failed "a: the invalidated slot was replaced"
+    fi
+
+    # b. Invalidated under a running but stuck pgcdc (SIGSTOP): the checkpointer ends its walsender.
+    fresh_slot
+    : >"$DIR/pgcdc.log"
+    start_pgcdc
+    sleep 2
+    kill -STOP "$PGCDC_PID"
+    if invalidate_slot; then
+        kill -CONT "$PGCDC_PID"
+        expect_slot_exit "b. invalidated under a stuck running pgcdc"
+        no_slot_created "b" 1
+    else
+        kill -CONT "$PGCDC_PID"
+        kill -TERM "$PGCDC_PID"
+        wait_pgcdc
+    fi
+
+    # c. Dropped under a running pgcdc, between two connections.
+    fresh_slot
+    : >"$DIR/pgcdc.log"
+    start_pgcdc
+    sleep 2
+    local v=0
+    for _ in $(seq 1 200); do
+        psql_q -c "SELECT pg_terminate_backend(active_pid, 5000) FROM pg_replication_slots
+                   WHERE slot_name = '$SLOT' AND active_pid IS NOT NULL" >/dev/null
+        v=$(psql_q -c "SELECT count(*) FROM (SELECT pg_drop_replication_slot(slot_name)
+                       FROM pg_replication_slots WHERE slot_name = '$SLOT' AND active_pid IS NULL) x" \
+            2>/dev/null || echo 0)
+        [ "$v" = 1 ] && break
+    done
+    [ "$v" = 1 ] || check_failed "c: could not drop the slot under pgcdc"
+    expect_slot_exit "c. dropped under a running pgcdc"
+    no_slot_created "c" 0
+
+    # d. Missing at start with --no-create.
+    : >"$DIR/pgcdc.log"
+    start_pgcdc --no-create
+    expect_slot_exit "d. missing at start with --no-create"
+    no_slot_created "d" 0
+    end_scenario
+}
+
+write_results() {
+    local rev dirty=""
+    rev=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)
+    git -C "$SRC" diff --quiet HEAD -- src tools include 2>/dev/null || dirty=" plus local changes"
+    cat <<EOF
+# Chaos suite results
+
+\`tests/chaos/run --$MODE --seed $SEED\` ($(date -u +%Y-%m-%d), pgcdc $rev$dirty,
+PostgreSQL $(psql --version | awk '{print $3}'), $(nproc) cores, ${total} s).
+
+Every change checked is one the server's own test_decoding slot (created before the
+workload) recorded for the published tables, found in pgcdc's output file with the same
+operation, table and column values.  Lost must be 0.  Duplicates are events delivered again
+after a restart of pgcdc; the unconfirmed window is, summed over the restarts, the number of
+events the file held past the slot's confirmed position when pgcdc died: duplicates may not
+exceed it, and within one running process there must be none.  Confirm samples: the slot's
+confirmed_flush_lsn read every 100 ms, each checked against what the file held right after
+(a transaction whose commit LSN is below it must already be written).
+
+| fault | injected | changes checked | transactions | lost | duplicates | unconfirmed window | order violations | incomplete txns | unexpected | confirm samples | confirm violations |
+|---|---|---|---|---|---|---|---|---|---|---|---|
+EOF
+    printf '%s\n' "${ROWS[@]}"
+    if [ ${#SLOT_RESULTS[@]} -gt 0 ]; then
+        cat <<'EOF'
+
+5. Slot invalidated or dropped (max_slot_wal_keep_size = 1MB, WAL generated and
+checkpointed until wal_status is "lost"):
+
+| case | exit | after | message |
+|---|---|---|---|
+EOF
+        printf '%s\n' "${SLOT_RESULTS[@]}"
+    fi
+    if [ ${#NOTES[@]} -gt 0 ]; then
+        echo
+        printf -- '- %s\n' "${NOTES[@]}"
+    fi
+    echo
+    if [ ${#FAILURES[@]} -gt 0 ]; then
+        echo "Failed checks:"
+        echo
+        printf -- '- %s\n' "${FAILURES[@]}"
+    else
+        echo "All checks passed."
+    fi
+}
