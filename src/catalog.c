@@ -558,7 +558,7 @@ int pgcdc__catalog_prepare(pgcdc_worker *w, const pgcdc_config *cfg, pgcdc__cata
 
     if (cfg->slot == NULL || cfg->publication == NULL)
         return pgcdc__fail(w, PGCDC_ERR_INVALID, "a slot name and a publication name are needed");
-    conn = pgcdc__connect(w, cfg->conninfo, 0, &r);
+    conn = pgcdc__connect(w, cfg->conninfo, 0, NULL, &r);
     if (conn == NULL)
         return r;
     r = check_server(w, conn, cat);
@@ -635,7 +635,7 @@ int pgcdc__catalog_drop_slot(pgcdc_worker *w, const pgcdc_config *cfg)
 
     if (cfg->slot == NULL)
         return pgcdc__fail(w, PGCDC_ERR_INVALID, "no slot name given");
-    conn = pgcdc__connect(w, cfg->conninfo, 0, &r);
+    conn = pgcdc__connect(w, cfg->conninfo, 0, NULL, &r);
     if (conn == NULL)
         return r;
     r = read_slot(w, conn, cfg->slot, NULL);

@@ -111,7 +111,8 @@ static const char *find_option(PQconninfoOption *opts, const char *key)
     return NULL;
 }
 
-PGconn *pgcdc__connect(pgcdc_worker *w, const char *conninfo, int replication, int *err)
+PGconn *pgcdc__connect(pgcdc_worker *w, const char *conninfo, int replication,
+                       const char *client_encoding, int *err)
 {
     PQconninfoOption *opts;
     char *parse_err = NULL;
@@ -163,7 +164,7 @@ PGconn *pgcdc__connect(pgcdc_worker *w, const char *conninfo, int replication, i
          * for UTF-8 whatever the database's encoding (SQL_ASCII stays as is).
          */
         keys[n] = "client_encoding";
-        vals[n++] = "UTF8";
+        vals[n++] = client_encoding != NULL ? client_encoding : "UTF8";
     } else {
         if (user_options != NULL) {
             keys[n] = "options";
@@ -171,7 +172,7 @@ PGconn *pgcdc__connect(pgcdc_worker *w, const char *conninfo, int replication, i
         }
         /* Catalog names in UTF-8, like the names of relations after conversion. */
         keys[n] = "client_encoding";
-        vals[n++] = "UTF8";
+        vals[n++] = client_encoding != NULL ? client_encoding : "UTF8";
     }
     if (find_option(opts, "application_name") == NULL) {
         keys[n] = "fallback_application_name";

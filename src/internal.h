@@ -197,9 +197,12 @@ typedef struct pg_conn PGconn;
 /*
  * Connects with the configured conninfo; replication=1 opens a logical
  * replication connection with the session settings the decoder relies on.
+ * client_encoding: "UTF8" (the server converts), or "SQL_ASCII" for a
+ * SQL_ASCII database, whose bytes cannot be converted (NULL means UTF8).
  * On failure returns NULL with the worker's error set (password-free).
  */
-PGconn *pgcdc__connect(pgcdc_worker *w, const char *conninfo, int replication, int *err);
+PGconn *pgcdc__connect(pgcdc_worker *w, const char *conninfo, int replication,
+                       const char *client_encoding, int *err);
 /* One line from a libpq message: newlines and tabs folded, trailing space cut. */
 void pgcdc__one_line(char *dst, size_t size, const char *msg);
 
