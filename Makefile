@@ -7,13 +7,15 @@
 #   make format     apply .clang-format
 #   make install    install library, header, pkg-config file and tool (PREFIX=/usr/local)
 
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE ?= cmake
 CTEST ?= ctest
 SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find include src tools examples tests bench -name '*.[ch]')
 
-.PHONY: all build deps check check-gcc check-clang check-asan check-valgrind format format-check \
+.PHONY: all build deps check check-gcc check-clang check-asan check-valgrind check-fuzz format format-check \
         asan demo install clean
 
 all: build
@@ -26,7 +28,7 @@ deps:
 	@scripts/install-deps
 
 # The final ctest run's summary closes the output.
-check: deps format-check check-clang check-asan check-valgrind check-gcc
+check: deps format-check check-clang check-asan check-valgrind check-fuzz check-gcc
 
 check-gcc:
 	$(CMAKE) -S . -B build-check -DCMAKE_C_COMPILER=gcc -DPGCDC_WERROR=ON
@@ -50,6 +52,19 @@ check-valgrind:
 	$(CMAKE) --build build-valgrind -j $(JOBS)
 	$(CTEST) --test-dir build-valgrind --output-on-failure -j $(JOBS)
 
+# libFuzzer under ASan+UBSan, seeded with messages recorded from a real server.
+FUZZ_SECONDS ?= 60
+check-fuzz:
+	$(CMAKE) -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DPGCDC_WERROR=ON -DPGCDC_FUZZ=ON \
+	    -DPGCDC_TESTS=OFF
+	$(CMAKE) --build build-fuzz -j $(JOBS) --target fuzz_decoder fuzz_binval
+	rm -rf build-fuzz/corpus-decoder build-fuzz/corpus-binval
+	mkdir -p build-fuzz/corpus-decoder build-fuzz/corpus-binval
+	build-fuzz/tests/fuzz/fuzz_decoder -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    build-fuzz/corpus-decoder tests/fuzz/corpus 2>&1 | tail -4
+	build-fuzz/tests/fuzz/fuzz_binval -max_total_time=15 -print_final_stats=1 \
+	    build-fuzz/corpus-binval 2>&1 | tail -4
+
 format:
 	clang-format -i $(SOURCES)
 
@@ -63,4 +78,4 @@ install: build
 	$(CMAKE) --install build
 
 clean:
-	rm -rf build build-check build-clang build-asan build-valgrind
+	rm -rf build build-check build-clang build-asan build-valgrind build-fuzz

@@ -413,21 +413,23 @@ int pgcdc__binary_to_text(uint32_t oid, const uint8_t *p, size_t len, pgcdc__buf
         put_int(out, (int64_t)be(p, 8));
         return 0;
     case PGCDC_OID_FLOAT4: {
-        uint32_t bits = (uint32_t)be(p, 4);
+        uint32_t bits;
         float f;
 
         if (len != 4)
             return -1;
+        bits = (uint32_t)be(p, 4);
         memcpy(&f, &bits, 4);
         put_float(out, f, 1);
         return 0;
     }
     case PGCDC_OID_FLOAT8: {
-        uint64_t bits = be(p, 8);
+        uint64_t bits;
         double d;
 
         if (len != 8)
             return -1;
+        bits = be(p, 8);
         memcpy(&d, &bits, 8);
         put_float(out, d, 0);
         return 0;

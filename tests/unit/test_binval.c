@@ -66,6 +66,9 @@ static void test_floats(void **state)
     expect(PGCDC_OID_FLOAT4, "\x49\x74\x24\x00", 4, "1e+06");
     expect(PGCDC_OID_FLOAT4, "\x48\xc3\x50\x00", 4, "400000");
     expect(PGCDC_OID_FLOAT4, "\x7f\x80\x00\x00", 4, "Infinity");
+    /* Short values are refused before any byte is read (found by fuzzing). */
+    expect_fail(PGCDC_OID_FLOAT4, "\x7f", 1, -1);
+    expect_fail(PGCDC_OID_FLOAT8, "", 0, -1);
 }
 
 static void test_numeric(void **state)
