@@ -134,11 +134,10 @@ int pgcdc__stream_open(pgcdc_worker *w)
     int r;
 
     /* A SQL_ASCII database holds bytes in no encoding: take them as they are. */
-    conn = pgcdc__connect(w, w->cfg.conninfo, 1,
-                          w->cat.encoding != NULL && strcmp(w->cat.encoding, "SQL_ASCII") == 0
-                              ? "SQL_ASCII"
-                              : "UTF8",
-                          &r);
+    conn = pgcdc__connect(
+        w, w->cfg.conninfo, 1,
+        w->cat.encoding != NULL && strcmp(w->cat.encoding, "SQL_ASCII") == 0 ? "SQL_ASCII" : "UTF8",
+        &r);
     if (conn == NULL)
         return r;
     pthread_mutex_lock(&w->io_mu);

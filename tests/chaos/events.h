@@ -29,7 +29,7 @@ typedef struct events {
     uint32_t *pair_slots; /* open addressing: event index + 1, first occurrences */
     uint32_t *xid_slots;
     size_t nslots;
-    long corrupt; /* lines that are not a pgcdc event, a torn last line included */
+    long corrupt;      /* lines that are not a pgcdc event, a torn last line included */
     long inconsistent; /* an xid seen with two commit LSNs */
 } events;
 

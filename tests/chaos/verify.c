@@ -247,8 +247,8 @@ static int end_txn(verifier *vf, cur_txn *t, uint64_t end_lsn)
         vf->st.lost_transactions++;
     } else if (t->nfound < t->nchanges) {
         if (vf->st.incomplete++ < SHOW)
-            fprintf(stderr, "verify: incomplete: xid %u has %u of %u changes\n", t->xid,
-                    t->nfound, t->nchanges);
+            fprintf(stderr, "verify: incomplete: xid %u has %u of %u changes\n", t->xid, t->nfound,
+                    t->nchanges);
     }
     if (t->nfound > 0 && (t->commit_lsn < t->begin_lsn || t->commit_lsn >= end_lsn)) {
         if (vf->st.oracle_errors++ < SHOW)
@@ -515,12 +515,11 @@ static void summary(const verifier *vf)
            "\"order_violations\":%ld,\"global_order_violations\":%ld,\"corrupt_lines\":%ld,"
            "\"inconsistent_xids\":%ld,\"oracle_errors\":%ld,\"samples\":%ld,"
            "\"sample_violations\":%ld,\"windows\":[",
-           ok(vf) ? "true" : "false", vf->ev.n, s->transactions, s->changes, s->checked,
-           s->inserts, s->updates, s->deletes, s->truncates, s->unchanged_toast, s->lost,
-           s->lost_transactions, s->mismatched, s->incomplete, s->unexpected, s->duplicates,
-           s->duplicates_unexplained, vf->nrestarts, s->window, s->order_violations,
-           s->global_order_violations, vf->ev.corrupt, vf->ev.inconsistent, s->oracle_errors,
-           s->samples, s->sample_violations);
+           ok(vf) ? "true" : "false", vf->ev.n, s->transactions, s->changes, s->checked, s->inserts,
+           s->updates, s->deletes, s->truncates, s->unchanged_toast, s->lost, s->lost_transactions,
+           s->mismatched, s->incomplete, s->unexpected, s->duplicates, s->duplicates_unexplained,
+           vf->nrestarts, s->window, s->order_violations, s->global_order_violations,
+           vf->ev.corrupt, vf->ev.inconsistent, s->oracle_errors, s->samples, s->sample_violations);
     for (int r = 0; r < vf->nrestarts; r++)
         printf("%s{\"kind\":\"%s\",\"window\":%ld}", r ? "," : "", vf->restarts[r].kind,
                vf->restarts[r].window);

@@ -352,6 +352,61 @@ static void test_sigterm_confirms_handled(void **state)
     unlink(file);
 }
 
+static void test_output_faults(void **state)
+{
+    const char *db = tl_fresh_db("t_cli_disk");
+    char endpos[32];
+    char file[] = "/tmp/pgcdc-disk-XXXXXX";
+    char shim[1200];
+    const char *args[] = {
+        tool, "-d", "dbname=t_cli_disk", "-S", "s_cli_disk", "-P", "p_cli_disk", "-t",
+        "d",  "-o", "/dev/full",         "-E", endpos,       NULL};
+    uint64_t before;
+    json_t *lines;
+    int fd = mkstemp(file);
+
+    (void)state;
+    close(fd);
+    tl_sql(db, "CREATE TABLE d (id int PRIMARY KEY)");
+    args[10] = file;
+    pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
+    assert_int_equal(run(args), 0);
+    before = tl_slot_confirmed(db, "s_cli_disk");
+    tl_sql(db, "INSERT INTO d SELECT generate_series(1, 50)");
+    pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
+
+    /* A full disk: a clear error, and nothing confirmed. */
+    args[10] = "/dev/full";
+    assert_int_equal(run(args), 1);
+    assert_stderr_one_line("No space left on device");
+    assert_int_equal(tl_slot_confirmed(db, "s_cli_disk"), before);
+
+    /* fsync failing: the same. */
+    snprintf(shim, sizeof(shim), "%s/tests/libfailsync.so", getenv("PGCDC_BINARY_DIR"));
+    setenv("LD_PRELOAD", shim, 1);
+    setenv("PGCDC_FAIL_FSYNC_AFTER", "0", 1);
+    setenv("ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=0", 1);
+    args[10] = file;
+    assert_int_equal(run(args), 1);
+    unsetenv("LD_PRELOAD");
+    unsetenv("PGCDC_FAIL_FSYNC_AFTER");
+    unsetenv("ASAN_OPTIONS");
+    assert_stderr_one_line("could not fsync");
+    assert_int_equal(tl_slot_confirmed(db, "s_cli_disk"), before);
+
+    /* Once the disk is healthy again, nothing is lost. */
+    assert_int_equal(run(args), 0);
+    lines = parse_lines(file);
+    assert_true(json_array_size(lines) >= 50);
+    assert_int_equal(
+        json_integer_value(json_object_get(
+            json_object_get(json_array_get(lines, json_array_size(lines) - 1), "new"), "id")),
+        50);
+    assert_true(tl_slot_confirmed(db, "s_cli_disk") > before);
+    json_decref(lines);
+    unlink(file);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -359,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_stream_to_endpos),
         cmocka_unit_test(test_output_survives_kill),
         cmocka_unit_test(test_sigterm_confirms_handled),
+        cmocka_unit_test(test_output_faults),
     };
     const char *bin = getenv("PGCDC_BINARY_DIR");
     int fd;

@@ -187,8 +187,9 @@ static void test_hostile_names(void **state)
                "CREATE TABLE \"x'); DROP TABLE victim; --\" (id int PRIMARY KEY);"
                "CREATE TABLE \"q\"\"uote\" (id int PRIMARY KEY);"
                "CREATE TABLE \"\xc3\xa9t\xc3\xa9\" (id int PRIMARY KEY)");
-    assert_int_equal(start_with(db, "s_hostile", "p_hostile", "x'); DROP TABLE victim; --,q\"uote,\xc3\xa9t\xc3\xa9",
-                                msg, sizeof(msg)),
+    assert_int_equal(start_with(db, "s_hostile", "p_hostile",
+                                "x'); DROP TABLE victim; --,q\"uote,\xc3\xa9t\xc3\xa9", msg,
+                                sizeof(msg)),
                      PGCDC_OK);
     v = tl_sql_value(db, "SELECT count(*) FROM pg_publication_tables WHERE pubname = 'p_hostile'");
     assert_string_equal(v, "3");
