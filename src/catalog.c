@@ -58,6 +58,7 @@ void pgcdc__catalog_clear(pgcdc__catalog *cat)
         free(cat->tables[i].col_names);
         free(cat->tables[i].col_types);
         free(cat->tables[i].col_oids);
+        free(cat->tables[i].col_base_oids);
     }
     free(cat->tables);
     free(cat->database);
@@ -80,7 +81,7 @@ int pgcdc__catalog_binary_ok(const pgcdc__catalog *cat)
         return 0;
     for (int i = 0; i < cat->ntables; i++) {
         for (int k = 0; k < cat->tables[i].ncols; k++) {
-            if (!pgcdc__binary_supported(cat->tables[i].col_oids[k]))
+            if (!pgcdc__binary_supported(cat->tables[i].col_base_oids[k]))
                 return 0;
         }
     }
@@ -160,7 +161,9 @@ static int load_columns(pgcdc_worker *w, PGconn *conn, pgcdc__table_info *t, con
 {
     const char *params[1] = {oid};
     PGresult *res = query(w, conn, "read columns",
-                          "SELECT attname, format_type(atttypid, atttypmod), atttypid "
+                          "SELECT attname, format_type(atttypid, atttypmod), atttypid, "
+                          "coalesce((SELECT nullif(typbasetype, 0) FROM pg_type "
+                          "WHERE oid = atttypid AND typtype = 'd'), atttypid) "
                           "FROM pg_attribute "
                           "WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped "
                           "ORDER BY attnum",
@@ -173,12 +176,15 @@ static int load_columns(pgcdc_worker *w, PGconn *conn, pgcdc__table_info *t, con
     t->col_names = calloc((size_t)n + 1, sizeof(*t->col_names));
     t->col_types = calloc((size_t)n + 1, sizeof(*t->col_types));
     t->col_oids = calloc((size_t)n + 1, sizeof(*t->col_oids));
-    if (t->col_names == NULL || t->col_types == NULL || t->col_oids == NULL)
+    t->col_base_oids = calloc((size_t)n + 1, sizeof(*t->col_base_oids));
+    if (t->col_names == NULL || t->col_types == NULL || t->col_oids == NULL ||
+        t->col_base_oids == NULL)
         goto oom;
     for (int i = 0; i < n; i++) {
         t->col_names[i] = strdup(PQgetvalue(res, i, 0));
         t->col_types[i] = strdup(PQgetvalue(res, i, 1));
         t->col_oids[i] = (uint32_t)strtoul(PQgetvalue(res, i, 2), NULL, 10);
+        t->col_base_oids[i] = (uint32_t)strtoul(PQgetvalue(res, i, 3), NULL, 10);
         t->ncols++;
         if (t->col_names[i] == NULL || t->col_types[i] == NULL)
             goto oom;

@@ -98,8 +98,12 @@ pgcdc__relation *pgcdc__relcache_update(pgcdc__relcache *rc, const pgcdc__msg *m
 pgcdc__relation *pgcdc__relcache_get(pgcdc__relcache *rc, uint32_t relid);
 /* Sets the key columns by name (the primary key found at preflight); unknown names are skipped. */
 int pgcdc__relation_set_keys(pgcdc__relation *rel, char *const *names, int n);
-/* Sets column type names by column name; returns PGCDC_ERR_NOMEM on failure. */
-int pgcdc__relation_set_types(pgcdc__relation *rel, char *const *names, char *const *types, int n);
+/*
+ * Sets column type names by column name, and reads a domain column as its
+ * base type (oids -> base_oids); returns PGCDC_ERR_NOMEM on failure.
+ */
+int pgcdc__relation_set_types(pgcdc__relation *rel, char *const *names, char *const *types,
+                              const uint32_t *oids, const uint32_t *base_oids, int n);
 
 /* ---- rows, changes, transactions ---- */
 
@@ -217,6 +221,7 @@ typedef struct pgcdc__table_info {
     char **col_names; /* ncols column names, their format_type() and type OIDs */
     char **col_types;
     uint32_t *col_oids;
+    uint32_t *col_base_oids; /* the base type of a domain, else the type */
 } pgcdc__table_info;
 
 typedef struct pgcdc__catalog {

@@ -232,12 +232,15 @@ int pgcdc__relation_set_keys(pgcdc__relation *rel, char *const *names, int n)
     return rel->nkeys;
 }
 
-int pgcdc__relation_set_types(pgcdc__relation *rel, char *const *names, char *const *types, int n)
+int pgcdc__relation_set_types(pgcdc__relation *rel, char *const *names, char *const *types,
+                              const uint32_t *oids, const uint32_t *base_oids, int n)
 {
     for (int i = 0; i < rel->ncols; i++) {
         for (int k = 0; k < n; k++) {
             if (strcmp(rel->cols[i].name, names[k]) != 0)
                 continue;
+            if (rel->cols[i].type_oid == oids[k])
+                rel->cols[i].type_oid = base_oids[k];
             free(rel->cols[i].type_name);
             rel->cols[i].type_name = strdup(types[k]);
             if (rel->cols[i].type_name == NULL)

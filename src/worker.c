@@ -611,26 +611,25 @@ static int relation(pgcdc_worker *w, const pgcdc__msg *m)
         return pgcdc__fail(w, PGCDC_ERR_NOMEM, "out of memory");
     t = pgcdc__catalog_table(&w->cat, rel->relid);
     rel->wanted = w->cat.ntables == 0 || t != NULL;
-    if (w->binary && rel->wanted) {
-        for (int i = 0; i < rel->ncols; i++) {
-            if (pgcdc__binary_supported(rel->cols[i].type_oid))
-                continue;
-            /* Start again from the slot, in text mode, before any change of it is read. */
-            w->binary = 0;
-            pthread_mutex_lock(&w->io_mu);
-            w->conn_broken = 1;
-            pthread_mutex_unlock(&w->io_mu);
-            pgcdc__fail(w, PGCDC_ERR_CONNECT,
-                        "column \"%s\" of \"%s.%s\" has a type pgcdc reads only as text: "
-                        "switching to text values",
-                        rel->cols[i].name, rel->schema, rel->name);
-            return PGCDC_OK;
-        }
-    }
     if (t != NULL && t->npk > 0 && pgcdc__relation_set_keys(rel, t->pk, t->npk) < 0)
         return pgcdc__fail(w, PGCDC_ERR_NOMEM, "out of memory");
-    if (t != NULL && pgcdc__relation_set_types(rel, t->col_names, t->col_types, t->ncols) != 0)
+    if (t != NULL && pgcdc__relation_set_types(rel, t->col_names, t->col_types, t->col_oids,
+                                               t->col_base_oids, t->ncols) != 0)
         return pgcdc__fail(w, PGCDC_ERR_NOMEM, "out of memory");
+    for (int i = 0; w->binary && rel->wanted && i < rel->ncols; i++) {
+        if (pgcdc__binary_supported(rel->cols[i].type_oid))
+            continue;
+        /* Start again from the slot, in text mode, before any change of it is read. */
+        w->binary = 0;
+        pthread_mutex_lock(&w->io_mu);
+        w->conn_broken = 1;
+        pthread_mutex_unlock(&w->io_mu);
+        pgcdc__fail(w, PGCDC_ERR_CONNECT,
+                    "column \"%s\" of \"%s.%s\" has a type pgcdc reads only as text: switching "
+                    "to text values",
+                    rel->cols[i].name, rel->schema, rel->name);
+        break;
+    }
     return PGCDC_OK;
 }
 
