@@ -4,6 +4,7 @@
 #                   gcc -Werror, clang -Werror, ASan+UBSan, valgrind, format check
 #   make asan       tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make demo       the seed's e-commerce worker, end to end
+#   make bench      the benchmark (bench/run --quick: under a minute)
 #   make format     apply .clang-format
 #   make install    install library, header, pkg-config file and tool (PREFIX=/usr/local)
 
@@ -16,7 +17,7 @@ CTEST ?= ctest
 SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find include src tools examples tests bench -name '*.[ch]')
 
 .PHONY: all build deps check check-gcc check-clang check-asan check-valgrind check-fuzz format format-check \
-        asan demo install clean
+        asan demo install clean bench
 
 all: build
 
@@ -74,8 +75,12 @@ format-check:
 demo: deps build
 	scripts/demo
 
+# The benchmark, full (bench/run --quick for a short one); results in bench/results/.
+bench: deps
+	bench/run
+
 install: build
 	$(CMAKE) --install build
 
 clean:
-	rm -rf build build-check build-clang build-asan build-valgrind build-fuzz
+	rm -rf build build-check build-clang build-asan build-valgrind build-fuzz build-bench

@@ -16,7 +16,7 @@ set format y '%.0s%c'
 set yrange [0:*]
 set grid ytics
 set key top right
-plot for [i=2:5] dir.'/throughput.dat' using i:xtic(1) title columnheader(i)
+plot for [i=2:8] dir.'/throughput.dat' using i:xtic(1) title columnheader(i)
 
 if (has_lat) {
     set title 'W5: commit to handler latency, pgcdc library'

@@ -16,13 +16,6 @@
 
 #include "pgcdc.h"
 
-/*
- * Not in the library yet: the pgoutput "binary" option.  Declared weak so
- * that --binary fails clearly until pgcdc_config_set_binary() exists.
- * TODO: drop this declaration once pgcdc.h has it.
- */
-int pgcdc_config_set_binary(pgcdc_config *cfg, int on) __attribute__((weak));
-
 /* Built-in type OIDs (pg_type.dat), to pick the accessor for a column. */
 enum {
     OID_BOOL = 16,
@@ -390,7 +383,7 @@ static void usage(FILE *f)
                "      --ready=FILE          create FILE once streaming has started\n"
                "      --hist=FILE           write the latency histogram to FILE\n"
                "      --protocol=1|2        pgoutput protocol version (default 1)\n"
-               "      --binary              pgoutput binary mode (needs pgcdc_config_set_binary)\n"
+               "      --binary              pgoutput binary mode\n"
                "  -h, --help                print this help and exit\n\n"
                "SIGINT and SIGTERM stop it; the result is printed all the same.\n"
                "Exit status: 0 done, 1 runtime error, 2 bad usage.\n");
@@ -498,11 +491,6 @@ static int configure(pgcdc_config *cfg, const options *o, bench *b)
         return 2;
     }
     if (o->binary) {
-        if (pgcdc_config_set_binary == NULL) {
-            fprintf(stderr, "pgcdc_bench: --binary needs pgcdc_config_set_binary(), which this "
-                            "build of the library does not have\n");
-            return 2;
-        }
         if (pgcdc_config_set_binary(cfg, 1) != PGCDC_OK) {
             fprintf(stderr, "pgcdc_bench: %s\n", pgcdc_config_errmsg(cfg));
             return 2;

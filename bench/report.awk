@@ -11,7 +11,10 @@ BEGIN {
     names["recv_pgoutput"] = "pg_recvlogical, pgoutput (ceiling)"
     names["recv_wal2json"] = "pg_recvlogical, wal2json v2"
     names["pgcdc_live"] = "pgcdc library, live (latency mode)"
-    nchart = split("pgcdc_lib pgcdc_cli recv_pgoutput recv_wal2json", chart, " ")
+    names["recv_pgoutput_bin"] = "pg_recvlogical, pgoutput binary"
+    names["pgcdc_lib_bin"] = "pgcdc library, binary values"
+    names["pgcdc_cli_bin"] = "pgcdc CLI, binary values, JSON"
+    nchart = split("pgcdc_lib pgcdc_cli pgcdc_lib_bin pgcdc_cli_bin recv_pgoutput recv_pgoutput_bin recv_wal2json", chart, " ")
 }
 
 FNR == 1 { file++ }
@@ -114,7 +117,7 @@ END {
         for (k = 1; k <= nc[w]; k++) {
             e = eps(w, k)
             r = ratio(w, k)
-            if (cname[w, k] == "pgcdc_lib" || cname[w, k] == "pgcdc_cli")
+            if (cname[w, k] ~ /^pgcdc_(lib|cli)/)
                 js = js ",\"" cname[w, k] "_ratio_to_ceiling\":" (r == "" ? "null" : sprintf("%.3f", r))
             cs = cs (k > 1 ? "," : "") "\"" cname[w, k] "\":{\"mode\":\"" cmode[w, k] "\""
             cs = cs ",\"events\":" cevents[w, k] ",\"events_counted\":" (ccounted[w, k] == 1 ? "true" : "false")
