@@ -18,6 +18,9 @@
 
 /* With nothing received for this long, ask the server for a keepalive. */
 #define PGCDC__PING_AFTER_MS 1000
+/* Messages in one wakeup that make a stream "bulk", and how long to let it gather. */
+#define PGCDC__BUSY_MESSAGES 32
+#define PGCDC__GATHER_US 500
 /* With nothing received for this long despite pings, the link is dead. */
 #define PGCDC__DEAD_AFTER_MS 30000
 
@@ -216,6 +219,7 @@ int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len)
         if (n > 0) {
             w->last_recv_us = pgcdc__now_us();
             pthread_mutex_unlock(&w->io_mu);
+            w->busy_streak++;
             w->rbuf = buf;
             *len = n;
             return 1;
@@ -266,6 +270,17 @@ int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len)
         wait_ms = 100;
         if (timeout_ms >= 0 && timeout_ms - waited_ms < wait_ms)
             wait_ms = (int)(timeout_ms - waited_ms);
+        /*
+         * In a bulk stream the data trickles in message by message: waking
+         * for each costs a poll() and a recv() apiece.  After a busy stretch,
+         * let a few hundred microseconds of it gather first.
+         */
+        if (w->busy_streak >= PGCDC__BUSY_MESSAGES && wait_ms > 0) {
+            struct timespec ts = {0, PGCDC__GATHER_US * 1000};
+
+            nanosleep(&ts, NULL);
+        }
+        w->busy_streak = 0;
         n = poll(pfd, 2, wait_ms);
         if (n < 0 && errno != EINTR) {
             pgcdc__fail(w, PGCDC_ERR_IO, "poll failed: %s", strerror(errno));
