@@ -163,6 +163,58 @@ scenario_netcut() {
     end_scenario
 }
 
+# 4. Protocol 2 (in-progress transactions streamed, logical_decoding_work_mem
+# 64kB so the workload's large transactions stream): connection resets at
+# random moments, also inside a streamed block, and server crashes.
+scenario_stream() {
+    begin_scenario stream
+    start_server --set logical_decoding_work_mem=64kB
+    mkfifo "$DIR/proxy.ctl"
+    "$NETPROXY" --target "$PGPORT" --control "$DIR/proxy.ctl" >"$DIR/proxy.port" 2>"$DIR/proxy.log" &
+    PROXY_PID=$!
+    track $PROXY_PID
+    for _ in $(seq 1 50); do [ -s "$DIR/proxy.port" ] && break; sleep 0.1; done
+    CONN="host=127.0.0.1 port=$(cat "$DIR/proxy.port") dbname=chaos user=postgres"
+    prepare_db
+    start_sampler
+    start_workload
+    start_pgcdc --protocol=2
+    local i n t0
+    for i in $(seq 1 "$STREAM_CUTS"); do
+        sleep "$(rand_s 1000 4000)"
+        kill -0 "$PGCDC_PID" 2>/dev/null || break
+        n=$(reconnects)
+        t0=$(now)
+        if [ $((i % 5)) = 0 ]; then
+            as_pg "$PGCDC_PGBIN/pg_ctl" -D "$PGCDC_PGDATA" -m immediate -w -t 60 stop >/dev/null
+            sleep "$(rand_s 200 2000)"
+            as_pg "$PGCDC_PGBIN/pg_ctl" -D "$PGCDC_PGDATA" -l "$PGCDC_PGLOG" -w -t 120 start >/dev/null
+        else
+            proxy_cmd reset
+        fi
+        wait_reconnect "$n" "$t0" 120 || break
+    done
+    sleep 3
+    stop_workload
+    [ "$PGCDC_RUNS" = 1 ] && kill -0 "$PGCDC_PID" 2>/dev/null ||
+        check_failed "pgcdc did not keep running through the cuts: $(grep 'error:' "$DIR/pgcdc.log" | tail -1 | cut -d' ' -f2-)"
+    if ! kill -0 "$PGCDC_PID" 2>/dev/null; then
+        # Let the drain run a fresh process; the exit counts as a restart.
+        wait_pgcdc
+        wait_slot_inactive
+        record_restart exit
+        start_pgcdc --protocol=2
+    fi
+    drain
+    dump_oracle
+    no_new_slot
+    verify_run
+    add_row "4. protocol 2: resets and crashes" "$STREAM_CUTS cuts ($((STREAM_CUTS / 5)) server crashes)"
+    kill_pid "$PROXY_PID"
+    untrack "$PROXY_PID"
+    end_scenario
+}
+
 # Generates WAL and checkpoints until the slot is invalidated ("lost").
 invalidate_slot() {
     for _ in $(seq 1 20); do
