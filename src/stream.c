@@ -22,7 +22,7 @@
 #define PGCDC__BUSY_MESSAGES 32
 #define PGCDC__GATHER_US 500
 /* With nothing received for this long despite pings, the link is dead. */
-#define PGCDC__DEAD_AFTER_MS 30000
+#define PGCDC__DEAD_AFTER_MS 25000
 
 int64_t pgcdc__now_us(void)
 {

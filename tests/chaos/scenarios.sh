@@ -1,6 +1,7 @@
 # The chaos suite's fault scenarios, sourced by tests/chaos/run (which holds
 # the helpers they use).  Each one starts its own server and leaves none behind.
 # shellcheck shell=bash
+# shellcheck disable=SC2153 # TOOK, DIR, ... are set by run's helpers
 
 # 1. kill -9 of pgcdc at random moments during the mixed workload.
 scenario_kill() {
@@ -36,6 +37,7 @@ scenario_kill() {
     no_new_slot
     verify_run
     add_row "1. kill -9 of pgcdc" "$KILLS kills"
+    NOTES+=("Kills: unconfirmed window per kill $(grep -o '"kind":"kill","window":[0-9]*' "$DIR/verify.json" | sed 's/.*://' | paste -sd, | sed 's/,/, /g') events; $(field duplicates_unexplained) duplicates outside a restart's window.")
     end_scenario
 }
 
@@ -62,8 +64,9 @@ scenario_restart() {
     done
     sleep 3
     stop_workload
-    [ "$PGCDC_RUNS" = 1 ] && kill -0 "$PGCDC_PID" 2>/dev/null ||
+    if [ "$PGCDC_RUNS" != 1 ] || ! kill -0 "$PGCDC_PID" 2>/dev/null; then
         check_failed "pgcdc did not keep running through the restarts"
+    fi
     drain
     dump_oracle
     no_new_slot
@@ -82,7 +85,8 @@ holed_close_time() {
     while :; do
         line=$(grep 'client closed its holed connection' "$DIR/proxy.log" | sed -n "$((before + 1))p")
         if [ -n "$line" ]; then
-            echo "$line" | sed 's/.* after \([0-9.]*\) s$/\1/'
+            line=${line##* after }
+            echo "${line% s}"
             return 0
         fi
         if [ "$(elapsed "$t0" | cut -d. -f1)" -ge 60 ]; then
@@ -118,13 +122,13 @@ scenario_netcut() {
         closed=$(grep -c 'client closed its holed connection' "$DIR/proxy.log" || true)
         t0=$(now)
         proxy_cmd blackhole
-        sleep $BLACKHOLE_S
+        sleep "$BLACKHOLE_S"
         if [ $((i % 2)) = 1 ]; then
             proxy_cmd pass
             took=$(holed_close_time "$closed" "$t0")
             detect+=("$took")
             if [ "$took" = never ] ||
-                awk -v t="$took" -v l=$BLACKHOLE_S 'BEGIN { exit !(t > l + 1) }'; then
+                awk -v t="$took" -v l="$BLACKHOLE_S" 'BEGIN { exit !(t > l + 1) }'; then
                 check_failed "netcut $i: pgcdc noticed the dead link after $took s (limit $BLACKHOLE_S s)"
             fi
         else
@@ -146,8 +150,9 @@ scenario_netcut() {
     done
     sleep 3
     stop_workload
-    [ "$PGCDC_RUNS" = 1 ] && kill -0 "$PGCDC_PID" 2>/dev/null ||
+    if [ "$PGCDC_RUNS" != 1 ] || ! kill -0 "$PGCDC_PID" 2>/dev/null; then
         check_failed "pgcdc did not keep running through the cuts"
+    fi
     drain
     dump_oracle
     no_new_slot
@@ -164,8 +169,8 @@ scenario_netcut() {
 }
 
 # 4. Protocol 2 (in-progress transactions streamed, logical_decoding_work_mem
-# 64kB so the workload's large transactions stream): connection resets at
-# random moments, also inside a streamed block, and server crashes.
+# 64kB so the workload's large transactions stream): connection resets while
+# pgcdc works through a backlog (so also inside a streamed block), and crashes.
 scenario_stream() {
     begin_scenario stream
     start_server --set logical_decoding_work_mem=64kB
@@ -177,27 +182,36 @@ scenario_stream() {
     CONN="host=127.0.0.1 port=$(cat "$DIR/proxy.port") dbname=chaos user=postgres"
     prepare_db
     start_sampler
-    start_workload
+    # More large transactions, fewer small ones: cuts land inside streamed blocks.
+    start_workload 100 -f "$WL/big.pgbench@11"
     start_pgcdc --protocol=2
-    local i n t0
+    local i n t0 cuts=0 crashes=0
     for i in $(seq 1 "$STREAM_CUTS"); do
         sleep "$(rand_s 1000 4000)"
         kill -0 "$PGCDC_PID" 2>/dev/null || break
         n=$(reconnects)
         t0=$(now)
+        cuts=$((cuts + 1))
         if [ $((i % 5)) = 0 ]; then
+            crashes=$((crashes + 1))
             as_pg "$PGCDC_PGBIN/pg_ctl" -D "$PGCDC_PGDATA" -m immediate -w -t 60 stop >/dev/null
             sleep "$(rand_s 200 2000)"
             as_pg "$PGCDC_PGBIN/pg_ctl" -D "$PGCDC_PGDATA" -l "$PGCDC_PGLOG" -w -t 120 start >/dev/null
         else
+            # A backlog first (pgcdc paused), so the reset finds it in mid-stream.
+            kill -STOP "$PGCDC_PID"
+            sleep "$(rand_s 1000 3000)"
+            kill -CONT "$PGCDC_PID"
+            sleep "$(rand_s 20 300)"
             proxy_cmd reset
         fi
         wait_reconnect "$n" "$t0" 120 || break
     done
     sleep 3
     stop_workload
-    [ "$PGCDC_RUNS" = 1 ] && kill -0 "$PGCDC_PID" 2>/dev/null ||
+    if [ "$PGCDC_RUNS" != 1 ] || ! kill -0 "$PGCDC_PID" 2>/dev/null; then
         check_failed "pgcdc did not keep running through the cuts: $(grep 'error:' "$DIR/pgcdc.log" | tail -1 | cut -d' ' -f2-)"
+    fi
     if ! kill -0 "$PGCDC_PID" 2>/dev/null; then
         # Let the drain run a fresh process; the exit counts as a restart.
         wait_pgcdc
@@ -209,7 +223,7 @@ scenario_stream() {
     dump_oracle
     no_new_slot
     verify_run
-    add_row "4. protocol 2: resets and crashes" "$STREAM_CUTS cuts ($((STREAM_CUTS / 5)) server crashes)"
+    add_row "4. protocol 2: resets and crashes" "$cuts cuts ($crashes server crashes)"
     kill_pid "$PROXY_PID"
     untrack "$PROXY_PID"
     end_scenario
@@ -240,9 +254,9 @@ expect_slot_exit() {
     wait_pgcdc
     local msg
     msg=$(grep 'error:' "$DIR/pgcdc.log" | tail -1 | cut -d' ' -f2-)
-    [ $PGCDC_RC = 3 ] || check_failed "$what: exit $PGCDC_RC, expected 3"
+    [ "$PGCDC_RC" = 3 ] || check_failed "$what: exit $PGCDC_RC, expected 3"
     case $msg in *"\"$SLOT\""*) ;; *) check_failed "$what: the message does not name the slot: $msg" ;; esac
-    SLOT_RESULTS+=("| $what | $PGCDC_RC | $(elapsed "$t0") s | \`$msg\` |")
+    SLOT_RESULTS+=("| $what | $PGCDC_RC | $(elapsed "$t0") s | \`${msg#pgcdc: }\` |")
     log "$what: exit $PGCDC_RC: $msg"
 }
 
@@ -256,7 +270,7 @@ no_slot_created() {
 
 fresh_slot() {
     psql_q -c "SELECT pg_drop_replication_slot('$SLOT') FROM pg_replication_slots WHERE slot_name = '$SLOT'" >/dev/null
-    "$PGCDC" --dbname "$CONN" --slot $SLOT --publication $PUB "${TABLE_ARGS[@]}" --create-slot \
+    "$PGCDC" --dbname "$CONN" --slot "$SLOT" --publication "$PUB" "${TABLE_ARGS[@]}" --create-slot \
         2>>"$DIR/create.log"
 }
 
@@ -277,7 +291,7 @@ scenario_slot() {
     end=$(psql_q -c "SELECT pg_current_wal_insert_lsn()")
     start_pgcdc --endpos "$end"
     wait_pgcdc
-    [ $PGCDC_RC = 0 ] || check_failed "the first run exited with $PGCDC_RC"
+    [ "$PGCDC_RC" = 0 ] || check_failed "the first run exited with $PGCDC_RC"
     if invalidate_slot; then
         start_pgcdc
         expect_slot_exit "a. invalidated while pgcdc was stopped"
@@ -287,7 +301,7 @@ scenario_slot() {
 
     # b. Invalidated under a running but stuck pgcdc (SIGSTOP): the checkpointer ends its walsender.
     fresh_slot
-    : >"$DIR/pgcdc.log"
+    mv "$DIR/pgcdc.log" "$DIR/pgcdc.a.log"
     start_pgcdc
     sleep 2
     kill -STOP "$PGCDC_PID"
@@ -303,7 +317,7 @@ scenario_slot() {
 
     # c. Dropped under a running pgcdc, between two connections.
     fresh_slot
-    : >"$DIR/pgcdc.log"
+    mv "$DIR/pgcdc.log" "$DIR/pgcdc.b.log"
     start_pgcdc
     sleep 2
     local v=0
@@ -320,7 +334,7 @@ scenario_slot() {
     no_slot_created "c" 0
 
     # d. Missing at start with --no-create.
-    : >"$DIR/pgcdc.log"
+    mv "$DIR/pgcdc.log" "$DIR/pgcdc.c.log"
     start_pgcdc --no-create
     expect_slot_exit "d. missing at start with --no-create"
     no_slot_created "d" 0
@@ -335,7 +349,7 @@ write_results() {
 # Chaos suite results
 
 \`tests/chaos/run --$MODE --seed $SEED\` ($(date -u +%Y-%m-%d), pgcdc $rev$dirty,
-PostgreSQL $(psql --version | awk '{print $3}'), $(nproc) cores, ${total} s).
+PostgreSQL $(psql --version | awk '{print $3}'), $(nproc) cores, ${TOTAL_S} s).
 
 Every change checked is one the server's own test_decoding slot (created before the
 workload) recorded for the published tables, found in pgcdc's output file with the same
@@ -346,17 +360,19 @@ exceed it, and within one running process there must be none.  Confirm samples: 
 confirmed_flush_lsn read every 100 ms, each checked against what the file held right after
 (a transaction whose commit LSN is below it must already be written).
 
-| fault | injected | changes checked | transactions | lost | duplicates | unconfirmed window | order violations | incomplete txns | unexpected | confirm samples | confirm violations |
-|---|---|---|---|---|---|---|---|---|---|---|---|
 EOF
-    printf '%s\n' "${ROWS[@]}"
+    if [ ${#ROWS[@]} -gt 0 ]; then
+        echo "| fault | injected | changes checked | transactions | lost | duplicates | unconfirmed window | order violations | incomplete txns | unexpected | confirm samples | confirm violations |"
+        echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+        printf '%s\n' "${ROWS[@]}"
+    fi
     if [ ${#SLOT_RESULTS[@]} -gt 0 ]; then
         cat <<'EOF'
 
 5. Slot invalidated or dropped (max_slot_wal_keep_size = 1MB, WAL generated and
 checkpointed until wal_status is "lost"):
 
-| case | exit | after | message |
+| case | exit | exited after | message |
 |---|---|---|---|
 EOF
         printf '%s\n' "${SLOT_RESULTS[@]}"
@@ -364,6 +380,10 @@ EOF
     if [ ${#NOTES[@]} -gt 0 ]; then
         echo
         printf -- '- %s\n' "${NOTES[@]}"
+    fi
+    if [ ${#DURATIONS[@]} -gt 0 ]; then
+        echo
+        echo "Durations: ${DURATIONS[*]}."
     fi
     echo
     if [ ${#FAILURES[@]} -gt 0 ]; then
