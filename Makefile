@@ -5,6 +5,7 @@
 #   make asan       tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make demo       the seed's e-commerce worker, end to end
 #   make bench      the benchmark (bench/run --quick: under a minute)
+#   make chaos      the fault-injection suite, full (make check runs its CI subset)
 #   make format     apply .clang-format
 #   make install    install library, header, pkg-config file and tool (PREFIX=/usr/local)
 
@@ -17,7 +18,7 @@ CTEST ?= ctest
 SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find include src tools examples tests bench -name '*.[ch]')
 
 .PHONY: all build deps check check-gcc check-clang check-asan check-valgrind check-fuzz format format-check \
-        asan demo install clean bench
+        asan demo install clean bench chaos
 
 all: build
 
@@ -74,6 +75,10 @@ format-check:
 
 demo: deps build
 	scripts/demo
+
+# The fault-injection suite, full (about 40 minutes; make check runs its CI subset).
+chaos: deps build
+	tests/chaos/run --full --pgcdc build/tools/pgcdc/pgcdc
 
 # The benchmark, full (bench/run --quick for a short one); results in bench/results/.
 bench: deps

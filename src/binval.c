@@ -54,9 +54,25 @@ static void put(pgcdc__buf *out, const char *s)
 static void put_int(pgcdc__buf *out, int64_t v)
 {
     char tmp[24];
+    size_t n = sizeof(tmp);
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
 
-    snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
-    put(out, tmp);
+    do {
+        tmp[--n] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        tmp[--n] = '-';
+    pgcdc__buf_put(out, tmp + n, sizeof(tmp) - n);
+}
+
+/* v as exactly width digits (v < 10^width). */
+static void put_digits(char *p, unsigned v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
 }
 
 /*
@@ -177,6 +193,45 @@ static int shortest_digits(double v, int is_float4, char *digits, int *exp10)
     return (int)strlen(digits);
 }
 
+/*
+ * The common case, fast: v is M / 10^k exactly, for an integer M of at most
+ * 15 digits (float4: 6).  No shorter decimal reads back as v then, so M's
+ * digits are the shortest; no trial conversions needed.  0 if not so.
+ */
+static int short_exact_digits(double v, int is_float4, char *digits, int *exp10)
+{
+    static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
+    double a = fabs(v);
+    double limit = is_float4 ? 1e6 : 1e15;
+
+    for (int k = 0; k <= 8; k++) {
+        double x = a * pow10[k];
+        uint64_t m;
+        char tmp[24];
+        int n = 0;
+
+        if (x >= limit)
+            return 0;
+        if (x != floor(x))
+            continue;
+        m = (uint64_t)x;
+        if (is_float4 ? (float)((double)m / pow10[k]) != (float)a : (double)m / pow10[k] != a)
+            continue;
+        if (m == 0)
+            return 0;
+        while (m > 0) {
+            tmp[n++] = (char)('0' + m % 10);
+            m /= 10;
+        }
+        for (int i = 0; i < n; i++)
+            digits[i] = tmp[n - 1 - i];
+        digits[n] = '\0';
+        *exp10 = n - 1 - k;
+        return n;
+    }
+    return 0;
+}
+
 static void put_float(pgcdc__buf *out, double v, int is_float4)
 {
     char digits[24];
@@ -199,7 +254,9 @@ static void put_float(pgcdc__buf *out, double v, int is_float4)
         put(out, signbit(v) ? "-0" : "0");
         return;
     }
-    ndig = shortest_digits(v, is_float4, digits, &exp10);
+    ndig = short_exact_digits(v, is_float4, digits, &exp10);
+    if (ndig == 0)
+        ndig = shortest_digits(v, is_float4, digits, &exp10);
     while (ndig > 1 && digits[ndig - 1] == '0')
         ndig--;
     digits[ndig] = '\0';
@@ -277,8 +334,12 @@ static int put_numeric(pgcdc__buf *out, const uint8_t *p, size_t len)
 
             if (dig > 9999)
                 return -1;
-            snprintf(group, sizeof(group), d == 0 ? "%d" : "%04d", dig);
-            put(out, group);
+            if (d == 0) {
+                put_int(out, dig);
+            } else {
+                put_digits(group, (unsigned)dig, 4);
+                pgcdc__buf_put(out, group, 4);
+            }
         }
     }
     if (dscale > 0) {
@@ -291,7 +352,7 @@ static int put_numeric(pgcdc__buf *out, const uint8_t *p, size_t len)
 
             if (dig > 9999)
                 return -1;
-            snprintf(group, sizeof(group), "%04d", dig);
+            put_digits(group, (unsigned)dig, 4);
             pgcdc__buf_put(out, group, (size_t)take);
             written += take;
         }
@@ -329,8 +390,19 @@ static void put_date_part(pgcdc__buf *out, int64_t days2000, int *bc)
 
     civil_from_days(days2000 + 10957, &y, &m, &d);
     *bc = y <= 0;
-    snprintf(tmp, sizeof(tmp), "%04lld-%02d-%02d", (long long)(y <= 0 ? 1 - y : y), m, d);
-    put(out, tmp);
+    if (y <= 0)
+        y = 1 - y;
+    if (y > 9999) {
+        put_int(out, y);
+    } else {
+        put_digits(tmp, (unsigned)y, 4);
+        pgcdc__buf_put(out, tmp, 4);
+    }
+    tmp[0] = '-';
+    put_digits(tmp + 1, (unsigned)m, 2);
+    tmp[3] = '-';
+    put_digits(tmp + 4, (unsigned)d, 2);
+    pgcdc__buf_put(out, tmp, 6);
 }
 
 static void put_timestamp(pgcdc__buf *out, int64_t us, int with_tz)
@@ -351,9 +423,13 @@ static void put_timestamp(pgcdc__buf *out, int64_t us, int with_tz)
         days--;
     }
     put_date_part(out, days, &bc);
-    snprintf(tmp, sizeof(tmp), " %02d:%02d:%02d", (int)(rem / 3600000000LL),
-             (int)(rem / 60000000 % 60), (int)(rem / 1000000 % 60));
-    put(out, tmp);
+    tmp[0] = ' ';
+    put_digits(tmp + 1, (unsigned)(rem / 3600000000LL), 2);
+    tmp[3] = ':';
+    put_digits(tmp + 4, (unsigned)(rem / 60000000 % 60), 2);
+    tmp[6] = ':';
+    put_digits(tmp + 7, (unsigned)(rem / 1000000 % 60), 2);
+    pgcdc__buf_put(out, tmp, 9);
     if (rem % 1000000 != 0) {
         int frac = (int)(rem % 1000000);
         int width = 6;
@@ -362,8 +438,9 @@ static void put_timestamp(pgcdc__buf *out, int64_t us, int with_tz)
             frac /= 10;
             width--;
         }
-        snprintf(tmp, sizeof(tmp), ".%0*d", width, frac);
-        put(out, tmp);
+        tmp[0] = '.';
+        put_digits(tmp + 1, (unsigned)frac, width);
+        pgcdc__buf_put(out, tmp, (size_t)width + 1);
     }
     if (with_tz)
         put(out, "+00");
