@@ -162,34 +162,66 @@ static int bump(char *digits, int n, int delta)
  * PostgreSQL uses), laid out as PostgreSQL does: fixed notation when the
  * decimal point falls within (-4, limit], else d.ddde+XX.
  */
-static int shortest_digits(double v, int is_float4, char *digits, int *exp10)
+/* The p-digit candidate for v that reads back as v, if any (1, digits set), else 0. */
+static int candidate(double v, int is_float4, int p, char *digits, int *exp10)
 {
-    for (int p = 1; p <= 17; p++) {
-        char e[64];
-        char cand[24];
-        int n = 0;
+    char e[64];
+    char cand[24];
+    int n = 0;
 
-        snprintf(e, sizeof(e), "%.*e", p - 1, v);
-        for (const char *c = e; *c != 'e' && *c != 'E' && *c != '\0'; c++) {
-            if (*c >= '0' && *c <= '9')
-                digits[n++] = *c;
-        }
-        digits[n] = '\0';
-        *exp10 = atoi(strpbrk(e, "eE") + 1);
-        if (round_trips(digits, n, *exp10, v, is_float4))
-            return n;
-        /*
-         * At a power of two the interval that reads back as v is lopsided: the
-         * nearest n-digit number may miss it while its neighbour hits it.
-         */
-        for (int delta = 1; delta >= -1; delta -= 2) {
-            memcpy(cand, digits, (size_t)n + 1);
-            if (bump(cand, n, delta) && round_trips(cand, n, *exp10, v, is_float4)) {
-                memcpy(digits, cand, (size_t)n + 1);
-                return n;
-            }
+    snprintf(e, sizeof(e), "%.*e", p - 1, v);
+    for (const char *c = e; *c != 'e' && *c != 'E' && *c != '\0'; c++) {
+        if (*c >= '0' && *c <= '9')
+            digits[n++] = *c;
+    }
+    digits[n] = '\0';
+    *exp10 = atoi(strpbrk(e, "eE") + 1);
+    if (round_trips(digits, n, *exp10, v, is_float4))
+        return 1;
+    /*
+     * At a power of two the interval that reads back as v is lopsided: the
+     * nearest n-digit number may miss it while its neighbour hits it.
+     */
+    for (int delta = 1; delta >= -1; delta -= 2) {
+        memcpy(cand, digits, (size_t)n + 1);
+        if (bump(cand, n, delta) && round_trips(cand, n, *exp10, v, is_float4)) {
+            memcpy(digits, cand, (size_t)n + 1);
+            return 1;
         }
     }
+    return 0;
+}
+
+/*
+ * Shortest decimal digits that read back as the same value (as Ryu, which
+ * PostgreSQL uses).  Reading back only gets easier with more digits, so a
+ * binary search over the length finds the shortest in a few trials.
+ */
+static int shortest_digits(double v, int is_float4, char *digits, int *exp10)
+{
+    int lo = 1;
+    int hi = is_float4 ? 9 : 17;
+    char best[24];
+    int best_exp = 0;
+
+    candidate(v, is_float4, hi, best, &best_exp);
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        char d[24];
+        int e;
+
+        if (candidate(v, is_float4, mid, d, &e)) {
+            hi = mid;
+            memcpy(best, d, sizeof(d));
+            best_exp = e;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    if (strlen(best) != (size_t)hi)
+        candidate(v, is_float4, hi, best, &best_exp);
+    memcpy(digits, best, strlen(best) + 1);
+    *exp10 = best_exp;
     return (int)strlen(digits);
 }
 
