@@ -491,20 +491,21 @@ static void point_to_text(pgcdc_worker *w, pgcdc__tuple *t, const size_t *offset
 
 static int convert_values(pgcdc_worker *w, const pgcdc__relation *rel, pgcdc__msg *m)
 {
-    size_t *old_off = w->offsets;
-    size_t *new_off = w->offsets + rel->ncols;
+    size_t *old_off;
+    size_t *new_off;
     int r;
 
-    if ((size_t)rel->ncols * 2 > w->noffsets) {
-        size_t *grown = realloc(w->offsets, (size_t)rel->ncols * 2 * sizeof(*grown));
+    if ((size_t)rel->ncols * 2 + 2 > w->noffsets) {
+        size_t n = (size_t)rel->ncols * 2 + 2;
+        size_t *grown = realloc(w->offsets, n * sizeof(*grown));
 
         if (grown == NULL)
             return pgcdc__fail(w, PGCDC_ERR_NOMEM, "out of memory");
         w->offsets = grown;
-        w->noffsets = (size_t)rel->ncols * 2;
-        old_off = w->offsets;
-        new_off = w->offsets + rel->ncols;
+        w->noffsets = n;
     }
+    old_off = w->offsets;
+    new_off = w->offsets + rel->ncols;
     pgcdc__buf_reset(&w->scratch);
     r = to_text(w, rel, &m->u.change.old, old_off);
     if (r == PGCDC_OK)

@@ -77,7 +77,27 @@ scenario_restart() {
     end_scenario
 }
 
-proxy_cmd() { echo "$1" >"$DIR/proxy.ctl"; }
+# A command to netproxy.  Never blocks: a FIFO without its reader would.  A
+# proxy gone clears PROXY_OK, and the scenario stops injecting.
+proxy_cmd() {
+    # shellcheck disable=SC2016 # expanded by the inner shell
+    if ! kill -0 "$PROXY_PID" 2>/dev/null ||
+        ! timeout 5 bash -c 'echo "$1" >"$2"' _ "$1" "$DIR/proxy.ctl"; then
+        [ "$PROXY_OK" = 0 ] || check_failed "netproxy is gone: could not send \"$1\" (see $DIR/proxy.log)"
+        PROXY_OK=0
+    fi
+}
+
+start_proxy() {
+    mkfifo "$DIR/proxy.ctl"
+    "$NETPROXY" --target "$PGPORT" --control "$DIR/proxy.ctl" >"$DIR/proxy.port" 2>"$DIR/proxy.log" &
+    PROXY_PID=$!
+    PROXY_OK=1
+    track $PROXY_PID
+    for _ in $(seq 1 50); do [ -s "$DIR/proxy.port" ] && break; sleep 0.1; done
+    [ -s "$DIR/proxy.port" ] || die "netproxy did not start (see $DIR/proxy.log)"
+    CONN="host=127.0.0.1 port=$(cat "$DIR/proxy.port") dbname=chaos user=postgres"
+}
 
 # Seconds pgcdc kept its holed connection before giving up on it, from the proxy's log.
 holed_close_time() {
@@ -105,18 +125,15 @@ holed_close_time() {
 scenario_netcut() {
     begin_scenario netcut
     start_server
-    mkfifo "$DIR/proxy.ctl"
-    "$NETPROXY" --target "$PGPORT" --control "$DIR/proxy.ctl" >"$DIR/proxy.port" 2>"$DIR/proxy.log" &
-    PROXY_PID=$!
-    track $PROXY_PID
-    for _ in $(seq 1 50); do [ -s "$DIR/proxy.port" ] && break; sleep 0.1; done
-    CONN="host=127.0.0.1 port=$(cat "$DIR/proxy.port") dbname=chaos user=postgres"
+    start_proxy
     prepare_db
     start_sampler
     start_workload
     start_pgcdc
-    local i n t0 took closed detect=() slowest=0
+    local i n t0 took closed detect=() slowest=0 rounds=0
     for i in $(seq 1 "$NETCUTS"); do
+        [ "$PROXY_OK" = 1 ] || break
+        rounds=$i
         sleep "$(rand_s 2000 5000)"
         n=$(reconnects)
         closed=$(grep -c 'client closed its holed connection' "$DIR/proxy.log" || true)
@@ -161,7 +178,7 @@ scenario_netcut() {
     local active
     active=$(grep -c 'is active for PID' "$DIR/pgcdc.log" || true)
     [ "$active" -gt 0 ] || check_failed "no \"slot is active for PID\" retry was seen"
-    add_row "3. network cut (proxy)" "$NETCUTS blackholes of ${BLACKHOLE_S} s + $NETCUTS resets"
+    add_row "3. network cut (proxy)" "$rounds blackholes of ${BLACKHOLE_S} s + $rounds resets"
     NOTES+=("Network cuts: dead link noticed after ${detect[*]} s (blackhole start to pgcdc closing the dead connection; limit $BLACKHOLE_S s); streaming again at most ${slowest} s after a blackhole began; \"slot is active for PID\" retried $active times; $(reconnects) reconnects; no slot created.")
     kill_pid "$PROXY_PID"
     untrack "$PROXY_PID"
@@ -174,12 +191,7 @@ scenario_netcut() {
 scenario_stream() {
     begin_scenario stream
     start_server --set logical_decoding_work_mem=64kB
-    mkfifo "$DIR/proxy.ctl"
-    "$NETPROXY" --target "$PGPORT" --control "$DIR/proxy.ctl" >"$DIR/proxy.port" 2>"$DIR/proxy.log" &
-    PROXY_PID=$!
-    track $PROXY_PID
-    for _ in $(seq 1 50); do [ -s "$DIR/proxy.port" ] && break; sleep 0.1; done
-    CONN="host=127.0.0.1 port=$(cat "$DIR/proxy.port") dbname=chaos user=postgres"
+    start_proxy
     prepare_db
     start_sampler
     # More large transactions, fewer small ones: cuts land inside streamed blocks.
@@ -187,6 +199,7 @@ scenario_stream() {
     start_pgcdc --protocol=2
     local i n t0 cuts=0 crashes=0
     for i in $(seq 1 "$STREAM_CUTS"); do
+        [ "$PROXY_OK" = 1 ] || break
         sleep "$(rand_s 1000 4000)"
         kill -0 "$PGCDC_PID" 2>/dev/null || break
         n=$(reconnects)
