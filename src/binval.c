@@ -392,35 +392,15 @@ static int put_numeric(pgcdc__buf *out, const uint8_t *p, size_t len)
     return 0;
 }
 
-/* Year, month, day of a count of days since 1970-01-01 (proleptic Gregorian). */
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    int64_t era;
-    int64_t doe;
-    int64_t yoe;
-    int64_t doy;
-    int64_t mp;
-
-    z += 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = z - era * 146097;
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 /* "YYYY-MM-DD" for days since 2000-01-01; *bc set for years before 1. */
 static void put_date_part(pgcdc__buf *out, int64_t days2000, int *bc)
 {
     int64_t y;
-    int m;
-    int d;
+    unsigned m;
+    unsigned d;
     char tmp[48];
 
-    civil_from_days(days2000 + 10957, &y, &m, &d);
+    pgcdc__civil_from_days(days2000 + 10957, &y, &m, &d);
     *bc = y <= 0;
     if (y <= 0)
         y = 1 - y;
@@ -431,9 +411,9 @@ static void put_date_part(pgcdc__buf *out, int64_t days2000, int *bc)
         pgcdc__buf_put(out, tmp, 4);
     }
     tmp[0] = '-';
-    put_digits(tmp + 1, (unsigned)m, 2);
+    put_digits(tmp + 1, m, 2);
     tmp[3] = '-';
-    put_digits(tmp + 4, (unsigned)d, 2);
+    put_digits(tmp + 4, d, 2);
     pgcdc__buf_put(out, tmp, 6);
 }
 

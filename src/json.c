@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "value.h"
 
 #define JSON_MIN_CAP 1024
 
@@ -305,26 +306,6 @@ void pgcdc__json_embed(pgcdc__json *j, const char *s, size_t n)
     copy_text(j, s, n, 1);
 }
 
-/* Proleptic Gregorian date of a day count from 1970-01-01 (H. Hinnant's algorithm). */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    int64_t era;
-    int64_t doe;
-    int64_t yoe;
-    int64_t doy;
-    int64_t mp;
-
-    z += 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = z - era * 146097;
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 /* Writes v as exactly width decimal digits (v < 10^width). */
 static void put_digits(char *p, unsigned v, int width)
 {
@@ -355,7 +336,7 @@ void pgcdc__json_utc_time(pgcdc__json *j, int64_t unix_us)
         rem += 86400;
         days--;
     }
-    civil_from_days(days, &year, &month, &day);
+    pgcdc__civil_from_days(days, &year, &month, &day);
     pgcdc__json_char(j, '"');
     if (year >= 0 && year <= 9999) {
         char y[4];

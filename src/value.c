@@ -304,6 +304,25 @@ int pgcdc__parse_bool(const char *s, size_t len, int *out)
  * Howard Hinnant's days_from_civil.  Expects 1 <= m <= 12, 1 <= d <= 31 and
  * |y| below about 10^15 (beyond that the day count overflows int64).
  */
+void pgcdc__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    int64_t era;
+    int64_t doe;
+    int64_t yoe;
+    int64_t doy;
+    int64_t mp;
+
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
 int64_t pgcdc__days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     /*

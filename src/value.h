@@ -70,5 +70,7 @@ int pgcdc__binary_to_text(uint32_t type_oid, const uint8_t *p, size_t len, pgcdc
 
 /* Days from 1970-01-01 to the given proleptic Gregorian date (year may be <= 0). */
 int64_t pgcdc__days_from_civil(int64_t y, unsigned m, unsigned d);
+/* The inverse: year, month and day of a count of days from 1970-01-01. */
+void pgcdc__civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 
 #endif /* PGCDC_VALUE_H */

@@ -193,45 +193,18 @@ static void test_invalid_names(void **state)
 
 static void test_wal_level(void **state)
 {
-    char cmd[2048];
-    char env[1024];
-    char conninfo[2300];
+    char conninfo[1024];
     char msg[1024];
-    char line[1024];
-    char host[1024] = "";
-    char port[1024] = "";
-    FILE *f;
-    const char *src = getenv("PGCDC_SOURCE_DIR");
-    const char *bin = getenv("PGCDC_BINARY_DIR");
 
     (void)state;
     slot = "s_err4";
-    assert_non_null(src);
-    assert_non_null(bin);
-    snprintf(env, sizeof(env), "%s/pgtest-replica", bin);
-    snprintf(cmd, sizeof(cmd), "%s/scripts/pg-test-server start %s --set wal_level=replica >&2",
-             src, env);
-    assert_int_equal(system(cmd), 0);
-    snprintf(cmd, sizeof(cmd), "%s/env", env);
-    f = fopen(cmd, "r");
-    assert_non_null(f);
-    while (fgets(line, sizeof(line), f) != NULL) {
-        line[strcspn(line, "\n")] = '\0';
-        if (strncmp(line, "PGHOST=", 7) == 0)
-            snprintf(host, sizeof(host), "%s", line + 7);
-        if (strncmp(line, "PGPORT=", 7) == 0)
-            snprintf(port, sizeof(port), "%s", line + 7);
-    }
-    fclose(f);
-    snprintf(conninfo, sizeof(conninfo), "host=%s port=%s dbname=postgres user=postgres", host,
-             port);
+    tl_server_start("replica", "--set wal_level=replica", conninfo, sizeof(conninfo));
     tl_sql(conninfo, "CREATE TABLE t (id int PRIMARY KEY)");
     assert_int_equal(start(conninfo, "t", msg, sizeof(msg)), PGCDC_ERR_WAL_LEVEL);
     assert_one_line(msg);
     assert_non_null(strstr(msg, "wal_level = logical"));
     assert_nothing_created(conninfo);
-    snprintf(cmd, sizeof(cmd), "%s/scripts/pg-test-server stop %s", src, env);
-    assert_int_equal(system(cmd), 0);
+    tl_server_stop("replica");
 }
 
 int main(void)
