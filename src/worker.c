@@ -192,6 +192,7 @@ int pgcdc_worker_start(pgcdc_worker *w)
     r = pgcdc__keeper_start(w);
     if (r != PGCDC_OK)
         goto fail;
+    w->stream_opened_us = pgcdc__now_us();
     w->state = PGCDC__W_STREAMING;
     pgcdc__log(w, PGCDC_LOG_INFO,
                "streaming from slot \"%s\" at %s (publication \"%s\", %s values)", w->cfg.slot,
@@ -278,7 +279,8 @@ static int reconnect(pgcdc_worker *w)
     pgcdc__log(w, PGCDC_LOG_WARNING, "%s", w->errmsg);
     pgcdc__stream_close(w, 0);
     reset_stream_state(w);
-    if (w->reconnect_delay_ms == 0)
+    /* A stream that lived a while starts the backoff afresh; a flapping one keeps it. */
+    if (w->reconnect_delay_ms == 0 || pgcdc__now_us() - w->stream_opened_us > 30000000)
         w->reconnect_delay_ms = 100;
     for (;;) {
         int delay = jitter(w, w->reconnect_delay_ms / 2, w->reconnect_delay_ms);
@@ -292,6 +294,7 @@ static int reconnect(pgcdc_worker *w)
             w->reconnect_delay_ms = w->cfg.reconnect_max_ms;
         r = pgcdc__stream_open(w);
         if (r == PGCDC_OK) {
+            w->stream_opened_us = pgcdc__now_us();
             pgcdc__log(w, PGCDC_LOG_INFO, "reconnected to slot \"%s\"", w->cfg.slot);
             return PGCDC_OK;
         }

@@ -79,6 +79,7 @@ struct pgcdc_worker {
     pgcdc_formatter *dead_fmt;
     uint64_t rng;
     int reconnect_delay_ms;
+    int64_t stream_opened_us; /* monotonic: when the current stream started */
 };
 
 /* stream.c */
