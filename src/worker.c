@@ -260,6 +260,9 @@ static void reset_stream_state(pgcdc_worker *w)
     w->in_txn = 0;
     w->skip_txn = 0;
     w->truncate_active = 0;
+    /* The new stream starts outside any streamed block and any replay. */
+    w->txn_streaming = 0;
+    w->replaying = 0;
     pgcdc__relcache_clear(w->rc);
     pgcdc__decoder_reset(w->dec);
     pgcdc__spool_replay_end(w->spool);
@@ -668,7 +671,7 @@ static int spool_if_streamed(pgcdc_worker *w, int len)
     uint8_t *copy;
     int r;
 
-    if (!w->txn_streaming || w->rbuf[0] != 'w' || len < PGCDC__XLOGDATA_HDR + 5 ||
+    if (!w->txn_streaming || w->rbuf[0] != 'w' || len < PGCDC__XLOGDATA_HDR + 5 || p[0] == 0 ||
         strchr("IUDTM", p[0]) == NULL)
         return 0;
     subxid = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
