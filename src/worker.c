@@ -162,11 +162,12 @@ int pgcdc_worker_ack(pgcdc_worker *w, uint64_t token)
     return pgcdc__ledger_ack(&w->ledger, token);
 }
 
-int pgcdc_worker_start(pgcdc_worker *w)
+int pgcdc_worker_prepare(pgcdc_worker *w, int *slot_created)
 {
     int r;
-    char lsn[32];
 
+    if (slot_created != NULL)
+        *slot_created = 0;
     if (w->state != PGCDC__W_NEW)
         return pgcdc__fail(w, PGCDC_ERR_STATE, "the worker was already started");
     if (w->cfg.conninfo == NULL)
@@ -174,6 +175,19 @@ int pgcdc_worker_start(pgcdc_worker *w)
                            "no connection string (set one, e.g. \"host=... dbname=...\")");
     pgcdc__catalog_clear(&w->cat);
     r = pgcdc__catalog_prepare(w, &w->cfg, &w->cat);
+    if (slot_created != NULL)
+        *slot_created = r == PGCDC_OK && w->cat.slot_created;
+    return r;
+}
+
+int pgcdc_worker_start(pgcdc_worker *w)
+{
+    int r;
+    char lsn[32];
+
+    if (w->state != PGCDC__W_NEW)
+        return pgcdc__fail(w, PGCDC_ERR_STATE, "the worker was already started");
+    r = pgcdc_worker_prepare(w, NULL);
     if (r != PGCDC_OK)
         goto fail;
     /* Report at least twice per wal_sender_timeout, so the server never drops us. */
@@ -202,24 +216,6 @@ int pgcdc_worker_start(pgcdc_worker *w)
 fail:
     pgcdc__stream_close(w, 0);
     w->state = PGCDC__W_FAILED;
-    return r;
-}
-
-int pgcdc_worker_prepare(pgcdc_worker *w, int *slot_created)
-{
-    int r;
-
-    if (slot_created != NULL)
-        *slot_created = 0;
-    if (w->state != PGCDC__W_NEW)
-        return pgcdc__fail(w, PGCDC_ERR_STATE, "the worker was already started");
-    if (w->cfg.conninfo == NULL)
-        return pgcdc__fail(w, PGCDC_ERR_INVALID,
-                           "no connection string (set one, e.g. \"host=... dbname=...\")");
-    pgcdc__catalog_clear(&w->cat);
-    r = pgcdc__catalog_prepare(w, &w->cfg, &w->cat);
-    if (slot_created != NULL)
-        *slot_created = r == PGCDC_OK && w->cat.slot_created;
     return r;
 }
 

@@ -227,20 +227,6 @@ static void test_stream_to_endpos(void **state)
     assert_stderr_one_line("does not exist");
 }
 
-static long count_lines(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    long n = 0;
-    int ch;
-
-    if (f == NULL)
-        return 0;
-    while ((ch = fgetc(f)) != EOF)
-        n += ch == '\n';
-    fclose(f);
-    return n;
-}
-
 static void test_output_survives_kill(void **state)
 {
     const char *db = tl_fresh_db("t_cli_out");
@@ -270,7 +256,7 @@ static void test_output_survives_kill(void **state)
         pid_t pid = spawn(args, "/dev/null", 0);
         struct timespec ts = {0, 2000000};
 
-        for (int k = 0; k < 5000 && count_lines(file) < (round + 1) * 2500; k++)
+        for (int k = 0; k < 5000 && tl_count_lines(file) < (round + 1) * 2500; k++)
             nanosleep(&ts, NULL);
         kill(pid, SIGKILL);
         waitpid(pid, &status, 0);
@@ -329,9 +315,9 @@ static void test_sigterm_confirms_handled(void **state)
                "INSERT INTO g SELECT t * 100 + i FROM generate_series(1, 100) i;"
                "COMMIT; END LOOP; END $$");
     pid = spawn(args, "/dev/null", 0);
-    for (int k = 0; k < 3000 && count_lines(file) < 5000; k++)
+    for (int k = 0; k < 3000 && tl_count_lines(file) < 5000; k++)
         nanosleep(&ts, NULL);
-    assert_int_equal(count_lines(file), 5000);
+    assert_int_equal(tl_count_lines(file), 5000);
     kill(pid, SIGTERM);
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
@@ -348,7 +334,7 @@ static void test_sigterm_confirms_handled(void **state)
     pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
     args[13] = "-E";
     assert_int_equal(run(args), 0);
-    assert_int_equal(count_lines(file), 5000);
+    assert_int_equal(tl_count_lines(file), 5000);
     unlink(file);
 }
 

@@ -75,20 +75,6 @@ static void child_stream(const char *path, uint64_t endpos)
     _exit(r == PGCDC_OK ? 0 : 1);
 }
 
-static long count_lines(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    long n = 0;
-    int ch;
-
-    if (f == NULL)
-        return 0;
-    while ((ch = fgetc(f)) != EOF)
-        n += ch == '\n';
-    fclose(f);
-    return n;
-}
-
 static void test_kill_and_restart(void **state)
 {
     const char *db = tl_fresh_db("t_kill");
@@ -129,7 +115,7 @@ static void test_kill_and_restart(void **state)
         if (pid == 0)
             child_stream(path, endpos);
         if (round < 3) {
-            for (int i = 0; i < 3000 && count_lines(path) < target; i++)
+            for (int i = 0; i < 3000 && tl_count_lines(path) < target; i++)
                 sleep_ms(2);
             kill(pid, SIGKILL);
         }

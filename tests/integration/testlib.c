@@ -368,3 +368,17 @@ void tl_server_stop(const char *name)
              getenv("PGCDC_SOURCE_DIR"), getenv("PGCDC_BINARY_DIR"), name);
     assert_int_equal(system(cmd), 0);
 }
+
+long tl_count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    long n = 0;
+    int ch;
+
+    if (f == NULL)
+        return 0;
+    while ((ch = fgetc(f)) != EOF)
+        n += ch == '\n';
+    fclose(f);
+    return n;
+}

@@ -77,6 +77,9 @@ int tl_start_only(pgcdc_config *cfg, char *msg, size_t size);
 const char *tl_server_start(const char *name, const char *args, char *conninfo, size_t size);
 void tl_server_stop(const char *name);
 
+/* Newlines in a file (0 if it cannot be read). */
+long tl_count_lines(const char *path);
+
 #define tl_assert_str(a, b) assert_string_equal((a), (b))
 
 #endif /* PGCDC_TESTLIB_H */
