@@ -215,7 +215,10 @@ void pgcdc_worker_free(pgcdc_worker *w);
 /*
  * Connects, runs the preflight checks, creates the publication and the slot
  * when missing (and allowed), and opens the replication stream at the slot's
- * confirmed position.  Nothing is created unless every check passed.
+ * confirmed position.  Nothing is created unless every check passed.  A slot
+ * still held by another walsender ("is active for PID") is retried with the
+ * reconnect backoff; pgcdc_worker_stop() then ends the wait with
+ * PGCDC_ERR_STOPPED.
  */
 int pgcdc_worker_start(pgcdc_worker *w);
 
@@ -251,9 +254,10 @@ int pgcdc_worker_next(pgcdc_worker *w, const pgcdc_change **change, int timeout_
 int pgcdc_worker_ack(pgcdc_worker *w, uint64_t token);
 
 /*
- * Asks the worker to stop: it finishes the current callback, confirms what
- * is acknowledged and returns from run/next.  Async-signal-safe and
- * thread-safe.
+ * Asks the worker to stop: it delivers the rest of the transaction in flight
+ * (for up to 5 s, so a restart repeats none of it), waits up to 5 s for
+ * outstanding acknowledgements, confirms what is acknowledged and returns
+ * from run/next.  Async-signal-safe and thread-safe.
  */
 void pgcdc_worker_stop(pgcdc_worker *w);
 

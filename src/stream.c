@@ -23,6 +23,8 @@
 #define PGCDC__GATHER_US 500
 /* With nothing received for this long despite pings, the link is dead. */
 #define PGCDC__DEAD_AFTER_MS 25000
+/* How long a graceful close waits for the server to end the stream. */
+#define PGCDC__CLOSE_WAIT_MS 5000
 
 int64_t pgcdc__now_us(void)
 {
@@ -178,22 +180,77 @@ fail:
     return r;
 }
 
+/*
+ * After CopyDone, read what the server still had in flight until it answers
+ * with its own CopyDone and the command's result. Closing earlier can cut a
+ * walsender that is blocked sending to us before it reads our last status
+ * update, and the next run would repeat a range already confirmed here.
+ */
+static void finish_copy(PGconn *conn)
+{
+    int64_t until = pgcdc__now_us() + (int64_t)PGCDC__CLOSE_WAIT_MS * 1000;
+    PGresult *res;
+
+    for (;;) {
+        char *buf = NULL;
+        int n = PQgetCopyData(conn, &buf, 1);
+        struct pollfd pfd;
+        int64_t left;
+
+        if (n > 0) {
+            PQfreemem(buf);
+            continue;
+        }
+        if (n < 0)
+            break;
+        left = until - pgcdc__now_us();
+        pfd.fd = PQsocket(conn);
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+        if (left <= 0 || pfd.fd < 0 || poll(&pfd, 1, (int)((left + 999) / 1000)) <= 0 ||
+            !PQconsumeInput(conn))
+            return;
+    }
+    for (;;) {
+        struct pollfd pfd;
+        int64_t left;
+
+        if (!PQisBusy(conn)) {
+            res = PQgetResult(conn);
+            if (res == NULL)
+                return;
+            PQclear(res);
+            continue;
+        }
+        left = until - pgcdc__now_us();
+        pfd.fd = PQsocket(conn);
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+        if (left <= 0 || pfd.fd < 0 || poll(&pfd, 1, (int)((left + 999) / 1000)) <= 0 ||
+            !PQconsumeInput(conn))
+            return;
+    }
+}
+
 void pgcdc__stream_close(pgcdc_worker *w, int graceful)
 {
     PGconn *conn;
+    int finish = 0;
 
     pthread_mutex_lock(&w->io_mu);
     conn = w->conn;
     if (conn != NULL && graceful && !w->conn_broken) {
         send_status_locked(w, 0);
-        PQputCopyEnd(conn, NULL);
-        PQflush(conn);
+        finish = !w->conn_broken && PQputCopyEnd(conn, NULL) == 1 && PQflush(conn) == 0;
     }
     w->conn = NULL;
     w->conn_broken = 0;
     pthread_mutex_unlock(&w->io_mu);
-    if (conn != NULL)
+    if (conn != NULL) {
+        if (finish)
+            finish_copy(conn);
         PQfinish(conn);
+    }
 }
 
 int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len)
@@ -208,7 +265,7 @@ int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len)
         int wait_ms;
         struct pollfd pfd[2];
 
-        if (atomic_load(&w->stop_requested))
+        if (pgcdc__stopping(w))
             return 0;
         pthread_mutex_lock(&w->io_mu);
         if (w->conn_broken) {

@@ -157,6 +157,21 @@ void pgcdc_worker_stop(pgcdc_worker *w)
     (void)ignored;
 }
 
+int pgcdc__stopping(pgcdc_worker *w)
+{
+    int64_t now;
+
+    if (!atomic_load(&w->stop_requested))
+        return 0;
+    if (!w->in_txn)
+        return 1;
+    /* A graceful stop lets the transaction in flight finish, so a restart repeats none of it. */
+    now = pgcdc__now_us();
+    if (w->stop_deadline_us == 0)
+        w->stop_deadline_us = now + (int64_t)PGCDC__STOP_GRACE_MS * 1000;
+    return now >= w->stop_deadline_us;
+}
+
 int pgcdc_worker_ack(pgcdc_worker *w, uint64_t token)
 {
     return pgcdc__ledger_ack(&w->ledger, token);
@@ -180,6 +195,8 @@ int pgcdc_worker_prepare(pgcdc_worker *w, int *slot_created)
     return r;
 }
 
+static int reconnect(pgcdc_worker *w);
+
 int pgcdc_worker_start(pgcdc_worker *w)
 {
     int r;
@@ -201,6 +218,9 @@ int pgcdc_worker_start(pgcdc_worker *w)
                    "binary values not used: a listed table has a column of "
                    "a type pgcdc reads only as text");
     r = pgcdc__stream_open(w);
+    /* The previous consumer's walsender can hold the slot a while: wait for it. */
+    if (r == PGCDC_ERR_CONNECT && strstr(w->errmsg, "is active for PID") != NULL)
+        r = reconnect(w);
     if (r != PGCDC_OK)
         goto fail;
     r = pgcdc__keeper_start(w);
@@ -787,7 +807,7 @@ static int step(pgcdc_worker *w, const pgcdc_change **out, int timeout_ms)
         int r;
         int left_ms = -1;
 
-        if (atomic_load(&w->stop_requested))
+        if (pgcdc__stopping(w))
             return PGCDC_ERR_STOPPED;
         if (w->truncate_active && truncate_change(w) == 1) {
             *out = &w->change;

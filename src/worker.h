@@ -69,6 +69,7 @@ struct pgcdc_worker {
 
     /* Stop requests (signal-safe) and the keeper thread. */
     atomic_int stop_requested;
+    int64_t stop_deadline_us; /* the transaction in flight may finish until then */
     int wake[2];
     pthread_t keeper;
     int keeper_started;
@@ -87,6 +88,8 @@ int64_t pgcdc__now_us(void);
 int pgcdc__stream_open(pgcdc_worker *w);
 void pgcdc__stream_close(pgcdc_worker *w, int graceful);
 /* 1: a message in w->rbuf (length in *len), 0: timeout or woken, -1: connection lost. */
+/* A stop was requested and the transaction in flight (if any) had its grace. */
+int pgcdc__stopping(pgcdc_worker *w);
 int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len);
 /* Sends a status update now (locks io_mu). */
 void pgcdc__stream_send_status(pgcdc_worker *w, int reply_requested);

@@ -39,8 +39,11 @@ static char *slurp(const char *path)
 /* Runs the tool with argv (NULL-terminated); returns its exit status, output in files. */
 static pid_t spawn(const char *const argv[], const char *out, int wait_for)
 {
-    pid_t pid = fork();
+    pid_t pid;
 
+    /* Emptied before the fork, so no one reads the previous run's stderr. */
+    assert_int_equal(truncate(errpath, 0), 0);
+    pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         int fo = open(out ? out : outpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -338,6 +341,156 @@ static void test_sigterm_confirms_handled(void **state)
     unlink(file);
 }
 
+/* Waits up to 30 s for needle in the tool's stderr; returns whether it came. */
+static int wait_stderr(const char *needle)
+{
+    struct timespec ts = {0, 20000000};
+
+    for (int k = 0; k < 1500; k++) {
+        char *err = slurp(errpath);
+        int found = strstr(err, needle) != NULL;
+
+        free(err);
+        if (found)
+            return 1;
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+static void test_sigterm_under_load(void **state)
+{
+    const char *db = tl_fresh_db("t_cli_load");
+    char endpos[32];
+    char file[] = "/tmp/pgcdc-load-XXXXXX";
+    const char *args[] = {tool,         "-d",         "dbname=t_cli_load",
+                          "-S",         "s_cli_load", "-P",
+                          "p_cli_load", "-t",         "l",
+                          "-o",         file,         "-v",
+                          NULL,         NULL,         NULL};
+    int fd = mkstemp(file);
+    struct timespec ts = {0, 2000000};
+    char *err;
+    char *at;
+    uint64_t said;
+    json_t *lines;
+    char *seen;
+    pid_t pid;
+    int status;
+
+    (void)state;
+    close(fd);
+    tl_sql(db, "CREATE TABLE l (id int PRIMARY KEY, pad text)");
+    pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
+    args[12] = "-E";
+    args[13] = endpos;
+    assert_int_equal(run(args), 0);
+    args[12] = NULL;
+    tl_sql(db, "DO $$ BEGIN FOR t IN 0..599 LOOP "
+               "INSERT INTO l SELECT t * 100 + i, repeat('p', 300) FROM generate_series(1, 100) i;"
+               "COMMIT; END LOOP; END $$");
+    /* Stopped while the server still has most of the stream to send. */
+    pid = spawn(args, "/dev/null", 0);
+    for (int k = 0; k < 10000 && tl_count_lines(file) < 3000; k++)
+        nanosleep(&ts, NULL);
+    kill(pid, SIGTERM);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    /* The last confirm pgcdc reports reached the server. */
+    err = slurp(errpath);
+    at = strstr(err, "confirmed up to ");
+    if (at == NULL)
+        fail_msg("no final confirm in the log: %s", err);
+    *strchr(at, '\n') = '\0';
+    assert_int_equal(pgcdc_lsn_parse(at + strlen("confirmed up to "), &said), PGCDC_OK);
+    free(err);
+    assert_true(said > 0);
+    assert_true(tl_slot_confirmed(db, "s_cli_load") == said);
+    /* A restart delivers the rest, every row exactly once. */
+    pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
+    args[12] = "-E";
+    assert_int_equal(run(args), 0);
+    lines = parse_lines(file);
+    seen = calloc(60001, 1);
+    for (size_t i = 0; i < json_array_size(lines); i++) {
+        json_int_t id = json_integer_value(
+            json_object_get(json_object_get(json_array_get(lines, i), "new"), "id"));
+
+        assert_true(id >= 1 && id <= 60000);
+        if (seen[id]++)
+            fail_msg("row %d delivered twice", (int)id);
+    }
+    assert_int_equal(json_array_size(lines), 60000);
+    free(seen);
+    json_decref(lines);
+    unlink(file);
+}
+
+/* Holds the slot on a replication connection of its own, as a walsender left behind. */
+static PGconn *hold_slot(const char *slot, const char *pub)
+{
+    PGconn *conn = tl_connect("dbname=t_cli_busy replication=database");
+    char cmd[256];
+    PGresult *res;
+
+    snprintf(cmd, sizeof(cmd),
+             "START_REPLICATION SLOT %s LOGICAL 0/0 (proto_version '1', publication_names '%s')",
+             slot, pub);
+    res = PQexec(conn, cmd);
+    assert_int_equal(PQresultStatus(res), PGRES_COPY_BOTH);
+    PQclear(res);
+    return conn;
+}
+
+static void test_start_waits_for_busy_slot(void **state)
+{
+    const char *db = tl_fresh_db("t_cli_busy");
+    char endpos[32];
+    const char *args[] = {tool,         "-d",         "dbname=t_cli_busy",
+                          "-S",         "s_cli_busy", "-P",
+                          "p_cli_busy", "-t",         "b",
+                          "-E",         endpos,       "-v",
+                          NULL};
+    PGconn *holder;
+    json_t *lines;
+    pid_t pid;
+    int status;
+
+    (void)state;
+    tl_sql(db, "CREATE TABLE b (id int PRIMARY KEY)");
+    pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
+    assert_int_equal(run(args), 0);
+    tl_sql(db, "INSERT INTO b SELECT generate_series(1, 10)");
+    pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
+
+    /* The slot is busy: pgcdc waits with backoff, then streams once it is free. */
+    holder = hold_slot("s_cli_busy", "p_cli_busy");
+    pid = spawn(args, NULL, 0);
+    assert_true(wait_stderr("is active for PID"));
+    assert_int_equal(waitpid(pid, &status, WNOHANG), 0);
+    PQfinish(holder);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    lines = parse_lines(outpath);
+    assert_int_equal(json_array_size(lines), 10);
+    json_decref(lines);
+
+    /* Stopped while it waits: a clean exit, no error, nothing confirmed. */
+    tl_sql(db, "INSERT INTO b VALUES (11)");
+    pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
+    holder = hold_slot("s_cli_busy", "p_cli_busy");
+    pid = spawn(args, NULL, 0);
+    assert_true(wait_stderr("is active for PID"));
+    kill(pid, SIGTERM);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(tl_count_lines(outpath), 0);
+    PQfinish(holder);
+}
+
 static void test_output_faults(void **state)
 {
     const char *db = tl_fresh_db("t_cli_disk");
@@ -400,6 +553,8 @@ int main(void)
         cmocka_unit_test(test_stream_to_endpos),
         cmocka_unit_test(test_output_survives_kill),
         cmocka_unit_test(test_sigterm_confirms_handled),
+        cmocka_unit_test(test_sigterm_under_load),
+        cmocka_unit_test(test_start_waits_for_busy_slot),
         cmocka_unit_test(test_output_faults),
     };
     const char *bin = getenv("PGCDC_BINARY_DIR");

@@ -485,14 +485,7 @@ static int run_stream(cli *c, const options *o, pgcdc_worker *w)
         return EXIT_RUNTIME;
     c->w = w;
     c->last_flush_ms = now_ms();
-    r = pgcdc_worker_start(w);
-    if (r != PGCDC_OK)
-        return fail_with(w, r);
-    c->fmt = pgcdc_formatter_new(o->format, pgcdc_worker_database(w));
-    if (c->fmt == NULL) {
-        fprintf(stderr, "pgcdc: error: out of memory\n");
-        return EXIT_RUNTIME;
-    }
+    /* Before start: a stop during startup ends the run cleanly once streaming begins. */
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -500,6 +493,17 @@ static int run_stream(cli *c, const options *o, pgcdc_worker *w)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    r = pgcdc_worker_start(w);
+    if (r != PGCDC_OK) {
+        signal_worker = NULL;
+        return r == PGCDC_ERR_STOPPED ? 0 : fail_with(w, r);
+    }
+    c->fmt = pgcdc_formatter_new(o->format, pgcdc_worker_database(w));
+    if (c->fmt == NULL) {
+        signal_worker = NULL;
+        fprintf(stderr, "pgcdc: error: out of memory\n");
+        return EXIT_RUNTIME;
+    }
     r = pgcdc_worker_run(w);
     signal_worker = NULL;
     if (r != PGCDC_OK)
