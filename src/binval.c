@@ -264,6 +264,132 @@ static int short_exact_digits(double v, int is_float4, char *digits, int *exp10)
     return 0;
 }
 
+/*
+ * Shortest digits by exact integer arithmetic, the way Ryu reasons but with
+ * 128-bit products instead of tables: the value and the bounds of the
+ * interval that reads back as it (exclusive, as in PostgreSQL), scaled by
+ * 10^k so the interval spans at least 30 units; then decimal digits are
+ * dropped while the interval still holds a shorter number, and the last one
+ * rounded half to even.  Covers 2^-12 <= |v| < 2^127 (float4: its whole
+ * normal range above 2^-12); 0 outside, for the slow path.
+ */
+int pgcdc__float_digits_fast(double v, int is_float4, char *digits, int *exp10)
+{
+    int mbits = is_float4 ? 23 : 52;
+    int bias = is_float4 ? 127 : 1023;
+    uint64_t frac;
+    int ieee_exp;
+    uint64_t m2;
+    int e2;
+    unsigned __int128 mv, mp, mm, scale = 1;
+    uint64_t vr, vp, vm;
+    int k = 0;
+    int s;
+    int removed = 0;
+    int last = 0;
+    int vr_zeros;
+    uint64_t out;
+    char tmp[24];
+    int n = 0;
+
+    if (is_float4) {
+        float f = (float)fabs(v);
+        uint32_t bits;
+
+        memcpy(&bits, &f, sizeof(bits));
+        frac = bits & ((UINT32_C(1) << 23) - 1);
+        ieee_exp = (int)(bits >> 23);
+    } else {
+        double d = fabs(v);
+        uint64_t bits;
+
+        memcpy(&bits, &d, sizeof(bits));
+        frac = bits & ((UINT64_C(1) << 52) - 1);
+        ieee_exp = (int)(bits >> 52);
+    }
+    if (ieee_exp == 0 || ieee_exp == (is_float4 ? 0xff : 0x7ff))
+        return 0; /* zero, subnormal, infinite or NaN */
+    m2 = (UINT64_C(1) << mbits) | frac;
+    e2 = ieee_exp - bias - mbits - 2;
+    /* value = mv x 2^e2; bounds mm and mp; below a power of two the gap is half. */
+    mv = (unsigned __int128)(4 * m2);
+    mp = mv + 2;
+    mm = mv - 1 - (frac != 0 || ieee_exp <= 1);
+    if (e2 >= 0) {
+        if (e2 > 70)
+            return 0;
+        mv <<= e2;
+        mp <<= e2;
+        mm <<= e2;
+        s = 0;
+    } else {
+        s = -e2;
+        if (s > 70)
+            return 0;
+        /* 10^k >= 10 x 2^s, so the interval (3 x 2^e2 wide at least) spans 30 units. */
+        while (scale < ((unsigned __int128)10 << s)) {
+            if (++k > 21)
+                return 0;
+            scale *= 10;
+        }
+        mv *= scale;
+        mp *= scale;
+        mm *= scale;
+    }
+    if ((mp >> s) > UINT64_MAX) {
+        /* Only large integers get here: drop digits in 128 bits first. */
+        unsigned __int128 wr = mv >> s, wp = (mp - 1) >> s, wm = mm >> s;
+
+        vr_zeros = 1;
+        while (wp > UINT64_MAX && wp / 10 > wm / 10) {
+            vr_zeros &= last == 0;
+            last = (int)(wr % 10);
+            wr /= 10;
+            wp /= 10;
+            wm /= 10;
+            removed++;
+        }
+        if (wp > UINT64_MAX)
+            return 0;
+        vr = (uint64_t)wr;
+        vp = (uint64_t)wp;
+        vm = (uint64_t)wm;
+    } else {
+        vr = (uint64_t)(mv >> s);
+        vp = (uint64_t)((mp - 1) >> s); /* the upper bound is exclusive */
+        vm = (uint64_t)(mm >> s);
+        vr_zeros = s == 0 || (mv & (((unsigned __int128)1 << s) - 1)) == 0;
+    }
+    while (vp / 10 > vm / 10) {
+        vr_zeros &= last == 0;
+        last = (int)(vr % 10);
+        vr /= 10;
+        vp /= 10;
+        vm /= 10;
+        removed++;
+    }
+    /* Exactly half way: round to even. */
+    if (vr_zeros && last == 5 && vr % 2 == 0)
+        last = 4;
+    out = vr + (vr == vm || last >= 5);
+    do {
+        tmp[n++] = (char)('0' + out % 10);
+        out /= 10;
+    } while (out != 0);
+    for (int i = 0; i < n; i++)
+        digits[i] = tmp[n - 1 - i];
+    digits[n] = '\0';
+    *exp10 = n - 1 + removed - k;
+    return n;
+}
+
+int pgcdc__float_digits_slow(double v, int is_float4, char *digits, int *exp10)
+{
+    int n = short_exact_digits(v, is_float4, digits, exp10);
+
+    return n != 0 ? n : shortest_digits(v, is_float4, digits, exp10);
+}
+
 static void put_float(pgcdc__buf *out, double v, int is_float4)
 {
     char digits[24];
@@ -286,9 +412,9 @@ static void put_float(pgcdc__buf *out, double v, int is_float4)
         put(out, signbit(v) ? "-0" : "0");
         return;
     }
-    ndig = short_exact_digits(v, is_float4, digits, &exp10);
+    ndig = pgcdc__float_digits_fast(v, is_float4, digits, &exp10);
     if (ndig == 0)
-        ndig = shortest_digits(v, is_float4, digits, &exp10);
+        ndig = pgcdc__float_digits_slow(v, is_float4, digits, &exp10);
     while (ndig > 1 && digits[ndig - 1] == '0')
         ndig--;
     digits[ndig] = '\0';

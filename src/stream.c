@@ -274,7 +274,7 @@ int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len)
         }
         n = PQgetCopyData(w->conn, &buf, 1);
         if (n > 0) {
-            w->last_recv_us = pgcdc__now_us();
+            w->recv_since_check = 1; /* the clock is read once the buffer runs dry */
             pthread_mutex_unlock(&w->io_mu);
             w->busy_streak++;
             w->rbuf = buf;
@@ -297,6 +297,10 @@ int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len)
             pgcdc__fail(w, PGCDC_ERR_CONNECT, "replication stream ended: %s",
                         line[0] ? line : "connection closed");
             return -1;
+        }
+        if (w->recv_since_check) {
+            w->last_recv_us = pgcdc__now_us();
+            w->recv_since_check = 0;
         }
         if (pgcdc__now_us() - w->last_recv_us > (int64_t)PGCDC__DEAD_AFTER_MS * 1000) {
             w->conn_broken = 1;

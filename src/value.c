@@ -198,6 +198,31 @@ static void c_locale_init(void)
  * trailing zeros, and at most MAX_SIG_DIGITS + 1 digits; strtod_l in the C
  * locale then does the correctly rounded conversion.
  */
+/*
+ * m x 10^e10 correctly rounded, exactly, for m < 2^64 and |e10| <= 27 (5^27
+ * < 2^63): a 128-bit product or quotient by 5^|e10| rounded once to a double,
+ * then an exact scaling by a power of two.  This covers what PostgreSQL
+ * prints for float8 (17 significant digits at most); strtod takes the rest.
+ */
+static double exact_decimal(uint64_t m, int e10)
+{
+    unsigned __int128 pow5 = 1;
+    unsigned __int128 n, q;
+    int sh;
+
+    for (int i = 0; i < (e10 < 0 ? -e10 : e10); i++)
+        pow5 *= 5;
+    if (e10 >= 0)
+        return ldexp((double)(m * pow5), e10);
+    /* Shift m up to bit 127, divide: 64 or more quotient bits, and a sticky bit. */
+    sh = 64 + __builtin_clzll(m);
+    n = (unsigned __int128)m << sh;
+    q = n / pow5;
+    if (n % pow5 != 0)
+        q |= 1;
+    return ldexp((double)q, e10 - sh);
+}
+
 static int decimal_to_double(const struct decimal *dec, double *out)
 {
     char buf[MAX_SIG_DIGITS + 32];
@@ -223,6 +248,15 @@ static int decimal_to_double(const struct decimal *dec, double *out)
     count = last - first + 1;
     /* value = digits[first..last] * 10^e10 */
     e10 = dec->exp - (int64_t)dec->nf + (int64_t)(n - 1 - last);
+    if (count <= 19 && e10 >= -27 && e10 <= 27) {
+        uint64_t m = 0;
+
+        for (i = first; i <= last; i++)
+            m = m * 10 + (uint64_t)(decimal_digit(dec, i) - '0');
+        v = exact_decimal(m, (int)e10);
+        *out = dec->neg ? -v : v;
+        return 0;
+    }
     if (dec->neg)
         *p++ = '-';
     if (count > MAX_SIG_DIGITS) {

@@ -67,6 +67,15 @@ int pgcdc__binary_supported(uint32_t type_oid);
  * binary send format.  0, -1 for malformed bytes, -2 for an unsupported type.
  */
 int pgcdc__binary_to_text(uint32_t type_oid, const uint8_t *p, size_t len, pgcdc__buf *out);
+/*
+ * Shortest decimal digits of a float8 (or, with is_float4, a float4) that
+ * read back as it, as PostgreSQL prints them: the digits without sign or
+ * point, the decimal exponent of the first in *exp10; returns the count.
+ * The fast one covers the common range and returns 0 outside it; the slow
+ * one covers every finite non-zero value (and checks the fast one in tests).
+ */
+int pgcdc__float_digits_fast(double v, int is_float4, char *digits, int *exp10);
+int pgcdc__float_digits_slow(double v, int is_float4, char *digits, int *exp10);
 
 /* Days from 1970-01-01 to the given proleptic Gregorian date (year may be <= 0). */
 int64_t pgcdc__days_from_civil(int64_t y, unsigned m, unsigned d);

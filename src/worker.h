@@ -32,6 +32,7 @@ struct pgcdc_worker {
     int64_t last_status_us; /* monotonic */
     uint64_t sent_flush;
     int64_t last_recv_us; /* monotonic */
+    int recv_since_check; /* received since last_recv_us was last set */
     int busy_streak;      /* messages received since the last wait */
     uint64_t received_lsn;
 

@@ -3,10 +3,12 @@
  * (src/binval.c): hand-made encodings of each supported type, edges, and
  * malformed input.  test_binary (integration) compares with a real server.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -71,6 +73,93 @@ static void test_floats(void **state)
     expect_fail(PGCDC_OID_FLOAT8, "", 0, -1);
 }
 
+/* The fast path's digits must be the slow path's, digit for digit. */
+static int check_digits(double v, int is_float4)
+{
+    char fast[32], slow[32];
+    int fe = 0, se = 0;
+    int fn = pgcdc__float_digits_fast(v, is_float4, fast, &fe);
+
+    if (fn == 0)
+        return 0;
+    pgcdc__float_digits_slow(v, is_float4, slow, &se);
+    /* The slow path may leave trailing zeros that printing drops. */
+    for (int n = (int)strlen(slow); n > 1 && slow[n - 1] == '0'; n--)
+        slow[n - 1] = '\0';
+    for (int n = fn; n > 1 && fast[n - 1] == '0'; n--)
+        fast[n - 1] = '\0';
+    if (strcmp(fast, slow) != 0 || fe != se)
+        fail_msg("%s %.17g: fast %se%d, slow %se%d", is_float4 ? "float4" : "float8", v, fast, fe,
+                 slow, se);
+    return 1;
+}
+
+static uint64_t rng_next(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static void test_float_fast_path(void **state)
+{
+    static const double decimals[] = {1, 10, 100, 1000, 1e4, 1e5, 1e6};
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    int covered = 0;
+
+    (void)state;
+    /* Values as tables hold them: quotients, decimal fractions, powers of two. */
+    for (int i = 1; i <= 4000; i++) {
+        covered += check_digits(i / 7.0, 0);
+        covered += check_digits(i / 3.0 * 1e9, 0);
+        covered += check_digits((double)i / decimals[i % 7], 0);
+        covered += check_digits((float)(i / 7.0), 1);
+        covered += check_digits((float)i / (float)decimals[i % 7], 1);
+    }
+    for (int e = -12; e < 127; e++) {
+        covered += check_digits(ldexp(1, e), 0);
+        covered += check_digits(nextafter(ldexp(1, e), 0), 0);
+        covered += check_digits(nextafter(ldexp(1, e), INFINITY), 0);
+        covered += check_digits((float)ldexp(1, e), 1);
+    }
+    /* Random bit patterns across the covered exponents. */
+    for (int i = 0; i < 20000; i++) {
+        uint64_t bits = (rng_next(&x) & ((UINT64_C(1) << 52) - 1)) |
+                        (uint64_t)(1011 + rng_next(&x) % 138) << 52;
+        uint32_t fbits = (uint32_t)(rng_next(&x) & 0x7fffff) | (uint32_t)(115 + i % 138) << 23;
+        double d;
+        float f;
+
+        memcpy(&d, &bits, sizeof(d));
+        memcpy(&f, &fbits, sizeof(f));
+        covered += check_digits(d, 0);
+        covered += check_digits(f, 1);
+    }
+    /* Any exponent: where the fast path answers, it agrees. */
+    for (int i = 0; i < 4000; i++) {
+        uint64_t bits = rng_next(&x) & ~(UINT64_C(1) << 63);
+        double d;
+
+        memcpy(&d, &bits, sizeof(d));
+        if (isfinite(d))
+            check_digits(d, 0);
+    }
+    /* Outside the range the fast path declines; the slow path serves. */
+    {
+        char digits[32];
+        int e;
+
+        assert_int_equal(pgcdc__float_digits_fast(1e-5, 0, digits, &e), 0);
+        assert_int_equal(pgcdc__float_digits_fast(5e-324, 0, digits, &e), 0);
+        assert_int_equal(pgcdc__float_digits_fast(1e100, 0, digits, &e), 0);
+        assert_int_equal(pgcdc__float_digits_fast(2.5332527210797875e-154, 0, digits, &e), 0);
+        assert_int_equal(pgcdc__float_digits_fast(1e-30, 1, digits, &e), 0);
+    }
+    fprintf(stderr, "  %d values compared\n", covered);
+    assert_true(covered > 50000);
+}
+
 static void test_numeric(void **state)
 {
     (void)state;
@@ -131,8 +220,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_integers_and_bool), cmocka_unit_test(test_floats),
-        cmocka_unit_test(test_numeric),           cmocka_unit_test(test_dates_and_times),
-        cmocka_unit_test(test_text_like),
+        cmocka_unit_test(test_float_fast_path),   cmocka_unit_test(test_numeric),
+        cmocka_unit_test(test_dates_and_times),   cmocka_unit_test(test_text_like),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -732,6 +732,51 @@ static void test_double_against_strtod(void **state)
     }
 }
 
+/* Up to 19 digits and exponents near zero: value.c's exact path, against strtod. */
+static void test_double_short_exact(void **state)
+{
+    uint64_t st = UINT64_C(0x2545f4914f6cdd1d);
+    char buf[64];
+
+    (void)state;
+    for (int i = 0; i < 200000; i++) {
+        size_t n = 0;
+        size_t ndig = 1 + rng_next(&st) % 19;
+        size_t point = rng_next(&st) % (ndig + 1);
+
+        if (rng_next(&st) % 2)
+            buf[n++] = '-';
+        for (size_t k = 0; k < ndig; k++) {
+            if (k == point && k > 0)
+                buf[n++] = '.';
+            buf[n++] = (char)('0' + (k == 0 ? 1 + rng_next(&st) % 9 : rng_next(&st) % 10));
+        }
+        if (rng_next(&st) % 2)
+            n += (size_t)snprintf(buf + n, sizeof(buf) - n, "e%d", (int)(rng_next(&st) % 61) - 30);
+        buf[n] = '\0';
+        check_double(buf, n, 0, strtod(buf, NULL));
+    }
+    /* What float8out prints for doubles: 17 digits read back exactly. */
+    for (int i = 0; i < 100000; i++) {
+        uint64_t bits = (rng_next(&st) & ((UINT64_C(1) << 52) - 1)) |
+                        (uint64_t)(960 + rng_next(&st) % 140) << 52;
+        double d;
+        int n;
+
+        memcpy(&d, &bits, sizeof(d));
+        n = snprintf(buf, sizeof(buf), "%.17g", d);
+        check_double(buf, (size_t)n, 0, d);
+        n = snprintf(buf, sizeof(buf), "%.16g", d);
+        check_double(buf, (size_t)n, 0, strtod(buf, NULL));
+    }
+    /* Ties: exactly half way between two doubles rounds to even. */
+    check_double(T("9007199254740993"), 0, 9007199254740992.0);
+    check_double(T("9007199254740995"), 0, 9007199254740996.0);
+    check_double(T("900719925474099.3e1"), 0, 9007199254740992.0);
+    check_double(T("4503599627370496.5"), 0, 4503599627370496.0);
+    check_double(T("4503599627370497.5"), 0, 4503599627370498.0);
+}
+
 /* In a locale whose decimal point is a comma, "1.5" still reads as 1.5. */
 static void test_double_locale(void **state)
 {
@@ -1390,6 +1435,7 @@ int main(void)
         cmocka_unit_test(test_double_long_midpoints),
         cmocka_unit_test(test_double_long_numeric),
         cmocka_unit_test(test_double_against_strtod),
+        cmocka_unit_test(test_double_short_exact),
         cmocka_unit_test(test_double_locale),
         cmocka_unit_test(test_bool),
         cmocka_unit_test(test_days_from_civil_table),
