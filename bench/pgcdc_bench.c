@@ -92,7 +92,7 @@ typedef struct options {
     uint64_t expect;
     int timeout_s;
     int protocol;
-    int binary;
+    int binary; /* -1 text values, 1 binary, 0 the library's default (binary) */
 } options;
 
 static pgcdc_worker *signal_worker;
@@ -393,7 +393,8 @@ static void usage(FILE *f)
                "      --ready=FILE          create FILE once streaming has started\n"
                "      --hist=FILE           write the latency histogram to FILE\n"
                "      --protocol=1|2        pgoutput protocol version (default 1)\n"
-               "      --binary              pgoutput binary mode\n"
+               "      --binary              pgoutput binary mode (the library's default)\n"
+               "      --no-binary           text values\n"
                "  -h, --help                print this help and exit\n\n"
                "SIGINT and SIGTERM stop it; the result is printed all the same.\n"
                "Exit status: 0 done, 1 runtime error, 2 bad usage.\n");
@@ -401,7 +402,7 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
 {
-    enum { OPT_TIMEOUT = 256, OPT_READY, OPT_HIST, OPT_PROTOCOL, OPT_BINARY };
+    enum { OPT_TIMEOUT = 256, OPT_READY, OPT_HIST, OPT_PROTOCOL, OPT_BINARY, OPT_NO_BINARY };
     static const struct option longopts[] = {
         {"mode", required_argument, NULL, 'm'},
         {"dbname", required_argument, NULL, 'd'},
@@ -415,6 +416,7 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
         {"hist", required_argument, NULL, OPT_HIST},
         {"protocol", required_argument, NULL, OPT_PROTOCOL},
         {"binary", no_argument, NULL, OPT_BINARY},
+        {"no-binary", no_argument, NULL, OPT_NO_BINARY},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -468,6 +470,9 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
         case OPT_PROTOCOL:
             o->protocol = atoi(optarg);
             break;
+        case OPT_NO_BINARY:
+            o->binary = -1;
+            break;
         case OPT_BINARY:
             o->binary = 1;
             break;
@@ -500,8 +505,8 @@ static int configure(pgcdc_config *cfg, const options *o, bench *b)
         fprintf(stderr, "pgcdc_bench: %s\n", pgcdc_config_errmsg(cfg));
         return 2;
     }
-    if (o->binary) {
-        if (pgcdc_config_set_binary(cfg, 1) != PGCDC_OK) {
+    if (o->binary != 0) {
+        if (pgcdc_config_set_binary(cfg, o->binary > 0) != PGCDC_OK) {
             fprintf(stderr, "pgcdc_bench: %s\n", pgcdc_config_errmsg(cfg));
             return 2;
         }

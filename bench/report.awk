@@ -6,14 +6,14 @@
 #              times of every round, the median's figures being the others)
 BEGIN {
     FS = "\t"
-    names["pgcdc_lib"] = "pgcdc library, no-op handler"
-    names["pgcdc_cli"] = "pgcdc CLI, JSON to /dev/null"
+    names["pgcdc_lib"] = "pgcdc library, no-op handler, text values"
+    names["pgcdc_cli"] = "pgcdc CLI, JSON to /dev/null, text values"
     names["recv_pgoutput"] = "pg_recvlogical, pgoutput (ceiling)"
     names["recv_wal2json"] = "pg_recvlogical, wal2json v2"
-    names["pgcdc_live"] = "pgcdc library, live (latency mode)"
+    names["pgcdc_live"] = "pgcdc library, live (latency mode, binary values)"
     names["recv_pgoutput_bin"] = "pg_recvlogical, pgoutput binary"
-    names["pgcdc_lib_bin"] = "pgcdc library, binary values"
-    names["pgcdc_cli_bin"] = "pgcdc CLI, binary values, JSON"
+    names["pgcdc_lib_bin"] = "pgcdc library, no-op handler, binary values (default)"
+    names["pgcdc_cli_bin"] = "pgcdc CLI, JSON, binary values (default)"
     nchart = split("pgcdc_lib pgcdc_cli pgcdc_lib_bin pgcdc_cli_bin recv_pgoutput recv_pgoutput_bin recv_wal2json", chart, " ")
 }
 

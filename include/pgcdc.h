@@ -167,7 +167,8 @@ int pgcdc_config_set_proto_version(pgcdc_config *cfg, int version);
  * spares it the text output functions.  pgcdc turns them into the same text
  * (so accessors and formats are unchanged).  Used only when every column of
  * the listed tables has a type pgcdc reads in binary; otherwise, and after
- * such a column appears, the stream is in text mode.  Default 0.
+ * such a column appears, the stream is in text mode.  Default 1 (on); 0
+ * asks for text values.
  */
 int pgcdc_config_set_binary(pgcdc_config *cfg, int on);
 /* Directory for spooled transactions (default: $TMPDIR or /tmp). */

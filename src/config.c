@@ -19,6 +19,7 @@ pgcdc_config *pgcdc_config_new(void)
     cfg->create_publication = 1;
     cfg->status_interval_ms = 10000;
     cfg->proto_version = 1;
+    cfg->binary = 1;
     cfg->handler_retries = 5;
     cfg->handler_delay_ms = 100;
     cfg->reconnect_max_ms = 30000;

@@ -85,7 +85,8 @@ static void usage(void)
            "(default: stdout)\n"
            "  -s, --status-interval=SECS  status updates to the server (default 10)\n"
            "      --protocol=1|2         pgoutput protocol; 2 streams large transactions\n"
-           "      --binary               binary column values from the server (same output)\n"
+           "      --no-binary            text column values from the server (default: binary\n"
+           "                             where every column's type allows; same output)\n"
            "  -v, --verbose              more log output on stderr (repeat for debug)\n"
            "  -q, --quiet                errors only\n"
            "  -V, --version              print the version and exit\n"
@@ -316,7 +317,8 @@ enum {
     OPT_NO_CREATE,
     OPT_RI_FULL,
     OPT_PROTOCOL,
-    OPT_BINARY
+    OPT_BINARY,
+    OPT_NO_BINARY
 };
 
 typedef struct options {
@@ -348,6 +350,7 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
         {"replica-identity-full", no_argument, NULL, OPT_RI_FULL},
         {"protocol", required_argument, NULL, OPT_PROTOCOL},
         {"binary", no_argument, NULL, OPT_BINARY},
+        {"no-binary", no_argument, NULL, OPT_NO_BINARY},
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
         {"version", no_argument, NULL, 'V'},
@@ -431,6 +434,9 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
             break;
         case OPT_BINARY:
             pgcdc_config_set_binary(cfg, 1);
+            break;
+        case OPT_NO_BINARY:
+            pgcdc_config_set_binary(cfg, 0);
             break;
         case OPT_PROTOCOL:
             if ((strcmp(optarg, "1") != 0 && strcmp(optarg, "2") != 0) ||
