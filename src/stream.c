@@ -180,6 +180,19 @@ fail:
     return r;
 }
 
+/* Waits until the deadline for input and reads it; 0 on timeout or failure. */
+static int await_input(PGconn *conn, int64_t until)
+{
+    struct pollfd pfd;
+    int64_t left = until - pgcdc__now_us();
+
+    pfd.fd = PQsocket(conn);
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    return left > 0 && pfd.fd >= 0 && poll(&pfd, 1, (int)((left + 999) / 1000)) > 0 &&
+           PQconsumeInput(conn);
+}
+
 /*
  * After CopyDone, read what the server still had in flight until it answers
  * with its own CopyDone and the command's result. Closing earlier can cut a
@@ -189,46 +202,30 @@ fail:
 static void finish_copy(PGconn *conn)
 {
     int64_t until = pgcdc__now_us() + (int64_t)PGCDC__CLOSE_WAIT_MS * 1000;
-    PGresult *res;
 
     for (;;) {
         char *buf = NULL;
         int n = PQgetCopyData(conn, &buf, 1);
-        struct pollfd pfd;
-        int64_t left;
 
-        if (n > 0) {
+        if (n > 0)
             PQfreemem(buf);
-            continue;
-        }
-        if (n < 0)
+        else if (n < 0)
             break;
-        left = until - pgcdc__now_us();
-        pfd.fd = PQsocket(conn);
-        pfd.events = POLLIN;
-        pfd.revents = 0;
-        if (left <= 0 || pfd.fd < 0 || poll(&pfd, 1, (int)((left + 999) / 1000)) <= 0 ||
-            !PQconsumeInput(conn))
+        else if (!await_input(conn, until))
             return;
     }
     for (;;) {
-        struct pollfd pfd;
-        int64_t left;
+        PGresult *res;
 
-        if (!PQisBusy(conn)) {
-            res = PQgetResult(conn);
-            if (res == NULL)
+        if (PQisBusy(conn)) {
+            if (!await_input(conn, until))
                 return;
-            PQclear(res);
             continue;
         }
-        left = until - pgcdc__now_us();
-        pfd.fd = PQsocket(conn);
-        pfd.events = POLLIN;
-        pfd.revents = 0;
-        if (left <= 0 || pfd.fd < 0 || poll(&pfd, 1, (int)((left + 999) / 1000)) <= 0 ||
-            !PQconsumeInput(conn))
+        res = PQgetResult(conn);
+        if (res == NULL)
             return;
+        PQclear(res);
     }
 }
 
