@@ -291,6 +291,22 @@ int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len)
             PQclear(res);
             w->conn_broken = 1;
             pthread_mutex_unlock(&w->io_mu);
+            if (strstr(line, "publication \"") != NULL && strstr(line, "does not exist") != NULL) {
+                /*
+                 * The walsender reads publications as of the position it
+                 * decodes: one dropped there (even if created again since)
+                 * fails every retry the same way.
+                 */
+                w->stream_fatal = PGCDC_ERR_PUBLICATION;
+                pgcdc__fail(w, PGCDC_ERR_PUBLICATION,
+                            "publication \"%s\" did not exist at a position the server must "
+                            "decode (dropped, perhaps created again since): no retry can get "
+                            "past it, so pgcdc stops; nothing after the last confirmed position "
+                            "is lost (skip the gap with pg_replication_slot_advance(), or "
+                            "recreate the slot and resynchronise) (server: %s)",
+                            w->cfg.publication, line);
+                return -1;
+            }
             pgcdc__fail(w, PGCDC_ERR_CONNECT, "replication stream ended: %s",
                         line[0] ? line : "connection closed");
             return -1;

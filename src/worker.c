@@ -837,6 +837,8 @@ static int step(pgcdc_worker *w, const pgcdc_change **out, int timeout_ms)
         r = pgcdc__stream_receive(w, w->endpos_reached ? 10 : left_ms, &len);
         if (r == 0)
             continue;
+        if (r < 0 && w->stream_fatal != 0)
+            return w->stream_fatal;
         if (r < 0) {
             r = reconnect(w);
             if (r != PGCDC_OK)

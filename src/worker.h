@@ -67,6 +67,7 @@ struct pgcdc_worker {
     int replaying;       /* delivering a committed streamed transaction from the spool */
     uint64_t replay_end_lsn;
     int protocol_errors; /* consecutive */
+    int stream_fatal;    /* an error of the stream that no reconnect can mend */
 
     /* Stop requests (signal-safe) and the keeper thread. */
     atomic_int stop_requested;

@@ -171,6 +171,49 @@ static void test_publication_and_slot(void **state)
     assert_nothing_created(db);
 }
 
+/*
+ * A publication dropped and created again: the server reads publications as
+ * of the position it decodes, so changes made in between fail every retry.
+ * pgcdc stops with a clear error instead of retrying forever, and confirms
+ * nothing past the last change it delivered.
+ */
+static void test_publication_dropped_under_slot(void **state)
+{
+    const char *db = tl_fresh_db("t_err6");
+    pgcdc_config *cfg;
+    tl_log log = {0};
+    pgcdc_worker *w;
+    uint64_t before;
+
+    (void)state;
+    tl_sql(db, "CREATE TABLE a (id int PRIMARY KEY)");
+    cfg = tl_config("dbname=t_err6", "s_err6", "p_err6", "a");
+    assert_int_equal(tl_run_until(cfg, tl_current_lsn(db), &log), PGCDC_OK);
+    tl_sql(db, "INSERT INTO a VALUES (1)");
+    tl_sql(db, "DROP PUBLICATION p_err6");
+    tl_sql(db, "INSERT INTO a VALUES (2)");
+    tl_sql(db, "CREATE PUBLICATION p_err6 FOR TABLE a");
+    tl_sql(db, "INSERT INTO a VALUES (3)");
+    before = tl_slot_confirmed(db, "s_err6");
+    pgcdc_config_set_create_publication(cfg, 0);
+    pgcdc_config_set_endpos(cfg, tl_current_lsn(db));
+    w = pgcdc_worker_new(cfg);
+    assert_non_null(w);
+    assert_int_equal(pgcdc_worker_start(w), PGCDC_OK);
+    assert_int_equal(pgcdc_worker_run(w), PGCDC_ERR_PUBLICATION);
+    fprintf(stderr, "  -> %s\n", pgcdc_worker_errmsg(w));
+    assert_one_line(pgcdc_worker_errmsg(w));
+    assert_non_null(strstr(pgcdc_worker_errmsg(w), "p_err6"));
+    /* Row 1, decoded before the drop, was delivered; nothing after the gap was. */
+    assert_int_equal(log.n, 1);
+    assert_string_equal(log.items[0].new_row, "id='1'");
+    pgcdc_worker_free(w);
+    assert_true(tl_slot_confirmed(db, "s_err6") >= before);
+    assert_true(tl_slot_confirmed(db, "s_err6") < tl_current_lsn(db));
+    pgcdc_config_free(cfg);
+    tl_log_free(&log);
+}
+
 static void test_invalid_names(void **state)
 {
     pgcdc_config *cfg = pgcdc_config_new();
@@ -213,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_auth_and_privileges),
         cmocka_unit_test(test_tables_and_identity),
         cmocka_unit_test(test_publication_and_slot),
+        cmocka_unit_test(test_publication_dropped_under_slot),
         cmocka_unit_test(test_invalid_names),
         cmocka_unit_test(test_wal_level),
     };
