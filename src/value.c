@@ -206,14 +206,14 @@ static void c_locale_init(void)
  */
 static double exact_decimal(uint64_t m, int e10)
 {
-    unsigned __int128 pow5 = 1;
+    uint64_t pow5 = 1; /* below 2^63 */
     unsigned __int128 n, q;
     int sh;
 
     for (int i = 0; i < (e10 < 0 ? -e10 : e10); i++)
         pow5 *= 5;
     if (e10 >= 0)
-        return ldexp((double)(m * pow5), e10);
+        return ldexp((double)((unsigned __int128)m * pow5), e10);
     /* Shift m up to bit 127, divide: 64 or more quotient bits, and a sticky bit. */
     sh = 64 + __builtin_clzll(m);
     n = (unsigned __int128)m << sh;
