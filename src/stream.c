@@ -138,6 +138,7 @@ int pgcdc__stream_open(pgcdc_worker *w)
     PGconn *conn;
     int r;
 
+    w->slot_busy = 0;
     /* A SQL_ASCII database holds bytes in no encoding: take them as they are. */
     conn = pgcdc__connect(
         w, w->cfg.conninfo, 1,
@@ -164,6 +165,9 @@ int pgcdc__stream_open(pgcdc_worker *w)
         char line[512];
 
         pgcdc__one_line(line, sizeof(line), PQerrorMessage(conn));
+        /* object_in_use: another walsender still holds the slot. */
+        w->slot_busy = res != NULL && PQresultErrorField(res, PG_DIAG_SQLSTATE) != NULL &&
+                       strcmp(PQresultErrorField(res, PG_DIAG_SQLSTATE), "55006") == 0;
         PQclear(res);
         r = classify_start_error(line);
         pgcdc__fail(w, r, "could not start streaming from slot \"%s\": %s", w->cfg.slot, line);

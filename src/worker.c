@@ -219,7 +219,7 @@ int pgcdc_worker_start(pgcdc_worker *w)
                    "a type pgcdc reads only as text");
     r = pgcdc__stream_open(w);
     /* The previous consumer's walsender can hold the slot a while: wait for it. */
-    if (r == PGCDC_ERR_CONNECT && strstr(w->errmsg, "is active for PID") != NULL)
+    if (r == PGCDC_ERR_CONNECT && w->slot_busy)
         r = reconnect(w);
     if (r != PGCDC_OK)
         goto fail;

@@ -68,6 +68,7 @@ struct pgcdc_worker {
     uint64_t replay_end_lsn;
     int protocol_errors; /* consecutive */
     int stream_fatal;    /* an error of the stream that no reconnect can mend */
+    int slot_busy;       /* START_REPLICATION failed: another walsender holds the slot */
 
     /* Stop requests (signal-safe) and the keeper thread. */
     atomic_int stop_requested;
