@@ -46,6 +46,27 @@ int pgcdc__binary_supported(uint32_t oid)
     return 0;
 }
 
+int pgcdc__binary_fixed_size(uint32_t oid)
+{
+    switch (oid) {
+    case PGCDC_OID_BOOL:
+        return 1;
+    case PGCDC_OID_INT2:
+        return 2;
+    case PGCDC_OID_INT4:
+    case PGCDC_OID_OID:
+    case PGCDC_OID_FLOAT4:
+    case PGCDC_OID_DATE:
+        return 4;
+    case PGCDC_OID_INT8:
+    case PGCDC_OID_FLOAT8:
+    case PGCDC_OID_TIMESTAMP:
+    case PGCDC_OID_TIMESTAMPTZ:
+        return 8;
+    }
+    return 0;
+}
+
 static void put(pgcdc__buf *out, const char *s)
 {
     pgcdc__buf_put(out, s, strlen(s));

@@ -160,6 +160,8 @@ void pgcdc__buf_init(pgcdc__buf *b);
 void pgcdc__buf_free(pgcdc__buf *b);
 void pgcdc__buf_reset(pgcdc__buf *b);
 void pgcdc__buf_put(pgcdc__buf *b, const void *p, size_t n);
+/* Room for n more bytes without moving the data; -1 (and oom set) if it cannot be had. */
+int pgcdc__buf_reserve(pgcdc__buf *b, size_t n);
 void pgcdc__buf_u8(pgcdc__buf *b, uint8_t v);
 void pgcdc__buf_u16(pgcdc__buf *b, uint16_t v);
 void pgcdc__buf_u32(pgcdc__buf *b, uint32_t v);

@@ -211,7 +211,7 @@ static int write_row_object(pgcdc__json *j, const pgcdc_row *row, const char *pl
         else if (st == PGCDC_VALUE_UNCHANGED)
             pgcdc__json_cstring(j, placeholder);
         else
-            write_value(j, rel->cols[i].type_oid, &row->cols[i], 0);
+            write_value(j, rel->cols[i].type_oid, pgcdc__row_text_col(row, i), 0);
     }
     pgcdc__json_char(j, '}');
     return unchanged;
@@ -435,7 +435,7 @@ static void wal2json_column(pgcdc__json *j, const pgcdc_row *row, int col, int *
     if (pgcdc_row_state(row, col) == PGCDC_VALUE_NULL)
         pgcdc__json_raw(j, "null", 4);
     else
-        write_value(j, row->rel->cols[col].type_oid, &row->cols[col], 1);
+        write_value(j, row->rel->cols[col].type_oid, pgcdc__row_text_col(row, col), 1);
     pgcdc__json_char(j, '}');
 }
 

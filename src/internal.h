@@ -109,9 +109,16 @@ int pgcdc__relation_set_types(pgcdc__relation *rel, char *const *names, char *co
 
 struct pgcdc_row {
     const pgcdc__relation *rel;
-    const pgcdc__col *cols; /* rel->ncols entries */
-    int key_only;           /* old key tuple: non-key columns are absent */
+    pgcdc__col *cols;  /* rel->ncols entries, in the worker's decoder */
+    int key_only;      /* old key tuple: non-key columns are absent */
+    pgcdc__buf *texts; /* binary mode: where fixed-size values get their text */
 };
+
+/*
+ * The column as text, for an index known to be in range with a value
+ * present: a fixed-size binary value is printed on first use.
+ */
+const pgcdc__col *pgcdc__row_text_col(const pgcdc_row *row, int col);
 
 struct pgcdc_txn {
     uint32_t xid;

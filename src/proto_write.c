@@ -64,6 +64,11 @@ static int grow(pgcdc__buf *b, size_t n)
     return 0;
 }
 
+int pgcdc__buf_reserve(pgcdc__buf *b, size_t n)
+{
+    return grow(b, n);
+}
+
 void pgcdc__buf_put(pgcdc__buf *b, const void *p, size_t n)
 {
     if (grow(b, n) < 0) {

@@ -212,7 +212,7 @@ pgcdc_value_state pgcdc_row_state(const pgcdc_row *row, int col)
     return pgcdc__row_state(row, col);
 }
 
-/* The column's text, or the error that explains why there is none. */
+/* The column's value, or the error that explains why there is none. */
 static int value_of(const pgcdc_row *row, int col, const pgcdc__col **out)
 {
     switch (pgcdc_row_state(row, col)) {
@@ -229,6 +229,116 @@ static int value_of(const pgcdc_row *row, int col, const pgcdc__col **out)
     return in_range(row, col) ? PGCDC_ERR_ABSENT : PGCDC_ERR_NOT_FOUND;
 }
 
+const pgcdc__col *pgcdc__row_text_col(const pgcdc_row *row, int col)
+{
+    pgcdc__col *v = &row->cols[col];
+    pgcdc__buf *b = row->texts;
+    size_t at;
+
+    if (v->kind != PGCDC_COL_BINARY || b == NULL)
+        return v;
+    /*
+     * The worker reserved PGCDC__FIXED_TEXT_MAX bytes per column of the
+     * change, and each value is printed once: the buffer never moves here,
+     * so the texts handed out before stay valid.  The worker checked sizes.
+     */
+    at = b->len;
+    if (pgcdc__binary_to_text(row->rel->cols[col].type_oid, (const uint8_t *)v->data, v->len, b) !=
+        0)
+        return v;
+    pgcdc__buf_u8(b, 0);
+    v->data = (const char *)b->data + at;
+    v->len = (uint32_t)(b->len - at - 1);
+    v->kind = PGCDC_COL_TEXT;
+    return v;
+}
+
+/* The column's value as text. */
+static int text_of(const pgcdc_row *row, int col, const pgcdc__col **out)
+{
+    int r = value_of(row, col, out);
+
+    if (r == PGCDC_OK)
+        *out = pgcdc__row_text_col(row, col);
+    return r;
+}
+
+static uint64_t big_endian(const char *data, int n)
+{
+    const uint8_t *p = (const uint8_t *)data;
+    uint64_t v = 0;
+
+    for (int i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/*
+ * Typed reads straight from a fixed-size binary value, where they give what
+ * reading its text would: 1 when done, 0 to read the text instead.
+ */
+static int binary_int64(const pgcdc_row *row, int col, const pgcdc__col *v, int64_t *out)
+{
+    if (v->kind != PGCDC_COL_BINARY)
+        return 0;
+    switch (row->rel->cols[col].type_oid) {
+    case PGCDC_OID_INT2:
+        *out = (int16_t)big_endian(v->data, 2);
+        return 1;
+    case PGCDC_OID_INT4:
+        *out = (int32_t)big_endian(v->data, 4);
+        return 1;
+    case PGCDC_OID_OID:
+        *out = (int64_t)big_endian(v->data, 4);
+        return 1;
+    case PGCDC_OID_INT8:
+        *out = (int64_t)big_endian(v->data, 8);
+        return 1;
+    }
+    return 0;
+}
+
+static int binary_double(const pgcdc_row *row, int col, const pgcdc__col *v, double *out)
+{
+    uint64_t bits;
+
+    /* Not float4: its text reads back as the nearest double to the decimal. */
+    if (v->kind != PGCDC_COL_BINARY || row->rel->cols[col].type_oid != PGCDC_OID_FLOAT8)
+        return 0;
+    bits = big_endian(v->data, 8);
+    memcpy(out, &bits, sizeof(*out));
+    return 1;
+}
+
+static int binary_timestamp(const pgcdc_row *row, int col, const pgcdc__col *v, int64_t *out)
+{
+    int64_t t;
+
+    if (v->kind != PGCDC_COL_BINARY)
+        return 0;
+    switch (row->rel->cols[col].type_oid) {
+    case PGCDC_OID_TIMESTAMP:
+    case PGCDC_OID_TIMESTAMPTZ:
+        t = (int64_t)big_endian(v->data, 8);
+        break;
+    case PGCDC_OID_DATE: {
+        int32_t days = (int32_t)big_endian(v->data, 4);
+
+        if (days == INT32_MAX || days == INT32_MIN)
+            return 0;
+        t = (int64_t)days * INT64_C(86400000000);
+        break;
+    }
+    default:
+        return 0;
+    }
+    /* The infinities, and the far edges, are the text parser's to judge. */
+    if (t >= INT64_MAX - PGCDC__EPOCH_DIFF_US || t <= INT64_MIN + PGCDC__EPOCH_DIFF_US)
+        return 0;
+    *out = t + PGCDC__EPOCH_DIFF_US;
+    return 1;
+}
+
 static int parse_result(int r)
 {
     if (r == -2)
@@ -239,7 +349,7 @@ static int parse_result(int r)
 int pgcdc_row_get_text(const pgcdc_row *row, int col, const char **out, size_t *len)
 {
     const pgcdc__col *v;
-    int r = value_of(row, col, &v);
+    int r = text_of(row, col, &v);
 
     if (r != PGCDC_OK)
         return r;
@@ -256,6 +366,9 @@ int pgcdc_row_get_int64(const pgcdc_row *row, int col, int64_t *out)
 
     if (r != PGCDC_OK)
         return r;
+    if (binary_int64(row, col, v, out))
+        return PGCDC_OK;
+    v = pgcdc__row_text_col(row, col);
     return parse_result(pgcdc__parse_int64(v->data, v->len, out));
 }
 
@@ -266,6 +379,9 @@ int pgcdc_row_get_double(const pgcdc_row *row, int col, double *out)
 
     if (r != PGCDC_OK)
         return r;
+    if (binary_double(row, col, v, out))
+        return PGCDC_OK;
+    v = pgcdc__row_text_col(row, col);
     return parse_result(pgcdc__parse_double(v->data, v->len, out));
 }
 
@@ -276,13 +392,18 @@ int pgcdc_row_get_bool(const pgcdc_row *row, int col, int *out)
 
     if (r != PGCDC_OK)
         return r;
+    if (v->kind == PGCDC_COL_BINARY && row->rel->cols[col].type_oid == PGCDC_OID_BOOL) {
+        *out = v->data[0] != 0;
+        return PGCDC_OK;
+    }
+    v = pgcdc__row_text_col(row, col);
     return parse_result(pgcdc__parse_bool(v->data, v->len, out));
 }
 
 int pgcdc_row_get_numeric(const pgcdc_row *row, int col, const char **out)
 {
     const pgcdc__col *v;
-    int r = value_of(row, col, &v);
+    int r = text_of(row, col, &v);
     double d;
 
     if (r != PGCDC_OK)
@@ -301,13 +422,16 @@ int pgcdc_row_get_timestamp(const pgcdc_row *row, int col, int64_t *out)
 
     if (r != PGCDC_OK)
         return r;
+    if (binary_timestamp(row, col, v, out))
+        return PGCDC_OK;
+    v = pgcdc__row_text_col(row, col);
     return parse_result(pgcdc__parse_timestamp(v->data, v->len, out));
 }
 
 int pgcdc_row_get_bytea(const pgcdc_row *row, int col, uint8_t *buf, size_t cap, size_t *len)
 {
     const pgcdc__col *v;
-    int r = value_of(row, col, &v);
+    int r = text_of(row, col, &v);
     long need;
 
     if (r != PGCDC_OK)
@@ -324,7 +448,7 @@ int pgcdc_row_get_bytea(const pgcdc_row *row, int col, uint8_t *buf, size_t cap,
 int pgcdc_row_get_json(const pgcdc_row *row, int col, const char **out)
 {
     const pgcdc__col *v;
-    int r = value_of(row, col, &v);
+    int r = text_of(row, col, &v);
     uint32_t type;
 
     if (r != PGCDC_OK)

@@ -256,13 +256,14 @@ void pgcdc__stream_close(pgcdc_worker *w, int graceful)
 
 int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len)
 {
-    int64_t start = pgcdc__now_us();
+    int64_t start = 0; /* read when the buffer first runs dry: not per message */
     int idle_called = 0;
 
     for (;;) {
         char *buf = NULL;
         int n;
         int64_t waited_ms;
+        int64_t now;
         int wait_ms;
         struct pollfd pfd[2];
 
@@ -315,11 +316,14 @@ int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len)
                         line[0] ? line : "connection closed");
             return -1;
         }
+        now = pgcdc__now_us();
+        if (start == 0)
+            start = now;
         if (w->recv_since_check) {
-            w->last_recv_us = pgcdc__now_us();
+            w->last_recv_us = now;
             w->recv_since_check = 0;
         }
-        if (pgcdc__now_us() - w->last_recv_us > (int64_t)PGCDC__DEAD_AFTER_MS * 1000) {
+        if (now - w->last_recv_us > (int64_t)PGCDC__DEAD_AFTER_MS * 1000) {
             w->conn_broken = 1;
             pthread_mutex_unlock(&w->io_mu);
             pgcdc__fail(w, PGCDC_ERR_CONNECT,

@@ -63,6 +63,14 @@ int pgcdc__number_is_finite(const char *s, size_t len);
 /* 1 if pgcdc turns the type's binary send format into text itself (pgcdc__binary_to_text). */
 int pgcdc__binary_supported(uint32_t type_oid);
 /*
+ * Size of the type's binary form when it is fixed and pgcdc reads it
+ * without text (bool, int2/4/8, oid, float4/8, date, timestamp[tz]), else 0.
+ * The text of such a value never exceeds PGCDC__FIXED_TEXT_MAX bytes with its
+ * NUL ("-2.2250738585072014e-308", "294276-12-31 23:59:59.999999+00").
+ */
+int pgcdc__binary_fixed_size(uint32_t type_oid);
+#define PGCDC__FIXED_TEXT_MAX 64
+/*
  * Appends the text PostgreSQL's output function would print for a value in
  * binary send format.  0, -1 for malformed bytes, -2 for an unsupported type.
  */

@@ -476,25 +476,50 @@ static int close_txn(pgcdc_worker *w, uint64_t end_lsn)
 }
 
 /*
- * Binary values become the text the server would have sent, in the scratch
- * buffer.  Offsets first, pointers after: the buffer may move while growing.
+ * Binary values, once per change.  Text-like types already are their text
+ * (in place; jsonb after its version byte).  Fixed-size types stay binary:
+ * the typed getters read them as they are, and their text is printed on
+ * first use (pgcdc__row_text_col) into room reserved here.  The rest become
+ * the text the server would have sent, in the scratch buffer: offsets first,
+ * pointers after, as the buffer may move while growing.
  */
 static int to_text(pgcdc_worker *w, const pgcdc__relation *rel, pgcdc__tuple *t, size_t *offsets)
 {
     for (int i = 0; i < t->ncols; i++) {
         pgcdc__col *col = &t->cols[i];
-        int r;
+        uint32_t type = rel->cols[i].type_oid;
+        int fixed;
 
         offsets[i] = SIZE_MAX;
-        if (col->kind == PGCDC_COL_BINARY) {
-            offsets[i] = w->scratch.len;
-            r = pgcdc__binary_to_text(rel->cols[i].type_oid, (const uint8_t *)col->data, col->len,
-                                      &w->scratch);
-            if (r != 0)
+        if (col->kind != PGCDC_COL_BINARY)
+            continue;
+        fixed = pgcdc__binary_fixed_size(type);
+        if (fixed > 0) {
+            if (col->len != (uint32_t)fixed)
                 return protocol_error(w, "unreadable binary value in column ", rel->cols[i].name);
-        } else {
             continue;
         }
+        switch (type) {
+        case PGCDC_OID_TEXT:
+        case PGCDC_OID_VARCHAR:
+        case PGCDC_OID_BPCHAR:
+        case PGCDC_OID_NAME:
+        case PGCDC_OID_JSON:
+            col->kind = PGCDC_COL_TEXT;
+            continue;
+        case PGCDC_OID_JSONB:
+            if (col->len < 1 || col->data[0] != 1)
+                return protocol_error(w, "unreadable binary value in column ", rel->cols[i].name);
+            col->kind = PGCDC_COL_TEXT;
+            col->data++;
+            col->len--;
+            continue;
+        default:
+            break;
+        }
+        offsets[i] = w->scratch.len;
+        if (pgcdc__binary_to_text(type, (const uint8_t *)col->data, col->len, &w->scratch) != 0)
+            return protocol_error(w, "unreadable binary value in column ", rel->cols[i].name);
         pgcdc__buf_u8(&w->scratch, 0);
         col->len = (uint32_t)(w->scratch.len - offsets[i] - 1);
     }
@@ -534,6 +559,12 @@ static int convert_values(pgcdc_worker *w, const pgcdc__relation *rel, pgcdc__ms
         r = to_text(w, rel, &m->u.change.new_, new_off);
     if (r != PGCDC_OK)
         return r;
+    /*
+     * Room for the text of every column of both rows (an unchanged value
+     * taken from the old row included): printing one never moves the others.
+     */
+    pgcdc__buf_reserve(&w->scratch, ((size_t)m->u.change.old.ncols + m->u.change.new_.ncols) *
+                                        PGCDC__FIXED_TEXT_MAX);
     if (w->scratch.oom)
         return pgcdc__fail(w, PGCDC_ERR_NOMEM, "out of memory");
     point_to_text(w, &m->u.change.old, old_off);
@@ -541,12 +572,13 @@ static int convert_values(pgcdc_worker *w, const pgcdc__relation *rel, pgcdc__ms
     return PGCDC_OK;
 }
 
-static void fill_row(pgcdc_row *row, const pgcdc__relation *rel, const pgcdc__tuple *t,
-                     int key_only)
+static void fill_row(pgcdc_worker *w, pgcdc_row *row, const pgcdc__relation *rel,
+                     const pgcdc__tuple *t, int key_only)
 {
     row->rel = rel;
     row->cols = t->cols;
     row->key_only = key_only;
+    row->texts = w->binary ? &w->scratch : NULL;
 }
 
 /* Insert, Update, Delete: 1 with w->change ready, 0 when filtered out, <0 on error. */
@@ -583,9 +615,9 @@ static int row_change(pgcdc_worker *w, pgcdc__msg *m)
     c->has_old = m->u.change.old_kind != 0;
     c->has_new = m->type != PGCDC_MSG_DELETE;
     if (c->has_old)
-        fill_row(&c->old_row, rel, &m->u.change.old, m->u.change.old_kind == 'K');
+        fill_row(w, &c->old_row, rel, &m->u.change.old, m->u.change.old_kind == 'K');
     if (c->has_new)
-        fill_row(&c->new_row, rel, &m->u.change.new_, 0);
+        fill_row(w, &c->new_row, rel, &m->u.change.new_, 0);
     /* Unchanged TOAST: with the whole old row (REPLICA IDENTITY FULL), take it from there. */
     if (c->has_new && m->u.change.old_kind == 'O') {
         for (int i = 0; i < rel->ncols; i++) {

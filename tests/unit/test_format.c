@@ -155,13 +155,13 @@ static pgcdc_change make_change(pgcdc_op op, const pgcdc__relation *rel, const p
     if (old_cols != NULL) {
         c.has_old = 1;
         c.old_row.rel = rel;
-        c.old_row.cols = old_cols;
+        c.old_row.cols = (pgcdc__col *)old_cols; /* text only: never written */
         c.old_row.key_only = key_only;
     }
     if (new_cols != NULL) {
         c.has_new = 1;
         c.new_row.rel = rel;
-        c.new_row.cols = new_cols;
+        c.new_row.cols = (pgcdc__col *)new_cols;
     }
     return c;
 }
