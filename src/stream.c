@@ -254,6 +254,25 @@ void pgcdc__stream_close(pgcdc_worker *w, int graceful)
     }
 }
 
+/*
+ * Reads what the socket holds.  Called with io_mu held, releases it; 0 (after
+ * reporting it) if the connection failed.
+ */
+static int consume_unlock(pgcdc_worker *w)
+{
+    char line[512];
+
+    if (PQconsumeInput(w->conn) != 0) {
+        pthread_mutex_unlock(&w->io_mu);
+        return 1;
+    }
+    pgcdc__one_line(line, sizeof(line), PQerrorMessage(w->conn));
+    w->conn_broken = 1;
+    pthread_mutex_unlock(&w->io_mu);
+    pgcdc__fail(w, PGCDC_ERR_CONNECT, "connection lost: %s", line);
+    return 0;
+}
+
 int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len)
 {
     int64_t start = 0; /* read when the buffer first runs dry: not per message */
@@ -277,6 +296,7 @@ int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len)
         n = PQgetCopyData(w->conn, &buf, 1);
         if (n > 0) {
             w->recv_since_check = 1; /* the clock is read once the buffer runs dry */
+            w->read_ahead = 0;
             pthread_mutex_unlock(&w->io_mu);
             w->busy_streak++;
             w->rbuf = buf;
@@ -315,6 +335,17 @@ int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len)
             pgcdc__fail(w, PGCDC_ERR_CONNECT, "replication stream ended: %s",
                         line[0] ? line : "connection closed");
             return -1;
+        }
+        /*
+         * libpq's buffer ran dry, which is not to say the socket did: one
+         * read takes at most its buffer's free space.  Take what the kernel
+         * already holds before deciding to wait.
+         */
+        if (!w->read_ahead) {
+            w->read_ahead = 1;
+            if (!consume_unlock(w))
+                return -1;
+            continue;
         }
         now = pgcdc__now_us();
         if (start == 0)
@@ -355,12 +386,16 @@ int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len)
         /*
          * In a bulk stream the data trickles in message by message: waking
          * for each costs a poll() and a recv() apiece.  After a busy stretch,
-         * let a few hundred microseconds of it gather first.
+         * let a few hundred microseconds of it gather, then read it without
+         * a poll().
          */
         if (w->busy_streak >= PGCDC__BUSY_MESSAGES && wait_ms > 0) {
             struct timespec ts = {0, PGCDC__GATHER_US * 1000};
 
+            w->busy_streak = 0;
             nanosleep(&ts, NULL);
+            w->read_ahead = 0;
+            continue;
         }
         w->busy_streak = 0;
         n = poll(pfd, 2, wait_ms);
@@ -375,16 +410,8 @@ int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len)
             drain_wake(w);
         if (n > 0 && pfd[0].revents != 0) {
             pthread_mutex_lock(&w->io_mu);
-            if (PQconsumeInput(w->conn) == 0) {
-                char line[512];
-
-                pgcdc__one_line(line, sizeof(line), PQerrorMessage(w->conn));
-                w->conn_broken = 1;
-                pthread_mutex_unlock(&w->io_mu);
-                pgcdc__fail(w, PGCDC_ERR_CONNECT, "connection lost: %s", line);
+            if (!consume_unlock(w))
                 return -1;
-            }
-            pthread_mutex_unlock(&w->io_mu);
         }
     }
 }
@@ -397,12 +424,20 @@ static void *keeper_main(void *arg)
 {
     pgcdc_worker *w = arg;
 
-    while (!atomic_load(&w->keeper_quit)) {
-        struct timespec ts = {0, 200 * 1000 * 1000};
+    pthread_mutex_lock(&w->keeper_mu);
+    while (!w->keeper_quit) {
+        struct timespec ts;
 
-        nanosleep(&ts, NULL);
-        if (!atomic_load(&w->in_callback))
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 200 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&w->keeper_cv, &w->keeper_mu, &ts);
+        if (w->keeper_quit || !atomic_load(&w->in_callback))
             continue;
+        pthread_mutex_unlock(&w->keeper_mu);
         /*
          * Every second while a callback runs: the server's keepalives asking
          * for a reply go unread meanwhile, whatever its wal_sender_timeout.
@@ -411,26 +446,58 @@ static void *keeper_main(void *arg)
         if (w->conn != NULL && !w->conn_broken && pgcdc__now_us() - w->last_status_us >= 1000000)
             send_status_locked(w, 0);
         pthread_mutex_unlock(&w->io_mu);
+        pthread_mutex_lock(&w->keeper_mu);
     }
+    pthread_mutex_unlock(&w->keeper_mu);
     return NULL;
+}
+
+int pgcdc__keeper_init(pgcdc_worker *w)
+{
+    pthread_condattr_t attr;
+    int r;
+
+    if (pthread_condattr_init(&attr) != 0)
+        return -1;
+    r = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    if (r == 0)
+        r = pthread_cond_init(&w->keeper_cv, &attr);
+    pthread_condattr_destroy(&attr);
+    if (r != 0)
+        return -1;
+    if (pthread_mutex_init(&w->keeper_mu, NULL) != 0) {
+        pthread_cond_destroy(&w->keeper_cv);
+        return -1;
+    }
+    return 0;
+}
+
+void pgcdc__keeper_destroy(pgcdc_worker *w)
+{
+    pthread_cond_destroy(&w->keeper_cv);
+    pthread_mutex_destroy(&w->keeper_mu);
 }
 
 int pgcdc__keeper_start(pgcdc_worker *w)
 {
     if (w->keeper_started)
         return PGCDC_OK;
-    atomic_store(&w->keeper_quit, 0);
+    w->keeper_quit = 0;
     if (pthread_create(&w->keeper, NULL, keeper_main, w) != 0)
         return pgcdc__fail(w, PGCDC_ERR_NOMEM, "could not start the keeper thread");
     w->keeper_started = 1;
     return PGCDC_OK;
 }
 
+/* Wakes the keeper and waits for it: at once, not at its next tick. */
 void pgcdc__keeper_stop(pgcdc_worker *w)
 {
     if (!w->keeper_started)
         return;
-    atomic_store(&w->keeper_quit, 1);
+    pthread_mutex_lock(&w->keeper_mu);
+    w->keeper_quit = 1;
+    pthread_cond_signal(&w->keeper_cv);
+    pthread_mutex_unlock(&w->keeper_mu);
     pthread_join(w->keeper, NULL);
     w->keeper_started = 0;
 }

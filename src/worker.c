@@ -93,6 +93,10 @@ pgcdc_worker *pgcdc_worker_new(const pgcdc_config *cfg)
     w = calloc(1, sizeof(*w));
     if (w == NULL)
         return NULL;
+    if (pgcdc__keeper_init(w) != 0) {
+        free(w);
+        return NULL;
+    }
     w->wake[0] = -1;
     w->wake[1] = -1;
     w->dead_fd = -1;
@@ -145,6 +149,7 @@ void pgcdc_worker_free(pgcdc_worker *w)
         close(w->wake[1]);
     pgcdc__catalog_clear(&w->cat);
     pgcdc__config_clear(&w->cfg);
+    pgcdc__keeper_destroy(w);
     free(w);
 }
 

@@ -34,6 +34,7 @@ struct pgcdc_worker {
     int64_t last_recv_us; /* monotonic */
     int recv_since_check; /* received since last_recv_us was last set */
     int busy_streak;      /* messages received since the last wait */
+    int read_ahead;       /* the socket was read since libpq's buffer ran dry */
     uint64_t received_lsn;
 
     int binary;         /* the stream asks for binary values */
@@ -76,7 +77,9 @@ struct pgcdc_worker {
     int wake[2];
     pthread_t keeper;
     int keeper_started;
-    atomic_int keeper_quit;
+    pthread_mutex_t keeper_mu; /* guards keeper_quit; keeper_cv wakes the keeper to quit */
+    pthread_cond_t keeper_cv;
+    int keeper_quit;
     atomic_int in_callback;
 
     int dead_fd; /* dead-letter file, opened on first use */
@@ -100,6 +103,8 @@ void pgcdc__stream_send_status(pgcdc_worker *w, int reply_requested);
 void pgcdc__stream_status_if_due(pgcdc_worker *w);
 /* Sleeps up to ms, returns early (1) when a stop is requested. */
 int pgcdc__wait_interruptible(pgcdc_worker *w, int ms);
+int pgcdc__keeper_init(pgcdc_worker *w); /* 0 or -1 */
+void pgcdc__keeper_destroy(pgcdc_worker *w);
 int pgcdc__keeper_start(pgcdc_worker *w);
 void pgcdc__keeper_stop(pgcdc_worker *w);
 
