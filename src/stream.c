@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +19,28 @@
 
 /* With nothing received for this long, ask the server for a keepalive. */
 #define PGCDC__PING_AFTER_MS 1000
-/* Messages in one wakeup that make a stream "bulk", and how long to let it gather. */
+/*
+ * A stream is "bulk" from this many messages within a millisecond, and again
+ * an ordinary one when a gather brings fewer than PGCDC__THIN_MESSAGES.
+ */
 #define PGCDC__BUSY_MESSAGES 32
-#define PGCDC__GATHER_US 500
+#define PGCDC__BULK_WINDOW_US 1000
+#define PGCDC__THIN_MESSAGES 8
+/*
+ * How long a bulk stream is left to gather before it is read is adapted, so
+ * that one wakeup finds as much as the server's socket holds comfortably:
+ * a wakeup costs far more than reading a message, but a full socket makes
+ * the walsender wait.  A Unix socket holds its send buffer's worth of
+ * kernel buffers, each a message and some 640 bytes of bookkeeping (about
+ * 280 small messages by default); the aim is 60 % of that.  TCP coalesces
+ * messages and holds megabytes: the aim is PGCDC__GATHER_TCP_BYTES.
+ */
+#define PGCDC__GATHER_SKB_OVERHEAD 640
+#define PGCDC__GATHER_FILL_PCT 60
+#define PGCDC__GATHER_TCP_BYTES (256 * 1024)
+#define PGCDC__GATHER_START_US 250
+#define PGCDC__GATHER_MIN_US 50
+#define PGCDC__GATHER_MAX_US 2000
 /* With nothing received for this long despite pings, the link is dead. */
 #define PGCDC__DEAD_AFTER_MS 25000
 /* How long a graceful close waits for the server to end the stream. */
@@ -131,6 +151,25 @@ static int classify_start_error(const char *msg)
     return PGCDC_ERR_CONNECT;
 }
 
+/*
+ * A Unix socket or TCP, for the gather's aim.  The server's send buffer on a
+ * Unix socket is taken to be ours: PostgreSQL leaves both at the system's
+ * default.
+ */
+static void note_transport(pgcdc_worker *w, int fd)
+{
+    struct sockaddr_storage addr;
+    socklen_t alen = sizeof(addr);
+    int sndbuf = 0;
+    socklen_t slen = sizeof(sndbuf);
+
+    w->sock_unix = fd >= 0 && getsockname(fd, (struct sockaddr *)&addr, &alen) == 0 &&
+                   addr.ss_family == AF_UNIX;
+    if (w->sock_unix && (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &slen) != 0 || sndbuf <= 0))
+        sndbuf = 212992;
+    w->sock_sndbuf = sndbuf;
+}
+
 int pgcdc__stream_open(pgcdc_worker *w)
 {
     char cmd[512];
@@ -174,6 +213,7 @@ int pgcdc__stream_open(pgcdc_worker *w)
         goto fail;
     }
     PQclear(res);
+    note_transport(w, PQsocket(conn));
     pthread_mutex_lock(&w->io_mu);
     w->last_recv_us = pgcdc__now_us();
     w->last_status_us = 0;
@@ -273,6 +313,69 @@ static int consume_unlock(pgcdc_worker *w)
     return 0;
 }
 
+/*
+ * After a wakeup that followed a gather: the next gather is scaled by how far
+ * this one's haul (messages, bytes) was from the aim, at most halved or
+ * doubled at a time.  A sender held up by a full socket shows as a haul at
+ * the socket's limit, above the aim, so the gather shrinks.
+ */
+static void adapt_gather(pgcdc_worker *w)
+{
+    int64_t haul = w->busy_bytes > 0 ? w->busy_bytes : 1;
+    int64_t aim = PGCDC__GATHER_TCP_BYTES;
+    int64_t next;
+
+    if (w->sock_unix) {
+        /* In bytes of messages: the share of the socket the haul's message size allows. */
+        int64_t avg = haul / w->busy_streak;
+
+        aim = (int64_t)w->sock_sndbuf * PGCDC__GATHER_FILL_PCT / 100 * avg /
+              (avg + PGCDC__GATHER_SKB_OVERHEAD);
+    }
+    next = (int64_t)w->gather_us * aim / haul;
+    if (next > (int64_t)w->gather_us * 2)
+        next = (int64_t)w->gather_us * 2;
+    if (next < w->gather_us / 2)
+        next = w->gather_us / 2;
+    if (next < PGCDC__GATHER_MIN_US)
+        next = PGCDC__GATHER_MIN_US;
+    if (next > PGCDC__GATHER_MAX_US)
+        next = PGCDC__GATHER_MAX_US;
+    w->gather_us = (int)next;
+}
+
+/*
+ * At a wakeup's end (nothing left to read): 1 to let a bulk stream gather
+ * for w->gather_us before reading again, 0 to wait for the next message.
+ */
+static int bulk_stream(pgcdc_worker *w, int64_t now)
+{
+    int bulk;
+
+    if (w->gathered) {
+        bulk = w->busy_streak >= PGCDC__THIN_MESSAGES;
+        if (bulk)
+            adapt_gather(w);
+    } else {
+        if (now - w->window_start_us > PGCDC__BULK_WINDOW_US) {
+            w->window_start_us = now;
+            w->window_msgs = 0;
+        }
+        w->window_msgs += w->busy_streak;
+        bulk = w->window_msgs >= PGCDC__BUSY_MESSAGES;
+        if (bulk && w->gather_us == 0)
+            w->gather_us = PGCDC__GATHER_START_US;
+    }
+    if (w->gathered && !bulk) {
+        w->window_start_us = now;
+        w->window_msgs = 0;
+    }
+    w->gathered = bulk;
+    w->busy_streak = 0;
+    w->busy_bytes = 0;
+    return bulk;
+}
+
 int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len)
 {
     int64_t start = 0; /* read when the buffer first runs dry: not per message */
@@ -299,6 +402,7 @@ int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len)
             w->read_ahead = 0;
             pthread_mutex_unlock(&w->io_mu);
             w->busy_streak++;
+            w->busy_bytes += n;
             w->rbuf = buf;
             *len = n;
             return 1;
@@ -338,11 +442,12 @@ int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len)
         }
         /*
          * libpq's buffer ran dry, which is not to say the socket did: one
-         * read takes at most its buffer's free space.  Take what the kernel
-         * already holds before deciding to wait.
+         * read takes at most its buffer's free space, and often ends inside
+         * a message.  Read what the kernel already holds before deciding to
+         * wait, until two reads in a row bring no whole message.
          */
-        if (!w->read_ahead) {
-            w->read_ahead = 1;
+        if (w->read_ahead < 2) {
+            w->read_ahead++;
             if (!consume_unlock(w))
                 return -1;
             continue;
@@ -385,19 +490,16 @@ int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len)
             wait_ms = (int)(timeout_ms - waited_ms);
         /*
          * In a bulk stream the data trickles in message by message: waking
-         * for each costs a poll() and a recv() apiece.  After a busy stretch,
-         * let a few hundred microseconds of it gather, then read it without
-         * a poll().
+         * for each costs a poll() and a recv() apiece.  Let it gather, then
+         * read it without a poll().
          */
-        if (w->busy_streak >= PGCDC__BUSY_MESSAGES && wait_ms > 0) {
-            struct timespec ts = {0, PGCDC__GATHER_US * 1000};
+        if (wait_ms > 0 && bulk_stream(w, now)) {
+            struct timespec ts = {0, (long)w->gather_us * 1000};
 
-            w->busy_streak = 0;
             nanosleep(&ts, NULL);
             w->read_ahead = 0;
             continue;
         }
-        w->busy_streak = 0;
         n = poll(pfd, 2, wait_ms);
         if (n < 0 && errno != EINTR) {
             pgcdc__fail(w, PGCDC_ERR_IO, "poll failed: %s", strerror(errno));

@@ -31,10 +31,17 @@ struct pgcdc_worker {
     pgcdc__buf out;
     int64_t last_status_us; /* monotonic */
     uint64_t sent_flush;
-    int64_t last_recv_us; /* monotonic */
-    int recv_since_check; /* received since last_recv_us was last set */
-    int busy_streak;      /* messages received since the last wait */
-    int read_ahead;       /* the socket was read since libpq's buffer ran dry */
+    int64_t last_recv_us;    /* monotonic */
+    int recv_since_check;    /* received since last_recv_us was last set */
+    int busy_streak;         /* messages received since the last wait */
+    int64_t busy_bytes;      /* bytes of those messages */
+    int read_ahead;          /* reads since libpq's buffer last gave a message */
+    int gathered;            /* the last wait was a gather (stream.c) */
+    int gather_us;           /* how long the next gather lasts */
+    int sock_unix;           /* the stream runs on a Unix socket, */
+    int sock_sndbuf;         /* whose send buffer (ours, taken for the server's) is this large */
+    int64_t window_start_us; /* messages received since then, by wakeup: is the stream bulk? */
+    int window_msgs;
     uint64_t received_lsn;
 
     int binary;         /* the stream asks for binary values */
