@@ -180,11 +180,12 @@ int main(int argc, char **argv)
     print_label(out, label);
     fprintf(out,
             ",\"exit\":%d,\"signal\":%d,\"timed_out\":%s,\"wall_s\":%.6f,\"user_s\":%.6f,"
-            "\"sys_s\":%.6f,\"cpu_s\":%.6f,\"maxrss_kb\":%ld}\n",
+            "\"sys_s\":%.6f,\"cpu_s\":%.6f,\"maxrss_kb\":%ld,\"voluntary_switches\":%ld,"
+            "\"involuntary_switches\":%ld}\n",
             WIFEXITED(status) ? WEXITSTATUS(status) : -1,
             WIFSIGNALED(status) ? WTERMSIG(status) : 0, timed_out ? "true" : "false",
             elapsed_s(&t0, &t1), seconds(ru.ru_utime), seconds(ru.ru_stime),
-            seconds(ru.ru_utime) + seconds(ru.ru_stime), ru.ru_maxrss);
+            seconds(ru.ru_utime) + seconds(ru.ru_stime), ru.ru_maxrss, ru.ru_nvcsw, ru.ru_nivcsw);
     if (out != stderr && fclose(out) != 0) {
         fprintf(stderr, "measure: could not write \"%s\": %s\n", out_path, strerror(errno));
         return 125;
