@@ -10,13 +10,10 @@
 
 #include "value.h"
 
-static uint64_t be(const uint8_t *p, int n)
+/* n is 2, 4 or 8, a constant at every call: the switch folds away. */
+static inline uint64_t be(const uint8_t *p, int n)
 {
-    uint64_t v = 0;
-
-    for (int i = 0; i < n; i++)
-        v = v << 8 | p[i];
-    return v;
+    return n == 2 ? pgcdc__be16(p) : n == 4 ? pgcdc__be32(p) : pgcdc__be64(p);
 }
 
 int pgcdc__binary_supported(uint32_t oid)
@@ -72,19 +69,89 @@ static void put(pgcdc__buf *out, const char *s)
     pgcdc__buf_put(out, s, strlen(s));
 }
 
+static const char digit_pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
+                                  "31323334353637383940414243444546474849505152535455565758596061"
+                                  "62636465666768697071727374757677787980818283848586878889909192"
+                                  "93949596979899";
+
+static const uint64_t pow10_u64[20] = {UINT64_C(1),
+                                       UINT64_C(10),
+                                       UINT64_C(100),
+                                       UINT64_C(1000),
+                                       UINT64_C(10000),
+                                       UINT64_C(100000),
+                                       UINT64_C(1000000),
+                                       UINT64_C(10000000),
+                                       UINT64_C(100000000),
+                                       UINT64_C(1000000000),
+                                       UINT64_C(10000000000),
+                                       UINT64_C(100000000000),
+                                       UINT64_C(1000000000000),
+                                       UINT64_C(10000000000000),
+                                       UINT64_C(100000000000000),
+                                       UINT64_C(1000000000000000),
+                                       UINT64_C(10000000000000000),
+                                       UINT64_C(100000000000000000),
+                                       UINT64_C(1000000000000000000),
+                                       UINT64_C(10000000000000000000)};
+
+/* The decimal digits of u, exactly n of them (u < 10^n), at p: two at a time, from the end. */
+static void put_u64_digits(char *p, uint64_t u, int n)
+{
+    char *q = p + n;
+
+    while (u >= 100) {
+        unsigned r = (unsigned)(u % 100);
+
+        u /= 100;
+        q -= 2;
+        memcpy(q, digit_pairs + 2 * r, 2);
+    }
+    if (u >= 10) {
+        q -= 2;
+        memcpy(q, digit_pairs + 2 * u, 2);
+    } else {
+        *--q = (char)('0' + u);
+    }
+    while (q > p)
+        *--q = '0';
+}
+
+static int count_digits(uint64_t u)
+{
+    int n = 1;
+
+    while (n < 20 && u >= pow10_u64[n])
+        n++;
+    return n;
+}
+
+/* Writes v in decimal at p (room for 20 characters); returns the end. */
+static char *at_int(char *p, int64_t v)
+{
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    int n = count_digits(u);
+
+    if (v < 0)
+        *p++ = '-';
+    put_u64_digits(p, u, n);
+    return p + n;
+}
+
 static void put_int(pgcdc__buf *out, int64_t v)
 {
     char tmp[24];
-    size_t n = sizeof(tmp);
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
 
-    do {
-        tmp[--n] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0)
-        tmp[--n] = '-';
-    pgcdc__buf_put(out, tmp + n, sizeof(tmp) - n);
+    pgcdc__buf_put(out, tmp, (size_t)(at_int(tmp, v) - tmp));
+}
+
+/* A short literal at p; returns the end. */
+static char *at_str(char *p, const char *s)
+{
+    size_t n = strlen(s);
+
+    memcpy(p, s, n);
+    return p + n;
 }
 
 /* v as exactly width digits (v < 10^width). */
@@ -294,6 +361,14 @@ static int short_exact_digits(double v, int is_float4, char *digits, int *exp10)
  * rounded half to even.  Covers 2^-12 <= |v| < 2^127 (float4: its whole
  * normal range above 2^-12); 0 outside, for the slow path.
  */
+/* 10^k for k <= 21 (over 64 bits from k = 20). */
+static unsigned __int128 pow10_u128(int k)
+{
+    if (k < 20)
+        return pow10_u64[k];
+    return (unsigned __int128)pow10_u64[19] * (k == 20 ? 10 : 100);
+}
+
 int pgcdc__float_digits_fast(double v, int is_float4, char *digits, int *exp10)
 {
     int mbits = is_float4 ? 23 : 52;
@@ -310,8 +385,7 @@ int pgcdc__float_digits_fast(double v, int is_float4, char *digits, int *exp10)
     int last = 0;
     int vr_zeros;
     uint64_t out;
-    char tmp[24];
-    int n = 0;
+    int n;
 
     if (is_float4) {
         float f = (float)fabs(v);
@@ -347,12 +421,16 @@ int pgcdc__float_digits_fast(double v, int is_float4, char *digits, int *exp10)
         s = -e2;
         if (s > 70)
             return 0;
-        /* 10^k >= 10 x 2^s, so the interval (3 x 2^e2 wide at least) spans 30 units. */
-        while (scale < ((unsigned __int128)10 << s)) {
-            if (++k > 21)
-                return 0;
-            scale *= 10;
-        }
+        /*
+         * 10^k >= 10 x 2^s, so the interval (3 x 2^e2 wide at least) spans
+         * 30 units: k from log10(2) ~ 1233 / 4096, then checked.
+         */
+        k = 1 + (s * 1233 >> 12);
+        while (k <= 21 && pow10_u128(k) < ((unsigned __int128)10 << s))
+            k++;
+        if (k > 21)
+            return 0;
+        scale = pow10_u128(k);
         mv *= scale;
         mp *= scale;
         mm *= scale;
@@ -393,12 +471,8 @@ int pgcdc__float_digits_fast(double v, int is_float4, char *digits, int *exp10)
     if (vr_zeros && last == 5 && vr % 2 == 0)
         last = 4;
     out = vr + (vr == vm || last >= 5);
-    do {
-        tmp[n++] = (char)('0' + out % 10);
-        out /= 10;
-    } while (out != 0);
-    for (int i = 0; i < n; i++)
-        digits[i] = tmp[n - 1 - i];
+    n = count_digits(out);
+    put_u64_digits(digits, out, n);
     digits[n] = '\0';
     *exp10 = n - 1 + removed - k;
     return n;
@@ -411,28 +485,24 @@ int pgcdc__float_digits_slow(double v, int is_float4, char *digits, int *exp10)
     return n != 0 ? n : shortest_digits(v, is_float4, digits, exp10);
 }
 
-static void put_float(pgcdc__buf *out, double v, int is_float4)
+/* float4/float8 as float8out/float4out print them, at p (PGCDC__FIXED_TEXT_MAX); returns the end.
+ */
+static char *at_float(char *p, double v, int is_float4)
 {
     char digits[24];
     int exp10 = 0;
     int ndig;
     int nexp;
     int limit = is_float4 ? 6 : 15;
-    char tmp[400];
+    char *tmp = p;
     size_t n = 0;
 
-    if (isnan(v)) {
-        put(out, "NaN");
-        return;
-    }
-    if (isinf(v)) {
-        put(out, v > 0 ? "Infinity" : "-Infinity");
-        return;
-    }
-    if (v == 0) {
-        put(out, signbit(v) ? "-0" : "0");
-        return;
-    }
+    if (isnan(v))
+        return at_str(p, "NaN");
+    if (isinf(v))
+        return at_str(p, v > 0 ? "Infinity" : "-Infinity");
+    if (v == 0)
+        return at_str(p, signbit(v) ? "-0" : "0");
     ndig = pgcdc__float_digits_fast(v, is_float4, digits, &exp10);
     if (ndig == 0)
         ndig = pgcdc__float_digits_slow(v, is_float4, digits, &exp10);
@@ -462,7 +532,6 @@ static void put_float(pgcdc__buf *out, double v, int is_float4)
             memcpy(tmp + n, digits + nexp, (size_t)(ndig - nexp));
             n += (size_t)(ndig - nexp);
         }
-        tmp[n] = '\0';
     } else {
         tmp[n++] = digits[0];
         if (ndig > 1) {
@@ -470,9 +539,14 @@ static void put_float(pgcdc__buf *out, double v, int is_float4)
             memcpy(tmp + n, digits + 1, (size_t)(ndig - 1));
             n += (size_t)(ndig - 1);
         }
-        snprintf(tmp + n, sizeof(tmp) - n, "e%c%02d", exp10 < 0 ? '-' : '+', abs(exp10));
+        tmp[n++] = 'e';
+        tmp[n++] = exp10 < 0 ? '-' : '+';
+        if (abs(exp10) >= 100)
+            tmp[n++] = (char)('0' + abs(exp10) / 100);
+        tmp[n++] = (char)('0' + abs(exp10) / 10 % 10);
+        tmp[n++] = (char)('0' + abs(exp10) % 10);
     }
-    put(out, tmp);
+    return p + n;
 }
 
 /* numeric send format: ndigits, weight, sign, dscale, then base-10000 digits. */
@@ -539,56 +613,53 @@ static int put_numeric(pgcdc__buf *out, const uint8_t *p, size_t len)
     return 0;
 }
 
-/* "YYYY-MM-DD" for days since 2000-01-01; *bc set for years before 1. */
-static void put_date_part(pgcdc__buf *out, int64_t days2000, int *bc)
+/* "YYYY-MM-DD" for days since 2000-01-01 at p; *bc set for years before 1; returns the end. */
+static char *at_date(char *p, int64_t days2000, int *bc)
 {
     int64_t y;
     unsigned m;
     unsigned d;
-    char tmp[48];
 
     pgcdc__civil_from_days(days2000 + 10957, &y, &m, &d);
     *bc = y <= 0;
     if (y <= 0)
         y = 1 - y;
     if (y > 9999) {
-        put_int(out, y);
+        p = at_int(p, y);
     } else {
-        put_digits(tmp, (unsigned)y, 4);
-        pgcdc__buf_put(out, tmp, 4);
+        put_digits(p, (unsigned)y, 4);
+        p += 4;
     }
-    tmp[0] = '-';
-    put_digits(tmp + 1, m, 2);
-    tmp[3] = '-';
-    put_digits(tmp + 4, d, 2);
-    pgcdc__buf_put(out, tmp, 6);
+    p[0] = '-';
+    put_digits(p + 1, m, 2);
+    p[3] = '-';
+    put_digits(p + 4, d, 2);
+    return p + 6;
 }
 
-static void put_timestamp(pgcdc__buf *out, int64_t us, int with_tz)
+/* timestamp_out in UTC (with "+00" for timestamptz) at p; returns the end. */
+static char *at_timestamp(char *p, int64_t us, int with_tz)
 {
     int64_t days;
     int64_t rem;
     int bc;
-    char tmp[48];
 
-    if (us == INT64_MAX || us == INT64_MIN) {
-        put(out, us == INT64_MAX ? "infinity" : "-infinity");
-        return;
-    }
+    if (us == INT64_MAX || us == INT64_MIN)
+        return at_str(p, us == INT64_MAX ? "infinity" : "-infinity");
     days = us / 86400000000LL;
     rem = us % 86400000000LL;
     if (rem < 0) {
         rem += 86400000000LL;
         days--;
     }
-    put_date_part(out, days, &bc);
-    tmp[0] = ' ';
-    put_digits(tmp + 1, (unsigned)(rem / 3600000000LL), 2);
-    tmp[3] = ':';
-    put_digits(tmp + 4, (unsigned)(rem / 60000000 % 60), 2);
-    tmp[6] = ':';
-    put_digits(tmp + 7, (unsigned)(rem / 1000000 % 60), 2);
-    pgcdc__buf_put(out, tmp, 9);
+    p = at_date(p, days, &bc);
+    p[0] = ' ';
+    put_digits(p + 1, (unsigned)(rem / 3600000000LL), 2);
+    p[3] = ':';
+    put_digits(p + 4, (unsigned)(rem / 60000000 % 60), 2);
+    p[6] = ':';
+    put_digits(p + 7, (unsigned)(rem / 1000000 % 60), 2);
+    p += 9;
     if (rem % 1000000 != 0) {
         int frac = (int)(rem % 1000000);
         int width = 6;
@@ -597,14 +668,76 @@ static void put_timestamp(pgcdc__buf *out, int64_t us, int with_tz)
             frac /= 10;
             width--;
         }
-        tmp[0] = '.';
-        put_digits(tmp + 1, (unsigned)frac, width);
-        pgcdc__buf_put(out, tmp, (size_t)width + 1);
+        p[0] = '.';
+        put_digits(p + 1, (unsigned)frac, width);
+        p += width + 1;
     }
     if (with_tz)
-        put(out, "+00");
+        p = at_str(p, "+00");
     if (bc)
-        put(out, " BC");
+        p = at_str(p, " BC");
+    return p;
+}
+
+int pgcdc__fixed_to_text(uint32_t oid, const uint8_t *p, size_t len, char *out)
+{
+    char *end;
+    int bc;
+
+    if (len != (size_t)pgcdc__binary_fixed_size(oid) || len == 0)
+        return -1;
+    switch (oid) {
+    case PGCDC_OID_BOOL:
+        out[0] = p[0] ? 't' : 'f';
+        return 1;
+    case PGCDC_OID_INT2:
+        end = at_int(out, (int16_t)be(p, 2));
+        break;
+    case PGCDC_OID_INT4:
+        end = at_int(out, (int32_t)be(p, 4));
+        break;
+    case PGCDC_OID_OID:
+        end = at_int(out, (int64_t)be(p, 4));
+        break;
+    case PGCDC_OID_INT8:
+        end = at_int(out, (int64_t)be(p, 8));
+        break;
+    case PGCDC_OID_FLOAT4: {
+        uint32_t bits = (uint32_t)be(p, 4);
+        float f;
+
+        memcpy(&f, &bits, 4);
+        end = at_float(out, f, 1);
+        break;
+    }
+    case PGCDC_OID_FLOAT8: {
+        uint64_t bits = be(p, 8);
+        double d;
+
+        memcpy(&d, &bits, 8);
+        end = at_float(out, d, 0);
+        break;
+    }
+    case PGCDC_OID_DATE: {
+        int32_t days = (int32_t)be(p, 4);
+
+        if (days == INT32_MAX || days == INT32_MIN) {
+            end = at_str(out, days == INT32_MAX ? "infinity" : "-infinity");
+            break;
+        }
+        end = at_date(out, days, &bc);
+        if (bc)
+            end = at_str(end, " BC");
+        break;
+    }
+    case PGCDC_OID_TIMESTAMP:
+    case PGCDC_OID_TIMESTAMPTZ:
+        end = at_timestamp(out, (int64_t)be(p, 8), oid == PGCDC_OID_TIMESTAMPTZ);
+        break;
+    default:
+        return -1;
+    }
+    return (int)(end - out);
 }
 
 static void put_hex(pgcdc__buf *out, const uint8_t *p, size_t len)
@@ -620,56 +753,18 @@ static void put_hex(pgcdc__buf *out, const uint8_t *p, size_t len)
 
 int pgcdc__binary_to_text(uint32_t oid, const uint8_t *p, size_t len, pgcdc__buf *out)
 {
-    int bc;
+    if (pgcdc__binary_fixed_size(oid) > 0) {
+        int n;
 
+        if (pgcdc__buf_reserve(out, PGCDC__FIXED_TEXT_MAX) < 0)
+            return 0; /* out of memory: the buffer's sticky flag tells */
+        n = pgcdc__fixed_to_text(oid, p, len, (char *)out->data + out->len);
+        if (n < 0)
+            return -1;
+        out->len += (size_t)n;
+        return 0;
+    }
     switch (oid) {
-    case PGCDC_OID_BOOL:
-        if (len != 1)
-            return -1;
-        put(out, p[0] ? "t" : "f");
-        return 0;
-    case PGCDC_OID_INT2:
-        if (len != 2)
-            return -1;
-        put_int(out, (int16_t)be(p, 2));
-        return 0;
-    case PGCDC_OID_INT4:
-        if (len != 4)
-            return -1;
-        put_int(out, (int32_t)be(p, 4));
-        return 0;
-    case PGCDC_OID_OID:
-        if (len != 4)
-            return -1;
-        put_int(out, (int64_t)be(p, 4));
-        return 0;
-    case PGCDC_OID_INT8:
-        if (len != 8)
-            return -1;
-        put_int(out, (int64_t)be(p, 8));
-        return 0;
-    case PGCDC_OID_FLOAT4: {
-        uint32_t bits;
-        float f;
-
-        if (len != 4)
-            return -1;
-        bits = (uint32_t)be(p, 4);
-        memcpy(&f, &bits, 4);
-        put_float(out, f, 1);
-        return 0;
-    }
-    case PGCDC_OID_FLOAT8: {
-        uint64_t bits;
-        double d;
-
-        if (len != 8)
-            return -1;
-        bits = be(p, 8);
-        memcpy(&d, &bits, 8);
-        put_float(out, d, 0);
-        return 0;
-    }
     case PGCDC_OID_NUMERIC:
         return put_numeric(out, p, len);
     case PGCDC_OID_TEXT:
@@ -687,27 +782,6 @@ int pgcdc__binary_to_text(uint32_t oid, const uint8_t *p, size_t len, pgcdc__buf
     case PGCDC_OID_BYTEA:
         put(out, "\\x");
         put_hex(out, p, len);
-        return 0;
-    case PGCDC_OID_DATE: {
-        int32_t days;
-
-        if (len != 4)
-            return -1;
-        days = (int32_t)be(p, 4);
-        if (days == INT32_MAX || days == INT32_MIN) {
-            put(out, days == INT32_MAX ? "infinity" : "-infinity");
-            return 0;
-        }
-        put_date_part(out, days, &bc);
-        if (bc)
-            put(out, " BC");
-        return 0;
-    }
-    case PGCDC_OID_TIMESTAMP:
-    case PGCDC_OID_TIMESTAMPTZ:
-        if (len != 8)
-            return -1;
-        put_timestamp(out, (int64_t)be(p, 8), oid == PGCDC_OID_TIMESTAMPTZ);
         return 0;
     case PGCDC_OID_UUID:
         if (len != 16)

@@ -84,43 +84,30 @@ static inline int rd_u8(cursor *c, uint8_t *v)
 
 static inline int rd_u16(cursor *c, uint16_t *v)
 {
-    const uint8_t *p;
-
     if (need(c, 2) < 0) {
         return -1;
     }
-    p = c->p + c->off;
-    *v = (uint16_t)((unsigned)p[0] << 8 | p[1]);
+    *v = pgcdc__be16(c->p + c->off);
     c->off += 2;
     return 0;
 }
 
 static inline int rd_u32(cursor *c, uint32_t *v)
 {
-    const uint8_t *p;
-
     if (need(c, 4) < 0) {
         return -1;
     }
-    p = c->p + c->off;
-    *v = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+    *v = pgcdc__be32(c->p + c->off);
     c->off += 4;
     return 0;
 }
 
 static inline int rd_u64(cursor *c, uint64_t *v)
 {
-    const uint8_t *p;
-    uint64_t x = 0;
-
     if (need(c, 8) < 0) {
         return -1;
     }
-    p = c->p + c->off;
-    for (int i = 0; i < 8; i++) {
-        x = x << 8 | p[i];
-    }
-    *v = x;
+    *v = pgcdc__be64(c->p + c->off);
     c->off += 8;
     return 0;
 }
@@ -256,6 +243,8 @@ static int rd_tuple(cursor *c, pgcdc__col **cols, uint32_t *cap, pgcdc__tuple *t
 {
     uint16_t ncols;
     pgcdc__col *arr;
+    const uint8_t *p;
+    const uint8_t *end;
 
     if (rd_u16(c, &ncols) < 0) {
         return -1;
@@ -270,42 +259,47 @@ static int rd_tuple(cursor *c, pgcdc__col **cols, uint32_t *cap, pgcdc__tuple *t
         return fail(c->dec, "out of memory");
     }
     *cols = arr;
+    /* The hot loop: one pointer, one bound, every read checked against it. */
+    p = c->p + c->off;
+    end = c->p + c->len;
     for (uint16_t i = 0; i < ncols; i++) {
         pgcdc__col *col = &arr[i];
-        size_t at = c->off;
         uint8_t kind;
         uint32_t len;
-        const uint8_t *data;
 
-        if (rd_u8(c, &kind) < 0) {
-            return -1;
+        if (p == end) {
+            goto short_read;
         }
+        kind = *p++;
         col->kind = (char)kind;
-        col->data = NULL;
-        col->len = 0;
-        switch (kind) {
-        case PGCDC_COL_NULL:
-        case PGCDC_COL_UNCHANGED:
-            break;
-        case PGCDC_COL_TEXT:
-        case PGCDC_COL_BINARY:
-            if (rd_u32(c, &len) < 0) {
-                return -1;
+        if (kind == PGCDC_COL_TEXT || kind == PGCDC_COL_BINARY) {
+            if (end - p < 4) {
+                goto short_read;
             }
-            if (rd_bytes(c, len, &data) < 0) {
-                return -1;
+            len = pgcdc__be32(p);
+            if ((size_t)(end - p - 4) < len) {
+                p += 4;
+                goto short_read;
             }
-            col->data = (const char *)data;
+            col->data = (const char *)p + 4;
             col->len = len;
-            break;
-        default:
+            p += 4 + (size_t)len;
+        } else if (kind == PGCDC_COL_NULL || kind == PGCDC_COL_UNCHANGED) {
+            col->data = NULL;
+            col->len = 0;
+        } else {
             return fail(c->dec, "invalid column kind 0x%02x in %s message at offset %zu", kind,
-                        c->what, at);
+                        c->what, (size_t)(p - 1 - c->p));
         }
     }
+    c->off = (size_t)(p - c->p);
     t->cols = arr;
     t->ncols = ncols;
     return 0;
+short_read:
+    /* Where the read that ran out began, as the cursor reports it. */
+    c->off = (size_t)(p - c->p);
+    return truncated(c);
 }
 
 /* The byte announcing a tuple: 'N' new, 'K' key, 'O' old row. */
@@ -681,5 +675,5 @@ uint32_t pgcdc__truncate_relid(const pgcdc__msg *msg, uint32_t i)
         return 0;
     }
     p = msg->u.truncate.relids + (size_t)i * 4;
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+    return pgcdc__be32(p);
 }

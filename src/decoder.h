@@ -9,6 +9,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Big-endian reads, as the protocol sends integers; a load and a byte swap each. */
+static inline uint16_t pgcdc__be16(const void *p)
+{
+    const uint8_t *b = (const uint8_t *)p;
+
+    return (uint16_t)((unsigned)b[0] << 8 | b[1]);
+}
+
+static inline uint32_t pgcdc__be32(const void *p)
+{
+    const uint8_t *b = (const uint8_t *)p;
+
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static inline uint64_t pgcdc__be64(const void *p)
+{
+    return (uint64_t)pgcdc__be32(p) << 32 | pgcdc__be32((const uint8_t *)p + 4);
+}
+
 /* Replication wrapper ("Streaming Replication Protocol") and pgoutput message bytes. */
 typedef enum pgcdc__msg_type {
     PGCDC_MSG_NONE = 0,

@@ -174,6 +174,72 @@ static void write_value(pgcdc__json *j, uint32_t type, const pgcdc__col *v, int 
     pgcdc__json_string(j, v->data, v->len);
 }
 
+/*
+ * A fixed-size binary value printed straight into the JSON, as write_value
+ * would write its text: 1 when done, 0 to go the text way (NaN, the
+ * infinities; a wrong size, which the worker refuses before).
+ */
+static int write_fixed(pgcdc__json *j, uint32_t type, const pgcdc__col *v)
+{
+    const uint8_t *data = (const uint8_t *)v->data;
+    char *p;
+    int n;
+
+    switch (type) {
+    case PGCDC_OID_BOOL:
+        if (v->len != 1)
+            return 0;
+        if (data[0])
+            pgcdc__json_raw(j, "true", 4);
+        else
+            pgcdc__json_raw(j, "false", 5);
+        return 1;
+    case PGCDC_OID_INT2:
+    case PGCDC_OID_INT4:
+    case PGCDC_OID_INT8:
+    case PGCDC_OID_OID:
+    case PGCDC_OID_FLOAT4:
+    case PGCDC_OID_FLOAT8:
+        p = pgcdc__json_reserve(j, PGCDC__FIXED_TEXT_MAX);
+        if (p == NULL)
+            return 1; /* out of memory: the writer's sticky flag tells */
+        n = pgcdc__fixed_to_text(type, data, v->len, p);
+        /* A number unless NaN or infinite, which the text way spells per format. */
+        if (n <= 0 || (p[0] != '-' && (p[0] < '0' || p[0] > '9')) ||
+            (p[0] == '-' && (n < 2 || p[1] < '0' || p[1] > '9')))
+            return 0;
+        j->len += (size_t)n;
+        return 1;
+    case PGCDC_OID_DATE:
+    case PGCDC_OID_TIMESTAMP:
+    case PGCDC_OID_TIMESTAMPTZ:
+        /* Digits, '-', ':', '.', '+', ' ' and letters: nothing to escape. */
+        p = pgcdc__json_reserve(j, PGCDC__FIXED_TEXT_MAX + 2);
+        if (p == NULL)
+            return 1;
+        n = pgcdc__fixed_to_text(type, data, v->len, p + 1);
+        if (n < 0)
+            return 0;
+        p[0] = '"';
+        p[n + 1] = '"';
+        j->len += (size_t)n + 2;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* A present column's value; binary values of fixed size are printed straight in. */
+static void write_column(pgcdc__json *j, const pgcdc_row *row, int col, int wal2json)
+{
+    uint32_t type = row->rel->cols[col].type_oid;
+    const pgcdc__col *v = &row->cols[col];
+
+    if (v->kind == PGCDC_COL_BINARY && row->texts != NULL && write_fixed(j, type, v))
+        return;
+    write_value(j, type, pgcdc__row_text_col(row, col), wal2json);
+}
+
 static void write_name(pgcdc__json *j, const pgcdc__relation *rel, int col)
 {
     if (rel->json_keys != NULL) {
@@ -211,7 +277,7 @@ static int write_row_object(pgcdc__json *j, const pgcdc_row *row, const char *pl
         else if (st == PGCDC_VALUE_UNCHANGED)
             pgcdc__json_cstring(j, placeholder);
         else
-            write_value(j, rel->cols[i].type_oid, pgcdc__row_text_col(row, i), 0);
+            write_column(j, row, i, 0);
     }
     pgcdc__json_char(j, '}');
     return unchanged;
@@ -435,7 +501,7 @@ static void wal2json_column(pgcdc__json *j, const pgcdc_row *row, int col, int *
     if (pgcdc_row_state(row, col) == PGCDC_VALUE_NULL)
         pgcdc__json_raw(j, "null", 4);
     else
-        write_value(j, row->rel->cols[col].type_oid, pgcdc__row_text_col(row, col), 1);
+        write_column(j, row, col, 1);
     pgcdc__json_char(j, '}');
 }
 

@@ -69,7 +69,19 @@ typedef struct pgcdc__relcol_info {
     int32_t typmod;
     int is_key;   /* primary key (or, without one, replica identity key) column */
     int is_ident; /* part of the replica identity: present in an old key tuple */
+    /* How a binary value of the type is read: set with the type (pgcdc__relcol_set_type). */
+    uint8_t bin_fixed; /* its fixed size, read as it is (pgcdc__binary_fixed_size), or 0 */
+    uint8_t bin_class; /* PGCDC__BIN_* */
 } pgcdc__relcol_info;
+
+enum {
+    PGCDC__BIN_CONVERT = 0, /* printed as text when the change arrives */
+    PGCDC__BIN_FIXED,       /* fixed size: read as it is, printed on first use */
+    PGCDC__BIN_TEXT,        /* the bytes are the text (text, varchar, bpchar, name, json) */
+    PGCDC__BIN_JSONB        /* a version byte (1), then the text */
+};
+
+void pgcdc__relcol_set_type(pgcdc__relcol_info *col, uint32_t type_oid);
 
 typedef struct pgcdc__relation {
     uint32_t relid;

@@ -57,12 +57,15 @@ static char *reserve_slow(pgcdc__json *j, size_t n)
     return j->data + j->len;
 }
 
+char *pgcdc__json_reserve_slow(pgcdc__json *j, size_t n)
+{
+    return reserve_slow(j, n);
+}
+
 /* Room for n more bytes; the common case (it fits) stays inline. */
 static inline char *reserve(pgcdc__json *j, size_t n)
 {
-    if (__builtin_expect(!j->oom && j->cap - j->len >= n, 1))
-        return j->data + j->len;
-    return reserve_slow(j, n);
+    return pgcdc__json_reserve(j, n);
 }
 
 const char *pgcdc__json_finish(pgcdc__json *j)

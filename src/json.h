@@ -30,6 +30,18 @@ const char *pgcdc__json_finish(pgcdc__json *j);
 
 /* The slow paths of the inline writers below: grow the buffer, then append. */
 void pgcdc__json_raw_slow(pgcdc__json *j, const char *s, size_t n);
+char *pgcdc__json_reserve_slow(pgcdc__json *j, size_t n);
+
+/*
+ * Room for n more bytes: where to write them (then add what was written to
+ * len), or NULL when out of memory.
+ */
+static inline char *pgcdc__json_reserve(pgcdc__json *j, size_t n)
+{
+    if (__builtin_expect(!j->oom && j->cap - j->len >= n, 1))
+        return j->data + j->len;
+    return pgcdc__json_reserve_slow(j, n);
+}
 
 /* Verbatim bytes: the caller guarantees they are valid JSON text and UTF-8. */
 static inline void pgcdc__json_raw(pgcdc__json *j, const char *s, size_t n)

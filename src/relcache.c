@@ -8,6 +8,7 @@
 
 #include "internal.h"
 #include "json.h"
+#include "value.h"
 
 struct pgcdc__relcache {
     pgcdc__relation **slots; /* open addressing, linear probing */
@@ -178,7 +179,7 @@ static pgcdc__relation *relation_from_msg(const pgcdc__msg *msg)
         if (rel->cols[i].name == NULL)
             goto fail;
         rel->ncols++;
-        rel->cols[i].type_oid = src->type_oid;
+        pgcdc__relcol_set_type(&rel->cols[i], src->type_oid);
         rel->cols[i].typmod = src->typmod;
         rel->cols[i].is_ident = (src->flags & 1) != 0;
         rel->cols[i].is_key = rel->cols[i].is_ident;
@@ -191,6 +192,27 @@ static pgcdc__relation *relation_from_msg(const pgcdc__msg *msg)
 fail:
     relation_free(rel);
     return NULL;
+}
+
+void pgcdc__relcol_set_type(pgcdc__relcol_info *col, uint32_t type_oid)
+{
+    col->type_oid = type_oid;
+    col->bin_fixed = (uint8_t)pgcdc__binary_fixed_size(type_oid);
+    switch (type_oid) {
+    case PGCDC_OID_TEXT:
+    case PGCDC_OID_VARCHAR:
+    case PGCDC_OID_BPCHAR:
+    case PGCDC_OID_NAME:
+    case PGCDC_OID_JSON:
+        col->bin_class = PGCDC__BIN_TEXT;
+        break;
+    case PGCDC_OID_JSONB:
+        col->bin_class = PGCDC__BIN_JSONB;
+        break;
+    default:
+        col->bin_class = col->bin_fixed > 0 ? PGCDC__BIN_FIXED : PGCDC__BIN_CONVERT;
+        break;
+    }
 }
 
 pgcdc__relation *pgcdc__relcache_update(pgcdc__relcache *rc, const pgcdc__msg *msg)
@@ -240,7 +262,7 @@ int pgcdc__relation_set_types(pgcdc__relation *rel, char *const *names, char *co
             if (strcmp(rel->cols[i].name, names[k]) != 0)
                 continue;
             if (rel->cols[i].type_oid == oids[k])
-                rel->cols[i].type_oid = base_oids[k];
+                pgcdc__relcol_set_type(&rel->cols[i], base_oids[k]);
             free(rel->cols[i].type_name);
             rel->cols[i].type_name = strdup(types[k]);
             if (rel->cols[i].type_name == NULL)

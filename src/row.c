@@ -128,9 +128,9 @@ int pgcdc_row_find(const pgcdc_row *row, const char *name)
     return PGCDC_ERR_NOT_FOUND;
 }
 
-static int in_range(const pgcdc_row *row, int col)
+static inline int in_range(const pgcdc_row *row, int col)
 {
-    return col >= 0 && col < row->rel->ncols;
+    return (unsigned)col < (unsigned)row->rel->ncols;
 }
 
 const char *pgcdc_row_name(const pgcdc_row *row, int col)
@@ -212,21 +212,25 @@ pgcdc_value_state pgcdc_row_state(const pgcdc_row *row, int col)
     return pgcdc__row_state(row, col);
 }
 
-/* The column's value, or the error that explains why there is none. */
-static int value_of(const pgcdc_row *row, int col, const pgcdc__col **out)
+/*
+ * The column's value, or the error that explains why there is none: the
+ * checks of pgcdc_row_state() in one pass, as every typed read starts here.
+ */
+static inline int value_of(const pgcdc_row *row, int col, const pgcdc__col **out)
 {
-    switch (pgcdc_row_state(row, col)) {
-    case PGCDC_VALUE_PRESENT:
-        *out = &row->cols[col];
-        return PGCDC_OK;
-    case PGCDC_VALUE_NULL:
+    const pgcdc__col *v;
+
+    if (!in_range(row, col))
+        return PGCDC_ERR_NOT_FOUND;
+    if (row->key_only && !row->rel->cols[col].is_ident)
+        return PGCDC_ERR_ABSENT;
+    v = &row->cols[col];
+    if (v->kind == PGCDC_COL_NULL)
         return PGCDC_ERR_NULL_VALUE;
-    case PGCDC_VALUE_UNCHANGED:
+    if (v->kind == PGCDC_COL_UNCHANGED)
         return PGCDC_ERR_UNCHANGED;
-    case PGCDC_VALUE_ABSENT:
-        break;
-    }
-    return in_range(row, col) ? PGCDC_ERR_ABSENT : PGCDC_ERR_NOT_FOUND;
+    *out = v;
+    return PGCDC_OK;
 }
 
 const pgcdc__col *pgcdc__row_text_col(const pgcdc_row *row, int col)
@@ -263,16 +267,6 @@ static int text_of(const pgcdc_row *row, int col, const pgcdc__col **out)
     return r;
 }
 
-static uint64_t big_endian(const char *data, int n)
-{
-    const uint8_t *p = (const uint8_t *)data;
-    uint64_t v = 0;
-
-    for (int i = 0; i < n; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
 /*
  * Typed reads straight from a fixed-size binary value, where they give what
  * reading its text would: 1 when done, 0 to read the text instead.
@@ -283,16 +277,16 @@ static int binary_int64(const pgcdc_row *row, int col, const pgcdc__col *v, int6
         return 0;
     switch (row->rel->cols[col].type_oid) {
     case PGCDC_OID_INT2:
-        *out = (int16_t)big_endian(v->data, 2);
+        *out = (int16_t)pgcdc__be16(v->data);
         return 1;
     case PGCDC_OID_INT4:
-        *out = (int32_t)big_endian(v->data, 4);
+        *out = (int32_t)pgcdc__be32(v->data);
         return 1;
     case PGCDC_OID_OID:
-        *out = (int64_t)big_endian(v->data, 4);
+        *out = (int64_t)pgcdc__be32(v->data);
         return 1;
     case PGCDC_OID_INT8:
-        *out = (int64_t)big_endian(v->data, 8);
+        *out = (int64_t)pgcdc__be64(v->data);
         return 1;
     }
     return 0;
@@ -305,7 +299,7 @@ static int binary_double(const pgcdc_row *row, int col, const pgcdc__col *v, dou
     /* Not float4: its text reads back as the nearest double to the decimal. */
     if (v->kind != PGCDC_COL_BINARY || row->rel->cols[col].type_oid != PGCDC_OID_FLOAT8)
         return 0;
-    bits = big_endian(v->data, 8);
+    bits = pgcdc__be64(v->data);
     memcpy(out, &bits, sizeof(*out));
     return 1;
 }
@@ -319,10 +313,10 @@ static int binary_timestamp(const pgcdc_row *row, int col, const pgcdc__col *v, 
     switch (row->rel->cols[col].type_oid) {
     case PGCDC_OID_TIMESTAMP:
     case PGCDC_OID_TIMESTAMPTZ:
-        t = (int64_t)big_endian(v->data, 8);
+        t = (int64_t)pgcdc__be64(v->data);
         break;
     case PGCDC_OID_DATE: {
-        int32_t days = (int32_t)big_endian(v->data, 4);
+        int32_t days = (int32_t)pgcdc__be32(v->data);
 
         if (days == INT32_MAX || days == INT32_MIN)
             return 0;

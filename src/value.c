@@ -9,6 +9,7 @@
 
 #include "value.h"
 
+#include <float.h>
 #include <limits.h>
 #include <locale.h>
 #include <math.h>
@@ -73,6 +74,18 @@ int pgcdc__parse_int64(const char *s, size_t len, int64_t *out)
     }
     if (pos == len)
         return -1;
+    /* Up to 18 digits cannot overflow: no check per digit. */
+    if (len - pos <= 18) {
+        for (; pos < len; pos++) {
+            unsigned dig = (unsigned)(unsigned char)s[pos] - '0';
+
+            if (dig > 9)
+                return -1;
+            mag = mag * 10 + dig;
+        }
+        *out = neg ? -(int64_t)mag : (int64_t)mag;
+        return 0;
+    }
     limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
     /* Keep scanning after an overflow: trailing junk makes it a syntax error. */
     for (; pos < len; pos++) {
@@ -204,23 +217,62 @@ static void c_locale_init(void)
  * then an exact scaling by a power of two.  This covers what PostgreSQL
  * prints for float8 (17 significant digits at most); strtod takes the rest.
  */
+/* 2^e as a double, for the normal range (|e| < 1023): exact. */
+static double pow2(int e)
+{
+    uint64_t bits = (uint64_t)(1023 + e) << 52;
+    double v;
+
+    memcpy(&v, &bits, sizeof(v));
+    return v;
+}
+
 static double exact_decimal(uint64_t m, int e10)
 {
-    uint64_t pow5 = 1; /* below 2^63 */
+    static const uint64_t pow5[28] = {
+        UINT64_C(1),
+        UINT64_C(5),
+        UINT64_C(25),
+        UINT64_C(125),
+        UINT64_C(625),
+        UINT64_C(3125),
+        UINT64_C(15625),
+        UINT64_C(78125),
+        UINT64_C(390625),
+        UINT64_C(1953125),
+        UINT64_C(9765625),
+        UINT64_C(48828125),
+        UINT64_C(244140625),
+        UINT64_C(1220703125),
+        UINT64_C(6103515625),
+        UINT64_C(30517578125),
+        UINT64_C(152587890625),
+        UINT64_C(762939453125),
+        UINT64_C(3814697265625),
+        UINT64_C(19073486328125),
+        UINT64_C(95367431640625),
+        UINT64_C(476837158203125),
+        UINT64_C(2384185791015625),
+        UINT64_C(11920928955078125),
+        UINT64_C(59604644775390625),
+        UINT64_C(298023223876953125),
+        UINT64_C(1490116119384765625),
+        UINT64_C(7450580596923828125),
+    };
+    uint64_t p5 = pow5[e10 < 0 ? -e10 : e10];
     unsigned __int128 n, q;
     int sh;
 
-    for (int i = 0; i < (e10 < 0 ? -e10 : e10); i++)
-        pow5 *= 5;
+    /* The product or quotient is rounded once; scaling by 2^k is exact (normal range). */
     if (e10 >= 0)
-        return ldexp((double)((unsigned __int128)m * pow5), e10);
+        return (double)((unsigned __int128)m * p5) * pow2(e10);
     /* Shift m up to bit 127, divide: 64 or more quotient bits, and a sticky bit. */
     sh = 64 + __builtin_clzll(m);
     n = (unsigned __int128)m << sh;
-    q = n / pow5;
-    if (n % pow5 != 0)
+    q = n / p5;
+    if (n % p5 != 0)
         q |= 1;
-    return ldexp((double)q, e10 - sh);
+    return (double)q * pow2(e10 - sh);
 }
 
 static int decimal_to_double(const struct decimal *dec, double *out)
@@ -292,6 +344,60 @@ static int decimal_to_double(const struct decimal *dec, double *out)
 }
 
 /*
+ * What PostgreSQL prints most, in one pass: [-]D*[.D*] with a digit, at most
+ * 19 significant digits and no exponent.  0 when done, 1 for the general
+ * path (which reads everything this one does the same way, only slower).
+ */
+static int parse_decimal_fast(const char *s, size_t len, double *out)
+{
+    static const double pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    size_t pos = s[0] == '-';
+    uint64_t m = 0;
+    int sig = 0;
+    int frac = 0;
+    int digits = 0;
+    double v;
+
+    for (; pos < len; pos++) {
+        unsigned d = (unsigned)(unsigned char)s[pos] - '0';
+
+        if (d > 9)
+            break;
+        digits++;
+        if ((m != 0 || d != 0) && ++sig > 19)
+            return 1;
+        m = m * 10 + d;
+    }
+    if (pos < len && s[pos] == '.') {
+        for (pos++; pos < len; pos++) {
+            unsigned d = (unsigned)(unsigned char)s[pos] - '0';
+
+            if (d > 9)
+                break;
+            digits++;
+            frac++;
+            if ((m != 0 || d != 0) && ++sig > 19)
+                return 1;
+            m = m * 10 + d;
+        }
+    }
+    if (pos != len || digits == 0 || frac > 27)
+        return 1;
+    if (m == 0) {
+        v = 0.0;
+    } else if (m <= (UINT64_C(1) << 53) && frac <= 22 && FLT_EVAL_METHOD == 0) {
+        /* Both exact doubles: one correctly rounded division. */
+        v = (double)m / pow10[frac];
+    } else {
+        v = exact_decimal(m, -frac);
+    }
+    *out = s[0] == '-' ? -v : v;
+    return 0;
+}
+
+/*
  * NaN and the infinities are accepted in the spellings float8in and numeric_in
  * accept, ignoring ASCII case ("NaN", "Infinity", "inf", with a sign for the
  * infinities); PostgreSQL itself prints only "NaN", "Infinity", "-Infinity".
@@ -303,6 +409,8 @@ int pgcdc__parse_double(const char *s, size_t len, double *out)
 
     if (s == NULL || len == 0)
         return -1;
+    if (parse_decimal_fast(s, len, out) == 0)
+        return 0;
     if (keyword_eq(s, len, "nan")) {
         *out = NAN;
         return 0;
@@ -434,11 +542,9 @@ static int read_colon_field(const char *s, size_t len, size_t *pos, int *out)
     return read_digits(s, len, pos, 2, out);
 }
 
-static int scan_time(const char *s, size_t len, size_t *pos, struct ts_fields *f)
+/* After HH:MM:SS: [.f{1,6}][(+|-)HH[:MM[:SS]]]. */
+static int scan_time_tail(const char *s, size_t len, size_t *pos, struct ts_fields *f)
 {
-    if (read_digits(s, len, pos, 2, &f->hour) != 0 || read_colon_field(s, len, pos, &f->min) != 0 ||
-        read_colon_field(s, len, pos, &f->sec) != 0)
-        return -1;
     if (*pos < len && s[*pos] == '.') {
         size_t ndig = 0;
 
@@ -467,6 +573,53 @@ static int scan_time(const char *s, size_t len, size_t *pos, struct ts_fields *f
         }
     }
     return 0;
+}
+
+static int scan_time(const char *s, size_t len, size_t *pos, struct ts_fields *f)
+{
+    if (read_digits(s, len, pos, 2, &f->hour) != 0 || read_colon_field(s, len, pos, &f->min) != 0 ||
+        read_colon_field(s, len, pos, &f->sec) != 0)
+        return -1;
+    return scan_time_tail(s, len, pos, f);
+}
+
+/* Two digits at p, or -1. */
+static int two_digits(const char *p)
+{
+    unsigned a = (unsigned)(unsigned char)p[0] - '0';
+    unsigned b = (unsigned)(unsigned char)p[1] - '0';
+
+    return a <= 9 && b <= 9 ? (int)(a * 10 + b) : -1;
+}
+
+/*
+ * What timestamp_out and date_out print for years 1000 to 9999 AD, at fixed
+ * places: "YYYY-MM-DD" and "YYYY-MM-DD HH:MM:SS" with the usual tail.  0 when
+ * read (the same fields as scan_timestamp), -1 for scan_timestamp to judge.
+ */
+static int scan_timestamp_fast(const char *s, size_t len, struct ts_fields *f)
+{
+    int hi;
+    int lo;
+    size_t pos;
+
+    if (len < 10 || s[4] != '-' || s[7] != '-' || (hi = two_digits(s)) < 10 ||
+        (lo = two_digits(s + 2)) < 0 || (f->month = two_digits(s + 5)) < 0 ||
+        (f->day = two_digits(s + 8)) < 0)
+        return -1;
+    f->year = hi * 100 + lo;
+    f->bc = 0;
+    f->hour = f->min = f->sec = 0;
+    f->usec = 0;
+    f->tz_sign = f->tz_hour = f->tz_min = f->tz_sec = 0;
+    if (len == 10)
+        return 0;
+    if (len < 19 || s[10] != ' ' || s[13] != ':' || s[16] != ':' ||
+        (f->hour = two_digits(s + 11)) < 0 || (f->min = two_digits(s + 14)) < 0 ||
+        (f->sec = two_digits(s + 17)) < 0)
+        return -1;
+    pos = 19;
+    return scan_time_tail(s, len, &pos, f) == 0 && pos == len ? 0 : -1;
 }
 
 static int scan_timestamp(const char *s, size_t len, struct ts_fields *f)
@@ -532,15 +685,15 @@ int pgcdc__parse_timestamp(const char *s, size_t len, int64_t *out)
 
     if (s == NULL || len == 0)
         return -1;
-    if (keyword_eq(s, len, "infinity") || keyword_eq(s, len, "+infinity")) {
+    if (!is_digit(s[0]) && (keyword_eq(s, len, "infinity") || keyword_eq(s, len, "+infinity"))) {
         *out = INT64_MAX;
         return 0;
     }
-    if (keyword_eq(s, len, "-infinity")) {
+    if (!is_digit(s[0]) && keyword_eq(s, len, "-infinity")) {
         *out = INT64_MIN;
         return 0;
     }
-    if (scan_timestamp(s, len, &f) != 0)
+    if (scan_timestamp_fast(s, len, &f) != 0 && scan_timestamp(s, len, &f) != 0)
         return -1;
     /* Year N BC is astronomical year 1 - N: there is no year 0 in between. */
     astro_year = f.bc ? 1 - f.year : f.year;

@@ -71,6 +71,12 @@ int pgcdc__binary_supported(uint32_t type_oid);
 int pgcdc__binary_fixed_size(uint32_t type_oid);
 #define PGCDC__FIXED_TEXT_MAX 64
 /*
+ * The text of a fixed-size binary value (len must be the type's size) at out,
+ * which has room for PGCDC__FIXED_TEXT_MAX bytes: its length (no NUL is
+ * written), or -1 for another type or a wrong length.
+ */
+int pgcdc__fixed_to_text(uint32_t type_oid, const uint8_t *p, size_t len, char *out);
+/*
  * Appends the text PostgreSQL's output function would print for a value in
  * binary send format.  0, -1 for malformed bytes, -2 for an unsupported type.
  */

@@ -492,29 +492,22 @@ static int to_text(pgcdc_worker *w, const pgcdc__relation *rel, pgcdc__tuple *t,
 {
     for (int i = 0; i < t->ncols; i++) {
         pgcdc__col *col = &t->cols[i];
-        uint32_t type = rel->cols[i].type_oid;
-        int fixed;
+        const pgcdc__relcol_info *info = &rel->cols[i];
 
         offsets[i] = SIZE_MAX;
         if (col->kind != PGCDC_COL_BINARY)
             continue;
-        fixed = pgcdc__binary_fixed_size(type);
-        if (fixed > 0) {
-            if (col->len != (uint32_t)fixed)
-                return protocol_error(w, "unreadable binary value in column ", rel->cols[i].name);
+        switch (info->bin_class) {
+        case PGCDC__BIN_FIXED:
+            if (col->len != info->bin_fixed)
+                return protocol_error(w, "unreadable binary value in column ", info->name);
             continue;
-        }
-        switch (type) {
-        case PGCDC_OID_TEXT:
-        case PGCDC_OID_VARCHAR:
-        case PGCDC_OID_BPCHAR:
-        case PGCDC_OID_NAME:
-        case PGCDC_OID_JSON:
+        case PGCDC__BIN_TEXT:
             col->kind = PGCDC_COL_TEXT;
             continue;
-        case PGCDC_OID_JSONB:
+        case PGCDC__BIN_JSONB:
             if (col->len < 1 || col->data[0] != 1)
-                return protocol_error(w, "unreadable binary value in column ", rel->cols[i].name);
+                return protocol_error(w, "unreadable binary value in column ", info->name);
             col->kind = PGCDC_COL_TEXT;
             col->data++;
             col->len--;
@@ -523,8 +516,9 @@ static int to_text(pgcdc_worker *w, const pgcdc__relation *rel, pgcdc__tuple *t,
             break;
         }
         offsets[i] = w->scratch.len;
-        if (pgcdc__binary_to_text(type, (const uint8_t *)col->data, col->len, &w->scratch) != 0)
-            return protocol_error(w, "unreadable binary value in column ", rel->cols[i].name);
+        if (pgcdc__binary_to_text(info->type_oid, (const uint8_t *)col->data, col->len,
+                                  &w->scratch) != 0)
+            return protocol_error(w, "unreadable binary value in column ", info->name);
         pgcdc__buf_u8(&w->scratch, 0);
         col->len = (uint32_t)(w->scratch.len - offsets[i] - 1);
     }

@@ -49,26 +49,26 @@ static pgcdc_txn txn = {
 enum { MOOD_OID = 16390, INT4ARRAY_OID = 1007 };
 
 static pgcdc__relcol_info types_cols[] = {
-    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1},
-    {S("i2"), NULL, PGCDC_OID_INT2, -1, 0, 0},
-    {S("i8"), NULL, PGCDC_OID_INT8, -1, 0, 0},
-    {S("o"), NULL, PGCDC_OID_OID, -1, 0, 0},
-    {S("f4"), NULL, PGCDC_OID_FLOAT4, -1, 0, 0},
-    {S("f8"), NULL, PGCDC_OID_FLOAT8, -1, 0, 0},
-    {S("n"), S("numeric(30,9)"), PGCDC_OID_NUMERIC, -1, 0, 0},
-    {S("b"), NULL, PGCDC_OID_BOOL, -1, 0, 0},
-    {S("b2"), NULL, PGCDC_OID_BOOL, -1, 0, 0},
-    {S("t"), NULL, PGCDC_OID_TEXT, -1, 0, 0},
-    {S("vc"), S("character varying(10)"), PGCDC_OID_VARCHAR, -1, 0, 0},
-    {S("bin"), NULL, PGCDC_OID_BYTEA, -1, 0, 0},
-    {S("j"), NULL, PGCDC_OID_JSON, -1, 0, 0},
-    {S("jb"), NULL, PGCDC_OID_JSONB, -1, 0, 0},
-    {S("arr"), S("integer[]"), INT4ARRAY_OID, -1, 0, 0},
-    {S("ts"), NULL, PGCDC_OID_TIMESTAMPTZ, -1, 0, 0},
-    {S("d"), NULL, PGCDC_OID_DATE, -1, 0, 0},
-    {S("u"), NULL, PGCDC_OID_UUID, -1, 0, 0},
-    {S("e"), S("mood"), MOOD_OID, -1, 0, 0},
-    {S("nul"), NULL, PGCDC_OID_TEXT, -1, 0, 0},
+    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1, 0, 0},
+    {S("i2"), NULL, PGCDC_OID_INT2, -1, 0, 0, 0, 0},
+    {S("i8"), NULL, PGCDC_OID_INT8, -1, 0, 0, 0, 0},
+    {S("o"), NULL, PGCDC_OID_OID, -1, 0, 0, 0, 0},
+    {S("f4"), NULL, PGCDC_OID_FLOAT4, -1, 0, 0, 0, 0},
+    {S("f8"), NULL, PGCDC_OID_FLOAT8, -1, 0, 0, 0, 0},
+    {S("n"), S("numeric(30,9)"), PGCDC_OID_NUMERIC, -1, 0, 0, 0, 0},
+    {S("b"), NULL, PGCDC_OID_BOOL, -1, 0, 0, 0, 0},
+    {S("b2"), NULL, PGCDC_OID_BOOL, -1, 0, 0, 0, 0},
+    {S("t"), NULL, PGCDC_OID_TEXT, -1, 0, 0, 0, 0},
+    {S("vc"), S("character varying(10)"), PGCDC_OID_VARCHAR, -1, 0, 0, 0, 0},
+    {S("bin"), NULL, PGCDC_OID_BYTEA, -1, 0, 0, 0, 0},
+    {S("j"), NULL, PGCDC_OID_JSON, -1, 0, 0, 0, 0},
+    {S("jb"), NULL, PGCDC_OID_JSONB, -1, 0, 0, 0, 0},
+    {S("arr"), S("integer[]"), INT4ARRAY_OID, -1, 0, 0, 0, 0},
+    {S("ts"), NULL, PGCDC_OID_TIMESTAMPTZ, -1, 0, 0, 0, 0},
+    {S("d"), NULL, PGCDC_OID_DATE, -1, 0, 0, 0, 0},
+    {S("u"), NULL, PGCDC_OID_UUID, -1, 0, 0, 0, 0},
+    {S("e"), S("mood"), MOOD_OID, -1, 0, 0, 0, 0},
+    {S("nul"), NULL, PGCDC_OID_TEXT, -1, 0, 0, 0, 0},
 };
 static int id_key[] = {0};
 static pgcdc__relation types_rel = {1001,   S("public"), S("types"), 'd',  20,   types_cols, 1,
@@ -97,46 +97,46 @@ static const pgcdc__col types_row[] = {
 };
 
 static pgcdc__relcol_info nums_cols[] = {
-    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1},
-    {S("f4"), NULL, PGCDC_OID_FLOAT4, -1, 0, 0},
-    {S("f8"), NULL, PGCDC_OID_FLOAT8, -1, 0, 0},
-    {S("n"), NULL, PGCDC_OID_NUMERIC, -1, 0, 0},
+    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1, 0, 0},
+    {S("f4"), NULL, PGCDC_OID_FLOAT4, -1, 0, 0, 0, 0},
+    {S("f8"), NULL, PGCDC_OID_FLOAT8, -1, 0, 0, 0, 0},
+    {S("n"), NULL, PGCDC_OID_NUMERIC, -1, 0, 0, 0, 0},
 };
 static pgcdc__relation nums_rel = {1002,   S("public"), S("nums"), 'd',  4,    nums_cols, 1,
                                    id_key, 1,           NULL,      NULL, NULL, NULL};
 
 /* A table with TOASTable columns, REPLICA IDENTITY DEFAULT. */
 static pgcdc__relcol_info docs_cols[] = {
-    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1},
-    {S("title"), NULL, PGCDC_OID_TEXT, -1, 0, 0},
-    {S("big"), NULL, PGCDC_OID_TEXT, -1, 0, 0},
-    {S("meta"), NULL, PGCDC_OID_JSONB, -1, 0, 0},
+    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1, 0, 0},
+    {S("title"), NULL, PGCDC_OID_TEXT, -1, 0, 0, 0, 0},
+    {S("big"), NULL, PGCDC_OID_TEXT, -1, 0, 0, 0, 0},
+    {S("meta"), NULL, PGCDC_OID_JSONB, -1, 0, 0, 0, 0},
 };
 static pgcdc__relation docs_rel = {1003,   S("public"), S("docs"), 'd',  4,    docs_cols, 1,
                                    id_key, 1,           NULL,      NULL, NULL, NULL};
 
 /* REPLICA IDENTITY FULL: every column is part of the identity. */
 static pgcdc__relcol_info full_cols[] = {
-    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1},
-    {S("v"), NULL, PGCDC_OID_TEXT, -1, 0, 1},
-    {S("x"), NULL, PGCDC_OID_FLOAT8, -1, 0, 1},
+    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1, 0, 0},
+    {S("v"), NULL, PGCDC_OID_TEXT, -1, 0, 1, 0, 0},
+    {S("x"), NULL, PGCDC_OID_FLOAT8, -1, 0, 1, 0, 0},
 };
 static pgcdc__relation full_rel = {1004,   S("public"), S("full_t"), 'f',  3,    full_cols, 1,
                                    id_key, 1,           NULL,        NULL, NULL, NULL};
 
 /* Text values, and names that need escaping. */
 static pgcdc__relcol_info str_cols[] = {
-    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1},
-    {S("v"), NULL, PGCDC_OID_TEXT, -1, 0, 0},
+    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1, 0, 0},
+    {S("v"), NULL, PGCDC_OID_TEXT, -1, 0, 0, 0, 0},
 };
 static pgcdc__relation str_rel = {1005,   S("public"), S("s"), 'd',  2,    str_cols, 1,
                                   id_key, 1,           NULL,   NULL, NULL, NULL};
 
 static pgcdc__relcol_info odd_cols[] = {
-    {S("k\"1"), S("\"Mood\""), MOOD_OID, -1, 1, 1},
-    {S("k2"), S("\"My Schema\".t"), 16400, -1, 1, 1},
-    {S("c\n"), S("\"Mood\"[]"), 16401, -1, 0, 0},
-    {S("raw"), NULL, 16402, -1, 0, 0},
+    {S("k\"1"), S("\"Mood\""), MOOD_OID, -1, 1, 1, 0, 0},
+    {S("k2"), S("\"My Schema\".t"), 16400, -1, 1, 1, 0, 0},
+    {S("c\n"), S("\"Mood\"[]"), 16401, -1, 0, 0, 0, 0},
+    {S("raw"), NULL, 16402, -1, 0, 0, 0, 0},
 };
 static int odd_keys[] = {1, 0};
 static pgcdc__relation odd_rel = {
@@ -496,9 +496,9 @@ static void test_strings(void **state)
 }
 
 static pgcdc__relcol_info js_cols[] = {
-    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1},
-    {S("j"), NULL, PGCDC_OID_JSON, -1, 0, 0},
-    {S("jb"), NULL, PGCDC_OID_JSONB, -1, 0, 0},
+    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1, 0, 0},
+    {S("j"), NULL, PGCDC_OID_JSON, -1, 0, 0, 0, 0},
+    {S("jb"), NULL, PGCDC_OID_JSONB, -1, 0, 0, 0, 0},
 };
 static pgcdc__relation js_rel = {1007,   S("public"), S("js"), 'd',  3,    js_cols, 1,
                                  id_key, 1,           NULL,    NULL, NULL, NULL};

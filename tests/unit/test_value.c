@@ -777,6 +777,56 @@ static void test_double_short_exact(void **state)
     check_double(T("4503599627370497.5"), 0, 4503599627370498.0);
 }
 
+/*
+ * The one-pass reader of plain decimals against the general one: the same
+ * text with "e0" after it reads the same, through the general path only.
+ * Digits, points and signs in random order and lengths, leading and trailing
+ * zeros, over 19 significant digits, over 27 fraction digits.
+ */
+static void test_double_fast_path(void **state)
+{
+    static const char alphabet[] = "0123456789000.-";
+    uint64_t st = UINT64_C(0x9e3779b97f4a7c15);
+    char buf[96];
+
+    (void)state;
+    for (int i = 0; i < 300000; i++) {
+        size_t n = 0;
+        size_t len = 1 + rng_next(&st) % (rng_next(&st) % 8 == 0 ? 40 : 20);
+        int shape = (int)(rng_next(&st) % 4);
+        double fast = 42.0;
+        double slow = 42.0;
+        int rc_fast;
+        int rc_slow;
+
+        if (shape == 0) {
+            /* Anything from the alphabet. */
+            for (; n < len; n++)
+                buf[n] = alphabet[rng_next(&st) % (sizeof(alphabet) - 1)];
+        } else {
+            /* [-]digits[.digits], zeros at either end now and then. */
+            size_t point = rng_next(&st) % (len + 1);
+
+            if (rng_next(&st) % 2)
+                buf[n++] = '-';
+            for (size_t k = 0; k < len; k++) {
+                if (k == point)
+                    buf[n++] = '.';
+                buf[n++] =
+                    shape == 1 && (k < 3 || k + 3 > len) ? '0' : (char)('0' + rng_next(&st) % 10);
+            }
+        }
+        rc_fast = call_double(buf, n, &fast);
+        memcpy(buf + n, "e0", 2);
+        rc_slow = call_double(buf, n + 2, &slow);
+        if (rc_fast != rc_slow || (rc_fast == 0 && bits_of(fast) != bits_of(slow))) {
+            print_error("parse_double(\"%.*s\") = %d, %.17g; with e0: %d, %.17g\n", (int)n, buf,
+                        rc_fast, fast, rc_slow, slow);
+            fail();
+        }
+    }
+}
+
 /* In a locale whose decimal point is a comma, "1.5" still reads as 1.5. */
 static void test_double_locale(void **state)
 {
@@ -1201,6 +1251,71 @@ static void test_timestamp_against_timegm(void **state)
     }
 }
 
+/*
+ * The fixed-place reader of the usual timestamp shapes against the general
+ * one: a 0 before a year of four digits or more reads the same, through the
+ * general path only.  Valid texts of every shape, and texts with one
+ * character replaced.
+ */
+static void test_timestamp_fast_path(void **state)
+{
+    static const char alphabet[] = "0123456789-+:. BCx";
+    uint64_t st = UINT64_C(0x2545f4914f6cdd1d);
+    char buf[80];
+
+    (void)state;
+    for (int i = 0; i < 300000; i++) {
+        int n = snprintf(buf, sizeof(buf), "%04d-%02d-%02d", (int)(rng_next(&st) % 9500) + 500,
+                         (int)(rng_next(&st) % 14), (int)(rng_next(&st) % 33));
+        int64_t fast = 42;
+        int64_t slow = 42;
+        int rc_fast;
+        int rc_slow;
+        size_t year_digits = 0;
+        char alt[82];
+
+        if (rng_next(&st) % 4 != 0)
+            n += snprintf(buf + n, sizeof(buf) - (size_t)n, " %02d:%02d:%02d",
+                          (int)(rng_next(&st) % 25), (int)(rng_next(&st) % 61),
+                          (int)(rng_next(&st) % 61));
+        if (rng_next(&st) % 2)
+            n += snprintf(buf + n, sizeof(buf) - (size_t)n, ".%.*d", 1 + (int)(rng_next(&st) % 7),
+                          (int)(rng_next(&st) % 10000000));
+        switch (rng_next(&st) % 5) {
+        case 0:
+            n += snprintf(buf + n, sizeof(buf) - (size_t)n, "+00");
+            break;
+        case 1:
+            n += snprintf(buf + n, sizeof(buf) - (size_t)n, "-%02d:%02d", (int)(rng_next(&st) % 17),
+                          (int)(rng_next(&st) % 61));
+            break;
+        case 2:
+            n += snprintf(buf + n, sizeof(buf) - (size_t)n, "+05:30:%02d",
+                          (int)(rng_next(&st) % 61));
+            break;
+        default:
+            break;
+        }
+        if (rng_next(&st) % 8 == 0)
+            n += snprintf(buf + n, sizeof(buf) - (size_t)n, " BC");
+        if (rng_next(&st) % 3 == 0)
+            buf[rng_next(&st) % (size_t)n] = alphabet[rng_next(&st) % (sizeof(alphabet) - 1)];
+        while (year_digits < (size_t)n && buf[year_digits] >= '0' && buf[year_digits] <= '9')
+            year_digits++;
+        if (year_digits < 4)
+            continue; /* the 0 would make such a year long enough */
+        alt[0] = '0';
+        memcpy(alt + 1, buf, (size_t)n);
+        rc_fast = call_timestamp(buf, (size_t)n, &fast);
+        rc_slow = call_timestamp(alt, (size_t)n + 1, &slow);
+        if (rc_fast != rc_slow || (rc_fast == 0 && fast != slow)) {
+            print_error("parse_timestamp(\"%.*s\") = %d, %" PRId64 "; with a 0: %d, %" PRId64 "\n",
+                        n, buf, rc_fast, fast, rc_slow, slow);
+            fail();
+        }
+    }
+}
+
 /* ---- bytea ---- */
 
 static void test_bytea_good(void **state)
@@ -1436,6 +1551,7 @@ int main(void)
         cmocka_unit_test(test_double_long_numeric),
         cmocka_unit_test(test_double_against_strtod),
         cmocka_unit_test(test_double_short_exact),
+        cmocka_unit_test(test_double_fast_path),
         cmocka_unit_test(test_double_locale),
         cmocka_unit_test(test_bool),
         cmocka_unit_test(test_days_from_civil_table),
@@ -1445,6 +1561,7 @@ int main(void)
         cmocka_unit_test(test_timestamp_bad),
         cmocka_unit_test(test_timestamp_prefix),
         cmocka_unit_test(test_timestamp_against_timegm),
+        cmocka_unit_test(test_timestamp_fast_path),
         cmocka_unit_test(test_bytea_good),
         cmocka_unit_test(test_bytea_bad),
         cmocka_unit_test(test_bytea_buffer),
