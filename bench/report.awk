@@ -2,8 +2,9 @@
 # the chart's data files, all in the directory "out".
 #   awk -v out=DIR -f report.awk meta.json workloads.tsv records.tsv
 # records.tsv: workload consumer mode events counted exit wall_s cpu_s user_s sys_s
-#              maxrss_kb detail runs (the consumer's own JSON line, or null; the wall
-#              times of every round, the median's figures being the others)
+#              maxrss_kb detail runs switches (the consumer's own JSON line, or null;
+#              the wall times of every round, the median's figures being the others;
+#              voluntary context switches, i.e. wakeups)
 BEGIN {
     FS = "\t"
     names["pgcdc_lib"] = "pgcdc library, no-op handler, text values"
@@ -44,6 +45,7 @@ file == 3 && NF >= 13 {
     crss[w, k] = $11 + 0
     cdetail[w, k] = $12
     cruns[w, k] = $13
+    cvcsw[w, k] = NF >= 14 ? $14 : ""
     if (split($13, tmp, ",") > maxruns)
         maxruns = split($13, tmp, ",")
     if ($3 == "drain")
@@ -127,6 +129,9 @@ END {
             cs = cs ",\"cpu_s\":" sprintf("%.3f", ccpu[w, k]) ",\"user_s\":" sprintf("%.3f", cuser[w, k])
             cs = cs ",\"sys_s\":" sprintf("%.3f", csys[w, k])
             cs = cs ",\"cpu_us_per_event\":" (cevents[w, k] > 0 ? sprintf("%.3f", ccpu[w, k] * 1e6 / cevents[w, k]) : "null")
+            cs = cs ",\"user_us_per_event\":" (cevents[w, k] > 0 ? sprintf("%.3f", cuser[w, k] * 1e6 / cevents[w, k]) : "null")
+            cs = cs ",\"sys_us_per_event\":" (cevents[w, k] > 0 ? sprintf("%.3f", csys[w, k] * 1e6 / cevents[w, k]) : "null")
+            cs = cs ",\"voluntary_switches\":" num(cvcsw[w, k])
             cs = cs ",\"peak_rss_kb\":" crss[w, k]
             cs = cs ",\"ratio_to_ceiling\":" (r == "" ? "null" : sprintf("%.3f", r))
             if (cmode[w, k] == "live") {
@@ -163,8 +168,8 @@ END {
         "count events/s from their first to their last event." \
         (maxruns > 1 ? " Drains ran " maxruns " rounds, interleaved: the figures are those of the " \
          "median round, \"wall s\" shows min–max." : "") "\n" >> md
-    print "| workload | consumer | events | wall s | events/s | vs ceiling | CPU s | CPU µs/event | peak RSS MiB |" >> md
-    print "|---|---|--:|--:|--:|--:|--:|--:|--:|" >> md
+    print "| workload | consumer | events | wall s | events/s | vs ceiling | CPU s | CPU µs/event (user + sys) | wakeups per 1 000 events | peak RSS MiB |" >> md
+    print "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|" >> md
     for (i = 1; i <= nw; i++) {
         w = wname[i]
         for (k = 1; k <= nc[w]; k++) {
@@ -173,11 +178,13 @@ END {
             wall = sprintf("%.2f", cwall[w, k])
             if (nr > 1)
                 wall = wall sprintf(" (%.2f–%.2f)", tmp[1], tmp[nr])
-            printf "| %s | %s%s | %s%s | %s | %s | %s | %.2f | %s | %.1f |\n", w, \
+            printf "| %s | %s%s | %s%s | %s | %s | %s | %.2f | %s | %s | %.1f |\n", w, \
                 names[cname[w, k]], (cexit[w, k] != 0 ? " **(failed: exit " cexit[w, k] ")**" : ""), \
                 grouped(cevents[w, k]), (ccounted[w, k] == 1 ? "" : "¹"), wall, \
                 (e == "" ? "–" : grouped(e)), fmt("%.2f×", ratio(w, k)), ccpu[w, k], \
-                (cevents[w, k] > 0 ? sprintf("%.2f", ccpu[w, k] * 1e6 / cevents[w, k]) : "–"), \
+                (cevents[w, k] > 0 ? sprintf("%.2f (%.2f + %.2f)", ccpu[w, k] * 1e6 / cevents[w, k], \
+                    cuser[w, k] * 1e6 / cevents[w, k], csys[w, k] * 1e6 / cevents[w, k]) : "–"), \
+                (cevents[w, k] > 0 && cvcsw[w, k] != "" ? sprintf("%.1f", cvcsw[w, k] * 1000 / cevents[w, k]) : "–"), \
                 crss[w, k] / 1024 >> md
         }
     }

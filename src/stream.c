@@ -28,16 +28,17 @@
 #define PGCDC__THIN_MESSAGES 8
 /*
  * How long a bulk stream is left to gather before it is read is adapted, so
- * that one wakeup finds as much as the server's socket holds comfortably:
- * a wakeup costs far more than reading a message, but a full socket makes
- * the walsender wait.  A Unix socket holds its send buffer's worth of
- * kernel buffers, each a message and some 640 bytes of bookkeeping (about
- * 280 small messages by default); the aim is 60 % of that.  TCP coalesces
- * messages and holds megabytes: the aim is PGCDC__GATHER_TCP_BYTES.
+ * that one wakeup finds as much as the server's side holds comfortably: a
+ * wakeup costs far more than reading a message, but a full socket makes the
+ * walsender wait.  Each message the walsender sends is a kernel buffer of
+ * its own, with some 640 bytes of bookkeeping, charged to its socket until
+ * we read it (Unix socket) or acknowledge it (TCP, whose acknowledgements
+ * follow our reads on a fast link): its send buffer holds about 280 small
+ * messages by default.  The aim is 60 % of that.
  */
 #define PGCDC__GATHER_SKB_OVERHEAD 640
 #define PGCDC__GATHER_FILL_PCT 60
-#define PGCDC__GATHER_TCP_BYTES (256 * 1024)
+#define PGCDC__GATHER_SNDBUF 212992 /* Linux's default (net.core.wmem_default) */
 #define PGCDC__GATHER_START_US 250
 #define PGCDC__GATHER_MIN_US 50
 #define PGCDC__GATHER_MAX_US 2000
@@ -152,9 +153,9 @@ static int classify_start_error(const char *msg)
 }
 
 /*
- * A Unix socket or TCP, for the gather's aim.  The server's send buffer on a
- * Unix socket is taken to be ours: PostgreSQL leaves both at the system's
- * default.
+ * The server's send buffer, for the gather's aim: on a Unix socket taken to
+ * be ours (PostgreSQL leaves both at the system's default); over TCP, where
+ * ours tells nothing of the server's, the default.
  */
 static void note_transport(pgcdc_worker *w, int fd)
 {
@@ -163,10 +164,10 @@ static void note_transport(pgcdc_worker *w, int fd)
     int sndbuf = 0;
     socklen_t slen = sizeof(sndbuf);
 
-    w->sock_unix = fd >= 0 && getsockname(fd, (struct sockaddr *)&addr, &alen) == 0 &&
-                   addr.ss_family == AF_UNIX;
-    if (w->sock_unix && (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &slen) != 0 || sndbuf <= 0))
-        sndbuf = 212992;
+    if (fd < 0 || getsockname(fd, (struct sockaddr *)&addr, &alen) != 0 ||
+        addr.ss_family != AF_UNIX || getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &slen) != 0 ||
+        sndbuf <= 0)
+        sndbuf = PGCDC__GATHER_SNDBUF;
     w->sock_sndbuf = sndbuf;
 }
 
@@ -322,17 +323,12 @@ static int consume_unlock(pgcdc_worker *w)
 static void adapt_gather(pgcdc_worker *w)
 {
     int64_t haul = w->busy_bytes > 0 ? w->busy_bytes : 1;
-    int64_t aim = PGCDC__GATHER_TCP_BYTES;
-    int64_t next;
+    int64_t avg = haul / w->busy_streak;
+    /* In bytes of messages: the share of the sender's buffer their size allows. */
+    int64_t aim = (int64_t)w->sock_sndbuf * PGCDC__GATHER_FILL_PCT / 100 * avg /
+                  (avg + PGCDC__GATHER_SKB_OVERHEAD);
+    int64_t next = (int64_t)w->gather_us * aim / haul;
 
-    if (w->sock_unix) {
-        /* In bytes of messages: the share of the socket the haul's message size allows. */
-        int64_t avg = haul / w->busy_streak;
-
-        aim = (int64_t)w->sock_sndbuf * PGCDC__GATHER_FILL_PCT / 100 * avg /
-              (avg + PGCDC__GATHER_SKB_OVERHEAD);
-    }
-    next = (int64_t)w->gather_us * aim / haul;
     if (next > (int64_t)w->gather_us * 2)
         next = (int64_t)w->gather_us * 2;
     if (next < w->gather_us / 2)

@@ -38,8 +38,7 @@ struct pgcdc_worker {
     int read_ahead;          /* reads since libpq's buffer last gave a message */
     int gathered;            /* the last wait was a gather (stream.c) */
     int gather_us;           /* how long the next gather lasts */
-    int sock_unix;           /* the stream runs on a Unix socket, */
-    int sock_sndbuf;         /* whose send buffer (ours, taken for the server's) is this large */
+    int sock_sndbuf;         /* the server's send buffer, as far as we can tell */
     int64_t window_start_us; /* messages received since then, by wakeup: is the stream bulk? */
     int window_msgs;
     uint64_t received_lsn;
