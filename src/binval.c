@@ -10,12 +10,6 @@
 
 #include "value.h"
 
-/* n is 2, 4 or 8, a constant at every call: the switch folds away. */
-static inline uint64_t be(const uint8_t *p, int n)
-{
-    return n == 2 ? pgcdc__be16(p) : n == 4 ? pgcdc__be32(p) : pgcdc__be64(p);
-}
-
 int pgcdc__binary_supported(uint32_t oid)
 {
     switch (oid) {
@@ -69,11 +63,7 @@ static void put(pgcdc__buf *out, const char *s)
     pgcdc__buf_put(out, s, strlen(s));
 }
 
-static const char digit_pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
-                                  "31323334353637383940414243444546474849505152535455565758596061"
-                                  "62636465666768697071727374757677787980818283848586878889909192"
-                                  "93949596979899";
-
+/* 10^k for k <= 19, and pow10_u128 for k <= 21 (over 64 bits from k = 20). */
 static const uint64_t pow10_u64[20] = {UINT64_C(1),
                                        UINT64_C(10),
                                        UINT64_C(100),
@@ -95,54 +85,18 @@ static const uint64_t pow10_u64[20] = {UINT64_C(1),
                                        UINT64_C(1000000000000000000),
                                        UINT64_C(10000000000000000000)};
 
-/* The decimal digits of u, exactly n of them (u < 10^n), at p: two at a time, from the end. */
-static void put_u64_digits(char *p, uint64_t u, int n)
+static unsigned __int128 pow10_u128(int k)
 {
-    char *q = p + n;
-
-    while (u >= 100) {
-        unsigned r = (unsigned)(u % 100);
-
-        u /= 100;
-        q -= 2;
-        memcpy(q, digit_pairs + 2 * r, 2);
-    }
-    if (u >= 10) {
-        q -= 2;
-        memcpy(q, digit_pairs + 2 * u, 2);
-    } else {
-        *--q = (char)('0' + u);
-    }
-    while (q > p)
-        *--q = '0';
-}
-
-static int count_digits(uint64_t u)
-{
-    int n = 1;
-
-    while (n < 20 && u >= pow10_u64[n])
-        n++;
-    return n;
-}
-
-/* Writes v in decimal at p (room for 20 characters); returns the end. */
-static char *at_int(char *p, int64_t v)
-{
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    int n = count_digits(u);
-
-    if (v < 0)
-        *p++ = '-';
-    put_u64_digits(p, u, n);
-    return p + n;
+    if (k < 20)
+        return pow10_u64[k];
+    return (unsigned __int128)pow10_u64[19] * (k == 20 ? 10 : 100);
 }
 
 static void put_int(pgcdc__buf *out, int64_t v)
 {
     char tmp[24];
 
-    pgcdc__buf_put(out, tmp, (size_t)(at_int(tmp, v) - tmp));
+    pgcdc__buf_put(out, tmp, (size_t)(pgcdc__put_i64(tmp, v) - tmp));
 }
 
 /* A short literal at p; returns the end. */
@@ -361,14 +315,6 @@ static int short_exact_digits(double v, int is_float4, char *digits, int *exp10)
  * rounded half to even.  Covers 2^-12 <= |v| < 2^127 (float4: its whole
  * normal range above 2^-12); 0 outside, for the slow path.
  */
-/* 10^k for k <= 21 (over 64 bits from k = 20). */
-static unsigned __int128 pow10_u128(int k)
-{
-    if (k < 20)
-        return pow10_u64[k];
-    return (unsigned __int128)pow10_u64[19] * (k == 20 ? 10 : 100);
-}
-
 int pgcdc__float_digits_fast(double v, int is_float4, char *digits, int *exp10)
 {
     int mbits = is_float4 ? 23 : 52;
@@ -471,8 +417,7 @@ int pgcdc__float_digits_fast(double v, int is_float4, char *digits, int *exp10)
     if (vr_zeros && last == 5 && vr % 2 == 0)
         last = 4;
     out = vr + (vr == vm || last >= 5);
-    n = count_digits(out);
-    put_u64_digits(digits, out, n);
+    n = (int)(pgcdc__put_u64(digits, out) - digits);
     digits[n] = '\0';
     *exp10 = n - 1 + removed - k;
     return n;
@@ -485,8 +430,7 @@ int pgcdc__float_digits_slow(double v, int is_float4, char *digits, int *exp10)
     return n != 0 ? n : shortest_digits(v, is_float4, digits, exp10);
 }
 
-/* float4/float8 as float8out/float4out print them, at p (PGCDC__FIXED_TEXT_MAX); returns the end.
- */
+/* float4/float8 as float4out/float8out print them, at p; returns the end. */
 static char *at_float(char *p, double v, int is_float4)
 {
     char digits[24];
@@ -560,10 +504,10 @@ static int put_numeric(pgcdc__buf *out, const uint8_t *p, size_t len)
 
     if (len < 8)
         return -1;
-    ndigits = (int)be(p, 2);
-    weight = (int16_t)be(p + 2, 2);
-    sign = (int)be(p + 4, 2);
-    dscale = (int)be(p + 6, 2);
+    ndigits = (int)pgcdc__be16(p);
+    weight = (int16_t)pgcdc__be16(p + 2);
+    sign = (int)pgcdc__be16(p + 4);
+    dscale = (int)pgcdc__be16(p + 6);
     if (len != 8 + (size_t)ndigits * 2)
         return -1;
     if (sign == 0xC000) {
@@ -583,7 +527,7 @@ static int put_numeric(pgcdc__buf *out, const uint8_t *p, size_t len)
         put(out, "0");
     } else {
         for (int d = 0; d <= weight; d++) {
-            int dig = d < ndigits ? (int)be(p + 8 + d * 2, 2) : 0;
+            int dig = d < ndigits ? (int)pgcdc__be16(p + 8 + d * 2) : 0;
 
             if (dig > 9999)
                 return -1;
@@ -600,7 +544,7 @@ static int put_numeric(pgcdc__buf *out, const uint8_t *p, size_t len)
 
         put(out, ".");
         for (int d = weight + 1; written < dscale; d++) {
-            int dig = d >= 0 && d < ndigits ? (int)be(p + 8 + d * 2, 2) : 0;
+            int dig = d >= 0 && d < ndigits ? (int)pgcdc__be16(p + 8 + d * 2) : 0;
             int take = dscale - written < 4 ? dscale - written : 4;
 
             if (dig > 9999)
@@ -625,7 +569,7 @@ static char *at_date(char *p, int64_t days2000, int *bc)
     if (y <= 0)
         y = 1 - y;
     if (y > 9999) {
-        p = at_int(p, y);
+        p = pgcdc__put_i64(p, y);
     } else {
         put_digits(p, (unsigned)y, 4);
         p += 4;
@@ -691,19 +635,19 @@ int pgcdc__fixed_to_text(uint32_t oid, const uint8_t *p, size_t len, char *out)
         out[0] = p[0] ? 't' : 'f';
         return 1;
     case PGCDC_OID_INT2:
-        end = at_int(out, (int16_t)be(p, 2));
+        end = pgcdc__put_i64(out, (int16_t)pgcdc__be16(p));
         break;
     case PGCDC_OID_INT4:
-        end = at_int(out, (int32_t)be(p, 4));
+        end = pgcdc__put_i64(out, (int32_t)pgcdc__be32(p));
         break;
     case PGCDC_OID_OID:
-        end = at_int(out, (int64_t)be(p, 4));
+        end = pgcdc__put_i64(out, (int64_t)pgcdc__be32(p));
         break;
     case PGCDC_OID_INT8:
-        end = at_int(out, (int64_t)be(p, 8));
+        end = pgcdc__put_i64(out, (int64_t)pgcdc__be64(p));
         break;
     case PGCDC_OID_FLOAT4: {
-        uint32_t bits = (uint32_t)be(p, 4);
+        uint32_t bits = (uint32_t)pgcdc__be32(p);
         float f;
 
         memcpy(&f, &bits, 4);
@@ -711,7 +655,7 @@ int pgcdc__fixed_to_text(uint32_t oid, const uint8_t *p, size_t len, char *out)
         break;
     }
     case PGCDC_OID_FLOAT8: {
-        uint64_t bits = be(p, 8);
+        uint64_t bits = pgcdc__be64(p);
         double d;
 
         memcpy(&d, &bits, 8);
@@ -719,7 +663,7 @@ int pgcdc__fixed_to_text(uint32_t oid, const uint8_t *p, size_t len, char *out)
         break;
     }
     case PGCDC_OID_DATE: {
-        int32_t days = (int32_t)be(p, 4);
+        int32_t days = (int32_t)pgcdc__be32(p);
 
         if (days == INT32_MAX || days == INT32_MIN) {
             end = at_str(out, days == INT32_MAX ? "infinity" : "-infinity");
@@ -732,7 +676,7 @@ int pgcdc__fixed_to_text(uint32_t oid, const uint8_t *p, size_t len, char *out)
     }
     case PGCDC_OID_TIMESTAMP:
     case PGCDC_OID_TIMESTAMPTZ:
-        end = at_timestamp(out, (int64_t)be(p, 8), oid == PGCDC_OID_TIMESTAMPTZ);
+        end = at_timestamp(out, (int64_t)pgcdc__be64(p), oid == PGCDC_OID_TIMESTAMPTZ);
         break;
     default:
         return -1;

@@ -204,9 +204,8 @@ static int write_fixed(pgcdc__json *j, uint32_t type, const pgcdc__col *v)
         if (p == NULL)
             return 1; /* out of memory: the writer's sticky flag tells */
         n = pgcdc__fixed_to_text(type, data, v->len, p);
-        /* A number unless NaN or infinite, which the text way spells per format. */
-        if (n <= 0 || (p[0] != '-' && (p[0] < '0' || p[0] > '9')) ||
-            (p[0] == '-' && (n < 2 || p[1] < '0' || p[1] > '9')))
+        /* Numbers end in a digit; NaN and the infinities go the text way, spelled per format. */
+        if (n <= 0 || p[n - 1] < '0' || p[n - 1] > '9')
             return 0;
         j->len += (size_t)n;
         return 1;

@@ -32,7 +32,7 @@ void pgcdc__json_reset(pgcdc__json *j)
 }
 
 /* Grows the buffer for n more bytes: a pointer to write them at, or NULL (and oom set). */
-static char *reserve_slow(pgcdc__json *j, size_t n)
+char *pgcdc__json_reserve_slow(pgcdc__json *j, size_t n)
 {
     size_t cap;
     char *p;
@@ -57,17 +57,6 @@ static char *reserve_slow(pgcdc__json *j, size_t n)
     return j->data + j->len;
 }
 
-char *pgcdc__json_reserve_slow(pgcdc__json *j, size_t n)
-{
-    return reserve_slow(j, n);
-}
-
-/* Room for n more bytes; the common case (it fits) stays inline. */
-static inline char *reserve(pgcdc__json *j, size_t n)
-{
-    return pgcdc__json_reserve(j, n);
-}
-
 const char *pgcdc__json_finish(pgcdc__json *j)
 {
     char *p;
@@ -76,7 +65,7 @@ const char *pgcdc__json_finish(pgcdc__json *j)
         return NULL;
     if (j->data == NULL && j->len == 0)
         return "";
-    p = reserve(j, 1);
+    p = pgcdc__json_reserve(j, 1);
     if (p == NULL)
         return NULL;
     *p = '\0';
@@ -85,7 +74,7 @@ const char *pgcdc__json_finish(pgcdc__json *j)
 
 void pgcdc__json_raw_slow(pgcdc__json *j, const char *s, size_t n)
 {
-    char *p = reserve(j, n);
+    char *p = pgcdc__json_reserve(j, n);
 
     if (p == NULL)
         return;
@@ -95,26 +84,18 @@ void pgcdc__json_raw_slow(pgcdc__json *j, const char *s, size_t n)
 
 void pgcdc__json_u64(pgcdc__json *j, uint64_t v)
 {
-    char tmp[20];
-    size_t n = 0;
+    char *p = pgcdc__json_reserve(j, 20);
 
-    do {
-        tmp[sizeof(tmp) - 1 - n] = (char)('0' + v % 10);
-        v /= 10;
-        n++;
-    } while (v != 0);
-    pgcdc__json_raw(j, tmp + sizeof(tmp) - n, n);
+    if (p != NULL)
+        j->len += (size_t)(pgcdc__put_u64(p, v) - p);
 }
 
 void pgcdc__json_i64(pgcdc__json *j, int64_t v)
 {
-    if (v < 0) {
-        pgcdc__json_char(j, '-');
-        /* Negate in unsigned arithmetic so that INT64_MIN works too. */
-        pgcdc__json_u64(j, (uint64_t)0 - (uint64_t)v);
-        return;
-    }
-    pgcdc__json_u64(j, (uint64_t)v);
+    char *p = pgcdc__json_reserve(j, 20);
+
+    if (p != NULL)
+        j->len += (size_t)(pgcdc__put_i64(p, v) - p);
 }
 
 /*
@@ -292,7 +273,7 @@ void pgcdc__json_hex_string(pgcdc__json *j, const void *p, size_t n)
         j->oom = 1;
         return;
     }
-    out = reserve(j, 2 * n + 2);
+    out = pgcdc__json_reserve(j, 2 * n + 2);
     if (out == NULL)
         return;
     *out++ = '"';

@@ -439,10 +439,12 @@ int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len)
         /*
          * libpq's buffer ran dry, which is not to say the socket did: one
          * read takes at most its buffer's free space, and often ends inside
-         * a message.  Read what the kernel already holds before deciding to
-         * wait, until two reads in a row bring no whole message.
+         * a message.  After a gather, or when this wakeup brought a batch,
+         * read what the kernel already holds before deciding to wait, until
+         * two reads in a row bring no whole message.  A trickle (a message
+         * a wakeup) goes straight back to poll().
          */
-        if (w->read_ahead < 2) {
+        if (w->read_ahead < 2 && (w->gathered || w->busy_streak > 1)) {
             w->read_ahead++;
             if (!consume_unlock(w))
                 return -1;

@@ -179,23 +179,36 @@ static char decimal_digit(const struct decimal *dec, size_t i)
     return i < dec->ni ? dec->ip[i] : dec->fp[i - dec->ni];
 }
 
-/* Writes v in decimal at p and returns the end. */
-static char *put_int(char *p, long v)
+char *pgcdc__put_u64(char *p, uint64_t u)
 {
-    char tmp[24];
-    size_t n = 0;
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
+                                "31323334353637383940414243444546474849505152535455565758596061"
+                                "62636465666768697071727374757677787980818283848586878889909192"
+                                "93949596979899";
+    char *end = p + 1;
+    char *q;
 
-    if (v < 0) {
-        *p++ = '-';
-        v = -v;
+    for (uint64_t t = u; t >= 10; t /= 10)
+        end++;
+    /* Two digits at a time, from the end. */
+    for (q = end; u >= 100; u /= 100) {
+        q -= 2;
+        memcpy(q, pairs + 2 * (u % 100), 2);
     }
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    while (n > 0)
-        *p++ = tmp[--n];
-    return p;
+    if (u >= 10)
+        memcpy(q - 2, pairs + 2 * u, 2);
+    else
+        q[-1] = (char)('0' + u);
+    return end;
+}
+
+char *pgcdc__put_i64(char *p, int64_t v)
+{
+    if (v >= 0)
+        return pgcdc__put_u64(p, (uint64_t)v);
+    /* Negated in unsigned arithmetic, so that INT64_MIN works too. */
+    *p = '-';
+    return pgcdc__put_u64(p + 1, (uint64_t)0 - (uint64_t)v);
 }
 
 static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
@@ -204,6 +217,16 @@ static locale_t c_locale;
 static void c_locale_init(void)
 {
     c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+/* 2^e as a double, for the normal range (|e| < 1023): exact. */
+static double pow2(int e)
+{
+    uint64_t bits = (uint64_t)(1023 + e) << 52;
+    double v;
+
+    memcpy(&v, &bits, sizeof(v));
+    return v;
 }
 
 /*
@@ -217,16 +240,6 @@ static void c_locale_init(void)
  * then an exact scaling by a power of two.  This covers what PostgreSQL
  * prints for float8 (17 significant digits at most); strtod takes the rest.
  */
-/* 2^e as a double, for the normal range (|e| < 1023): exact. */
-static double pow2(int e)
-{
-    uint64_t bits = (uint64_t)(1023 + e) << 52;
-    double v;
-
-    memcpy(&v, &bits, sizeof(v));
-    return v;
-}
-
 static double exact_decimal(uint64_t m, int e10)
 {
     static const uint64_t pow5[28] = {
@@ -326,7 +339,7 @@ static int decimal_to_double(const struct decimal *dec, double *out)
     if (e10 < -MAX_NORM_EXP)
         e10 = -MAX_NORM_EXP;
     *p++ = 'e';
-    p = put_int(p, (long)e10);
+    p = pgcdc__put_i64(p, e10);
     *p = '\0';
 
     pthread_once(&c_locale_once, c_locale_init);
@@ -356,33 +369,27 @@ static int parse_decimal_fast(const char *s, size_t len, double *out)
     size_t pos = s[0] == '-';
     uint64_t m = 0;
     int sig = 0;
-    int frac = 0;
+    int frac = -1; /* digits after the point, once there is one */
     int digits = 0;
     double v;
 
     for (; pos < len; pos++) {
         unsigned d = (unsigned)(unsigned char)s[pos] - '0';
 
-        if (d > 9)
-            break;
+        if (d > 9) {
+            if (s[pos] != '.' || frac >= 0)
+                break;
+            frac = 0;
+            continue;
+        }
         digits++;
+        frac += frac >= 0;
         if ((m != 0 || d != 0) && ++sig > 19)
             return 1;
         m = m * 10 + d;
     }
-    if (pos < len && s[pos] == '.') {
-        for (pos++; pos < len; pos++) {
-            unsigned d = (unsigned)(unsigned char)s[pos] - '0';
-
-            if (d > 9)
-                break;
-            digits++;
-            frac++;
-            if ((m != 0 || d != 0) && ++sig > 19)
-                return 1;
-            m = m * 10 + d;
-        }
-    }
+    if (frac < 0)
+        frac = 0;
     if (pos != len || digits == 0 || frac > 27)
         return 1;
     if (m == 0) {
@@ -685,13 +692,15 @@ int pgcdc__parse_timestamp(const char *s, size_t len, int64_t *out)
 
     if (s == NULL || len == 0)
         return -1;
-    if (!is_digit(s[0]) && (keyword_eq(s, len, "infinity") || keyword_eq(s, len, "+infinity"))) {
-        *out = INT64_MAX;
-        return 0;
-    }
-    if (!is_digit(s[0]) && keyword_eq(s, len, "-infinity")) {
-        *out = INT64_MIN;
-        return 0;
+    if (!is_digit(s[0])) {
+        if (keyword_eq(s, len, "infinity") || keyword_eq(s, len, "+infinity")) {
+            *out = INT64_MAX;
+            return 0;
+        }
+        if (keyword_eq(s, len, "-infinity")) {
+            *out = INT64_MIN;
+            return 0;
+        }
     }
     if (scan_timestamp_fast(s, len, &f) != 0 && scan_timestamp(s, len, &f) != 0)
         return -1;

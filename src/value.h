@@ -91,6 +91,10 @@ int pgcdc__binary_to_text(uint32_t type_oid, const uint8_t *p, size_t len, pgcdc
 int pgcdc__float_digits_fast(double v, int is_float4, char *digits, int *exp10);
 int pgcdc__float_digits_slow(double v, int is_float4, char *digits, int *exp10);
 
+/* u, and v, in decimal at p (room for 20 characters; no NUL): the end. */
+char *pgcdc__put_u64(char *p, uint64_t u);
+char *pgcdc__put_i64(char *p, int64_t v);
+
 /* Days from 1970-01-01 to the given proleptic Gregorian date (year may be <= 0). */
 int64_t pgcdc__days_from_civil(int64_t y, unsigned m, unsigned d);
 /* The inverse: year, month and day of a count of days from 1970-01-01. */

@@ -721,7 +721,7 @@ static int spool_if_streamed(pgcdc_worker *w, int len)
     if (!w->txn_streaming || w->rbuf[0] != 'w' || len < PGCDC__XLOGDATA_HDR + 5 || p[0] == 0 ||
         strchr("IUDTM", p[0]) == NULL)
         return 0;
-    subxid = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
+    subxid = pgcdc__be32(p + 1);
     /* Keep the type byte, drop the xid: the spooled message reads as a plain one. */
     copy = (uint8_t *)w->rbuf + PGCDC__XLOGDATA_HDR + 4;
     copy[0] = p[0];

@@ -1316,6 +1316,38 @@ static void test_timestamp_fast_path(void **state)
     }
 }
 
+/* The decimal writers against printf, at the edges and on random values. */
+static void test_put_decimal(void **state)
+{
+    static const int64_t edges[] = {
+        0,  1,  9,   10,   99,        100,       101,           999,          1000,
+        -1, -9, -10, -100, INT64_MAX, INT64_MIN, INT64_MAX - 1, INT64_MIN + 1};
+    uint64_t st = UINT64_C(0x853c49e6748fea9b);
+    char got[24];
+    char want[24];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]) + 200000; i++) {
+        int64_t v = i < sizeof(edges) / sizeof(edges[0])
+                        ? edges[i]
+                        : (int64_t)(rng_next(&st) >> (rng_next(&st) % 64));
+        uint64_t u = (uint64_t)v;
+        char *end = pgcdc__put_i64(got, v);
+
+        *end = '\0';
+        snprintf(want, sizeof(want), "%" PRId64, v);
+        assert_string_equal(got, want);
+        if (i % 2)
+            u = rng_next(&st);
+        end = pgcdc__put_u64(got, u);
+        *end = '\0';
+        snprintf(want, sizeof(want), "%" PRIu64, u);
+        assert_string_equal(got, want);
+    }
+    *pgcdc__put_u64(got, UINT64_MAX) = '\0';
+    assert_string_equal(got, "18446744073709551615");
+}
+
 /* ---- bytea ---- */
 
 static void test_bytea_good(void **state)
@@ -1562,6 +1594,7 @@ int main(void)
         cmocka_unit_test(test_timestamp_prefix),
         cmocka_unit_test(test_timestamp_against_timegm),
         cmocka_unit_test(test_timestamp_fast_path),
+        cmocka_unit_test(test_put_decimal),
         cmocka_unit_test(test_bytea_good),
         cmocka_unit_test(test_bytea_bad),
         cmocka_unit_test(test_bytea_buffer),
