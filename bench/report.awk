@@ -10,6 +10,7 @@ BEGIN {
     names["pgcdc_lib"] = "pgcdc library, no-op handler, text values"
     names["pgcdc_cli"] = "pgcdc CLI, JSON to /dev/null, text values"
     names["recv_pgoutput"] = "pg_recvlogical, pgoutput (ceiling)"
+    names["recv_floor"] = "receive only, no decoding (CPU floor)"
     names["recv_wal2json"] = "pg_recvlogical, wal2json v2"
     names["pgcdc_live"] = "pgcdc library, live (latency mode, binary values)"
     names["recv_pgoutput_bin"] = "pg_recvlogical, pgoutput binary"
@@ -52,6 +53,8 @@ file == 3 && NF >= 13 {
         hasdrain[w] = 1
     if ($2 == "recv_pgoutput" && $3 == "drain" && $7 > 0)
         ceiling[w] = $4 / $7
+    if ($2 == "recv_floor" && $3 == "drain" && $4 > 0)
+        floor_us[w] = $8 * 1e6 / $4
     next
 }
 
@@ -89,6 +92,13 @@ function ratio(w, k,    e) {
 
 function fmt(f, x) { return x == "" ? "–" : sprintf(f, x) }
 
+# CPU µs per event beyond the receive-only consumer's, in the same workload.
+function above_floor(w, k) {
+    if (cmode[w, k] != "drain" || cevents[w, k] <= 0 || !(w in floor_us))
+        return ""
+    return ccpu[w, k] * 1e6 / cevents[w, k] - floor_us[w]
+}
+
 # 1234567 -> "1 234 567"
 function grouped(n,    s, r) {
     if (n == "")
@@ -115,6 +125,7 @@ END {
         gsub(/"/, "\\\"", wtitle[w])
         js = js (i > 1 ? "," : "") "\"" w "\":{\"title\":\"" wtitle[w] "\"," info
         js = js ",\"ceiling_events_per_s\":" (w in ceiling ? sprintf("%.1f", ceiling[w]) : "null")
+        js = js ",\"floor_cpu_us_per_event\":" (w in floor_us ? sprintf("%.3f", floor_us[w]) : "null")
         cs = ""
         for (k = 1; k <= nc[w]; k++) {
             e = eps(w, k)
@@ -132,6 +143,8 @@ END {
             cs = cs ",\"user_us_per_event\":" (cevents[w, k] > 0 ? sprintf("%.3f", cuser[w, k] * 1e6 / cevents[w, k]) : "null")
             cs = cs ",\"sys_us_per_event\":" (cevents[w, k] > 0 ? sprintf("%.3f", csys[w, k] * 1e6 / cevents[w, k]) : "null")
             cs = cs ",\"voluntary_switches\":" num(cvcsw[w, k])
+            a = above_floor(w, k)
+            cs = cs ",\"cpu_us_per_event_above_floor\":" (a == "" ? "null" : sprintf("%.3f", a))
             cs = cs ",\"peak_rss_kb\":" crss[w, k]
             cs = cs ",\"ratio_to_ceiling\":" (r == "" ? "null" : sprintf("%.3f", r))
             if (cmode[w, k] == "live") {
@@ -189,6 +202,44 @@ END {
         }
     }
     print "\n¹ not decoded by this consumer: the library consumer's count over the same changes.\n" >> md
+
+    nf = 0
+    for (i = 1; i <= nw; i++)
+        if (wname[i] in floor_us)
+            nf++
+    if (nf > 0) {
+        print "## CPU above the receive floor\n" >> md
+        print "The receive-only consumer reads the stream and parses its framing, nothing else: its " \
+            "CPU per event is what the kernel charges any client for receiving the stream over " \
+            "this transport. The other columns are each consumer's CPU per event minus that floor.\n" >> md
+        nfc = split("pgcdc_lib pgcdc_lib_bin pgcdc_cli pgcdc_cli_bin recv_pgoutput recv_wal2json", fc, " ")
+        line = "| workload | floor µs/event (user + sys) |"
+        rule = "|---|--:|"
+        for (j = 1; j <= nfc; j++) {
+            line = line " " names[fc[j]] " |"
+            rule = rule "--:|"
+        }
+        print line "\n" rule >> md
+        for (i = 1; i <= nw; i++) {
+            w = wname[i]
+            if (!(w in floor_us))
+                continue
+            line = "| " w " |"
+            for (k = 1; k <= nc[w]; k++)
+                if (cname[w, k] == "recv_floor")
+                    line = line sprintf(" %.2f (%.2f + %.2f) |", floor_us[w], \
+                        cuser[w, k] * 1e6 / cevents[w, k], csys[w, k] * 1e6 / cevents[w, k])
+            for (j = 1; j <= nfc; j++) {
+                v = ""
+                for (k = 1; k <= nc[w]; k++)
+                    if (cname[w, k] == fc[j])
+                        v = above_floor(w, k)
+                line = line " " fmt("%+.2f", v) " |"
+            }
+            print line >> md
+        }
+        print "" >> md
+    }
 
     nl = 0
     for (i = 1; i <= nw; i++)

@@ -1,0 +1,392 @@
+/*
+ * pgcdc_recv_floor: the benchmark's receive-only consumer.  It starts a
+ * pgoutput stream like any client, then only reads the socket: poll(), a
+ * fixed pause so that one wakeup takes many messages, then recv() into a
+ * 256 kB buffer until the socket is empty.  It parses the CopyData framing
+ * and nothing else, to stop at the end position the way pg_recvlogical
+ * does.  Its CPU time is what the kernel charges any client for receiving
+ * the stream on this transport: the floor under every consumer's figure.
+ *
+ * The START_REPLICATION query and everything after it go over the socket
+ * directly (libpq only connects), so only unencrypted connections work.
+ * Prints one JSON line: messages, bytes, recv() calls and wakeups.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#define BUF_SIZE (256 * 1024)
+/* No byte for this long: the stream is stuck or the end position is wrong. */
+#define IDLE_LIMIT_MS 30000
+/* Seconds from the Unix epoch to the PostgreSQL epoch (2000-01-01). */
+#define PG_EPOCH_OFFSET_S 946684800LL
+
+typedef struct floor_opts {
+    const char *dbname;
+    const char *slot;
+    const char *publication;
+    uint64_t endpos;
+    int binary;
+    int gather_us;
+} floor_opts;
+
+typedef struct floor_state {
+    int fd;
+    uint64_t received; /* highest WAL position seen */
+    uint64_t messages; /* CopyData messages up to the end position */
+    uint64_t bytes;
+    uint64_t recvs;
+    uint64_t wakeups;
+    int done;
+} floor_state;
+
+static uint64_t get_be64(const unsigned char *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static uint32_t get_be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put_be64(unsigned char *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)v;
+}
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+    for (int i = 3; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)v;
+}
+
+static int send_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd p1 = {.fd = fd, .events = POLLOUT};
+
+            poll(&p1, 1, 1000);
+            continue;
+        }
+        if (k <= 0) {
+            fprintf(stderr, "pgcdc_recv_floor: send failed: %s\n", strerror(errno));
+            return -1;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* A standby status update confirming nothing, so that the server does not time us out. */
+static int send_status(floor_state *s)
+{
+    unsigned char m[1 + 4 + 1 + 8 * 4 + 1];
+    struct timeval tv;
+    int64_t now;
+
+    gettimeofday(&tv, NULL);
+    now = ((int64_t)tv.tv_sec - PG_EPOCH_OFFSET_S) * 1000000 + tv.tv_usec;
+    m[0] = 'd';
+    put_be32(m + 1, (uint32_t)(sizeof(m) - 1));
+    m[5] = 'r';
+    put_be64(m + 6, s->received);
+    put_be64(m + 14, 0);
+    put_be64(m + 22, 0);
+    put_be64(m + 30, (uint64_t)now);
+    m[38] = 0;
+    return send_all(s->fd, m, sizeof(m));
+}
+
+static void server_error(const unsigned char *p, size_t n)
+{
+    const char *msg = "(no message)";
+
+    /* Fields: a code byte and a string each; 'M' is the message. */
+    for (size_t i = 0; i < n && p[i] != 0;) {
+        size_t len = strnlen((const char *)p + i + 1, n - i - 1);
+
+        if (p[i] == 'M') {
+            msg = (const char *)p + i + 1;
+            break;
+        }
+        i += len + 2;
+    }
+    fprintf(stderr, "pgcdc_recv_floor: server error: %s\n", msg);
+}
+
+/*
+ * One backend message.  0 to go on, 1 at the end position, -1 on error.
+ * The end rules are pg_recvlogical's: stop before a record past the end
+ * position, after the record at it, or at a keepalive that reaches it.
+ */
+static int on_message(floor_state *s, const floor_opts *o, unsigned char type,
+                      const unsigned char *p, size_t n)
+{
+    uint64_t lsn;
+
+    switch (type) {
+    case 'W': /* CopyBothResponse */
+        return 0;
+    case 'E':
+        server_error(p, n);
+        return -1;
+    case 'c': /* CopyDone */
+        return 1;
+    case 'd':
+        break;
+    default:
+        return 0; /* notices, parameter status */
+    }
+    if (n >= 1 + 8 + 8 + 8 && p[0] == 'w') {
+        lsn = get_be64(p + 1);
+        if (o->endpos != 0 && lsn > o->endpos)
+            return 1;
+        s->messages++;
+        if (lsn > s->received)
+            s->received = lsn;
+        return o->endpos != 0 && lsn == o->endpos;
+    }
+    if (n >= 1 + 8 + 8 + 1 && p[0] == 'k') {
+        lsn = get_be64(p + 1);
+        if (lsn > s->received)
+            s->received = lsn;
+        if (o->endpos != 0 && lsn >= o->endpos)
+            return 1;
+        if (p[17] != 0 && send_status(s) != 0)
+            return -1;
+        return 0;
+    }
+    fprintf(stderr, "pgcdc_recv_floor: unexpected CopyData message\n");
+    return -1;
+}
+
+static int start(floor_state *s, const floor_opts *o)
+{
+    char q[1024];
+    size_t qlen;
+    unsigned char *m;
+    int r;
+
+    snprintf(q, sizeof(q),
+             "START_REPLICATION SLOT \"%s\" LOGICAL 0/0 (proto_version '1', "
+             "publication_names '%s'%s)",
+             o->slot, o->publication, o->binary ? ", binary 'true'" : "");
+    qlen = strlen(q) + 1;
+    m = malloc(qlen + 5);
+    if (m == NULL)
+        return -1;
+    m[0] = 'Q';
+    put_be32(m + 1, (uint32_t)(qlen + 4));
+    memcpy(m + 5, q, qlen);
+    r = send_all(s->fd, m, qlen + 5);
+    free(m);
+    return r;
+}
+
+/* Reads until the end position: 0 there, -1 on error. */
+static int stream(floor_state *s, const floor_opts *o, unsigned char *buf)
+{
+    size_t have = 0;
+    struct timespec pause = {.tv_sec = 0, .tv_nsec = (long)o->gather_us * 1000};
+
+    while (!s->done) {
+        struct pollfd p1 = {.fd = s->fd, .events = POLLIN};
+        int n = poll(&p1, 1, IDLE_LIMIT_MS);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            fprintf(stderr, "pgcdc_recv_floor: %s\n",
+                    n == 0 ? "no data for 30 s: is the end position past the slot's WAL?"
+                           : strerror(errno));
+            return -1;
+        }
+        s->wakeups++;
+        if (o->gather_us > 0)
+            nanosleep(&pause, NULL);
+        for (;;) {
+            size_t room = BUF_SIZE - have;
+            ssize_t k = recv(s->fd, buf + have, room, MSG_DONTWAIT);
+            size_t at = 0;
+
+            s->recvs++;
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                break;
+            if (k <= 0) {
+                fprintf(stderr, "pgcdc_recv_floor: connection lost: %s\n",
+                        k == 0 ? "closed by the server" : strerror(errno));
+                return -1;
+            }
+            s->bytes += (uint64_t)k;
+            have += (size_t)k;
+            while (have - at >= 5) {
+                uint32_t len = get_be32(buf + at + 1);
+                int r;
+
+                if (len < 4 || len > BUF_SIZE - 1) {
+                    fprintf(stderr, "pgcdc_recv_floor: message of %" PRIu32 " bytes\n", len);
+                    return -1;
+                }
+                if (have - at < (size_t)len + 1)
+                    break;
+                r = on_message(s, o, buf[at], buf + at + 5, len - 4);
+                at += (size_t)len + 1;
+                if (r < 0)
+                    return -1;
+                if (r > 0) {
+                    s->done = 1;
+                    break;
+                }
+            }
+            memmove(buf, buf + at, have - at);
+            have -= at;
+            /* A short read emptied the socket. */
+            if (s->done || (size_t)k < room)
+                break;
+        }
+    }
+    return 0;
+}
+
+static uint64_t parse_lsn(const char *t)
+{
+    unsigned hi, lo;
+    char end;
+
+    if (sscanf(t, "%X/%X%c", &hi, &lo, &end) != 2)
+        return 0;
+    return (uint64_t)hi << 32 | lo;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "pgcdc_recv_floor receives a pgoutput stream without decoding it and reports\n"
+               "what it read as one JSON line.\n\n"
+               "Usage:\n"
+               "  pgcdc_recv_floor --slot NAME --publication NAME --endpos LSN [OPTION]...\n\n"
+               "  -d, --dbname=CONNINFO   connection string or URI (PG* variables apply)\n"
+               "  -S, --slot=NAME         existing replication slot\n"
+               "  -P, --publication=NAME  existing publication\n"
+               "  -E, --endpos=LSN        stop there\n"
+               "      --binary            pgoutput binary mode (default: text values)\n"
+               "      --gather-us=N       pause after a wakeup before reading (default 1000)\n"
+               "  -h, --help              print this help and exit\n\n"
+               "Only unencrypted connections: the stream is read from the socket directly.\n"
+               "Exit status: 0 done, 1 runtime error, 2 bad usage.\n");
+}
+
+static int parse_args(int argc, char **argv, floor_opts *o)
+{
+    static const struct option longopts[] = {{"dbname", required_argument, NULL, 'd'},
+                                             {"slot", required_argument, NULL, 'S'},
+                                             {"publication", required_argument, NULL, 'P'},
+                                             {"endpos", required_argument, NULL, 'E'},
+                                             {"binary", no_argument, NULL, 'b'},
+                                             {"gather-us", required_argument, NULL, 'g'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    int c;
+
+    o->gather_us = 1000;
+    while ((c = getopt_long(argc, argv, "d:S:P:E:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            o->dbname = optarg;
+            break;
+        case 'S':
+            o->slot = optarg;
+            break;
+        case 'P':
+            o->publication = optarg;
+            break;
+        case 'E':
+            o->endpos = parse_lsn(optarg);
+            if (o->endpos == 0) {
+                fprintf(stderr, "pgcdc_recv_floor: bad end position \"%s\" (use X/X)\n", optarg);
+                return 2;
+            }
+            break;
+        case 'b':
+            o->binary = 1;
+            break;
+        case 'g':
+            o->gather_us = atoi(optarg);
+            if (o->gather_us < 0 || o->gather_us > 999999) {
+                fprintf(stderr, "pgcdc_recv_floor: --gather-us must be 0 to 999999\n");
+                return 2;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (o->slot == NULL || o->publication == NULL || o->endpos == 0 || optind < argc) {
+        fprintf(stderr, "pgcdc_recv_floor: --slot, --publication and --endpos are required\n");
+        return 2;
+    }
+    if (strpbrk(o->slot, "\"") != NULL || strpbrk(o->publication, "'\\") != NULL) {
+        fprintf(stderr, "pgcdc_recv_floor: quotes in the slot or publication name\n");
+        return 2;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    floor_opts o = {0};
+    floor_state s = {0};
+    /* The connection string first: the keywords after it override it. */
+    const char *keys[] = {"dbname", "replication", "sslmode", "gssencmode", NULL};
+    const char *vals[] = {NULL, "database", "disable", "disable", NULL};
+    PGconn *conn;
+    unsigned char *buf;
+    int r = parse_args(argc, argv, &o);
+
+    if (r != 0)
+        return r;
+    vals[0] = o.dbname; /* NULL: PGDATABASE and the defaults */
+    conn = PQconnectdbParams(keys, vals, 1);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        fprintf(stderr, "pgcdc_recv_floor: %s", PQerrorMessage(conn));
+        PQfinish(conn);
+        return 1;
+    }
+    buf = malloc(BUF_SIZE);
+    s.fd = PQsocket(conn);
+    r = buf == NULL || start(&s, &o) != 0 || stream(&s, &o, buf) != 0;
+    printf("{\"tool\":\"pgcdc_recv_floor\",\"status\":\"%s\",\"messages\":%" PRIu64
+           ",\"bytes\":%" PRIu64 ",\"recvs\":%" PRIu64 ",\"wakeups\":%" PRIu64 "}\n",
+           r ? "error" : "endpos", s.messages, s.bytes, s.recvs, s.wakeups);
+    free(buf);
+    PQfinish(conn);
+    return r;
+}
