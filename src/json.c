@@ -172,11 +172,6 @@ static void escape_char(pgcdc__json *j, unsigned char c)
     pgcdc__json_raw(j, esc, sizeof(esc));
 }
 
-/*
- * Copies s to the buffer, in runs of bytes that pass unchanged, repairing
- * ill-formed UTF-8.  In string mode '"', '\\' and control characters are
- * escaped; in embed mode control characters become spaces.
- */
 /* Bytes that pass unchanged into a JSON string: printable ASCII but '"' and '\\'. */
 static const unsigned char plain[256] = {
     ['\x20'] = 1, ['\x21'] = 1, ['\x23'] = 1, ['\x24'] = 1, ['\x25'] = 1, ['\x26'] = 1,
@@ -202,6 +197,25 @@ static const unsigned char plain[256] = {
  * ill-formed UTF-8.  In string mode '"', '\\' and control characters are
  * escaped; in embed mode control characters become spaces.
  */
+#define BYTES_1 UINT64_C(0x0101010101010101)
+#define BYTES_80 UINT64_C(0x8080808080808080)
+
+/*
+ * Nonzero when one of the eight bytes of w may need care: below 0x20, 0x80
+ * and above, or (string mode) '"' or '\\'.  Each test is exact as to whether
+ * such a byte exists; which byte it is, the byte loop finds.
+ */
+static inline uint64_t word_needs_care(uint64_t w, int embed)
+{
+    uint64_t r = ((w - BYTES_1 * 0x20) & ~w) | w;
+    uint64_t q = w ^ (BYTES_1 * '"');
+    uint64_t b = w ^ (BYTES_1 * '\\');
+
+    if (!embed)
+        r |= ((q - BYTES_1) & ~q) | ((b - BYTES_1) & ~b);
+    return r & BYTES_80;
+}
+
 static void copy_text(pgcdc__json *j, const char *s, size_t n, int embed)
 {
     const unsigned char *u = (const unsigned char *)s;
@@ -212,6 +226,12 @@ static void copy_text(pgcdc__json *j, const char *s, size_t n, int embed)
         unsigned char c;
         size_t skip;
 
+        /* Long plain runs eight bytes at a time, then byte by byte. */
+        for (uint64_t w; i + 8 <= n; i += 8) {
+            memcpy(&w, u + i, 8);
+            if (word_needs_care(w, embed))
+                break;
+        }
         while (i < n && plain[u[i]])
             i++;
         if (i == n)

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "internal.h"
+#include "json.h"
 #include "value.h"
 
 /* Relation fields are char *; the fixtures point them at literals they never change. */
@@ -495,6 +496,85 @@ static void test_strings(void **state)
     assert_string_equal(decoded_text("😀", 4), "\xf0\x9f\x98\x80");
 }
 
+/*
+ * Strings built from pieces whose escaped form is known on its own: plain
+ * runs, quotes, backslashes, control bytes, valid UTF-8 and ill-formed
+ * bytes that stay one ill-formed subpart whatever follows them.  Random
+ * lengths and mixes put every piece at every offset of the eight-byte scan.
+ */
+typedef struct text_piece {
+    const char *in;
+    const char *string; /* escaped in a JSON string */
+    const char *embed;  /* copied into embedded JSON */
+} text_piece;
+
+static const text_piece pieces[] = {
+    {"a", "a", "a"},
+    {"plain text, 0-9 ~ {}[]/", "plain text, 0-9 ~ {}[]/", "plain text, 0-9 ~ {}[]/"},
+    {"\x7f", "\x7f", "\x7f"},
+    {"\"", "\\\"", "\""},
+    {"\\", "\\\\", "\\"},
+    {"\n", "\\n", " "},
+    {"\t", "\\t", " "},
+    {"\x01", "\\u0001", " "},
+    {"\x1f", "\\u001f", " "},
+    {"\xc3\xa9", "\xc3\xa9", "\xc3\xa9"},
+    {"\xe2\x82\xac", "\xe2\x82\xac", "\xe2\x82\xac"},
+    {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"},
+    {"\xff", FFFD, FFFD},
+    {"\xc0", FFFD, FFFD},
+    {"\xe2\x82", FFFD, FFFD},
+    {"\xed\xa0", FFFD FFFD, FFFD FFFD},
+};
+
+static void test_string_runs(void **state)
+{
+    enum { NPIECES = sizeof(pieces) / sizeof(pieces[0]) };
+    static char in[8192], want_string[32768], want_embed[32768];
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    pgcdc__json j;
+
+    (void)state;
+    pgcdc__json_init(&j);
+    for (int round = 0; round < 20000; round++) {
+        size_t n = 0, ns = 0, ne = 0;
+        int count;
+
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        count = (int)(x % 64);
+        for (int k = 0; k < count; k++) {
+            const text_piece *p;
+            int reps;
+
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            /* Mostly plain bytes, so that long runs take the word-at-a-time path. */
+            p = &pieces[x % 4 != 0 ? x % 2 : (x >> 8) % NPIECES];
+            reps = p == &pieces[0] ? (int)((x >> 20) % 24) + 1 : 1;
+            for (int rep = 0; rep < reps; rep++) {
+                memcpy(in + n, p->in, strlen(p->in));
+                n += strlen(p->in);
+                memcpy(want_string + ns, p->string, strlen(p->string));
+                ns += strlen(p->string);
+                memcpy(want_embed + ne, p->embed, strlen(p->embed));
+                ne += strlen(p->embed);
+            }
+        }
+        pgcdc__json_reset(&j);
+        pgcdc__json_string_body(&j, in, n);
+        assert_int_equal(j.len, ns);
+        assert_memory_equal(j.data, want_string, ns);
+        pgcdc__json_reset(&j);
+        pgcdc__json_embed(&j, in, n);
+        assert_int_equal(j.len, ne);
+        assert_memory_equal(j.data, want_embed, ne);
+    }
+    pgcdc__json_free(&j);
+}
+
 static pgcdc__relcol_info js_cols[] = {
     {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1, 0, 0},
     {S("j"), NULL, PGCDC_OID_JSON, -1, 0, 0, 0, 0},
@@ -807,6 +887,7 @@ int main(void)
         cmocka_unit_test(test_wal2json_types),
         cmocka_unit_test(test_special_numbers),
         cmocka_unit_test(test_strings),
+        cmocka_unit_test(test_string_runs),
         cmocka_unit_test(test_json_embed),
         cmocka_unit_test(test_unchanged_toast),
         cmocka_unit_test(test_old_key_only),
