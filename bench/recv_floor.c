@@ -2,10 +2,11 @@
  * pgcdc_recv_floor: the benchmark's receive-only consumer.  It starts a
  * pgoutput stream like any client, then only reads the socket: poll(), a
  * fixed pause so that one wakeup takes many messages, then recv() into a
- * 256 kB buffer until the socket is empty.  It parses the CopyData framing
- * and nothing else, to stop at the end position the way pg_recvlogical
- * does.  Its CPU time is what the kernel charges any client for receiving
- * the stream on this transport: the floor under every consumer's figure.
+ * buffer of 256 kB (more for a larger message) until the socket is empty.
+ * It parses the CopyData framing and nothing else, to stop at the end
+ * position the way pg_recvlogical does.  Its CPU time is what the kernel
+ * charges any client for receiving the stream on this transport: the floor
+ * under every consumer's figure.
  *
  * The START_REPLICATION query and everything after it go over the socket
  * directly (libpq only connects), so only unencrypted connections work.
@@ -27,6 +28,8 @@
 #include <libpq-fe.h>
 
 #define BUF_SIZE (256 * 1024)
+/* The protocol's limit for one message, and the reader's. */
+#define MAX_MESSAGE (1024u * 1024 * 1024)
 /* No byte for this long: the stream is stuck or the end position is wrong. */
 #define IDLE_LIMIT_MS 30000
 /* Seconds from the Unix epoch to the PostgreSQL epoch (2000-01-01). */
@@ -48,7 +51,6 @@ typedef struct floor_state {
     uint64_t bytes;
     uint64_t recvs;
     uint64_t wakeups;
-    int done;
 } floor_state;
 
 static uint64_t get_be64(const unsigned char *p)
@@ -206,13 +208,49 @@ static int start(floor_state *s, const floor_opts *o)
     return r;
 }
 
-/* Reads until the end position: 0 there, -1 on error. */
-static int stream(floor_state *s, const floor_opts *o, unsigned char *buf)
+/*
+ * Parses the whole messages in buf[0, *have) and keeps the rest at the
+ * start.  Returns 0 to go on, 1 at the end position, -1 on error; *need is
+ * the size the buffer needs for the incomplete message that is left.
+ */
+static int parse(floor_state *s, const floor_opts *o, unsigned char *buf, size_t *have,
+                 size_t *need)
 {
-    size_t have = 0;
-    struct timespec pause = {.tv_sec = 0, .tv_nsec = (long)o->gather_us * 1000};
+    size_t at = 0;
+    int r = 0;
 
-    while (!s->done) {
+    *need = 0;
+    while (r == 0 && *have - at >= 5) {
+        uint32_t len = get_be32(buf + at + 1);
+
+        if (len < 4 || len > MAX_MESSAGE) {
+            fprintf(stderr, "pgcdc_recv_floor: message of %" PRIu32 " bytes\n", len);
+            return -1;
+        }
+        if (*have - at < (size_t)len + 1) {
+            *need = (size_t)len + 1;
+            break;
+        }
+        r = on_message(s, o, buf[at], buf + at + 5, len - 4);
+        at += (size_t)len + 1;
+    }
+    memmove(buf, buf + at, *have - at);
+    *have -= at;
+    return r;
+}
+
+/* Reads until the end position: 0 there, -1 on error. */
+static int stream(floor_state *s, const floor_opts *o)
+{
+    struct timespec pause = {.tv_sec = 0, .tv_nsec = (long)o->gather_us * 1000};
+    size_t cap = BUF_SIZE;
+    size_t have = 0;
+    unsigned char *buf = malloc(cap);
+    int r = 0;
+
+    if (buf == NULL)
+        return -1;
+    while (r == 0) {
         struct pollfd p1 = {.fd = s->fd, .events = POLLIN};
         int n = poll(&p1, 1, IDLE_LIMIT_MS);
 
@@ -222,15 +260,16 @@ static int stream(floor_state *s, const floor_opts *o, unsigned char *buf)
             fprintf(stderr, "pgcdc_recv_floor: %s\n",
                     n == 0 ? "no data for 30 s: is the end position past the slot's WAL?"
                            : strerror(errno));
-            return -1;
+            r = -1;
+            break;
         }
         s->wakeups++;
         if (o->gather_us > 0)
             nanosleep(&pause, NULL);
-        for (;;) {
-            size_t room = BUF_SIZE - have;
+        while (r == 0) {
+            size_t room = cap - have;
+            size_t need;
             ssize_t k = recv(s->fd, buf + have, room, MSG_DONTWAIT);
-            size_t at = 0;
 
             s->recvs++;
             if (k < 0 && errno == EINTR)
@@ -240,37 +279,29 @@ static int stream(floor_state *s, const floor_opts *o, unsigned char *buf)
             if (k <= 0) {
                 fprintf(stderr, "pgcdc_recv_floor: connection lost: %s\n",
                         k == 0 ? "closed by the server" : strerror(errno));
-                return -1;
+                r = -1;
+                break;
             }
             s->bytes += (uint64_t)k;
             have += (size_t)k;
-            while (have - at >= 5) {
-                uint32_t len = get_be32(buf + at + 1);
-                int r;
+            r = parse(s, o, buf, &have, &need);
+            if (r == 0 && need > cap) {
+                unsigned char *grown = realloc(buf, need);
 
-                if (len < 4 || len > BUF_SIZE - 1) {
-                    fprintf(stderr, "pgcdc_recv_floor: message of %" PRIu32 " bytes\n", len);
-                    return -1;
-                }
-                if (have - at < (size_t)len + 1)
-                    break;
-                r = on_message(s, o, buf[at], buf + at + 5, len - 4);
-                at += (size_t)len + 1;
-                if (r < 0)
-                    return -1;
-                if (r > 0) {
-                    s->done = 1;
+                if (grown == NULL) {
+                    r = -1;
                     break;
                 }
+                buf = grown;
+                cap = need;
             }
-            memmove(buf, buf + at, have - at);
-            have -= at;
             /* A short read emptied the socket. */
-            if (s->done || (size_t)k < room)
+            if ((size_t)k < room)
                 break;
         }
     }
-    return 0;
+    free(buf);
+    return r < 0 ? -1 : 0;
 }
 
 static uint64_t parse_lsn(const char *t)
@@ -368,7 +399,6 @@ int main(int argc, char **argv)
     const char *keys[] = {"dbname", "replication", "sslmode", "gssencmode", NULL};
     const char *vals[] = {NULL, "database", "disable", "disable", NULL};
     PGconn *conn;
-    unsigned char *buf;
     int r = parse_args(argc, argv, &o);
 
     if (r != 0)
@@ -380,13 +410,11 @@ int main(int argc, char **argv)
         PQfinish(conn);
         return 1;
     }
-    buf = malloc(BUF_SIZE);
     s.fd = PQsocket(conn);
-    r = buf == NULL || start(&s, &o) != 0 || stream(&s, &o, buf) != 0;
+    r = start(&s, &o) != 0 || stream(&s, &o) != 0;
     printf("{\"tool\":\"pgcdc_recv_floor\",\"status\":\"%s\",\"messages\":%" PRIu64
            ",\"bytes\":%" PRIu64 ",\"recvs\":%" PRIu64 ",\"wakeups\":%" PRIu64 "}\n",
            r ? "error" : "endpos", s.messages, s.bytes, s.recvs, s.wakeups);
-    free(buf);
     PQfinish(conn);
     return r;
 }
