@@ -42,6 +42,13 @@
 #define PGCDC__GATHER_START_US 250
 #define PGCDC__GATHER_MIN_US 50
 #define PGCDC__GATHER_MAX_US 2000
+/*
+ * libpq reads into at least 8 kB of free buffer.  A read whose messages come
+ * to less than half that found the socket all but empty: reading again at
+ * once would only pick up what trickled in meanwhile, a few messages a
+ * recv(), so the wakeup ends there.
+ */
+#define PGCDC__SHORT_READ_BYTES 4096
 /* With nothing received for this long despite pings, the link is dead. */
 #define PGCDC__DEAD_AFTER_MS 25000
 /* How long a graceful close waits for the server to end the stream. */
@@ -303,6 +310,7 @@ static int consume_unlock(pgcdc_worker *w)
 {
     char line[512];
 
+    w->read_bytes = 0;
     if (PQconsumeInput(w->conn) != 0) {
         pthread_mutex_unlock(&w->io_mu);
         return 1;
@@ -396,6 +404,7 @@ int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len)
         if (n > 0) {
             w->recv_since_check = 1; /* the clock is read once the buffer runs dry */
             w->read_ahead = 0;
+            w->read_bytes += n;
             pthread_mutex_unlock(&w->io_mu);
             w->busy_streak++;
             w->busy_bytes += n;
@@ -440,11 +449,14 @@ int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len)
          * libpq's buffer ran dry, which is not to say the socket did: one
          * read takes at most its buffer's free space, and often ends inside
          * a message.  After a gather, or when this wakeup brought a batch,
-         * read what the kernel already holds before deciding to wait, until
-         * two reads in a row bring no whole message.  A trickle (a message
-         * a wakeup) goes straight back to poll().
+         * read what the kernel already holds before deciding to wait: again
+         * after a read that brought a buffer's worth, and up to twice in a
+         * row after reads that brought no whole message (one may end inside
+         * a message).  A short read ends the wakeup, and a trickle (a
+         * message a wakeup) goes straight back to poll().
          */
-        if (w->read_ahead < 2 && (w->gathered || w->busy_streak > 1)) {
+        if ((w->gathered || w->busy_streak > 1) && (w->read_bytes >= PGCDC__SHORT_READ_BYTES ||
+                                                    (w->read_bytes == 0 && w->read_ahead < 2))) {
             w->read_ahead++;
             if (!consume_unlock(w))
                 return -1;
@@ -496,6 +508,7 @@ int pgcdc__stream_receive(pgcdc_worker *w, int timeout_ms, int *len)
 
             nanosleep(&ts, NULL);
             w->read_ahead = 0;
+            w->read_bytes = 0; /* read what gathered */
             continue;
         }
         n = poll(pfd, 2, wait_ms);

@@ -36,6 +36,7 @@ struct pgcdc_worker {
     int busy_streak;         /* messages received since the last wait */
     int64_t busy_bytes;      /* bytes of those messages */
     int read_ahead;          /* reads since libpq's buffer last gave a message */
+    int64_t read_bytes;      /* bytes of the messages libpq's last read completed */
     int gathered;            /* the last wait was a gather (stream.c) */
     int gather_us;           /* how long the next gather lasts */
     int sock_sndbuf;         /* the server's send buffer, as far as we can tell */
