@@ -185,11 +185,35 @@ char *pgcdc__put_u64(char *p, uint64_t u)
                                 "31323334353637383940414243444546474849505152535455565758596061"
                                 "62636465666768697071727374757677787980818283848586878889909192"
                                 "93949596979899";
-    char *end = p + 1;
+    static const uint64_t pow10[20] = {UINT64_C(1),
+                                       UINT64_C(10),
+                                       UINT64_C(100),
+                                       UINT64_C(1000),
+                                       UINT64_C(10000),
+                                       UINT64_C(100000),
+                                       UINT64_C(1000000),
+                                       UINT64_C(10000000),
+                                       UINT64_C(100000000),
+                                       UINT64_C(1000000000),
+                                       UINT64_C(10000000000),
+                                       UINT64_C(100000000000),
+                                       UINT64_C(1000000000000),
+                                       UINT64_C(10000000000000),
+                                       UINT64_C(100000000000000),
+                                       UINT64_C(1000000000000000),
+                                       UINT64_C(10000000000000000),
+                                       UINT64_C(100000000000000000),
+                                       UINT64_C(1000000000000000000),
+                                       UINT64_C(10000000000000000000)};
+    /*
+     * The digit count from the bit count: t = floor(bits x log10(2)) is the
+     * count or one less (1233 / 4096 is log10(2) from below).  u | 1 makes 0
+     * one digit and moves no value across a power of ten.
+     */
+    int t = (64 - __builtin_clzll(u | 1)) * 1233 >> 12;
+    char *end = p + t + ((u | 1) >= pow10[t]);
     char *q;
 
-    for (uint64_t t = u; t >= 10; t /= 10)
-        end++;
     /* Two digits at a time, from the end. */
     for (q = end; u >= 100; u /= 100) {
         q -= 2;
