@@ -63,33 +63,13 @@ static void put(pgcdc__buf *out, const char *s)
     pgcdc__buf_put(out, s, strlen(s));
 }
 
-/* 10^k for k <= 19, and pow10_u128 for k <= 21 (over 64 bits from k = 20). */
-static const uint64_t pow10_u64[20] = {UINT64_C(1),
-                                       UINT64_C(10),
-                                       UINT64_C(100),
-                                       UINT64_C(1000),
-                                       UINT64_C(10000),
-                                       UINT64_C(100000),
-                                       UINT64_C(1000000),
-                                       UINT64_C(10000000),
-                                       UINT64_C(100000000),
-                                       UINT64_C(1000000000),
-                                       UINT64_C(10000000000),
-                                       UINT64_C(100000000000),
-                                       UINT64_C(1000000000000),
-                                       UINT64_C(10000000000000),
-                                       UINT64_C(100000000000000),
-                                       UINT64_C(1000000000000000),
-                                       UINT64_C(10000000000000000),
-                                       UINT64_C(100000000000000000),
-                                       UINT64_C(1000000000000000000),
-                                       UINT64_C(10000000000000000000)};
+/* 10^k for k <= 21 (over 64 bits from k = 20). */
 
 static unsigned __int128 pow10_u128(int k)
 {
     if (k < 20)
-        return pow10_u64[k];
-    return (unsigned __int128)pow10_u64[19] * (k == 20 ? 10 : 100);
+        return pgcdc__pow10_u64[k];
+    return (unsigned __int128)pgcdc__pow10_u64[19] * (k == 20 ? 10 : 100);
 }
 
 static void put_int(pgcdc__buf *out, int64_t v)

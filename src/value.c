@@ -179,13 +179,7 @@ static char decimal_digit(const struct decimal *dec, size_t i)
     return i < dec->ni ? dec->ip[i] : dec->fp[i - dec->ni];
 }
 
-char *pgcdc__put_u64(char *p, uint64_t u)
-{
-    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
-                                "31323334353637383940414243444546474849505152535455565758596061"
-                                "62636465666768697071727374757677787980818283848586878889909192"
-                                "93949596979899";
-    static const uint64_t pow10[20] = {UINT64_C(1),
+const uint64_t pgcdc__pow10_u64[20] = {UINT64_C(1),
                                        UINT64_C(10),
                                        UINT64_C(100),
                                        UINT64_C(1000),
@@ -205,13 +199,20 @@ char *pgcdc__put_u64(char *p, uint64_t u)
                                        UINT64_C(100000000000000000),
                                        UINT64_C(1000000000000000000),
                                        UINT64_C(10000000000000000000)};
+
+char *pgcdc__put_u64(char *p, uint64_t u)
+{
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
+                                "31323334353637383940414243444546474849505152535455565758596061"
+                                "62636465666768697071727374757677787980818283848586878889909192"
+                                "93949596979899";
     /*
      * The digit count from the bit count: t = floor(bits x log10(2)) is the
      * count or one less (1233 / 4096 is log10(2) from below).  u | 1 makes 0
      * one digit and moves no value across a power of ten.
      */
     int t = (64 - __builtin_clzll(u | 1)) * 1233 >> 12;
-    char *end = p + t + ((u | 1) >= pow10[t]);
+    char *end = p + t + ((u | 1) >= pgcdc__pow10_u64[t]);
     char *q;
 
     /* Two digits at a time, from the end. */

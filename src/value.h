@@ -91,6 +91,9 @@ int pgcdc__binary_to_text(uint32_t type_oid, const uint8_t *p, size_t len, pgcdc
 int pgcdc__float_digits_fast(double v, int is_float4, char *digits, int *exp10);
 int pgcdc__float_digits_slow(double v, int is_float4, char *digits, int *exp10);
 
+/* 10^k for k <= 19. */
+extern const uint64_t pgcdc__pow10_u64[20];
+
 /* u, and v, in decimal at p (room for 20 characters; no NUL): the end. */
 char *pgcdc__put_u64(char *p, uint64_t u);
 char *pgcdc__put_i64(char *p, int64_t v);
