@@ -27,6 +27,8 @@
 
 #include <libpq-fe.h>
 
+#include "pgcdc.h"
+
 #define BUF_SIZE (256 * 1024)
 /* The protocol's limit for one message, and the reader's. */
 #define MAX_MESSAGE (1024u * 1024 * 1024)
@@ -304,16 +306,6 @@ static int stream(floor_state *s, const floor_opts *o)
     return r < 0 ? -1 : 0;
 }
 
-static uint64_t parse_lsn(const char *t)
-{
-    unsigned hi, lo;
-    char end;
-
-    if (sscanf(t, "%X/%X%c", &hi, &lo, &end) != 2)
-        return 0;
-    return (uint64_t)hi << 32 | lo;
-}
-
 static void usage(FILE *f)
 {
     fprintf(f, "pgcdc_recv_floor receives a pgoutput stream without decoding it and reports\n"
@@ -356,8 +348,7 @@ static int parse_args(int argc, char **argv, floor_opts *o)
             o->publication = optarg;
             break;
         case 'E':
-            o->endpos = parse_lsn(optarg);
-            if (o->endpos == 0) {
+            if (pgcdc_lsn_parse(optarg, &o->endpos) != PGCDC_OK || o->endpos == 0) {
                 fprintf(stderr, "pgcdc_recv_floor: bad end position \"%s\" (use X/X)\n", optarg);
                 return 2;
             }

@@ -64,7 +64,6 @@ static void put(pgcdc__buf *out, const char *s)
 }
 
 /* 10^k for k <= 21 (over 64 bits from k = 20). */
-
 static unsigned __int128 pow10_u128(int k)
 {
     if (k < 20)

@@ -192,11 +192,6 @@ static const unsigned char plain[256] = {
     ['|'] = 1,    ['}'] = 1,    ['~'] = 1,    ['\x7f'] = 1,
 };
 
-/*
- * Copies s to the buffer, in runs of bytes that pass unchanged, repairing
- * ill-formed UTF-8.  In string mode '"', '\\' and control characters are
- * escaped; in embed mode control characters become spaces.
- */
 #define BYTES_1 UINT64_C(0x0101010101010101)
 #define BYTES_80 UINT64_C(0x8080808080808080)
 
@@ -216,6 +211,11 @@ static inline uint64_t word_needs_care(uint64_t w, int embed)
     return r & BYTES_80;
 }
 
+/*
+ * Copies s to the buffer, in runs of bytes that pass unchanged, repairing
+ * ill-formed UTF-8.  In string mode '"', '\\' and control characters are
+ * escaped; in embed mode control characters become spaces.
+ */
 static void copy_text(pgcdc__json *j, const char *s, size_t n, int embed)
 {
     const unsigned char *u = (const unsigned char *)s;

@@ -255,11 +255,6 @@ static double pow2(int e)
 }
 
 /*
- * The number becomes "[-]DIGITSe[-]EXP" with no decimal point, leading or
- * trailing zeros, and at most MAX_SIG_DIGITS + 1 digits; strtod_l in the C
- * locale then does the correctly rounded conversion.
- */
-/*
  * m x 10^e10 correctly rounded, exactly, for m < 2^64 and |e10| <= 27 (5^27
  * < 2^63): a 128-bit product or quotient by 5^|e10| rounded once to a double,
  * then an exact scaling by a power of two.  This covers what PostgreSQL
@@ -313,6 +308,11 @@ static double exact_decimal(uint64_t m, int e10)
     return (double)q * pow2(e10 - sh);
 }
 
+/*
+ * The number becomes "[-]DIGITSe[-]EXP" with no decimal point, leading or
+ * trailing zeros, and at most MAX_SIG_DIGITS + 1 digits; strtod_l in the C
+ * locale then does the correctly rounded conversion.
+ */
 static int decimal_to_double(const struct decimal *dec, double *out)
 {
     char buf[MAX_SIG_DIGITS + 32];
