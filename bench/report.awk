@@ -2,9 +2,11 @@
 # the chart's data files, all in the directory "out".
 #   awk -v out=DIR -f report.awk meta.json workloads.tsv records.tsv
 # records.tsv: workload consumer mode events counted exit wall_s cpu_s user_s sys_s
-#              maxrss_kb detail runs switches (the consumer's own JSON line, or null;
-#              the wall times of every round, the median's figures being the others;
-#              voluntary context switches, i.e. wakeups)
+#              maxrss_kb detail runs switches server_cpu_s (the consumer's own JSON line,
+#              or null; the wall times of every round, the median's figures being the
+#              others; voluntary context switches, i.e. wakeups; the CPU time of the
+#              server's walsender for the drain, empty for a live consumer) server_runs
+#              (the same for every round, in the order of the wall times)
 BEGIN {
     FS = "\t"
     names["pgcdc_lib"] = "pgcdc library, no-op handler, text values"
@@ -47,6 +49,8 @@ file == 3 && NF >= 13 {
     cdetail[w, k] = $12
     cruns[w, k] = $13
     cvcsw[w, k] = NF >= 14 ? $14 : ""
+    cserver[w, k] = NF >= 15 && $3 == "drain" ? $15 : ""
+    cbusy[w, k] = NF >= 16 && $3 == "drain" ? median_busy($13, $16) : ""
     if (split($13, tmp, ",") > maxruns)
         maxruns = split($13, tmp, ",")
     if ($3 == "drain")
@@ -55,6 +59,8 @@ file == 3 && NF >= 13 {
     if ($2 == "recv_pgoutput" && $3 == "drain" && $7 > 0) {
         ceiling[w] = $4 / $7
         ceiling_best[w] = cbest[w, k]
+        if (cbusy[w, k] != "")
+            ceiling_busy[w] = cbusy[w, k]
     }
     if ($2 == "recv_floor" && $3 == "drain" && $4 > 0)
         floor_us[w] = $8 * 1e6 / $4
@@ -112,6 +118,45 @@ function best_ratio(w, k) {
 }
 
 function fmt(f, x) { return x == "" ? "–" : sprintf(f, x) }
+
+function jfmt(f, x) { return x == "" ? "null" : sprintf(f, x) }
+
+# The share of a drain's wall time the server's walsender spent on a CPU: the median
+# over the rounds of server CPU / wall.
+function busy(w, k) {
+    return cbusy[w, k]
+}
+
+function median_busy(walls, servers,    n, m, i, j, t, wl, sv, b) {
+    n = split(walls, wl, ",")
+    if (split(servers, sv, ",") != n)
+        return ""
+    m = 0
+    for (i = 1; i <= n; i++) {
+        if (wl[i] <= 0 || sv[i] == "")
+            continue
+        b[++m] = sv[i] / wl[i]
+        for (j = m; j > 1 && b[j] < b[j - 1]; j--) {
+            t = b[j]; b[j] = b[j - 1]; b[j - 1] = t
+        }
+    }
+    return m == 0 ? "" : b[int((m + 1) / 2)]
+}
+
+# That share against the ceiling's: how well a consumer keeps the server going,
+# whatever speed the machine gave the walsender in that round.
+function busy_ratio(w, k,    b) {
+    b = busy(w, k)
+    if (b == "" || !(w in ceiling_busy) || ceiling_busy[w] <= 0)
+        return ""
+    return b / ceiling_busy[w]
+}
+
+function server_us(w, k) {
+    if (cserver[w, k] == "" || cevents[w, k] <= 0)
+        return ""
+    return cserver[w, k] * 1e6 / cevents[w, k]
+}
 
 # CPU µs per event beyond the receive-only consumer's, in the same workload.
 function above_floor(w, k) {
@@ -173,6 +218,10 @@ END {
             cs = cs ",\"ratio_to_ceiling\":" (r == "" ? "null" : sprintf("%.3f", r))
             cs = cs ",\"best_wall_s\":" (cbest[w, k] == "" ? "null" : sprintf("%.3f", cbest[w, k]))
             cs = cs ",\"best_ratio_to_ceiling\":" (b == "" ? "null" : sprintf("%.3f", b))
+            cs = cs ",\"server_cpu_s\":" (cserver[w, k] == "" ? "null" : sprintf("%.3f", cserver[w, k]))
+            cs = cs ",\"server_cpu_us_per_event\":" jfmt("%.3f", server_us(w, k))
+            cs = cs ",\"server_busy\":" jfmt("%.3f", busy(w, k))
+            cs = cs ",\"server_busy_ratio_to_ceiling\":" jfmt("%.3f", busy_ratio(w, k))
             if (cmode[w, k] == "live") {
                 d = cdetail[w, k]
                 cs = cs ",\"latency_us\":{\"p50\":" num(jfield(d, "lat_p50_us")) ",\"p99\":" num(jfield(d, "lat_p99_us"))
@@ -266,6 +315,37 @@ END {
                 line = line " " fmt("%+.2f", v) " |"
             }
             print line >> md
+        }
+        print "" >> md
+    }
+
+    ns = 0
+    for (i = 1; i <= nw; i++)
+        for (k = 1; k <= nc[wname[i]]; k++)
+            if (cserver[wname[i], k] != "")
+                ns++
+    if (ns > 0) {
+        print "## The server's side\n" >> md
+        print "The CPU time of the server's processes that exited during each drain (the " \
+            "walsender, and the consumer's short queries before it streamed), read from the " \
+            "postmaster's accumulated child times. The walsender is the bottleneck of these " \
+            "drains: \"busy\" is the share of the drain's wall time it spent on a CPU (the " \
+            "median over the rounds), and \"busy vs ceiling\" that share against " \
+            "pg_recvlogical's. It shows how well a " \
+            "consumer keeps the server going whatever speed the machine gave the walsender in " \
+            "that round; server µs per event shows what the consumer's options cost the " \
+            "server (binary values spare it the text output functions).\n" >> md
+        print "| workload | consumer | server CPU s | server µs/event | busy | busy vs ceiling |" >> md
+        print "|---|---|--:|--:|--:|--:|" >> md
+        for (i = 1; i <= nw; i++) {
+            w = wname[i]
+            for (k = 1; k <= nc[w]; k++) {
+                if (cserver[w, k] == "")
+                    continue
+                printf "| %s | %s | %.2f | %s | %s | %s |\n", w, names[cname[w, k]], cserver[w, k], \
+                    fmt("%.2f", server_us(w, k)), (busy(w, k) == "" ? "–" : sprintf("%.0f %%", busy(w, k) * 100)), \
+                    fmt("%.2f×", busy_ratio(w, k)) >> md
+            }
         }
         print "" >> md
     }
