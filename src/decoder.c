@@ -243,7 +243,7 @@ static int rd_tuple(cursor *c, pgcdc__col **cols, uint32_t *cap, pgcdc__tuple *t
 {
     uint16_t ncols;
     pgcdc__col *arr;
-    const uint8_t *p;
+    uint8_t *p;
     const uint8_t *end;
 
     if (rd_u16(c, &ncols) < 0) {
@@ -259,8 +259,14 @@ static int rd_tuple(cursor *c, pgcdc__col **cols, uint32_t *cap, pgcdc__tuple *t
         return fail(c->dec, "out of memory");
     }
     *cols = arr;
-    /* The hot loop: one pointer, one bound, every read checked against it. */
-    p = c->p + c->off;
+    /*
+     * The hot loop: one pointer, one bound, every read checked against it.
+     * A text or binary value is NUL-terminated in place where the next
+     * column's kind byte was, once that is read; the last value's terminator
+     * is the byte after the tuple, written when the whole message is parsed
+     * (terminate_last).  The cursor reads the fed buffer, which is writable.
+     */
+    p = c->dec->buf + c->off;
     end = c->p + c->len;
     for (uint16_t i = 0; i < ncols; i++) {
         pgcdc__col *col = &arr[i];
@@ -270,7 +276,11 @@ static int rd_tuple(cursor *c, pgcdc__col **cols, uint32_t *cap, pgcdc__tuple *t
         if (p == end) {
             goto short_read;
         }
-        kind = *p++;
+        kind = *p;
+        if (i > 0 && arr[i - 1].data != NULL) {
+            *p = 0;
+        }
+        p++;
         col->kind = (char)kind;
         if (kind == PGCDC_COL_TEXT || kind == PGCDC_COL_BINARY) {
             if (end - p < 4) {
@@ -302,6 +312,16 @@ short_read:
     return truncated(c);
 }
 
+static inline int marker_in(const char *allowed, uint8_t m)
+{
+    for (; *allowed != '\0'; allowed++) {
+        if ((uint8_t)*allowed == m) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* The byte announcing a tuple: 'N' new, 'K' key, 'O' old row. */
 static int rd_marker(cursor *c, const char *allowed, uint8_t *marker)
 {
@@ -310,7 +330,7 @@ static int rd_marker(cursor *c, const char *allowed, uint8_t *marker)
     if (rd_u8(c, marker) < 0) {
         return -1;
     }
-    if (*marker == 0 || strchr(allowed, *marker) == NULL) {
+    if (!marker_in(allowed, *marker)) {
         return fail(c->dec, "invalid tuple marker 0x%02x in %s message at offset %zu", *marker,
                     c->what, at);
     }
@@ -494,17 +514,20 @@ static int rd_body(pgcdc__decoder *dec, cursor *c, uint8_t type, pgcdc__msg *msg
 }
 
 /*
- * NUL-terminates text and binary values in place.  Only done once the whole
- * message is parsed: the byte after a value is the next field's first byte.
+ * NUL-terminates a tuple's last value in place (rd_tuple did the others).
+ * Only done once the whole message is parsed: the byte after it is the next
+ * field's first byte, or the spare byte after the message.
  */
-static void terminate_tuple(pgcdc__decoder *dec, const pgcdc__tuple *t)
+static void terminate_last(pgcdc__decoder *dec, const pgcdc__tuple *t)
 {
-    for (uint16_t i = 0; i < t->ncols; i++) {
-        const pgcdc__col *col = &t->cols[i];
+    const pgcdc__col *col;
 
-        if (col->kind == PGCDC_COL_TEXT || col->kind == PGCDC_COL_BINARY) {
-            dec->buf[(size_t)((const uint8_t *)col->data - dec->buf) + col->len] = 0;
-        }
+    if (t->ncols == 0) {
+        return;
+    }
+    col = &t->cols[t->ncols - 1];
+    if (col->kind == PGCDC_COL_TEXT || col->kind == PGCDC_COL_BINARY) {
+        dec->buf[(size_t)((const uint8_t *)col->data - dec->buf) + col->len] = 0;
     }
 }
 
@@ -537,8 +560,8 @@ static int rd_pgoutput(pgcdc__decoder *dec, cursor *c, pgcdc__msg *msg)
         return -1;
     }
     if (type == PGCDC_MSG_INSERT || type == PGCDC_MSG_UPDATE || type == PGCDC_MSG_DELETE) {
-        terminate_tuple(dec, &msg->u.change.old);
-        terminate_tuple(dec, &msg->u.change.new_);
+        terminate_last(dec, &msg->u.change.old);
+        terminate_last(dec, &msg->u.change.new_);
     } else if (type == PGCDC_MSG_MESSAGE) {
         /* The content ends the message: its terminator is the spare byte. */
         dec->buf[dec->len] = 0;

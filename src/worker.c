@@ -486,10 +486,13 @@ static int close_txn(pgcdc_worker *w, uint64_t end_lsn)
  * the typed getters read them as they are, and their text is printed on
  * first use (pgcdc__row_text_col) into room reserved here.  The rest become
  * the text the server would have sent, in the scratch buffer: offsets first,
- * pointers after, as the buffer may move while growing.
+ * pointers after, as the buffer may move while growing.  Returns how many
+ * values were converted so, or an error.
  */
 static int to_text(pgcdc_worker *w, const pgcdc__relation *rel, pgcdc__tuple *t, size_t *offsets)
 {
+    int converted = 0;
+
     for (int i = 0; i < t->ncols; i++) {
         pgcdc__col *col = &t->cols[i];
         const pgcdc__relcol_info *info = &rel->cols[i];
@@ -521,8 +524,9 @@ static int to_text(pgcdc_worker *w, const pgcdc__relation *rel, pgcdc__tuple *t,
             return protocol_error(w, "unreadable binary value in column ", info->name);
         pgcdc__buf_u8(&w->scratch, 0);
         col->len = (uint32_t)(w->scratch.len - offsets[i] - 1);
+        converted++;
     }
-    return PGCDC_OK;
+    return converted;
 }
 
 static void point_to_text(pgcdc_worker *w, pgcdc__tuple *t, const size_t *offsets)
@@ -540,6 +544,7 @@ static int convert_values(pgcdc_worker *w, const pgcdc__relation *rel, pgcdc__ms
     size_t *old_off;
     size_t *new_off;
     int r;
+    int converted;
 
     if ((size_t)rel->ncols * 2 + 2 > w->noffsets) {
         size_t n = (size_t)rel->ncols * 2 + 2;
@@ -554,10 +559,13 @@ static int convert_values(pgcdc_worker *w, const pgcdc__relation *rel, pgcdc__ms
     new_off = w->offsets + rel->ncols;
     pgcdc__buf_reset(&w->scratch);
     r = to_text(w, rel, &m->u.change.old, old_off);
-    if (r == PGCDC_OK)
-        r = to_text(w, rel, &m->u.change.new_, new_off);
-    if (r != PGCDC_OK)
+    if (r < 0)
         return r;
+    converted = r;
+    r = to_text(w, rel, &m->u.change.new_, new_off);
+    if (r < 0)
+        return r;
+    converted += r;
     /*
      * Room for the text of every column of both rows (an unchanged value
      * taken from the old row included): printing one never moves the others.
@@ -566,8 +574,10 @@ static int convert_values(pgcdc_worker *w, const pgcdc__relation *rel, pgcdc__ms
                                         PGCDC__FIXED_TEXT_MAX);
     if (w->scratch.oom)
         return pgcdc__fail(w, PGCDC_ERR_NOMEM, "out of memory");
-    point_to_text(w, &m->u.change.old, old_off);
-    point_to_text(w, &m->u.change.new_, new_off);
+    if (converted > 0) {
+        point_to_text(w, &m->u.change.old, old_off);
+        point_to_text(w, &m->u.change.new_, new_off);
+    }
     return PGCDC_OK;
 }
 
