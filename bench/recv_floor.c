@@ -27,6 +27,7 @@
 
 #include <libpq-fe.h>
 
+#include "decoder.h"
 #include "pgcdc.h"
 
 #define BUF_SIZE (256 * 1024)
@@ -55,32 +56,6 @@ typedef struct floor_state {
     uint64_t wakeups;
 } floor_state;
 
-static uint64_t get_be64(const unsigned char *p)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static uint32_t get_be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be64(unsigned char *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (unsigned char)v;
-}
-
-static void put_be32(unsigned char *p, uint32_t v)
-{
-    for (int i = 3; i >= 0; i--, v >>= 8)
-        p[i] = (unsigned char)v;
-}
-
 static int send_all(int fd, const unsigned char *p, size_t n)
 {
     while (n > 0) {
@@ -104,24 +79,36 @@ static int send_all(int fd, const unsigned char *p, size_t n)
     return 0;
 }
 
+/* One frontend message: its type byte and length, then the body. */
+static int send_message(int fd, char type, const pgcdc__buf *body)
+{
+    pgcdc__buf m;
+    int r = -1;
+
+    pgcdc__buf_init(&m);
+    pgcdc__buf_u8(&m, (uint8_t)type);
+    pgcdc__buf_u32(&m, (uint32_t)(body->len + 4));
+    pgcdc__buf_put(&m, body->data, body->len);
+    if (!m.oom && !body->oom)
+        r = send_all(fd, m.data, m.len);
+    pgcdc__buf_free(&m);
+    return r;
+}
+
 /* A standby status update confirming nothing, so that the server does not time us out. */
 static int send_status(floor_state *s)
 {
-    unsigned char m[1 + 4 + 1 + 8 * 4 + 1];
+    pgcdc__buf b;
     struct timeval tv;
-    int64_t now;
+    int r;
 
     gettimeofday(&tv, NULL);
-    now = ((int64_t)tv.tv_sec - PG_EPOCH_OFFSET_S) * 1000000 + tv.tv_usec;
-    m[0] = 'd';
-    put_be32(m + 1, (uint32_t)(sizeof(m) - 1));
-    m[5] = 'r';
-    put_be64(m + 6, s->received);
-    put_be64(m + 14, 0);
-    put_be64(m + 22, 0);
-    put_be64(m + 30, (uint64_t)now);
-    m[38] = 0;
-    return send_all(s->fd, m, sizeof(m));
+    pgcdc__buf_init(&b);
+    pgcdc__wr_status(&b, s->received, 0, 0,
+                     ((int64_t)tv.tv_sec - PG_EPOCH_OFFSET_S) * 1000000 + tv.tv_usec, 0);
+    r = send_message(s->fd, 'd', &b);
+    pgcdc__buf_free(&b);
+    return r;
 }
 
 static void server_error(const unsigned char *p, size_t n)
@@ -165,7 +152,7 @@ static int on_message(floor_state *s, const floor_opts *o, unsigned char type,
         return 0; /* notices, parameter status */
     }
     if (n >= 1 + 8 + 8 + 8 && p[0] == 'w') {
-        lsn = get_be64(p + 1);
+        lsn = pgcdc__be64(p + 1);
         if (o->endpos != 0 && lsn > o->endpos)
             return 1;
         s->messages++;
@@ -174,7 +161,7 @@ static int on_message(floor_state *s, const floor_opts *o, unsigned char type,
         return o->endpos != 0 && lsn == o->endpos;
     }
     if (n >= 1 + 8 + 8 + 1 && p[0] == 'k') {
-        lsn = get_be64(p + 1);
+        lsn = pgcdc__be64(p + 1);
         if (lsn > s->received)
             s->received = lsn;
         if (o->endpos != 0 && lsn >= o->endpos)
@@ -190,23 +177,17 @@ static int on_message(floor_state *s, const floor_opts *o, unsigned char type,
 static int start(floor_state *s, const floor_opts *o)
 {
     char q[1024];
-    size_t qlen;
-    unsigned char *m;
+    pgcdc__buf b;
     int r;
 
     snprintf(q, sizeof(q),
              "START_REPLICATION SLOT \"%s\" LOGICAL 0/0 (proto_version '1', "
              "publication_names '%s'%s)",
              o->slot, o->publication, o->binary ? ", binary 'true'" : "");
-    qlen = strlen(q) + 1;
-    m = malloc(qlen + 5);
-    if (m == NULL)
-        return -1;
-    m[0] = 'Q';
-    put_be32(m + 1, (uint32_t)(qlen + 4));
-    memcpy(m + 5, q, qlen);
-    r = send_all(s->fd, m, qlen + 5);
-    free(m);
+    pgcdc__buf_init(&b);
+    pgcdc__buf_str(&b, q);
+    r = send_message(s->fd, 'Q', &b);
+    pgcdc__buf_free(&b);
     return r;
 }
 
@@ -223,7 +204,7 @@ static int parse(floor_state *s, const floor_opts *o, unsigned char *buf, size_t
 
     *need = 0;
     while (r == 0 && *have - at >= 5) {
-        uint32_t len = get_be32(buf + at + 1);
+        uint32_t len = pgcdc__be32(buf + at + 1);
 
         if (len < 4 || len > MAX_MESSAGE) {
             fprintf(stderr, "pgcdc_recv_floor: message of %" PRIu32 " bytes\n", len);

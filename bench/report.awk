@@ -123,10 +123,6 @@ function jfmt(f, x) { return x == "" ? "null" : sprintf(f, x) }
 
 # The share of a drain's wall time the server's walsender spent on a CPU: the median
 # over the rounds of server CPU / wall.
-function busy(w, k) {
-    return cbusy[w, k]
-}
-
 function median_busy(walls, servers,    n, m, i, j, t, wl, sv, b) {
     n = split(walls, wl, ",")
     if (split(servers, sv, ",") != n)
@@ -146,7 +142,7 @@ function median_busy(walls, servers,    n, m, i, j, t, wl, sv, b) {
 # That share against the ceiling's: how well a consumer keeps the server going,
 # whatever speed the machine gave the walsender in that round.
 function busy_ratio(w, k,    b) {
-    b = busy(w, k)
+    b = cbusy[w, k]
     if (b == "" || !(w in ceiling_busy) || ceiling_busy[w] <= 0)
         return ""
     return b / ceiling_busy[w]
@@ -220,7 +216,7 @@ END {
             cs = cs ",\"best_ratio_to_ceiling\":" (b == "" ? "null" : sprintf("%.3f", b))
             cs = cs ",\"server_cpu_s\":" (cserver[w, k] == "" ? "null" : sprintf("%.3f", cserver[w, k]))
             cs = cs ",\"server_cpu_us_per_event\":" jfmt("%.3f", server_us(w, k))
-            cs = cs ",\"server_busy\":" jfmt("%.3f", busy(w, k))
+            cs = cs ",\"server_busy\":" jfmt("%.3f", cbusy[w, k])
             cs = cs ",\"server_busy_ratio_to_ceiling\":" jfmt("%.3f", busy_ratio(w, k))
             if (cmode[w, k] == "live") {
                 d = cdetail[w, k]
@@ -343,7 +339,7 @@ END {
                 if (cserver[w, k] == "")
                     continue
                 printf "| %s | %s | %.2f | %s | %s | %s |\n", w, names[cname[w, k]], cserver[w, k], \
-                    fmt("%.2f", server_us(w, k)), (busy(w, k) == "" ? "–" : sprintf("%.0f %%", busy(w, k) * 100)), \
+                    fmt("%.2f", server_us(w, k)), (cbusy[w, k] == "" ? "–" : sprintf("%.0f %%", cbusy[w, k] * 100)), \
                     fmt("%.2f×", busy_ratio(w, k)) >> md
             }
         }
