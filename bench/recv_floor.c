@@ -27,7 +27,7 @@
 
 #include <libpq-fe.h>
 
-#include "decoder.h"
+#include "wire/writer.h"
 #include "pgcdc.h"
 
 #define BUF_SIZE (256 * 1024)

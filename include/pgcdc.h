@@ -2,13 +2,20 @@
  * pgcdc: PostgreSQL change data capture over logical replication (pgoutput).
  *
  * The one public header.  A worker streams committed row changes from a
- * replication slot into callbacks (or a pull-style loop) and confirms to the
- * server only what every handler has acknowledged.
+ * replication slot into a handler (callbacks, or a pull-style loop) and into
+ * sinks (a file, stdout, or your own), and confirms to the server only what
+ * the handler and every sink have acknowledged.
  *
  * Borrowing rule: every pointer handed to a callback, or returned by an
- * accessor on a change or row, is borrowed and valid only until the callback
- * returns (or, in pull mode, until the next call to pgcdc_worker_next()).
- * Copy what you need to keep.
+ * accessor on a change, row or sink event, is borrowed and valid only until
+ * the callback returns (or, in pull mode, until the next call to
+ * pgcdc_worker_next()).  Copy what you need to keep.
+ *
+ * Threads: a worker is driven from one thread, the one that calls
+ * pgcdc_worker_start() and pgcdc_worker_run() or pgcdc_worker_next().  Every
+ * callback (handler, sink, log) runs on that thread, never while pgcdc holds
+ * a lock.  From any thread you may call only pgcdc_worker_stop(),
+ * pgcdc_worker_ack(), pgcdc_sink_ack() and pgcdc_worker_stats().
  */
 #ifndef PGCDC_H
 #define PGCDC_H
@@ -24,6 +31,8 @@ extern "C" {
 #define PGCDC_VERSION_MINOR 1
 #define PGCDC_VERSION_PATCH 0
 #define PGCDC_VERSION_STRING "0.1.0"
+/* major * 10000 + minor * 100 + patch: what plugins compare against at load time. */
+#define PGCDC_VERSION_NUM 100
 
 /* Returns the library's version string, e.g. "0.1.0". */
 const char *pgcdc_version(void);
@@ -56,7 +65,8 @@ const char *pgcdc_version(void);
     X(RANGE, -19, "value out of range")                                                            \
     X(NOT_FOUND, -20, "no such column")                                                            \
     X(STATE, -21, "call not valid in the worker's current state")                                  \
-    X(STOPPED, -22, "worker stopped")
+    X(STOPPED, -22, "worker stopped")                                                              \
+    X(SLOT_BUSY, -23, "replication slot is in use by another process")
 
 typedef enum pgcdc_err {
 #define PGCDC__ERR_ENUM(name, code, text) PGCDC_ERR_##name = code,
@@ -105,9 +115,10 @@ typedef enum pgcdc_log_level {
 } pgcdc_log_level;
 
 /*
- * Return values of the change and commit callbacks.  Any negative value is a
- * failure (a pgcdc_err or your own negative code): the change is retried with
- * backoff, then the worker halts without confirming past it.
+ * Return values of the change and commit callbacks and of a sink's write.
+ * Any negative value is a failure (a pgcdc_err or your own negative code):
+ * the call is retried with backoff, then the error policy applies (halt, by
+ * default, without confirming past it).
  */
 #define PGCDC_HANDLED 0 /* done: acknowledged now */
 #define PGCDC_DEFER 1   /* accepted: pgcdc_worker_ack() with the change's token later */
@@ -127,6 +138,140 @@ typedef void (*pgcdc_idle_cb)(pgcdc_worker *w, void *opaque);
 /* Log lines: one line each, no trailing newline, never containing a password. */
 typedef void (*pgcdc_log_cb)(pgcdc_worker *w, pgcdc_log_level level, const char *msg, void *opaque);
 
+/*
+ * A handler: the callbacks above in one versioned struct (new members are
+ * appended, and abi tells which the struct has).  NULL members are not
+ * called.  close is called once, when the worker is freed.
+ */
+#define PGCDC_HANDLER_ABI 1
+typedef struct pgcdc_handler {
+    int abi; /* PGCDC_HANDLER_ABI */
+    pgcdc_begin_cb begin;
+    pgcdc_change_cb change;
+    pgcdc_commit_cb commit;
+    pgcdc_idle_cb idle;
+    void (*close)(pgcdc_worker *w, void *opaque);
+    void *opaque; /* passed to every callback */
+} pgcdc_handler;
+
+typedef enum pgcdc_format {
+    PGCDC_FORMAT_JSON = 0,     /* pgcdc's native event, one object per change */
+    PGCDC_FORMAT_DEBEZIUM = 1, /* Debezium's change-event envelope (payload, no schema) */
+    PGCDC_FORMAT_WAL2JSON = 2  /* wal2json format-version 2 (B, I/U/D/T, C lines) */
+} pgcdc_format;
+
+/* ---- sinks: where events go besides (or instead of) the handler ---- */
+
+typedef struct pgcdc_sink pgcdc_sink;
+typedef struct pgcdc_sink_event pgcdc_sink_event;
+
+typedef enum pgcdc_event_kind {
+    PGCDC_EVENT_BEGIN = 'B',
+    PGCDC_EVENT_CHANGE = 'X',
+    PGCDC_EVENT_COMMIT = 'C'
+} pgcdc_event_kind;
+
+/* The type of a property: how its text value is read. */
+typedef enum pgcdc_prop_type {
+    PGCDC_PROP_STRING = 0,
+    PGCDC_PROP_BOOL,     /* true/false, on/off, yes/no, 1/0 */
+    PGCDC_PROP_INT,      /* a decimal integer in [min, max] */
+    PGCDC_PROP_DURATION, /* "250ms", "10s", "5m", "1h" (a bare number is in ms), in ms */
+    PGCDC_PROP_SIZE,     /* "512", "64kB", "1MB", "1GB", in bytes */
+    PGCDC_PROP_ENUM,     /* one of choices */
+    PGCDC_PROP_LSN,      /* "X/X" */
+    PGCDC_PROP_LIST      /* each set adds one item */
+} pgcdc_prop_type;
+
+/* One configuration property, as pgcdc_config_set takes it. */
+typedef struct pgcdc_property {
+    const char *name; /* "slot", "handler.retries"; a sink's own: "flush_interval" */
+    pgcdc_prop_type type;
+    const char *default_value; /* as text; NULL when there is none */
+    long long min, max;        /* INT, DURATION (ms) and SIZE (bytes) */
+    const char *choices;       /* ENUM: "halt|dead_letter" */
+    const char *description;   /* one line */
+} pgcdc_property;
+
+/*
+ * A sink: a versioned struct of functions (new members are appended, abi
+ * tells which the struct has).  Every function runs on the worker's thread.
+ */
+#define PGCDC_SINK_ABI 1
+typedef struct pgcdc_sink_ops {
+    int abi;          /* PGCDC_SINK_ABI */
+    const char *kind; /* "file": its URI scheme and its properties' prefix, sink.<kind>. */
+    /* Opens the sink for uri (as configured); keep state with pgcdc_sink_set_state(). */
+    int (*open)(pgcdc_sink *sink, const char *uri);
+    /*
+     * One event, in commit order: PGCDC_HANDLED (acknowledged now),
+     * PGCDC_DEFER (pgcdc_sink_ack() with the event's token later, from any
+     * thread), or an error: retried with backoff, then the error policy.
+     * PGCDC_ERR_IO means a write was lost for good (a failed fsync): the
+     * worker halts at once.
+     */
+    int (*write)(pgcdc_sink *sink, const pgcdc_sink_event *ev);
+    /*
+     * Everything received so far has been written and the worker is about to
+     * wait: push batches out, acknowledge what is durable.  PGCDC_OK, or an
+     * error, which halts the worker.  May be NULL.
+     */
+    int (*flush)(pgcdc_sink *sink);
+    /*
+     * Frees the sink's state; called once, after its last write or flush,
+     * also when open failed (to free what it made).  May be NULL.
+     */
+    void (*close)(pgcdc_sink *sink);
+    /* The sink's properties (sink.<kind>.<name>), and how many. */
+    const pgcdc_property *properties;
+    int nproperties;
+} pgcdc_sink_ops;
+
+/* The sink's own state and the opaque pointer given with its ops. */
+void *pgcdc_sink_state(const pgcdc_sink *sink);
+void pgcdc_sink_set_state(pgcdc_sink *sink, void *state);
+void *pgcdc_sink_opaque(const pgcdc_sink *sink);
+/* Property sink.<kind>.<key> as text: the value set, else its default, else NULL. */
+const char *pgcdc_sink_property(const pgcdc_sink *sink, const char *key);
+/* The format the sink's events are given in. */
+pgcdc_format pgcdc_sink_format(const pgcdc_sink *sink);
+/* Acknowledges an event the sink deferred, by its token.  Safe from any thread. */
+int pgcdc_sink_ack(pgcdc_sink *sink, uint64_t token);
+/* Sets the worker's error message (from open, write or flush); returns err. */
+int pgcdc_sink_fail(pgcdc_sink *sink, int err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Logs through the worker's log hook. */
+void pgcdc_sink_log(pgcdc_sink *sink, pgcdc_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+pgcdc_event_kind pgcdc_sink_event_kind(const pgcdc_sink_event *ev);
+/*
+ * The event in the sink's format: zero or more lines, each ending in a
+ * newline (empty when the format prints nothing for it).  PGCDC_OK or
+ * PGCDC_ERR_NOMEM.
+ */
+int pgcdc_sink_event_data(const pgcdc_sink_event *ev, const char **data, size_t *len);
+/*
+ * The key of a change: a JSON object of its primary-key (or replica
+ * identity) columns, from the new row or, for a DELETE, the old one
+ * ({"id":1}); empty for a TRUNCATE, a table without a key, and begin and
+ * commit events.  PGCDC_OK or PGCDC_ERR_NOMEM.
+ */
+int pgcdc_sink_event_key(const pgcdc_sink_event *ev, const char **data, size_t *len);
+/* The name the event is routed by ("schema.table"); NULL for begin and commit events. */
+const char *pgcdc_sink_event_route(const pgcdc_sink_event *ev);
+/* The token for pgcdc_sink_ack() (the transaction's). */
+uint64_t pgcdc_sink_event_token(const pgcdc_sink_event *ev);
+const pgcdc_txn *pgcdc_sink_event_txn(const pgcdc_sink_event *ev);
+/* The change of a change event; NULL for begin and commit events. */
+const pgcdc_change *pgcdc_sink_event_change(const pgcdc_sink_event *ev);
+
 /* ---- configuration ---- */
 
 /* Creates an empty configuration with defaults; NULL on out of memory. */
@@ -135,9 +280,10 @@ pgcdc_config *pgcdc_config_new(void);
 void pgcdc_config_free(pgcdc_config *cfg);
 
 /*
- * Setters copy their arguments.  They return PGCDC_OK or PGCDC_ERR_INVALID
- * (with nothing changed) for a value that can never be valid; the message
- * is then available from pgcdc_config_errmsg().
+ * Setters copy their arguments.  They return PGCDC_OK, PGCDC_ERR_INVALID
+ * (with nothing changed) for a value that can never be valid, or
+ * PGCDC_ERR_NOMEM; the message is then available from pgcdc_config_errmsg().
+ * Every setter has a string-keyed twin (pgcdc_config_set()).
  */
 /* libpq conninfo ("host=... dbname=...") or URI ("postgresql://..."); PG* variables apply. */
 int pgcdc_config_set_conninfo(pgcdc_config *cfg, const char *conninfo);
@@ -199,6 +345,40 @@ int pgcdc_config_set_idle_cb(pgcdc_config *cfg, pgcdc_idle_cb cb, void *opaque);
 int pgcdc_config_set_log_cb(pgcdc_config *cfg, pgcdc_log_cb cb, void *opaque);
 int pgcdc_config_set_log_level(pgcdc_config *cfg, pgcdc_log_level level);
 
+/*
+ * Sets the callbacks of a handler at once (replacing those set one by one);
+ * h is copied.  PGCDC_ERR_INVALID for an abi this library does not know.
+ */
+int pgcdc_config_set_handler(pgcdc_config *cfg, const pgcdc_handler *h);
+
+/*
+ * Adds a sink by URI: "-" (stdout) or "file:PATH" (appended to, fsynced
+ * before confirming, a torn last line repaired at open).  Every sink gets
+ * every event; the slot is confirmed only past what all of them (and the
+ * handler) acknowledged.
+ */
+int pgcdc_config_add_sink(pgcdc_config *cfg, const char *uri);
+/* Adds a sink of your own (ops and opaque are kept, not copied). */
+int pgcdc_config_add_sink_ops(pgcdc_config *cfg, const pgcdc_sink_ops *ops, const char *uri,
+                              void *opaque);
+/* The format of sink events (default PGCDC_FORMAT_JSON). */
+int pgcdc_config_set_format(pgcdc_config *cfg, pgcdc_format format);
+
+/*
+ * Sets any property by name from text: every setter above has one (see
+ * pgcdc_property_at()), and sinks have theirs under sink.<kind>.<key>.  '-'
+ * and '_' are the same in names.  On failure the one-line message goes to
+ * errbuf (errlen bytes; may be NULL) and to pgcdc_config_errmsg().
+ */
+int pgcdc_config_set(pgcdc_config *cfg, const char *key, const char *value, char *errbuf,
+                     size_t errlen);
+/*
+ * The i-th property pgcdc_config_set() takes (from 0); NULL past the last.
+ * The built-in sinks' come last: for those *sink_kind (may be NULL) is set
+ * to the kind ("file"), and the full name is sink.<kind>.<name>; else NULL.
+ */
+const pgcdc_property *pgcdc_property_at(int i, const char **sink_kind);
+
 /* The message of the last failed setter; never NULL. */
 const char *pgcdc_config_errmsg(const pgcdc_config *cfg);
 
@@ -234,9 +414,10 @@ int pgcdc_worker_prepare(pgcdc_worker *w, int *slot_created);
 int pgcdc_worker_drop_slot(pgcdc_worker *w);
 
 /*
- * Streams changes into the callbacks until pgcdc_worker_stop(), the end
- * position, or a fatal error.  Reconnects after connection loss.  Returns
- * PGCDC_OK after a requested stop or on reaching the end position.
+ * Streams changes into the handler and the sinks until pgcdc_worker_stop(),
+ * the end position, or a fatal error.  Reconnects after connection loss.
+ * Returns PGCDC_OK after a requested stop or on reaching the end position.
+ * Needs a change handler or a sink.
  */
 int pgcdc_worker_run(pgcdc_worker *w);
 
@@ -245,6 +426,13 @@ int pgcdc_worker_run(pgcdc_worker *w);
  * Calling it again acknowledges the previous change.  Returns PGCDC_OK with
  * *change set, PGCDC_OK with *change NULL on timeout, PGCDC_ERR_STOPPED after
  * a stop or at the end position, or an error.
+ *
+ * The begin and commit callbacks and the sinks are called as in push mode,
+ * with the same retries and error policy.  The change callback is not
+ * called: the change is handed to you instead, and nothing retries it.  A
+ * change you cannot handle is never confirmed if you stop the worker
+ * (pgcdc_worker_stop(), then pgcdc_worker_next() until it returns) without
+ * calling pgcdc_worker_next() for the following one.
  */
 int pgcdc_worker_next(pgcdc_worker *w, const pgcdc_change **change, int timeout_ms);
 
@@ -261,6 +449,36 @@ int pgcdc_worker_ack(pgcdc_worker *w, uint64_t token);
  * from run/next.  Async-signal-safe and thread-safe.
  */
 void pgcdc_worker_stop(pgcdc_worker *w);
+
+typedef enum pgcdc_state {
+    PGCDC_STATE_NEW = 0,      /* created, not started */
+    PGCDC_STATE_STARTING,     /* preflight, waiting for the slot */
+    PGCDC_STATE_STREAMING,    /* receiving changes */
+    PGCDC_STATE_RECONNECTING, /* the connection was lost: backing off */
+    PGCDC_STATE_STOPPED,      /* run or next returned after a stop or the end position */
+    PGCDC_STATE_FAILED        /* stopped on an error */
+} pgcdc_state;
+
+/* Returns "new", "starting", "streaming", "reconnecting", "stopped" or "failed". */
+const char *pgcdc_state_name(pgcdc_state state);
+
+/* A snapshot of the worker's counters; reserved space keeps room to grow. */
+typedef struct pgcdc_stats {
+    pgcdc_state state;
+    uint64_t received_lsn;    /* the highest WAL position received */
+    uint64_t confirmed_lsn;   /* the slot's position as far as pgcdc confirmed it */
+    int64_t last_commit_time; /* Unix microseconds: the last transaction handed out; 0 before */
+    uint64_t transactions;    /* transactions handed out */
+    uint64_t changes;         /* changes handed out */
+    uint64_t bytes;           /* replication bytes received */
+    uint64_t reconnects;      /* streams opened again after a lost connection */
+    uint64_t retries;         /* handler and sink calls retried */
+    uint64_t dead_letters;    /* changes written to the dead-letter file */
+    uint64_t reserved[22];    /* zero */
+} pgcdc_stats;
+
+/* Fills st; safe from any thread (each counter is read atomically).  PGCDC_OK. */
+int pgcdc_worker_stats(const pgcdc_worker *w, pgcdc_stats *st);
 
 /* Name of the database the worker streams from (known after prepare/start), or NULL. */
 const char *pgcdc_worker_database(const pgcdc_worker *w);
@@ -365,12 +583,6 @@ int pgcdc_row_int64(const pgcdc_row *row, const char *name, int64_t *out);
 int pgcdc_row_double(const pgcdc_row *row, const char *name, double *out);
 
 /* ---- formatting: changes as JSON lines ---- */
-
-typedef enum pgcdc_format {
-    PGCDC_FORMAT_JSON = 0,     /* pgcdc's native event, one object per change */
-    PGCDC_FORMAT_DEBEZIUM = 1, /* Debezium's change-event envelope (payload, no schema) */
-    PGCDC_FORMAT_WAL2JSON = 2  /* wal2json format-version 2 (B, I/U/D/T, C lines) */
-} pgcdc_format;
 
 typedef struct pgcdc_formatter pgcdc_formatter;
 

@@ -1,13 +1,14 @@
 /*
  * Worker configuration: setters that validate and copy, and the copy the
- * worker takes at creation so the caller's config may be freed.
+ * worker takes at creation so the caller's config may be freed.  The
+ * string-keyed twin of every setter is in props.c.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "config.h"
 
 pgcdc_config *pgcdc_config_new(void)
 {
@@ -24,6 +25,7 @@ pgcdc_config *pgcdc_config_new(void)
     cfg->handler_delay_ms = 100;
     cfg->reconnect_max_ms = 30000;
     cfg->log_level = PGCDC_LOG_INFO;
+    cfg->format = PGCDC_FORMAT_JSON;
     return cfg;
 }
 
@@ -35,6 +37,14 @@ void pgcdc__config_clear(pgcdc_config *cfg)
         free(cfg->tables[i].name);
     }
     free(cfg->tables);
+    for (int i = 0; i < cfg->nsinks; i++)
+        free(cfg->sinks[i].uri);
+    free(cfg->sinks);
+    for (int i = 0; i < cfg->nprops; i++) {
+        free(cfg->props[i].key);
+        free(cfg->props[i].value);
+    }
+    free(cfg->props);
     free(cfg->slot);
     free(cfg->publication);
     free(cfg->spool_dir);
@@ -50,14 +60,19 @@ void pgcdc_config_free(pgcdc_config *cfg)
     free(cfg);
 }
 
-__attribute__((format(printf, 2, 3))) static int invalid(pgcdc_config *cfg, const char *fmt, ...)
+int pgcdc__config_fail(pgcdc_config *cfg, int err, const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(cfg->errmsg, sizeof(cfg->errmsg), fmt, ap);
     va_end(ap);
-    return PGCDC_ERR_INVALID;
+    return err;
+}
+
+static int oom(pgcdc_config *cfg)
+{
+    return pgcdc__config_fail(cfg, PGCDC_ERR_NOMEM, "out of memory");
 }
 
 const char *pgcdc_config_errmsg(const pgcdc_config *cfg)
@@ -70,7 +85,7 @@ static int set_string(pgcdc_config *cfg, char **slot, const char *value)
     char *copy = strdup(value);
 
     if (copy == NULL)
-        return invalid(cfg, "out of memory");
+        return oom(cfg);
     free(*slot);
     *slot = copy;
     return PGCDC_OK;
@@ -79,7 +94,7 @@ static int set_string(pgcdc_config *cfg, char **slot, const char *value)
 int pgcdc_config_set_conninfo(pgcdc_config *cfg, const char *conninfo)
 {
     if (conninfo == NULL)
-        return invalid(cfg, "connection string is NULL");
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "connection string is NULL");
     return set_string(cfg, &cfg->conninfo, conninfo);
 }
 
@@ -97,16 +112,17 @@ int pgcdc__valid_slot_name(const char *name)
 int pgcdc_config_set_slot(pgcdc_config *cfg, const char *slot)
 {
     if (slot == NULL || !pgcdc__valid_slot_name(slot))
-        return invalid(cfg,
-                       "invalid slot name (use 1 to 63 lower-case letters, digits or underscores)");
+        return pgcdc__config_fail(
+            cfg, PGCDC_ERR_INVALID,
+            "invalid slot name (use 1 to 63 lower-case letters, digits or underscores)");
     return set_string(cfg, &cfg->slot, slot);
 }
 
 int pgcdc_config_set_publication(pgcdc_config *cfg, const char *publication)
 {
     if (publication == NULL || !pgcdc__valid_slot_name(publication))
-        return invalid(
-            cfg,
+        return pgcdc__config_fail(
+            cfg, PGCDC_ERR_INVALID,
             "invalid publication name (use 1 to 63 lower-case letters, digits or underscores)");
     return set_string(cfg, &cfg->publication, publication);
 }
@@ -127,14 +143,12 @@ static int valid_table_part(const char *s, size_t n)
 int pgcdc_config_add_table(pgcdc_config *cfg, const char *name)
 {
     const char *dot;
-    size_t len;
     char *schema = NULL;
     char *table = NULL;
     pgcdc__table_name *grown;
 
     if (name == NULL)
-        return invalid(cfg, "table name is NULL");
-    len = strlen(name);
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "table name is NULL");
     dot = strchr(name, '.');
     if (dot != NULL) {
         if (strchr(dot + 1, '.') != NULL || !valid_table_part(name, (size_t)(dot - name)) ||
@@ -143,27 +157,28 @@ int pgcdc_config_add_table(pgcdc_config *cfg, const char *name)
         schema = strndup(name, (size_t)(dot - name));
         table = strdup(dot + 1);
     } else {
-        if (!valid_table_part(name, len))
+        if (!valid_table_part(name, strlen(name)))
             goto bad;
         table = strdup(name);
     }
     if (table == NULL || (dot != NULL && schema == NULL))
-        goto oom;
+        goto nomem;
     grown = realloc(cfg->tables, (size_t)(cfg->ntables + 1) * sizeof(*grown));
     if (grown == NULL)
-        goto oom;
+        goto nomem;
     cfg->tables = grown;
     cfg->tables[cfg->ntables].schema = schema;
     cfg->tables[cfg->ntables].name = table;
     cfg->ntables++;
     return PGCDC_OK;
 bad:
-    return invalid(cfg, "invalid table name (use \"table\" or \"schema.table\", each part 1 to 63 "
-                        "characters without control characters)");
-oom:
+    return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
+                              "invalid table name (use \"table\" or \"schema.table\", each part 1 "
+                              "to 63 characters without control characters)");
+nomem:
     free(schema);
     free(table);
-    return invalid(cfg, "out of memory");
+    return oom(cfg);
 }
 
 int pgcdc_config_set_create_slot(pgcdc_config *cfg, int on)
@@ -193,7 +208,8 @@ int pgcdc_config_set_binary(pgcdc_config *cfg, int on)
 int pgcdc_config_set_status_interval(pgcdc_config *cfg, int ms)
 {
     if (ms < 100 || ms > 10000)
-        return invalid(cfg, "status interval must be between 100 and 10000 ms");
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
+                                  "status interval must be between 100 and 10000 ms");
     cfg->status_interval_ms = ms;
     return PGCDC_OK;
 }
@@ -207,7 +223,7 @@ int pgcdc_config_set_endpos(pgcdc_config *cfg, uint64_t lsn)
 int pgcdc_config_set_proto_version(pgcdc_config *cfg, int version)
 {
     if (version != 1 && version != 2)
-        return invalid(cfg, "protocol version must be 1 or 2");
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "protocol version must be 1 or 2");
     cfg->proto_version = version;
     return PGCDC_OK;
 }
@@ -215,14 +231,15 @@ int pgcdc_config_set_proto_version(pgcdc_config *cfg, int version)
 int pgcdc_config_set_spool_dir(pgcdc_config *cfg, const char *dir)
 {
     if (dir == NULL || *dir == '\0')
-        return invalid(cfg, "spool directory is empty");
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "spool directory is empty");
     return set_string(cfg, &cfg->spool_dir, dir);
 }
 
 int pgcdc_config_set_handler_retries(pgcdc_config *cfg, int retries, int first_delay_ms)
 {
     if (retries < 0 || retries > 100 || first_delay_ms < 0 || first_delay_ms > 60000)
-        return invalid(cfg, "handler retries must be 0..100 and the delay 0..60000 ms");
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
+                                  "handler retries must be 0..100 and the delay 0..60000 ms");
     cfg->handler_retries = retries;
     cfg->handler_delay_ms = first_delay_ms;
     return PGCDC_OK;
@@ -231,16 +248,21 @@ int pgcdc_config_set_handler_retries(pgcdc_config *cfg, int retries, int first_d
 int pgcdc_config_set_error_policy(pgcdc_config *cfg, pgcdc_error_policy policy,
                                   const char *dead_letter_path)
 {
+    int r;
+
     if (policy == PGCDC_ON_ERROR_HALT) {
         cfg->error_policy = policy;
         return PGCDC_OK;
     }
     if (policy != PGCDC_ON_ERROR_DEAD_LETTER)
-        return invalid(cfg, "unknown error policy (use halt or dead-letter)");
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
+                                  "unknown error policy (use halt or dead-letter)");
     if (dead_letter_path == NULL || *dead_letter_path == '\0')
-        return invalid(cfg, "the dead-letter policy needs a file path");
-    if (set_string(cfg, &cfg->dead_letter_path, dead_letter_path) != PGCDC_OK)
-        return PGCDC_ERR_INVALID;
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
+                                  "the dead-letter policy needs a file path");
+    r = set_string(cfg, &cfg->dead_letter_path, dead_letter_path);
+    if (r != PGCDC_OK)
+        return r;
     cfg->error_policy = policy;
     return PGCDC_OK;
 }
@@ -248,7 +270,8 @@ int pgcdc_config_set_error_policy(pgcdc_config *cfg, pgcdc_error_policy policy,
 int pgcdc_config_set_reconnect(pgcdc_config *cfg, int max_backoff_ms, int max_attempts)
 {
     if (max_backoff_ms < 10 || max_backoff_ms > 3600000 || max_attempts < 0)
-        return invalid(cfg, "reconnect backoff must be 10..3600000 ms and attempts >= 0");
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
+                                  "reconnect backoff must be 10..3600000 ms and attempts >= 0");
     cfg->reconnect_max_ms = max_backoff_ms;
     cfg->reconnect_attempts = max_attempts;
     return PGCDC_OK;
@@ -282,6 +305,21 @@ int pgcdc_config_set_idle_cb(pgcdc_config *cfg, pgcdc_idle_cb cb, void *opaque)
     return PGCDC_OK;
 }
 
+int pgcdc_config_set_handler(pgcdc_config *cfg, const pgcdc_handler *h)
+{
+    if (h == NULL || h->abi < 1 || h->abi > PGCDC_HANDLER_ABI)
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
+                                  "handler ABI %d is not one this library knows (1 to %d)",
+                                  h != NULL ? h->abi : 0, PGCDC_HANDLER_ABI);
+    pgcdc_config_set_begin_cb(cfg, h->begin, h->opaque);
+    pgcdc_config_set_change_cb(cfg, h->change, h->opaque);
+    pgcdc_config_set_commit_cb(cfg, h->commit, h->opaque);
+    pgcdc_config_set_idle_cb(cfg, h->idle, h->opaque);
+    cfg->close_cb = h->close;
+    cfg->close_opaque = h->opaque;
+    return PGCDC_OK;
+}
+
 int pgcdc_config_set_log_cb(pgcdc_config *cfg, pgcdc_log_cb cb, void *opaque)
 {
     cfg->log_cb = cb;
@@ -292,12 +330,82 @@ int pgcdc_config_set_log_cb(pgcdc_config *cfg, pgcdc_log_cb cb, void *opaque)
 int pgcdc_config_set_log_level(pgcdc_config *cfg, pgcdc_log_level level)
 {
     if (level < PGCDC_LOG_ERROR || level > PGCDC_LOG_DEBUG)
-        return invalid(cfg, "unknown log level");
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "unknown log level");
     cfg->log_level = level;
     return PGCDC_OK;
 }
 
-static char *dup_or_null(const char *s, int *oom)
+int pgcdc_config_set_format(pgcdc_config *cfg, pgcdc_format format)
+{
+    if (format != PGCDC_FORMAT_JSON && format != PGCDC_FORMAT_DEBEZIUM &&
+        format != PGCDC_FORMAT_WAL2JSON)
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
+                                  "unknown format (use json, debezium or wal2json)");
+    cfg->format = format;
+    return PGCDC_OK;
+}
+
+int pgcdc_config_add_sink_ops(pgcdc_config *cfg, const pgcdc_sink_ops *ops, const char *uri,
+                              void *opaque)
+{
+    pgcdc__sink_spec *grown;
+    char *copy;
+
+    if (ops == NULL || ops->abi < 1 || ops->abi > PGCDC_SINK_ABI || ops->kind == NULL ||
+        ops->write == NULL)
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
+                                  "a sink needs ABI 1 to %d, a kind and a write function",
+                                  PGCDC_SINK_ABI);
+    copy = strdup(uri != NULL ? uri : "");
+    if (copy == NULL)
+        return oom(cfg);
+    grown = realloc(cfg->sinks, (size_t)(cfg->nsinks + 1) * sizeof(*grown));
+    if (grown == NULL) {
+        free(copy);
+        return oom(cfg);
+    }
+    cfg->sinks = grown;
+    cfg->sinks[cfg->nsinks].ops = ops;
+    cfg->sinks[cfg->nsinks].uri = copy;
+    cfg->sinks[cfg->nsinks].opaque = opaque;
+    cfg->nsinks++;
+    return PGCDC_OK;
+}
+
+int pgcdc_config_add_sink(pgcdc_config *cfg, const char *uri)
+{
+    const pgcdc_sink_ops *ops = pgcdc__sink_kind_for_uri(uri);
+
+    if (ops == NULL)
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
+                                  "unknown sink \"%s\" (use - for stdout or file:PATH)",
+                                  uri != NULL ? uri : "(null)");
+    return pgcdc_config_add_sink_ops(cfg, ops, uri, NULL);
+}
+
+int pgcdc__config_keep_prop(pgcdc_config *cfg, const char *key, const char *value)
+{
+    pgcdc__prop_value *grown = realloc(cfg->props, (size_t)(cfg->nprops + 1) * sizeof(*grown));
+    char *k;
+    char *v;
+
+    if (grown == NULL)
+        return oom(cfg);
+    cfg->props = grown;
+    k = strdup(key);
+    v = strdup(value);
+    if (k == NULL || v == NULL) {
+        free(k);
+        free(v);
+        return oom(cfg);
+    }
+    cfg->props[cfg->nprops].key = k;
+    cfg->props[cfg->nprops].value = v;
+    cfg->nprops++;
+    return PGCDC_OK;
+}
+
+static char *dup_or_null(const char *s, int *failed)
 {
     char *d;
 
@@ -305,35 +413,53 @@ static char *dup_or_null(const char *s, int *oom)
         return NULL;
     d = strdup(s);
     if (d == NULL)
-        *oom = 1;
+        *failed = 1;
+    return d;
+}
+
+/* Arrays of n elements, copied whole (their strings are copied after). */
+static void *dup_array(const void *src, int n, size_t size, int *failed)
+{
+    void *d;
+
+    if (n == 0)
+        return NULL;
+    d = malloc((size_t)n * size);
+    if (d == NULL) {
+        *failed = 1;
+        return NULL;
+    }
+    memcpy(d, src, (size_t)n * size);
     return d;
 }
 
 int pgcdc__config_copy(pgcdc_config *dst, const pgcdc_config *src)
 {
-    int oom = 0;
+    int failed = 0;
 
     *dst = *src;
-    dst->conninfo = dup_or_null(src->conninfo, &oom);
-    dst->slot = dup_or_null(src->slot, &oom);
-    dst->publication = dup_or_null(src->publication, &oom);
-    dst->spool_dir = dup_or_null(src->spool_dir, &oom);
-    dst->dead_letter_path = dup_or_null(src->dead_letter_path, &oom);
-    dst->tables = NULL;
-    dst->ntables = 0;
-    if (src->ntables > 0) {
-        dst->tables = calloc((size_t)src->ntables, sizeof(*dst->tables));
-        if (dst->tables == NULL) {
-            oom = 1;
-        } else {
-            dst->ntables = src->ntables;
-            for (int i = 0; i < src->ntables; i++) {
-                dst->tables[i].schema = dup_or_null(src->tables[i].schema, &oom);
-                dst->tables[i].name = dup_or_null(src->tables[i].name, &oom);
-            }
-        }
+    dst->conninfo = dup_or_null(src->conninfo, &failed);
+    dst->slot = dup_or_null(src->slot, &failed);
+    dst->publication = dup_or_null(src->publication, &failed);
+    dst->spool_dir = dup_or_null(src->spool_dir, &failed);
+    dst->dead_letter_path = dup_or_null(src->dead_letter_path, &failed);
+    dst->tables = dup_array(src->tables, src->ntables, sizeof(*src->tables), &failed);
+    dst->ntables = dst->tables != NULL ? src->ntables : 0;
+    for (int i = 0; i < dst->ntables; i++) {
+        dst->tables[i].schema = dup_or_null(src->tables[i].schema, &failed);
+        dst->tables[i].name = dup_or_null(src->tables[i].name, &failed);
     }
-    if (oom) {
+    dst->sinks = dup_array(src->sinks, src->nsinks, sizeof(*src->sinks), &failed);
+    dst->nsinks = dst->sinks != NULL ? src->nsinks : 0;
+    for (int i = 0; i < dst->nsinks; i++)
+        dst->sinks[i].uri = dup_or_null(src->sinks[i].uri, &failed);
+    dst->props = dup_array(src->props, src->nprops, sizeof(*src->props), &failed);
+    dst->nprops = dst->props != NULL ? src->nprops : 0;
+    for (int i = 0; i < dst->nprops; i++) {
+        dst->props[i].key = dup_or_null(src->props[i].key, &failed);
+        dst->props[i].value = dup_or_null(src->props[i].value, &failed);
+    }
+    if (failed) {
         pgcdc__config_clear(dst);
         return PGCDC_ERR_NOMEM;
     }

@@ -100,3 +100,13 @@ int pgcdc_lsn_parse(const char *text, uint64_t *lsn)
     *lsn = ((uint64_t)hi << 32) | lo;
     return PGCDC_OK;
 }
+
+const char *pgcdc_state_name(pgcdc_state state)
+{
+    static const char *const names[] = {"new",          "starting", "streaming",
+                                        "reconnecting", "stopped",  "failed"};
+
+    if ((unsigned)state >= sizeof(names) / sizeof(names[0]))
+        return "unknown";
+    return names[state];
+}

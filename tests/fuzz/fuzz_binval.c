@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "value.h"
+#include "wire/binval.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

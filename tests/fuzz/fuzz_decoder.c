@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decoder.h"
+#include "wire/writer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

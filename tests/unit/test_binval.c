@@ -13,7 +13,8 @@
 
 #include <cmocka.h>
 
-#include "value.h"
+#include "wire/binval.h"
+#include "wire/types.h"
 
 static void expect(uint32_t oid, const char *bytes, size_t len, const char *text)
 {
@@ -210,10 +211,61 @@ static void test_text_like(void **state)
            "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
     expect_fail(PGCDC_OID_UUID, "\x00", 1, -1);
     /* Types pgcdc leaves to text mode. */
-    assert_false(pgcdc__binary_supported(1007)); /* int4[] */
-    assert_false(pgcdc__binary_supported(PGCDC_OID_INTERVAL));
+    assert_int_equal(pgcdc__type_of(1007)->bin_class, PGCDC__BIN_NONE); /* int4[] */
+    assert_int_equal(pgcdc__type_of(PGCDC_OID_INTERVAL)->bin_class, PGCDC__BIN_NONE);
     expect_fail(PGCDC_OID_INTERVAL, "", 0, -2);
-    assert_true(pgcdc__binary_supported(PGCDC_OID_NUMERIC));
+    assert_int_equal(pgcdc__type_of(PGCDC_OID_NUMERIC)->bin_class, PGCDC__BIN_CONVERT);
+}
+
+/*
+ * The type table and the converters agree: every type the table reads in
+ * binary converts (zero bytes of its fixed size, or a valid value), and no
+ * other type does; unknown OIDs have no name and are text only.
+ */
+static void test_type_table(void **state)
+{
+    static const uint32_t oids[] = {
+        PGCDC_OID_BOOL,   PGCDC_OID_BYTEA,     PGCDC_OID_CHAR,        PGCDC_OID_NAME,
+        PGCDC_OID_INT8,   PGCDC_OID_INT2,      PGCDC_OID_INT4,        PGCDC_OID_TEXT,
+        PGCDC_OID_OID,    PGCDC_OID_JSON,      PGCDC_OID_FLOAT4,      PGCDC_OID_FLOAT8,
+        PGCDC_OID_MONEY,  PGCDC_OID_BPCHAR,    PGCDC_OID_VARCHAR,     PGCDC_OID_DATE,
+        PGCDC_OID_TIME,   PGCDC_OID_TIMESTAMP, PGCDC_OID_TIMESTAMPTZ, PGCDC_OID_INTERVAL,
+        PGCDC_OID_TIMETZ, PGCDC_OID_NUMERIC,   PGCDC_OID_UUID,        PGCDC_OID_JSONB};
+    /* A valid binary value of each converted kind: numeric 0, a uuid, jsonb "1". */
+    static const uint8_t zeros[16] = {0};
+    static const uint8_t jsonb_one[] = {1, '1'};
+    static const uint8_t numeric_zero[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+
+    (void)state;
+    assert_null(pgcdc__type_of(1007)->name);
+    assert_int_equal(pgcdc__type_of(1007)->json, PGCDC__JSON_STRING);
+    for (size_t i = 0; i < sizeof(oids) / sizeof(oids[0]); i++) {
+        const pgcdc__type *t = pgcdc__type_of(oids[i]);
+        const uint8_t *v = zeros;
+        size_t len = t->fixed_size;
+        pgcdc__buf b;
+        int r;
+
+        assert_int_equal(t->oid == oids[i], t->name != NULL);
+        assert_int_equal(t->bin_class == PGCDC__BIN_FIXED, t->fixed_size > 0);
+        if (oids[i] == PGCDC_OID_UUID)
+            len = 16;
+        if (oids[i] == PGCDC_OID_JSONB) {
+            v = jsonb_one;
+            len = sizeof(jsonb_one);
+        }
+        if (oids[i] == PGCDC_OID_NUMERIC) {
+            v = numeric_zero;
+            len = sizeof(numeric_zero);
+        }
+        pgcdc__buf_init(&b);
+        r = pgcdc__binary_to_text(oids[i], v, len, &b);
+        pgcdc__buf_free(&b);
+        if (t->bin_class == PGCDC__BIN_NONE)
+            assert_int_equal(r, -2);
+        else if (r != 0)
+            fail_msg("type %u reads in binary but does not convert (%d)", oids[i], r);
+    }
 }
 
 int main(void)
@@ -222,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_integers_and_bool), cmocka_unit_test(test_floats),
         cmocka_unit_test(test_float_fast_path),   cmocka_unit_test(test_numeric),
         cmocka_unit_test(test_dates_and_times),   cmocka_unit_test(test_text_like),
+        cmocka_unit_test(test_type_table),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -476,7 +476,7 @@ static void test_callbacks(void **state)
 static void test_errmsg(void **state)
 {
     pgcdc_config *cfg = *state;
-    char first[PGCDC__ERRMSG_SIZE];
+    char first[PGCDC__MSG_SIZE];
 
     assert_int_equal(pgcdc_config_set_slot(cfg, "BAD"), PGCDC_ERR_INVALID);
     snprintf(first, sizeof(first), "%s", pgcdc_config_errmsg(cfg));
@@ -613,7 +613,7 @@ static void check_start_hides_password(const char *conninfo, int want)
 {
     pgcdc_config *cfg = full_config(conninfo);
     pgcdc_worker *w = pgcdc_worker_new(cfg);
-    char msg[PGCDC__ERRMSG_SIZE];
+    char msg[PGCDC__MSG_SIZE];
     int rc;
 
     pgcdc_config_free(cfg);

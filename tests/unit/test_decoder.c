@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decoder.h"
+#include "wire/writer.h"
 
 #define WAL_START UINT64_C(0x0000000100000028)
 #define WAL_END UINT64_C(0x00000001000000f0)

@@ -14,9 +14,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "internal.h"
-#include "json.h"
-#include "value.h"
+#include "core/row.h"
+#include "format/json.h"
+#include "wire/types.h"
 
 /* Relation fields are char *; the fixtures point them at literals they never change. */
 #define S(lit) ((char *)(lit))
@@ -50,30 +50,30 @@ static pgcdc_txn txn = {
 enum { MOOD_OID = 16390, INT4ARRAY_OID = 1007 };
 
 static pgcdc__relcol_info types_cols[] = {
-    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1, 0, 0},
-    {S("i2"), NULL, PGCDC_OID_INT2, -1, 0, 0, 0, 0},
-    {S("i8"), NULL, PGCDC_OID_INT8, -1, 0, 0, 0, 0},
-    {S("o"), NULL, PGCDC_OID_OID, -1, 0, 0, 0, 0},
-    {S("f4"), NULL, PGCDC_OID_FLOAT4, -1, 0, 0, 0, 0},
-    {S("f8"), NULL, PGCDC_OID_FLOAT8, -1, 0, 0, 0, 0},
-    {S("n"), S("numeric(30,9)"), PGCDC_OID_NUMERIC, -1, 0, 0, 0, 0},
-    {S("b"), NULL, PGCDC_OID_BOOL, -1, 0, 0, 0, 0},
-    {S("b2"), NULL, PGCDC_OID_BOOL, -1, 0, 0, 0, 0},
-    {S("t"), NULL, PGCDC_OID_TEXT, -1, 0, 0, 0, 0},
-    {S("vc"), S("character varying(10)"), PGCDC_OID_VARCHAR, -1, 0, 0, 0, 0},
-    {S("bin"), NULL, PGCDC_OID_BYTEA, -1, 0, 0, 0, 0},
-    {S("j"), NULL, PGCDC_OID_JSON, -1, 0, 0, 0, 0},
-    {S("jb"), NULL, PGCDC_OID_JSONB, -1, 0, 0, 0, 0},
-    {S("arr"), S("integer[]"), INT4ARRAY_OID, -1, 0, 0, 0, 0},
-    {S("ts"), NULL, PGCDC_OID_TIMESTAMPTZ, -1, 0, 0, 0, 0},
-    {S("d"), NULL, PGCDC_OID_DATE, -1, 0, 0, 0, 0},
-    {S("u"), NULL, PGCDC_OID_UUID, -1, 0, 0, 0, 0},
-    {S("e"), S("mood"), MOOD_OID, -1, 0, 0, 0, 0},
-    {S("nul"), NULL, PGCDC_OID_TEXT, -1, 0, 0, 0, 0},
+    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1, 0, 0, 0},
+    {S("i2"), NULL, PGCDC_OID_INT2, -1, 0, 0, 0, 0, 0},
+    {S("i8"), NULL, PGCDC_OID_INT8, -1, 0, 0, 0, 0, 0},
+    {S("o"), NULL, PGCDC_OID_OID, -1, 0, 0, 0, 0, 0},
+    {S("f4"), NULL, PGCDC_OID_FLOAT4, -1, 0, 0, 0, 0, 0},
+    {S("f8"), NULL, PGCDC_OID_FLOAT8, -1, 0, 0, 0, 0, 0},
+    {S("n"), S("numeric(30,9)"), PGCDC_OID_NUMERIC, -1, 0, 0, 0, 0, 0},
+    {S("b"), NULL, PGCDC_OID_BOOL, -1, 0, 0, 0, 0, 0},
+    {S("b2"), NULL, PGCDC_OID_BOOL, -1, 0, 0, 0, 0, 0},
+    {S("t"), NULL, PGCDC_OID_TEXT, -1, 0, 0, 0, 0, 0},
+    {S("vc"), S("character varying(10)"), PGCDC_OID_VARCHAR, -1, 0, 0, 0, 0, 0},
+    {S("bin"), NULL, PGCDC_OID_BYTEA, -1, 0, 0, 0, 0, 0},
+    {S("j"), NULL, PGCDC_OID_JSON, -1, 0, 0, 0, 0, 0},
+    {S("jb"), NULL, PGCDC_OID_JSONB, -1, 0, 0, 0, 0, 0},
+    {S("arr"), S("integer[]"), INT4ARRAY_OID, -1, 0, 0, 0, 0, 0},
+    {S("ts"), NULL, PGCDC_OID_TIMESTAMPTZ, -1, 0, 0, 0, 0, 0},
+    {S("d"), NULL, PGCDC_OID_DATE, -1, 0, 0, 0, 0, 0},
+    {S("u"), NULL, PGCDC_OID_UUID, -1, 0, 0, 0, 0, 0},
+    {S("e"), S("mood"), MOOD_OID, -1, 0, 0, 0, 0, 0},
+    {S("nul"), NULL, PGCDC_OID_TEXT, -1, 0, 0, 0, 0, 0},
 };
 static int id_key[] = {0};
-static pgcdc__relation types_rel = {1001,   S("public"), S("types"), 'd',  20,   types_cols, 1,
-                                    id_key, 1,           NULL,       NULL, NULL, NULL};
+static pgcdc__relation types_rel = {1001, S("public"), S("types"), 'd',  20,  types_cols,
+                                    1,    id_key,      1,          NULL, NULL};
 static const pgcdc__col types_row[] = {
     TXT("1"),
     TXT("-32768"),
@@ -98,50 +98,50 @@ static const pgcdc__col types_row[] = {
 };
 
 static pgcdc__relcol_info nums_cols[] = {
-    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1, 0, 0},
-    {S("f4"), NULL, PGCDC_OID_FLOAT4, -1, 0, 0, 0, 0},
-    {S("f8"), NULL, PGCDC_OID_FLOAT8, -1, 0, 0, 0, 0},
-    {S("n"), NULL, PGCDC_OID_NUMERIC, -1, 0, 0, 0, 0},
+    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1, 0, 0, 0},
+    {S("f4"), NULL, PGCDC_OID_FLOAT4, -1, 0, 0, 0, 0, 0},
+    {S("f8"), NULL, PGCDC_OID_FLOAT8, -1, 0, 0, 0, 0, 0},
+    {S("n"), NULL, PGCDC_OID_NUMERIC, -1, 0, 0, 0, 0, 0},
 };
-static pgcdc__relation nums_rel = {1002,   S("public"), S("nums"), 'd',  4,    nums_cols, 1,
-                                   id_key, 1,           NULL,      NULL, NULL, NULL};
+static pgcdc__relation nums_rel = {1002, S("public"), S("nums"), 'd',  4,   nums_cols,
+                                   1,    id_key,      1,         NULL, NULL};
 
 /* A table with TOASTable columns, REPLICA IDENTITY DEFAULT. */
 static pgcdc__relcol_info docs_cols[] = {
-    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1, 0, 0},
-    {S("title"), NULL, PGCDC_OID_TEXT, -1, 0, 0, 0, 0},
-    {S("big"), NULL, PGCDC_OID_TEXT, -1, 0, 0, 0, 0},
-    {S("meta"), NULL, PGCDC_OID_JSONB, -1, 0, 0, 0, 0},
+    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1, 0, 0, 0},
+    {S("title"), NULL, PGCDC_OID_TEXT, -1, 0, 0, 0, 0, 0},
+    {S("big"), NULL, PGCDC_OID_TEXT, -1, 0, 0, 0, 0, 0},
+    {S("meta"), NULL, PGCDC_OID_JSONB, -1, 0, 0, 0, 0, 0},
 };
-static pgcdc__relation docs_rel = {1003,   S("public"), S("docs"), 'd',  4,    docs_cols, 1,
-                                   id_key, 1,           NULL,      NULL, NULL, NULL};
+static pgcdc__relation docs_rel = {1003, S("public"), S("docs"), 'd',  4,   docs_cols,
+                                   1,    id_key,      1,         NULL, NULL};
 
 /* REPLICA IDENTITY FULL: every column is part of the identity. */
 static pgcdc__relcol_info full_cols[] = {
-    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1, 0, 0},
-    {S("v"), NULL, PGCDC_OID_TEXT, -1, 0, 1, 0, 0},
-    {S("x"), NULL, PGCDC_OID_FLOAT8, -1, 0, 1, 0, 0},
+    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1, 0, 0, 0},
+    {S("v"), NULL, PGCDC_OID_TEXT, -1, 0, 1, 0, 0, 0},
+    {S("x"), NULL, PGCDC_OID_FLOAT8, -1, 0, 1, 0, 0, 0},
 };
-static pgcdc__relation full_rel = {1004,   S("public"), S("full_t"), 'f',  3,    full_cols, 1,
-                                   id_key, 1,           NULL,        NULL, NULL, NULL};
+static pgcdc__relation full_rel = {1004, S("public"), S("full_t"), 'f',  3,   full_cols,
+                                   1,    id_key,      1,           NULL, NULL};
 
 /* Text values, and names that need escaping. */
 static pgcdc__relcol_info str_cols[] = {
-    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1, 0, 0},
-    {S("v"), NULL, PGCDC_OID_TEXT, -1, 0, 0, 0, 0},
+    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1, 0, 0, 0},
+    {S("v"), NULL, PGCDC_OID_TEXT, -1, 0, 0, 0, 0, 0},
 };
-static pgcdc__relation str_rel = {1005,   S("public"), S("s"), 'd',  2,    str_cols, 1,
-                                  id_key, 1,           NULL,   NULL, NULL, NULL};
+static pgcdc__relation str_rel = {1005, S("public"), S("s"), 'd',  2,   str_cols,
+                                  1,    id_key,      1,      NULL, NULL};
 
 static pgcdc__relcol_info odd_cols[] = {
-    {S("k\"1"), S("\"Mood\""), MOOD_OID, -1, 1, 1, 0, 0},
-    {S("k2"), S("\"My Schema\".t"), 16400, -1, 1, 1, 0, 0},
-    {S("c\n"), S("\"Mood\"[]"), 16401, -1, 0, 0, 0, 0},
-    {S("raw"), NULL, 16402, -1, 0, 0, 0, 0},
+    {S("k\"1"), S("\"Mood\""), MOOD_OID, -1, 1, 1, 0, 0, 0},
+    {S("k2"), S("\"My Schema\".t"), 16400, -1, 1, 1, 0, 0, 0},
+    {S("c\n"), S("\"Mood\"[]"), 16401, -1, 0, 0, 0, 0, 0},
+    {S("raw"), NULL, 16402, -1, 0, 0, 0, 0, 0},
 };
 static int odd_keys[] = {1, 0};
-static pgcdc__relation odd_rel = {
-    1006, S("sch\\ema"), S("we\"ird"), 'd', 4, odd_cols, 2, odd_keys, 1, NULL, NULL, NULL, NULL};
+static pgcdc__relation odd_rel = {1006, S("sch\\ema"), S("we\"ird"), 'd', 4, odd_cols, 2, odd_keys,
+                                  1,    NULL,          NULL};
 
 static pgcdc_change make_change(pgcdc_op op, const pgcdc__relation *rel, const pgcdc__col *old_cols,
                                 int key_only, const pgcdc__col *new_cols)
@@ -532,10 +532,10 @@ static void test_string_runs(void **state)
     enum { NPIECES = sizeof(pieces) / sizeof(pieces[0]) };
     static char in[8192], want_string[32768], want_embed[32768];
     uint64_t x = 0x9E3779B97F4A7C15u;
-    pgcdc__json j;
+    pgcdc__buf j;
 
     (void)state;
-    pgcdc__json_init(&j);
+    pgcdc__buf_init(&j);
     for (int round = 0; round < 20000; round++) {
         size_t n = 0, ns = 0, ne = 0;
         int count;
@@ -563,25 +563,25 @@ static void test_string_runs(void **state)
                 ne += strlen(p->embed);
             }
         }
-        pgcdc__json_reset(&j);
+        pgcdc__buf_reset(&j);
         pgcdc__json_string_body(&j, in, n);
         assert_int_equal(j.len, ns);
         assert_memory_equal(j.data, want_string, ns);
-        pgcdc__json_reset(&j);
+        pgcdc__buf_reset(&j);
         pgcdc__json_embed(&j, in, n);
         assert_int_equal(j.len, ne);
         assert_memory_equal(j.data, want_embed, ne);
     }
-    pgcdc__json_free(&j);
+    pgcdc__buf_free(&j);
 }
 
 static pgcdc__relcol_info js_cols[] = {
-    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1, 0, 0},
-    {S("j"), NULL, PGCDC_OID_JSON, -1, 0, 0, 0, 0},
-    {S("jb"), NULL, PGCDC_OID_JSONB, -1, 0, 0, 0, 0},
+    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1, 0, 0, 0},
+    {S("j"), NULL, PGCDC_OID_JSON, -1, 0, 0, 0, 0, 0},
+    {S("jb"), NULL, PGCDC_OID_JSONB, -1, 0, 0, 0, 0, 0},
 };
-static pgcdc__relation js_rel = {1007,   S("public"), S("js"), 'd',  3,    js_cols, 1,
-                                 id_key, 1,           NULL,    NULL, NULL, NULL};
+static pgcdc__relation js_rel = {1007, S("public"), S("js"), 'd',  3,   js_cols,
+                                 1,    id_key,      1,       NULL, NULL};
 
 static void test_json_embed(void **state)
 {
@@ -877,6 +877,31 @@ static void test_buffer_reuse(void **state)
     free(big);
 }
 
+static pgcdc__relation *const all_rels[] = {&types_rel, &nums_rel, &docs_rel, &full_rel,
+                                            &str_rel,   &odd_rel,  &js_rel};
+
+/* The fixtures' columns get what the type table says of their types, as relcache gives them. */
+static int setup_types(void **state)
+{
+    (void)state;
+    for (size_t r = 0; r < sizeof(all_rels) / sizeof(all_rels[0]); r++) {
+        for (int i = 0; i < all_rels[r]->ncols; i++)
+            pgcdc__relcol_set_type(&all_rels[r]->cols[i], all_rels[r]->cols[i].type_oid);
+    }
+    return 0;
+}
+
+/* The names the formatters cached on the relations. */
+static int free_caches(void **state)
+{
+    (void)state;
+    for (size_t r = 0; r < sizeof(all_rels) / sizeof(all_rels[0]); r++) {
+        free(all_rels[r]->fmt_cache);
+        all_rels[r]->fmt_cache = NULL;
+    }
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -898,5 +923,5 @@ int main(void)
         cmocka_unit_test(test_buffer_reuse),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup_types, free_caches);
 }

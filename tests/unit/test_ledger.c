@@ -15,7 +15,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "internal.h"
+#include "core/ledger.h"
+#include "pgcdc.h"
 
 static int setup(void **state)
 {

@@ -19,7 +19,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "spool.h"
+#include "core/spool.h"
+#include "pgcdc.h"
+
+/* Where the spools report failures (one thread). */
+static pgcdc__ctx ctx;
 
 /* The spool's write and read buffer size (SPOOL_BUF_SIZE in spool.c). */
 #define BUF (256 * 1024)
@@ -52,7 +56,7 @@ static int setup(void **state)
     if (fx == NULL)
         return -1;
     make_tmpdir(fx->dir, sizeof(fx->dir));
-    fx->sp = pgcdc__spool_new(fx->dir);
+    fx->sp = pgcdc__spool_new(&ctx, fx->dir);
     if (fx->sp == NULL) {
         rmdir(fx->dir);
         free(fx);
@@ -95,7 +99,7 @@ static void append_msg(pgcdc__spool *sp, uint32_t xid, uint32_t subxid, uint32_t
     r = pgcdc__spool_append(sp, xid, subxid, buf, len);
     free(buf);
     if (r != 0)
-        fail_msg("append of %zu bytes to xid %u failed: %s", len, xid, pgcdc__spool_error(sp));
+        fail_msg("append of %zu bytes to xid %u failed: %s", len, xid, pgcdc__errmsg(&ctx));
 }
 
 /* Appends the messages e[0..n) to xid, all by subxid. */
@@ -125,7 +129,7 @@ static void check_replay(pgcdc__spool *sp, uint32_t xid, const expect *e, size_t
 
         if (r != 1)
             fail_msg("xid %u: message %zu of %zu: replay_next gave %d (%s)", xid, i, n, r,
-                     pgcdc__spool_error(sp));
+                     pgcdc__errmsg(&ctx));
         if (len != e[i].len)
             fail_msg("xid %u: message %zu: length %zu, want %zu", xid, i, len, e[i].len);
         fill(want, e[i].seed, len);
@@ -204,7 +208,7 @@ static void test_fresh(void **state)
     fixture *fx = *state;
 
     assert_int_equal(pgcdc__spool_count(fx->sp), 0);
-    assert_non_null(pgcdc__spool_error(fx->sp));
+    assert_non_null(pgcdc__errmsg(&ctx));
     /* Nothing to replay: the end at once. */
     {
         uint8_t *msg = NULL;
@@ -613,7 +617,7 @@ static void test_default_dir_is_tmpdir(void **state)
     pgcdc__spool *sp;
 
     assert_int_equal(setenv("TMPDIR", fx->dir, 1), 0);
-    sp = pgcdc__spool_new(NULL);
+    sp = pgcdc__spool_new(&ctx, NULL);
     if (saved != NULL)
         setenv("TMPDIR", saved, 1);
     else
@@ -629,20 +633,22 @@ static void test_default_dir_is_tmpdir(void **state)
 
 static void check_unusable_dir(const char *dir)
 {
-    pgcdc__spool *sp = pgcdc__spool_new(dir);
+    pgcdc__spool *sp = pgcdc__spool_new(&ctx, dir);
     const uint8_t msg[] = {'I', 1, 2, 3};
     const char *err;
 
     assert_non_null(sp);
-    assert_int_equal(pgcdc__spool_append(sp, 1, 1, msg, sizeof(msg)), -1);
-    err = pgcdc__spool_error(sp);
+    ctx.msg[0] = '\0';
+    assert_int_equal(pgcdc__spool_append(sp, 1, 1, msg, sizeof(msg)), PGCDC_ERR_IO);
+    err = pgcdc__errmsg(&ctx);
     assert_non_null(err);
     assert_true(strlen(err) > 0);
     assert_non_null(strstr(err, "could not create spool file"));
     assert_int_equal(pgcdc__spool_count(sp), 0);
     /* An unknown xid needs a file too. */
-    assert_int_equal(pgcdc__spool_replay_begin(sp, 2), -1);
-    assert_true(strlen(pgcdc__spool_error(sp)) > 0);
+    ctx.msg[0] = '\0';
+    assert_int_equal(pgcdc__spool_replay_begin(sp, 2), PGCDC_ERR_IO);
+    assert_true(strlen(pgcdc__errmsg(&ctx)) > 0);
     assert_int_equal(pgcdc__spool_abort(sp, 1, 1), 0);
     pgcdc__spool_free(sp);
 }
@@ -701,5 +707,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unwritable_dir, setup, teardown),
     };
 
+    pgcdc__ctx_init(&ctx, NULL, NULL, 0);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,7 +18,8 @@
 
 #include <cmocka.h>
 
-#include "value.h"
+#include "base/num.h"
+#include "wire/value.h"
 
 /* A string literal and its length, embedded NULs included. */
 #define T(lit) lit, sizeof(lit) - 1

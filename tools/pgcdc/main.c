@@ -1,46 +1,21 @@
 /*
- * pgcdc: the command-line program.  Streams row changes from a replication
- * slot as JSON lines to stdout or a file, and confirms a transaction only
- * once its lines are written (and, for a file, fsynced).
+ * pgcdc: the command-line program.  Flags become a configuration; the
+ * library's sinks write the events (stdout or a file, fsynced before a
+ * transaction is confirmed).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "pgcdc.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
 #define EXIT_SLOT 3
-
-/* Write out at this size even inside a transaction; flush at least this often. */
-#define FLUSH_BYTES (1 << 20)
-#define FLUSH_MS 100
-
-typedef struct cli {
-    pgcdc_worker *w;
-    pgcdc_formatter *fmt;
-    int fd;
-    int is_file;
-    const char *path;
-    char *buf;
-    size_t len;
-    size_t cap;
-    uint64_t *tokens; /* commits written but not yet durable */
-    size_t ntokens;
-    size_t captokens;
-    int64_t last_flush_ms;
-    int failed;
-    int verbosity;
-} cli;
 
 static pgcdc_worker *signal_worker;
 
@@ -49,14 +24,6 @@ static void on_signal(int sig)
     (void)sig;
     if (signal_worker != NULL)
         pgcdc_worker_stop(signal_worker);
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void usage(void)
@@ -81,18 +48,79 @@ static void usage(void)
            "  -E, --endpos=LSN           exit once everything up to LSN is written and "
            "confirmed\n"
            "  -F, --format=FORMAT        json (default), debezium or wal2json\n"
-           "  -o, --output=FILE          append to FILE, fsynced before confirming "
-           "(default: stdout)\n"
+           "  -o, --output=FILE          append to FILE, fsynced before confirming\n"
+           "      --sink=URI             where events go: - (stdout, the default) or file:PATH\n"
+           "                             (repeatable: every sink gets every event)\n"
            "  -s, --status-interval=SECS  status updates to the server (default 10)\n"
            "      --protocol=1|2         pgoutput protocol; 2 streams large transactions\n"
            "      --no-binary            text column values from the server (default: binary\n"
            "                             where every column's type allows; same output)\n"
+           "  -X KEY=VALUE               any property (see --help-config), e.g.\n"
+           "                             -X handler.retries=3 -X sink.file.flush_interval=50ms\n"
            "  -v, --verbose              more log output on stderr (repeat for debug)\n"
            "  -q, --quiet                errors only\n"
            "  -V, --version              print the version and exit\n"
-           "  -?, --help                 print this help and exit\n\n"
+           "  -?, --help                 print this help and exit\n"
+           "      --help-config          print every property (Markdown) and exit\n\n"
            "Exit status: 0 done, 1 runtime error, 2 bad usage, 3 slot missing or "
            "invalidated.\n");
+}
+
+static const char *type_name(pgcdc_prop_type type)
+{
+    static const char *const names[] = {"string", "boolean", "integer", "duration",
+                                        "size",   "choice",  "LSN",     "list"};
+
+    return (unsigned)type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
+}
+
+/* A size or a duration as written in the table: the unit the value reads best in. */
+static void print_range(const pgcdc_property *p)
+{
+    if (p->type == PGCDC_PROP_ENUM) {
+        for (const char *c = p->choices; *c != '\0'; c++) {
+            if (*c == '|')
+                printf(", ");
+            else
+                putchar(*c);
+        }
+        return;
+    }
+    if (p->type == PGCDC_PROP_INT)
+        printf("%lld to %lld", p->min, p->max);
+    else if (p->type == PGCDC_PROP_DURATION)
+        printf("%lld ms to %lld ms", p->min, p->max);
+    else if (p->type == PGCDC_PROP_SIZE)
+        printf("%lld B to %lld B", p->min, p->max);
+}
+
+/* The property table as docs/CONFIGURATION.md holds it. */
+static void help_config(void)
+{
+    const char *kind;
+    const pgcdc_property *p;
+
+    printf("# Configuration\n\n"
+           "Every setting of pgcdc has a name, whether it is given on the command line\n"
+           "(`-X name=value`), through `pgcdc_config_set()` in C, or by its typed setter. `-`\n"
+           "and `_` are the same in names. Sinks have their own under `sink.<kind>.`.\n"
+           "Durations take `ms`, `s`, `m`, `h` or `d` (a bare number is in milliseconds),\n"
+           "sizes `kB`, `MB` or `GB` (a bare number is in bytes), booleans\n"
+           "`true`/`false`, `on`/`off`, `yes`/`no` or `1`/`0`.\n\n"
+           "This page is made by `pgcdc --help-config` from the library's property table;\n"
+           "the test suite checks that it is current.\n\n"
+           "| name | type | default | range | description |\n"
+           "|---|---|---|---|---|\n");
+    for (int i = 0; (p = pgcdc_property_at(i, &kind)) != NULL; i++) {
+        if (kind != NULL)
+            printf("| `sink.%s.%s` ", kind, p->name);
+        else
+            printf("| `%s` ", p->name);
+        printf("| %s | %s%s%s | ", type_name(p->type), p->default_value ? "`" : "",
+               p->default_value ? p->default_value : "", p->default_value ? "`" : "");
+        print_range(p);
+        printf(" | %s |\n", p->description);
+    }
 }
 
 static void log_line(pgcdc_worker *w, pgcdc_log_level level, const char *msg, void *opaque)
@@ -114,184 +142,6 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
     va_end(ap);
     fprintf(stderr, " (see pgcdc --help)\n");
     return EXIT_USAGE;
-}
-
-static int write_all(cli *c)
-{
-    size_t off = 0;
-
-    while (off < c->len) {
-        ssize_t n = write(c->fd, c->buf + off, c->len - off);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            fprintf(stderr,
-                    "pgcdc: error: could not write to \"%s\": %s (nothing after the last "
-                    "confirmed position is lost: fix it and start again)\n",
-                    c->path, strerror(errno));
-            return -1;
-        }
-        off += (size_t)n;
-    }
-    c->len = 0;
-    return 0;
-}
-
-/* Writes the buffer, makes it durable, then acknowledges the commits it holds. */
-static int flush_out(cli *c)
-{
-    if (c->failed)
-        return -1;
-    if (write_all(c) != 0)
-        goto fail;
-    if (c->ntokens > 0 && c->is_file && fdatasync(c->fd) != 0) {
-        fprintf(stderr,
-                "pgcdc: error: could not fsync \"%s\": %s (nothing after the last confirmed "
-                "position is lost: fix it and start again)\n",
-                c->path, strerror(errno));
-        goto fail;
-    }
-    for (size_t i = 0; i < c->ntokens; i++)
-        pgcdc_worker_ack(c->w, c->tokens[i]);
-    c->ntokens = 0;
-    c->last_flush_ms = now_ms();
-    return 0;
-fail:
-    c->failed = 1;
-    pgcdc_worker_stop(c->w);
-    return -1;
-}
-
-static int append(cli *c, const char *s, size_t n)
-{
-    if (n == 0)
-        return 0;
-    if (c->len + n > c->cap) {
-        size_t cap = c->cap ? c->cap : 1 << 16;
-        char *grown;
-
-        while (cap < c->len + n)
-            cap *= 2;
-        grown = realloc(c->buf, cap);
-        if (grown == NULL)
-            return -1;
-        c->buf = grown;
-        c->cap = cap;
-    }
-    memcpy(c->buf + c->len, s, n);
-    c->len += n;
-    return 0;
-}
-
-static int on_begin(pgcdc_worker *w, const pgcdc_txn *txn, void *opaque)
-{
-    cli *c = opaque;
-    const char *out;
-    size_t n;
-
-    (void)w;
-    if (pgcdc_formatter_begin(c->fmt, txn, &out, &n) != PGCDC_OK || append(c, out, n) != 0)
-        return PGCDC_ERR_NOMEM;
-    return PGCDC_HANDLED;
-}
-
-static int on_change(pgcdc_worker *w, const pgcdc_change *change, void *opaque)
-{
-    cli *c = opaque;
-    const char *out;
-    size_t n;
-
-    (void)w;
-    if (c->failed)
-        return PGCDC_DEFER; /* never acknowledged: the worker is stopping */
-    if (pgcdc_formatter_change(c->fmt, change, &out, &n) != PGCDC_OK || append(c, out, n) != 0)
-        return PGCDC_ERR_NOMEM;
-    /* The commit holds the transaction back until it is durable; a large one streams out. */
-    if (c->len >= FLUSH_BYTES && write_all(c) != 0) {
-        c->failed = 1;
-        pgcdc_worker_stop(c->w);
-    }
-    return PGCDC_HANDLED;
-}
-
-static int on_commit(pgcdc_worker *w, const pgcdc_txn *txn, void *opaque)
-{
-    cli *c = opaque;
-    const char *out;
-    size_t n;
-
-    (void)w;
-    if (c->failed)
-        return PGCDC_DEFER;
-    if (pgcdc_formatter_commit(c->fmt, txn, &out, &n) != PGCDC_OK || append(c, out, n) != 0)
-        return PGCDC_ERR_NOMEM;
-    if (c->ntokens == c->captokens) {
-        size_t cap = c->captokens ? c->captokens * 2 : 256;
-        uint64_t *grown = realloc(c->tokens, cap * sizeof(*grown));
-
-        if (grown == NULL)
-            return PGCDC_ERR_NOMEM;
-        c->tokens = grown;
-        c->captokens = cap;
-    }
-    c->tokens[c->ntokens++] = pgcdc_txn_token(txn);
-    /* Group commit: one write (and fsync) for many transactions. */
-    if (c->len >= FLUSH_BYTES || now_ms() - c->last_flush_ms >= FLUSH_MS)
-        flush_out(c);
-    return PGCDC_DEFER;
-}
-
-static void on_idle(pgcdc_worker *w, void *opaque)
-{
-    cli *c = opaque;
-
-    (void)w;
-    if (c->ntokens > 0 || c->len > 0)
-        flush_out(c);
-}
-
-/* A line cut by a crash would corrupt the next one: drop it (it was not confirmed). */
-static int trim_partial_line(cli *c)
-{
-    off_t size = lseek(c->fd, 0, SEEK_END);
-    off_t pos = size;
-    char ch;
-
-    while (pos > 0) {
-        if (pread(c->fd, &ch, 1, pos - 1) != 1)
-            return -1;
-        if (ch == '\n')
-            break;
-        pos--;
-    }
-    if (pos == size)
-        return 0;
-    fprintf(stderr, "pgcdc: warning: dropping an incomplete last line of \"%s\" (%lld bytes)\n",
-            c->path, (long long)(size - pos));
-    return ftruncate(c->fd, pos);
-}
-
-static int open_output(cli *c, const char *path)
-{
-    struct stat st;
-
-    c->path = path != NULL ? path : "stdout";
-    if (path == NULL) {
-        c->fd = STDOUT_FILENO;
-    } else {
-        c->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-        if (c->fd < 0) {
-            fprintf(stderr, "pgcdc: error: could not open \"%s\": %s\n", path, strerror(errno));
-            return -1;
-        }
-    }
-    c->is_file = fstat(c->fd, &st) == 0 && S_ISREG(st.st_mode);
-    if (path != NULL && c->is_file && trim_partial_line(c) != 0) {
-        fprintf(stderr, "pgcdc: error: could not repair \"%s\": %s\n", path, strerror(errno));
-        return -1;
-    }
-    return 0;
 }
 
 static int exit_code(int r)
@@ -318,7 +168,9 @@ enum {
     OPT_RI_FULL,
     OPT_PROTOCOL,
     OPT_BINARY,
-    OPT_NO_BINARY
+    OPT_NO_BINARY,
+    OPT_SINK,
+    OPT_HELP_CONFIG
 };
 
 typedef struct options {
@@ -326,10 +178,34 @@ typedef struct options {
     int drop_slot;
     int if_not_exists;
     int start;
-    const char *output;
-    pgcdc_format format;
+    int nsinks;
     int verbosity;
+    int log_level_set; /* by -X log_level=..., which -v and -q then leave alone */
 } options;
+
+/* -X KEY=VALUE. */
+static int set_property(pgcdc_config *cfg, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    char key[128];
+    char err[512];
+
+    if (eq == NULL || eq == arg || (size_t)(eq - arg) >= sizeof(key))
+        return usage_error("-X needs KEY=VALUE, not \"%s\"", arg);
+    memcpy(key, arg, (size_t)(eq - arg));
+    key[eq - arg] = '\0';
+    if (pgcdc_config_set(cfg, key, eq + 1, err, sizeof(err)) != PGCDC_OK)
+        return usage_error("%s", err);
+    return 0;
+}
+
+static int add_sink(pgcdc_config *cfg, options *o, const char *uri)
+{
+    if (pgcdc_config_add_sink(cfg, uri) != PGCDC_OK)
+        return usage_error("%s", pgcdc_config_errmsg(cfg));
+    o->nsinks++;
+    return 0;
+}
 
 static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
 {
@@ -341,6 +217,7 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
         {"endpos", required_argument, NULL, 'E'},
         {"format", required_argument, NULL, 'F'},
         {"output", required_argument, NULL, 'o'},
+        {"sink", required_argument, NULL, OPT_SINK},
         {"status-interval", required_argument, NULL, 's'},
         {"create-slot", no_argument, NULL, OPT_CREATE_SLOT},
         {"drop-slot", no_argument, NULL, OPT_DROP_SLOT},
@@ -355,12 +232,16 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
         {"quiet", no_argument, NULL, 'q'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
+        {"help-config", no_argument, NULL, OPT_HELP_CONFIG},
         {NULL, 0, NULL, 0},
     };
     int have_dbname = 0;
     int have_slot = 0;
     int have_publication = 0;
+    char uri[4200];
+    pgcdc_format format;
     int opt;
+    int r;
 
     opterr = 0;
     for (;;) {
@@ -368,9 +249,10 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
         char *end;
         double secs;
 
-        opt = getopt_long(argc, argv, "d:S:P:t:E:F:o:s:vqVh", longopts, NULL);
+        opt = getopt_long(argc, argv, "d:S:P:t:E:F:o:s:X:vqVh", longopts, NULL);
         if (opt == -1)
             break;
+        r = 0;
         switch (opt) {
         case 'd':
             have_dbname = 1;
@@ -398,12 +280,25 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
             pgcdc_config_set_endpos(cfg, lsn);
             break;
         case 'F':
-            if (pgcdc_format_parse(optarg, &o->format) != PGCDC_OK)
+            if (pgcdc_format_parse(optarg, &format) != PGCDC_OK)
                 return usage_error("unknown format \"%s\" (use json, debezium or wal2json)",
                                    optarg);
+            pgcdc_config_set_format(cfg, format);
             break;
         case 'o':
-            o->output = optarg;
+            snprintf(uri, sizeof(uri), "file:%s", optarg);
+            r = add_sink(cfg, o, uri);
+            break;
+        case OPT_SINK:
+            r = add_sink(cfg, o, optarg);
+            break;
+        case 'X':
+            r = set_property(cfg, optarg);
+            if (r == 0 && strncmp(optarg, "sink=", 5) == 0)
+                o->nsinks++;
+            if (r == 0 &&
+                (strncmp(optarg, "log_level=", 10) == 0 || strncmp(optarg, "log-level=", 10) == 0))
+                o->log_level_set = 1;
             break;
         case 's':
             errno = 0;
@@ -455,6 +350,9 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
         case 'h':
             usage();
             return -1;
+        case OPT_HELP_CONFIG:
+            help_config();
+            return -1;
         case '?':
             if (strcmp(argv[optind - 1], "-?") == 0) {
                 usage();
@@ -466,6 +364,8 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
         default:
             return usage_error("unknown option \"%s\"", argv[optind - 1]);
         }
+        if (r != 0)
+            return r;
     }
     if (optind < argc)
         return usage_error("unexpected argument \"%s\"", argv[optind]);
@@ -479,18 +379,16 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
         return usage_error("no slot given (use --slot)");
     if (!have_publication && !o->drop_slot)
         return usage_error("no publication given (use --publication)");
+    if (o->nsinks == 0)
+        return add_sink(cfg, o, "-");
     return 0;
 }
 
-static int run_stream(cli *c, const options *o, pgcdc_worker *w)
+static int run_stream(pgcdc_worker *w)
 {
     struct sigaction sa;
     int r;
 
-    if (open_output(c, o->output) != 0)
-        return EXIT_RUNTIME;
-    c->w = w;
-    c->last_flush_ms = now_ms();
     /* Before start: a stop during startup ends the run cleanly once streaming begins. */
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -500,21 +398,12 @@ static int run_stream(cli *c, const options *o, pgcdc_worker *w)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     r = pgcdc_worker_start(w);
-    if (r != PGCDC_OK) {
-        signal_worker = NULL;
-        return r == PGCDC_ERR_STOPPED ? 0 : fail_with(w, r);
-    }
-    c->fmt = pgcdc_formatter_new(o->format, pgcdc_worker_database(w));
-    if (c->fmt == NULL) {
-        signal_worker = NULL;
-        fprintf(stderr, "pgcdc: error: out of memory\n");
-        return EXIT_RUNTIME;
-    }
-    r = pgcdc_worker_run(w);
+    if (r == PGCDC_OK)
+        r = pgcdc_worker_run(w);
     signal_worker = NULL;
-    if (r != PGCDC_OK)
-        return fail_with(w, r);
-    return c->failed ? EXIT_RUNTIME : 0;
+    if (r == PGCDC_ERR_STOPPED)
+        return 0;
+    return r == PGCDC_OK ? 0 : fail_with(w, r);
 }
 
 static int create_slot(pgcdc_worker *w, const options *o)
@@ -537,12 +426,10 @@ int main(int argc, char **argv)
     pgcdc_config *cfg = pgcdc_config_new();
     options o = {0};
     pgcdc_worker *w;
-    cli c = {0};
     int r;
 
     if (cfg == NULL)
         return EXIT_RUNTIME;
-    c.fd = -1;
     r = parse_args(argc, argv, cfg, &o);
     if (r != 0) {
         pgcdc_config_free(cfg);
@@ -550,15 +437,11 @@ int main(int argc, char **argv)
     }
     if (o.verbosity < 0)
         pgcdc_config_set_log_level(cfg, PGCDC_LOG_ERROR);
-    else
+    else if (!o.log_level_set || o.verbosity > 0)
         pgcdc_config_set_log_level(cfg, o.verbosity >= 2   ? PGCDC_LOG_DEBUG
                                         : o.verbosity == 1 ? PGCDC_LOG_INFO
                                                            : PGCDC_LOG_WARNING);
     pgcdc_config_set_log_cb(cfg, log_line, NULL);
-    pgcdc_config_set_change_cb(cfg, on_change, &c);
-    pgcdc_config_set_begin_cb(cfg, on_begin, &c);
-    pgcdc_config_set_commit_cb(cfg, on_commit, &c);
-    pgcdc_config_set_idle_cb(cfg, on_idle, &c);
     w = pgcdc_worker_new(cfg);
     pgcdc_config_free(cfg);
     if (w == NULL) {
@@ -573,13 +456,8 @@ int main(int argc, char **argv)
     } else {
         r = o.create_slot ? create_slot(w, &o) : 0;
         if (r == 0)
-            r = run_stream(&c, &o, w);
+            r = run_stream(w);
     }
     pgcdc_worker_free(w);
-    pgcdc_formatter_free(c.fmt);
-    free(c.buf);
-    free(c.tokens);
-    if (o.output != NULL && c.fd >= 0)
-        close(c.fd);
     return r;
 }

@@ -1,0 +1,71 @@
+/*
+ * The worker's configuration: what the setters and pgcdc_config_set() fill,
+ * and the one property table behind both.
+ */
+#ifndef PGCDC_CONFIG_H
+#define PGCDC_CONFIG_H
+
+#include <stdint.h>
+
+#include "base/log.h"
+#include "core/tables.h"
+#include "pgcdc.h"
+#include "sink/sink.h"
+
+typedef struct pgcdc__sink_spec {
+    const pgcdc_sink_ops *ops;
+    char *uri;
+    void *opaque;
+} pgcdc__sink_spec;
+
+struct pgcdc_config {
+    char *conninfo;
+    pgcdc__table_name *tables;
+    int ntables;
+    char *slot;
+    char *publication;
+    char *spool_dir;
+    int create_slot;
+    int create_publication;
+    int replica_identity_full;
+    int binary;
+    int status_interval_ms;
+    uint64_t endpos;
+    int proto_version;
+    int handler_retries;
+    int handler_delay_ms;
+    int error_policy;
+    char *dead_letter_path;
+    int reconnect_max_ms;
+    int reconnect_attempts;
+    pgcdc_format format;
+    pgcdc__sink_spec *sinks;
+    int nsinks;
+    pgcdc__prop_value *props; /* sink properties, by full name, in the order set */
+    int nprops;
+    pgcdc_change_cb change_cb;
+    void *change_opaque;
+    pgcdc_begin_cb begin_cb;
+    void *begin_opaque;
+    pgcdc_commit_cb commit_cb;
+    void *commit_opaque;
+    pgcdc_idle_cb idle_cb;
+    void *idle_opaque;
+    void (*close_cb)(pgcdc_worker *w, void *opaque);
+    void *close_opaque;
+    pgcdc_log_cb log_cb;
+    void *log_opaque;
+    pgcdc_log_level log_level;
+    char errmsg[PGCDC__MSG_SIZE];
+};
+
+int pgcdc__config_copy(pgcdc_config *dst, const pgcdc_config *src);
+void pgcdc__config_clear(pgcdc_config *cfg);
+int pgcdc__valid_slot_name(const char *name);
+/* Sets the message of a failed setter; returns err. */
+int pgcdc__config_fail(pgcdc_config *cfg, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Keeps a sink property's value (the key already checked); PGCDC_OK or PGCDC_ERR_NOMEM. */
+int pgcdc__config_keep_prop(pgcdc_config *cfg, const char *key, const char *value);
+
+#endif /* PGCDC_CONFIG_H */

@@ -1,0 +1,203 @@
+/*
+ * Relation cache: what the server told us about each relation (Relation
+ * messages), by OID.  Per connection: cleared on reconnect, because the
+ * server sends every relation again on a new stream.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/relcache.h"
+#include "pgcdc.h"
+#include "wire/types.h"
+
+struct pgcdc__relcache {
+    pgcdc__relation **slots; /* open addressing, linear probing */
+    size_t cap;              /* power of two */
+    size_t count;
+};
+
+static void relation_free(pgcdc__relation *rel)
+{
+    if (rel == NULL)
+        return;
+    for (int i = 0; i < rel->ncols; i++) {
+        free(rel->cols[i].name);
+        free(rel->cols[i].type_name);
+    }
+    free(rel->cols);
+    free(rel->fmt_cache);
+    free(rel->route);
+    free(rel->keys);
+    free(rel->schema);
+    free(rel->name);
+    free(rel);
+}
+
+pgcdc__relcache *pgcdc__relcache_new(void)
+{
+    pgcdc__relcache *rc = calloc(1, sizeof(*rc));
+
+    if (rc == NULL)
+        return NULL;
+    rc->cap = 64;
+    rc->slots = calloc(rc->cap, sizeof(*rc->slots));
+    if (rc->slots == NULL) {
+        free(rc);
+        return NULL;
+    }
+    return rc;
+}
+
+void pgcdc__relcache_clear(pgcdc__relcache *rc)
+{
+    for (size_t i = 0; i < rc->cap; i++) {
+        relation_free(rc->slots[i]);
+        rc->slots[i] = NULL;
+    }
+    rc->count = 0;
+}
+
+void pgcdc__relcache_free(pgcdc__relcache *rc)
+{
+    if (rc == NULL)
+        return;
+    pgcdc__relcache_clear(rc);
+    free(rc->slots);
+    free(rc);
+}
+
+static size_t slot_of(const pgcdc__relcache *rc, uint32_t relid)
+{
+    size_t i = (size_t)(relid * 2654435761u) & (rc->cap - 1);
+
+    while (rc->slots[i] != NULL && rc->slots[i]->relid != relid)
+        i = (i + 1) & (rc->cap - 1);
+    return i;
+}
+
+pgcdc__relation *pgcdc__relcache_get(pgcdc__relcache *rc, uint32_t relid)
+{
+    return rc->slots[slot_of(rc, relid)];
+}
+
+static int grow(pgcdc__relcache *rc)
+{
+    pgcdc__relcache bigger = {calloc(rc->cap * 2, sizeof(*rc->slots)), rc->cap * 2, 0};
+
+    if (bigger.slots == NULL)
+        return -1;
+    for (size_t i = 0; i < rc->cap; i++) {
+        if (rc->slots[i] != NULL)
+            bigger.slots[slot_of(&bigger, rc->slots[i]->relid)] = rc->slots[i];
+    }
+    free(rc->slots);
+    rc->slots = bigger.slots;
+    rc->cap = bigger.cap;
+    return 0;
+}
+
+static pgcdc__relation *relation_from_msg(const pgcdc__msg *msg)
+{
+    pgcdc__relation *rel = calloc(1, sizeof(*rel));
+    int n = msg->u.relation.ncols;
+
+    if (rel == NULL)
+        return NULL;
+    rel->relid = msg->u.relation.relid;
+    rel->replident = msg->u.relation.replident;
+    rel->schema = strdup(msg->u.relation.nspname);
+    rel->name = strdup(msg->u.relation.relname);
+    rel->cols = calloc((size_t)n + 1, sizeof(*rel->cols));
+    rel->keys = calloc((size_t)n + 1, sizeof(*rel->keys));
+    if (rel->schema == NULL || rel->name == NULL || rel->cols == NULL || rel->keys == NULL)
+        goto fail;
+    for (int i = 0; i < n; i++) {
+        const pgcdc__relcol *src = &msg->u.relation.cols[i];
+
+        rel->cols[i].name = strdup(src->name);
+        if (rel->cols[i].name == NULL)
+            goto fail;
+        rel->ncols++;
+        pgcdc__relcol_set_type(&rel->cols[i], src->type_oid);
+        rel->cols[i].typmod = src->typmod;
+        rel->cols[i].is_ident = (src->flags & 1) != 0;
+        rel->cols[i].is_key = rel->cols[i].is_ident;
+        if (rel->cols[i].is_key)
+            rel->keys[rel->nkeys++] = i;
+    }
+    if (asprintf(&rel->route, "%s.%s", rel->schema, rel->name) < 0) {
+        rel->route = NULL;
+        goto fail;
+    }
+    return rel;
+fail:
+    relation_free(rel);
+    return NULL;
+}
+
+void pgcdc__relcol_set_type(pgcdc__relcol_info *col, uint32_t type_oid)
+{
+    const pgcdc__type *t = pgcdc__type_of(type_oid);
+
+    col->type_oid = type_oid;
+    col->bin_fixed = t->fixed_size;
+    col->bin_class = t->bin_class;
+    col->json = t->json;
+}
+
+pgcdc__relation *pgcdc__relcache_update(pgcdc__relcache *rc, const pgcdc__msg *msg)
+{
+    pgcdc__relation *rel = relation_from_msg(msg);
+    size_t i;
+
+    if (rel == NULL)
+        return NULL;
+    if ((rc->count + 1) * 2 > rc->cap && grow(rc) != 0) {
+        relation_free(rel);
+        return NULL;
+    }
+    i = slot_of(rc, rel->relid);
+    if (rc->slots[i] != NULL)
+        relation_free(rc->slots[i]);
+    else
+        rc->count++;
+    rc->slots[i] = rel;
+    return rel;
+}
+
+int pgcdc__relation_set_keys(pgcdc__relation *rel, char *const *names, int n)
+{
+    rel->nkeys = 0;
+    for (int i = 0; i < rel->ncols; i++)
+        rel->cols[i].is_key = 0;
+    for (int k = 0; k < n; k++) {
+        for (int i = 0; i < rel->ncols; i++) {
+            if (strcmp(rel->cols[i].name, names[k]) == 0) {
+                rel->cols[i].is_key = 1;
+                rel->keys[rel->nkeys++] = i;
+                break;
+            }
+        }
+    }
+    return rel->nkeys;
+}
+
+int pgcdc__relation_set_types(pgcdc__relation *rel, char *const *names, char *const *types,
+                              const uint32_t *oids, const uint32_t *base_oids, int n)
+{
+    for (int i = 0; i < rel->ncols; i++) {
+        for (int k = 0; k < n; k++) {
+            if (strcmp(rel->cols[i].name, names[k]) != 0)
+                continue;
+            if (rel->cols[i].type_oid == oids[k])
+                pgcdc__relcol_set_type(&rel->cols[i], base_oids[k]);
+            free(rel->cols[i].type_name);
+            rel->cols[i].type_name = strdup(types[k]);
+            if (rel->cols[i].type_name == NULL)
+                return PGCDC_ERR_NOMEM;
+            break;
+        }
+    }
+    return PGCDC_OK;
+}

@@ -1,0 +1,65 @@
+/*
+ * Relation cache: what the server told us about each relation (Relation
+ * messages), by OID, completed with the catalog's key and type names.  Per
+ * connection: cleared on reconnect, since a new stream sends every relation
+ * again.
+ */
+#ifndef PGCDC_CORE_RELCACHE_H
+#define PGCDC_CORE_RELCACHE_H
+
+#include <stdint.h>
+
+#include "wire/decoder.h"
+
+typedef struct pgcdc__relcol_info {
+    char *name;
+    char *type_name; /* format_type() from the catalog, NULL if unknown */
+    uint32_t type_oid;
+    int32_t typmod;
+    int is_key;   /* primary key (or, without one, replica identity key) column */
+    int is_ident; /* part of the replica identity: present in an old key tuple */
+    /* From the type table, set with the type (pgcdc__relcol_set_type). */
+    uint8_t bin_fixed; /* size of a fixed-size binary value, or 0 */
+    uint8_t bin_class; /* PGCDC__BIN_* */
+    uint8_t json;      /* PGCDC__JSON_* */
+} pgcdc__relcol_info;
+
+/* Reads a column of the type type_oid (a domain is read as its base type). */
+void pgcdc__relcol_set_type(pgcdc__relcol_info *col, uint32_t type_oid);
+
+typedef struct pgcdc__relation {
+    uint32_t relid;
+    char *schema;
+    char *name;
+    char replident;
+    int ncols;
+    pgcdc__relcol_info *cols;
+    int nkeys;
+    int *keys;   /* column indexes of the key */
+    int wanted;  /* one of the listed tables (all, when none are listed) */
+    char *route; /* "schema.table": the name events are routed by */
+    /*
+     * Text the formatters build once per relation, in one malloc'd block
+     * (NULL until first used), freed with the relation.
+     */
+    void *fmt_cache;
+} pgcdc__relation;
+
+typedef struct pgcdc__relcache pgcdc__relcache;
+
+pgcdc__relcache *pgcdc__relcache_new(void);
+void pgcdc__relcache_free(pgcdc__relcache *rc);
+void pgcdc__relcache_clear(pgcdc__relcache *rc);
+/* Replaces the entry for msg's relid; returns it, or NULL on out of memory. */
+pgcdc__relation *pgcdc__relcache_update(pgcdc__relcache *rc, const pgcdc__msg *msg);
+pgcdc__relation *pgcdc__relcache_get(pgcdc__relcache *rc, uint32_t relid);
+/* Sets the key columns by name (the primary key found at preflight); unknown names are skipped. */
+int pgcdc__relation_set_keys(pgcdc__relation *rel, char *const *names, int n);
+/*
+ * Sets column type names by column name, and reads a domain column as its
+ * base type (oids -> base_oids); returns PGCDC_ERR_NOMEM on failure.
+ */
+int pgcdc__relation_set_types(pgcdc__relation *rel, char *const *names, char *const *types,
+                              const uint32_t *oids, const uint32_t *base_oids, int n);
+
+#endif /* PGCDC_CORE_RELCACHE_H */

@@ -1,0 +1,284 @@
+/*
+ * Delivery: each event to the handler and to every sink, a failing call
+ * retried with backoff, then the error policy (halt, or the dead-letter
+ * file).  An event a handler or sink defers is one more item the ledger
+ * waits for, so the confirmed position already means "every sink has it".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "format/json.h"
+#include "worker.h"
+
+/* The longest wait between retries. */
+#define PGCDC__RETRY_MAX_MS 30000
+
+enum { TO_BEGIN, TO_CHANGE, TO_COMMIT, TO_SINK };
+
+/* One callee: the handler's callback for the event, or a sink. */
+typedef struct target {
+    int to;                /* TO_* */
+    const char *kind;      /* for messages: "begin handler", "commit handler" */
+    pgcdc_sink *sink;      /* TO_SINK */
+    pgcdc_sink_event *ev;  /* TO_SINK */
+    const pgcdc_txn *txn;  /* TO_BEGIN, TO_COMMIT */
+    const pgcdc_change *c; /* TO_CHANGE, and a sink's change event */
+} target;
+
+static int call(pgcdc_worker *w, const target *t)
+{
+    switch (t->to) {
+    case TO_SINK:
+        return pgcdc__sink_write(t->sink, t->ev);
+    case TO_CHANGE:
+        return w->cfg.change_cb(w, t->c, w->cfg.change_opaque);
+    case TO_BEGIN:
+        return w->cfg.begin_cb(w, t->txn, w->cfg.begin_opaque);
+    default:
+        return w->cfg.commit_cb(w, t->txn, w->cfg.commit_opaque);
+    }
+}
+
+/* "handler for UPDATE on public.orders (seq 3)", "sink \"-\" at commit", ... */
+static const char *describe(const target *t, char *buf, size_t size)
+{
+    const char *who = t->sink != NULL ? "sink" : "handler";
+    char sink[96] = "";
+
+    if (t->sink != NULL)
+        snprintf(sink, sizeof(sink), " \"%s\"", t->sink->uri);
+    if (t->c != NULL)
+        snprintf(buf, size, "%s%s for %s on %s.%s (seq %u)", who, sink, pgcdc_op_name(t->c->op),
+                 t->c->rel->schema, t->c->rel->name, t->c->seq);
+    else if (t->sink != NULL)
+        snprintf(buf, size, "sink%s at %s", sink,
+                 t->ev->kind == PGCDC_EVENT_BEGIN ? "begin" : "commit");
+    else
+        snprintf(buf, size, "%s", t->kind);
+    return buf;
+}
+
+/* Calls the target, retrying failures with exponential backoff: its result, or the failure. */
+static int call_with_retry(pgcdc_worker *w, const pgcdc_txn *txn, const target *t)
+{
+    int delay = w->cfg.handler_delay_ms;
+    char what[256];
+    char lsn[32];
+    int rc = 0;
+
+    for (int attempt = 0; attempt <= w->cfg.handler_retries; attempt++) {
+        pgcdc__stream_busy(w->stream, 1);
+        rc = call(w, t);
+        pgcdc__stream_busy(w->stream, 0);
+        if (rc >= 0)
+            return rc;
+        /* A durable write that failed cannot be had by trying again. */
+        if (t->sink != NULL && rc == PGCDC_ERR_IO)
+            return rc;
+        if (attempt == w->cfg.handler_retries)
+            break;
+        describe(t, what, sizeof(what));
+        pgcdc__log(&w->ctx, PGCDC_LOG_WARNING,
+                   "%s failed with %d (attempt %d of %d), retrying in %d ms%s%s", what, rc,
+                   attempt + 1, w->cfg.handler_retries + 1, delay, t->sink != NULL ? ": " : "",
+                   t->sink != NULL ? w->ctx.msg : "");
+        atomic_fetch_add(&w->n_retries, 1);
+        pgcdc__stream_busy(w->stream, 1);
+        if (pgcdc__stop_sleep(&w->stop, delay)) {
+            pgcdc__stream_busy(w->stream, 0);
+            return pgcdc__fail(&w->ctx, PGCDC_ERR_STOPPED, "stopped while retrying");
+        }
+        pgcdc__stream_busy(w->stream, 0);
+        delay = delay * 2 > PGCDC__RETRY_MAX_MS ? PGCDC__RETRY_MAX_MS : delay * 2;
+    }
+    describe(t, what, sizeof(what));
+    pgcdc_lsn_format(txn->commit_lsn, lsn, sizeof(lsn));
+    if (t->sink != NULL)
+        return pgcdc__wrap(&w->ctx, rc,
+                           "%s failed with %d after %d attempts (transaction %u, commit_lsn %s)",
+                           what, rc, w->cfg.handler_retries + 1, txn->xid, lsn);
+    return pgcdc__fail(&w->ctx, PGCDC_ERR_HANDLER,
+                       "%s failed with %d after %d attempts (transaction %u, commit_lsn %s)", what,
+                       rc, w->cfg.handler_retries + 1, txn->xid, lsn);
+}
+
+/* The dead-letter policy: the event and its error, durably, before going on. */
+static int dead_letter(pgcdc_worker *w, const pgcdc_change *c)
+{
+    char err[PGCDC__MSG_SIZE];
+    char lsn[32];
+    const char *event;
+    size_t len;
+    pgcdc__buf *out;
+    int r;
+
+    memcpy(err, w->ctx.msg, sizeof(err));
+    if (!w->dead_open) {
+        r = pgcdc__fileout_open(&w->dead, &w->ctx, w->cfg.dead_letter_path);
+        if (r != PGCDC_OK) {
+            pgcdc__fileout_close(&w->dead);
+            return pgcdc__append(&w->ctx, r, " (%s)", err);
+        }
+        w->dead_open = 1;
+    }
+    if (w->dead_fmt == NULL)
+        w->dead_fmt = pgcdc_formatter_new(PGCDC_FORMAT_JSON, w->cat.database);
+    if (w->dead_fmt == NULL || pgcdc_formatter_change(w->dead_fmt, c, &event, &len) != PGCDC_OK)
+        return pgcdc__fail(&w->ctx, PGCDC_ERR_NOMEM, "out of memory (%s)", err);
+    out = &w->dead.buf;
+    pgcdc__buf_lit(out, "{\"dead_letter\":{\"error\":");
+    pgcdc__json_cstring(out, err);
+    pgcdc__buf_lit(out, ",\"at\":");
+    pgcdc__json_utc_time(out, pgcdc__wall_us());
+    pgcdc__buf_lit(out, "},\"event\":");
+    pgcdc__buf_put(out, event, len - 1); /* without its newline */
+    pgcdc__buf_lit(out, "}\n");
+    r = pgcdc__fileout_sync(&w->dead, &w->ctx);
+    if (r != PGCDC_OK)
+        return pgcdc__append(&w->ctx, r,
+                             " (dead-letter file; nothing past the failed change is "
+                             "confirmed; %s)",
+                             err);
+    atomic_fetch_add(&w->n_dead, 1);
+    pgcdc__log(&w->ctx, PGCDC_LOG_WARNING,
+               "dead-lettered %s on %s.%s (commit_lsn %s, seq %u) to \"%s\": %s",
+               pgcdc_op_name(c->op), c->rel->schema, c->rel->name,
+               pgcdc_lsn_format(c->txn->commit_lsn, lsn, sizeof(lsn)), c->seq,
+               w->cfg.dead_letter_path, err);
+    return PGCDC_OK;
+}
+
+/*
+ * One call with its retries and the policy: a deferred result holds the
+ * transaction in the ledger.  The transaction's guard (held from begin to
+ * commit) keeps its count above zero, so an acknowledgement that comes from
+ * another thread before the call even returns is counted right.
+ */
+static int deliver_to(pgcdc_worker *w, const pgcdc_txn *txn, const target *t)
+{
+    int r = call_with_retry(w, txn, t);
+
+    if (r == PGCDC_DEFER)
+        pgcdc__ledger_hold(&w->ledger, txn->token);
+    if (r >= 0)
+        return PGCDC_OK;
+    if (t->c != NULL && r != PGCDC_ERR_IO && r != PGCDC_ERR_STOPPED &&
+        w->cfg.error_policy == PGCDC_ON_ERROR_DEAD_LETTER)
+        return dead_letter(w, t->c);
+    return r;
+}
+
+/* The event to every sink. */
+static int to_sinks(pgcdc_worker *w, pgcdc_event_kind kind, const pgcdc_txn *txn,
+                    const pgcdc_change *c)
+{
+    pgcdc_sink_event ev;
+    target t = {TO_SINK, "sink", NULL, &ev, txn, c};
+
+    pgcdc__sink_event_init(&ev, kind, txn, c, &w->formats);
+    for (int i = 0; i < w->nsinks; i++) {
+        int r;
+
+        t.sink = w->sinks[i];
+        r = deliver_to(w, txn, &t);
+        if (r != PGCDC_OK)
+            return r;
+    }
+    return PGCDC_OK;
+}
+
+int pgcdc__deliver_begin(pgcdc_worker *w, const pgcdc_txn *txn)
+{
+    if (w->cfg.begin_cb != NULL) {
+        target t = {TO_BEGIN, "begin handler", NULL, NULL, txn, NULL};
+        int r = call_with_retry(w, txn, &t);
+
+        /* Begin cannot defer: the transaction is not handed out yet. */
+        if (r < 0)
+            return r;
+    }
+    return to_sinks(w, PGCDC_EVENT_BEGIN, txn, NULL);
+}
+
+int pgcdc__deliver_change(pgcdc_worker *w, const pgcdc_change *c, int to_handler)
+{
+    if (to_handler && w->cfg.change_cb != NULL) {
+        target t = {TO_CHANGE, "change handler", NULL, NULL, c->txn, c};
+        int r = deliver_to(w, c->txn, &t);
+
+        if (r != PGCDC_OK)
+            return r;
+    }
+    return to_sinks(w, PGCDC_EVENT_CHANGE, c->txn, c);
+}
+
+int pgcdc__deliver_commit(pgcdc_worker *w, const pgcdc_txn *txn)
+{
+    if (w->cfg.commit_cb != NULL) {
+        target t = {TO_COMMIT, "commit handler", NULL, NULL, txn, NULL};
+        int r = deliver_to(w, txn, &t);
+
+        if (r != PGCDC_OK)
+            return r;
+    }
+    return to_sinks(w, PGCDC_EVENT_COMMIT, txn, NULL);
+}
+
+int pgcdc__deliver_idle(pgcdc_worker *w)
+{
+    if (w->cfg.idle_cb != NULL) {
+        pgcdc__stream_busy(w->stream, 1);
+        w->cfg.idle_cb(w, w->cfg.idle_opaque);
+        pgcdc__stream_busy(w->stream, 0);
+    }
+    for (int i = 0; i < w->nsinks; i++) {
+        int r;
+
+        pgcdc__stream_busy(w->stream, 1);
+        r = pgcdc__sink_flush(w->sinks[i]);
+        pgcdc__stream_busy(w->stream, 0);
+        if (r != PGCDC_OK)
+            return r;
+    }
+    return PGCDC_OK;
+}
+
+int pgcdc__deliver_open(pgcdc_worker *w)
+{
+    if (w->cfg.nsinks == 0)
+        return PGCDC_OK;
+    w->sinks = calloc((size_t)w->cfg.nsinks, sizeof(*w->sinks));
+    if (w->sinks == NULL)
+        return pgcdc__fail(&w->ctx, PGCDC_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < w->cfg.nsinks; i++) {
+        const pgcdc__sink_spec *spec = &w->cfg.sinks[i];
+        int r;
+
+        w->sinks[i] = pgcdc__sink_new(spec->ops, spec->uri, spec->opaque, w->cfg.format, &w->ctx,
+                                      &w->ledger, w->cfg.props, w->cfg.nprops);
+        if (w->sinks[i] == NULL)
+            return pgcdc__fail(&w->ctx, PGCDC_ERR_NOMEM, "out of memory");
+        w->nsinks++;
+        r = pgcdc__sink_open(w->sinks[i]);
+        if (r != PGCDC_OK)
+            return r;
+    }
+    return PGCDC_OK;
+}
+
+void pgcdc__deliver_close(pgcdc_worker *w)
+{
+    for (int i = 0; i < w->nsinks; i++)
+        pgcdc__sink_free(w->sinks[i]);
+    free(w->sinks);
+    w->sinks = NULL;
+    w->nsinks = 0;
+    pgcdc__formats_clear(&w->formats);
+    pgcdc_formatter_free(w->dead_fmt);
+    w->dead_fmt = NULL;
+    if (w->dead_open)
+        pgcdc__fileout_close(&w->dead);
+    w->dead_open = 0;
+}

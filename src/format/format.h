@@ -1,0 +1,77 @@
+/*
+ * The formatters' shared parts: the formatter object, one set of functions
+ * per format (native.c, debezium.c, wal2json.c), and the writers of values,
+ * rows and keys they all use.
+ */
+#ifndef PGCDC_FORMAT_FORMAT_H
+#define PGCDC_FORMAT_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "core/row.h"
+#include "pgcdc.h"
+
+typedef struct pgcdc__format_ops {
+    const char *name;
+    /* Each appends the event's lines (perhaps none) to f->out. */
+    void (*begin)(pgcdc_formatter *f, const pgcdc_txn *txn);
+    void (*change)(pgcdc_formatter *f, const pgcdc_change *c);
+    void (*commit)(pgcdc_formatter *f, const pgcdc_txn *txn);
+} pgcdc__format_ops;
+
+extern const pgcdc__format_ops pgcdc__native_format;
+extern const pgcdc__format_ops pgcdc__debezium_format;
+extern const pgcdc__format_ops pgcdc__wal2json_format;
+
+struct pgcdc_formatter {
+    const pgcdc__format_ops *ops;
+    char *dbname; /* Debezium's source.db; "" when unknown */
+    pgcdc__buf out;
+    /* The transaction's fields, formatted once: ,"xid":..,"commit_lsn":"..". */
+    const pgcdc_txn *txn_of;
+    uint64_t txn_token;
+    char txn_text[96];
+    size_t txn_len;
+    char time_text[48]; /* "...Z" with quotes */
+    size_t time_len;
+};
+
+/*
+ * A relation's names as JSON, built once per relation (in its fmt_cache):
+ * "schema":"..","table":"..", the key list ["id",...], and each column's
+ * "name": prefix.  NULL when out of memory (the writers then escape anew).
+ */
+typedef struct pgcdc__rel_text {
+    uint32_t head_off, head_len;
+    uint32_t pk_off, pk_len;
+    uint32_t ncols;
+    struct {
+        uint32_t off, len;
+    } names[];
+    /* then the text */
+} pgcdc__rel_text;
+
+const pgcdc__rel_text *pgcdc__rel_text_of(const pgcdc__relation *rel);
+static inline const char *pgcdc__rel_text_at(const pgcdc__rel_text *rt, uint32_t off)
+{
+    return (const char *)&rt->names[rt->ncols] + off;
+}
+
+/* "name": of a column. */
+void pgcdc__fmt_name(pgcdc__buf *j, const pgcdc__relation *rel, int col);
+/* A present column's value; in wal2json's way (NaN as null, json quoted) with wal2json. */
+void pgcdc__fmt_column(pgcdc__buf *j, const pgcdc_row *row, int col, int wal2json);
+/*
+ * A row as an object keyed by column name, or null for no row.  Absent
+ * columns are left out; unchanged TOAST values are left out too, or written
+ * as placeholder when one is given.  Returns how many unchanged TOAST values
+ * the row holds.
+ */
+int pgcdc__fmt_row(pgcdc__buf *j, const pgcdc_row *row, const char *placeholder);
+void pgcdc__fmt_bool(pgcdc__buf *j, int on);
+/* The key columns' values as an object ({"id":1}); nothing for a change without a key. */
+void pgcdc__fmt_key(pgcdc__buf *j, const pgcdc_change *c);
+
+#endif /* PGCDC_FORMAT_FORMAT_H */

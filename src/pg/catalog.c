@@ -1,0 +1,580 @@
+/*
+ * The SQL side: preflight checks (wal_level, privileges, tables, replica
+ * identity, publication, slot), then creation of what is missing, all or
+ * nothing.  Every identifier goes through parameters or PQescapeIdentifier.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "pg/catalog.h"
+#include "pg/conn.h"
+#include "pgcdc.h"
+
+void pgcdc__catalog_clear(pgcdc__catalog *cat)
+{
+    pgcdc__tableset_clear(&cat->ts);
+    free(cat->database);
+    free(cat->encoding);
+    memset(cat, 0, sizeof(*cat));
+}
+
+static int check_server(pgcdc__ctx *ctx, PGconn *conn, pgcdc__catalog *cat)
+{
+    PGresult *res =
+        pgcdc__query(ctx, conn, "read server settings",
+                     "SELECT current_setting('wal_level'), "
+                     "current_setting('server_version_num')::int, current_user, "
+                     "(SELECT rolreplication OR rolsuper FROM pg_roles "
+                     "WHERE rolname = current_user), "
+                     "current_setting('server_encoding'), current_database(), "
+                     "(SELECT setting::int FROM pg_settings WHERE name = 'wal_sender_timeout')",
+                     0, NULL, NULL);
+    int r = PGCDC_OK;
+
+    if (res == NULL)
+        return PGCDC_ERR_SQL;
+    cat->server_version = atoi(PQgetvalue(res, 0, 1));
+    cat->wal_sender_timeout_ms = atoi(PQgetvalue(res, 0, 6));
+    cat->encoding = strdup(PQgetvalue(res, 0, 4));
+    cat->database = strdup(PQgetvalue(res, 0, 5));
+    if (cat->encoding == NULL || cat->database == NULL) {
+        r = pgcdc__fail(ctx, PGCDC_ERR_NOMEM, "out of memory");
+    } else if (strcmp(PQgetvalue(res, 0, 0), "logical") != 0) {
+        r = pgcdc__fail(ctx, PGCDC_ERR_WAL_LEVEL,
+                        "wal_level is \"%s\" but logical replication needs \"logical\" (set "
+                        "wal_level = logical in postgresql.conf and restart the server)",
+                        PQgetvalue(res, 0, 0));
+    } else if (cat->server_version < 100000) {
+        r = pgcdc__fail(ctx, PGCDC_ERR_CONNECT,
+                        "server version %d is too old (pgoutput needs PostgreSQL 10 or later)",
+                        cat->server_version);
+    } else if (strcmp(PQgetvalue(res, 0, 3), "t") != 0) {
+        r = pgcdc__fail(ctx, PGCDC_ERR_PRIVILEGE,
+                        "role \"%s\" lacks the REPLICATION attribute (grant it: ALTER ROLE %s "
+                        "REPLICATION)",
+                        PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 2));
+    }
+    PQclear(res);
+    return r;
+}
+
+static int load_primary_key(pgcdc__ctx *ctx, PGconn *conn, pgcdc__table_info *t, const char *oid)
+{
+    const char *params[1] = {oid};
+    PGresult *res = pgcdc__query(ctx, conn, "read primary key",
+                                 "SELECT a.attname FROM pg_index i "
+                                 "JOIN pg_attribute a ON a.attrelid = i.indrelid "
+                                 "AND a.attnum = ANY (i.indkey::int2[]) "
+                                 "WHERE i.indrelid = $1::oid AND i.indisprimary "
+                                 "ORDER BY array_position(i.indkey::int2[], a.attnum)",
+                                 1, params, NULL);
+
+    if (res == NULL)
+        return PGCDC_ERR_SQL;
+    t->pk = calloc((size_t)PQntuples(res) + 1, sizeof(*t->pk));
+    if (t->pk == NULL)
+        goto oom;
+    for (int i = 0; i < PQntuples(res); i++) {
+        t->pk[i] = strdup(PQgetvalue(res, i, 0));
+        if (t->pk[i] == NULL)
+            goto oom;
+        t->npk++;
+    }
+    PQclear(res);
+    return PGCDC_OK;
+oom:
+    PQclear(res);
+    return pgcdc__fail(ctx, PGCDC_ERR_NOMEM, "out of memory");
+}
+
+static int load_columns(pgcdc__ctx *ctx, PGconn *conn, pgcdc__table_info *t, const char *oid)
+{
+    const char *params[1] = {oid};
+    PGresult *res = pgcdc__query(ctx, conn, "read columns",
+                                 "SELECT attname, format_type(atttypid, atttypmod), atttypid, "
+                                 "coalesce((SELECT nullif(typbasetype, 0) FROM pg_type "
+                                 "WHERE oid = atttypid AND typtype = 'd'), atttypid) "
+                                 "FROM pg_attribute "
+                                 "WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped "
+                                 "ORDER BY attnum",
+                                 1, params, NULL);
+    int n;
+
+    if (res == NULL)
+        return PGCDC_ERR_SQL;
+    n = PQntuples(res);
+    t->col_names = calloc((size_t)n + 1, sizeof(*t->col_names));
+    t->col_types = calloc((size_t)n + 1, sizeof(*t->col_types));
+    t->col_oids = calloc((size_t)n + 1, sizeof(*t->col_oids));
+    t->col_base_oids = calloc((size_t)n + 1, sizeof(*t->col_base_oids));
+    if (t->col_names == NULL || t->col_types == NULL || t->col_oids == NULL ||
+        t->col_base_oids == NULL)
+        goto oom;
+    for (int i = 0; i < n; i++) {
+        t->col_names[i] = strdup(PQgetvalue(res, i, 0));
+        t->col_types[i] = strdup(PQgetvalue(res, i, 1));
+        t->col_oids[i] = (uint32_t)strtoul(PQgetvalue(res, i, 2), NULL, 10);
+        t->col_base_oids[i] = (uint32_t)strtoul(PQgetvalue(res, i, 3), NULL, 10);
+        t->ncols++;
+        if (t->col_names[i] == NULL || t->col_types[i] == NULL)
+            goto oom;
+    }
+    PQclear(res);
+    return PGCDC_OK;
+oom:
+    PQclear(res);
+    return pgcdc__fail(ctx, PGCDC_ERR_NOMEM, "out of memory");
+}
+
+/* Resolves each configured table; fills cat->ts.tables. */
+static int resolve_tables(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__catalog_opts *cfg,
+                          pgcdc__catalog *cat)
+{
+    cat->ts.tables = calloc((size_t)cfg->ntables + 1, sizeof(*cat->ts.tables));
+    if (cat->ts.tables == NULL)
+        return pgcdc__fail(ctx, PGCDC_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < cfg->ntables; i++) {
+        const pgcdc__table_name *tn = &cfg->tables[i];
+        const char *params[2] = {tn->schema ? tn->schema : "", tn->name};
+        pgcdc__table_info *t = &cat->ts.tables[cat->ts.ntables];
+        PGresult *res;
+        int r;
+
+        res = pgcdc__query(ctx, conn, "look up table",
+                           "SELECT c.oid, n.nspname, c.relname, c.relkind, c.relreplident, "
+                           "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid "
+                           "AND i.indisreplident) "
+                           "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                           "WHERE c.relname = $2 AND (n.nspname = $1 OR ($1 = '' AND "
+                           "n.nspname = ANY (current_schemas(false)))) "
+                           "ORDER BY array_position(current_schemas(false), n.nspname) LIMIT 1",
+                           2, params, NULL);
+        if (res == NULL)
+            return PGCDC_ERR_SQL;
+        if (PQntuples(res) == 0) {
+            PQclear(res);
+            return pgcdc__fail(ctx, PGCDC_ERR_TABLE,
+                               "table \"%s%s%s\" does not exist (check the table list, or "
+                               "create the table first)",
+                               tn->schema ? tn->schema : "", tn->schema ? "." : "", tn->name);
+        }
+        if (strcmp(PQgetvalue(res, 0, 3), "r") != 0 && strcmp(PQgetvalue(res, 0, 3), "p") != 0) {
+            r = pgcdc__fail(ctx, PGCDC_ERR_TABLE,
+                            "\"%s.%s\" is not a table (only tables can be published)",
+                            PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+            PQclear(res);
+            return r;
+        }
+        t->oid = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+        t->schema = strdup(PQgetvalue(res, 0, 1));
+        t->name = strdup(PQgetvalue(res, 0, 2));
+        t->replident = PQgetvalue(res, 0, 4)[0];
+        /* USING INDEX whose index is gone behaves like NOTHING. */
+        if (t->replident == 'i' && strcmp(PQgetvalue(res, 0, 5), "t") != 0)
+            t->replident = 'n';
+        cat->ts.ntables++;
+        if (t->schema == NULL || t->name == NULL) {
+            PQclear(res);
+            return pgcdc__fail(ctx, PGCDC_ERR_NOMEM, "out of memory");
+        }
+        r = load_primary_key(ctx, conn, t, PQgetvalue(res, 0, 0));
+        if (r == PGCDC_OK)
+            r = load_columns(ctx, conn, t, PQgetvalue(res, 0, 0));
+        PQclear(res);
+        if (r != PGCDC_OK)
+            return r;
+    }
+    return PGCDC_OK;
+}
+
+/* Tables whose UPDATE and DELETE would fail on the server once published. */
+static int check_replica_identity(pgcdc__ctx *ctx, const pgcdc__catalog_opts *cfg,
+                                  pgcdc__catalog *cat)
+{
+    char list[512] = "";
+    char first[256] = "";
+    size_t used = 0;
+    int bad = 0;
+
+    for (int i = 0; i < cat->ts.ntables; i++) {
+        const pgcdc__table_info *t = &cat->ts.tables[i];
+
+        if (t->replident == 'f' || t->replident == 'i' || (t->replident == 'd' && t->npk > 0))
+            continue;
+        if (bad == 0)
+            snprintf(first, sizeof(first), "%s.%s", t->schema, t->name);
+        bad++;
+        if (used < sizeof(list) - 1)
+            used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s.%s",
+                                     bad > 1 ? ", " : "", t->schema, t->name);
+    }
+    if (bad == 0)
+        return PGCDC_OK;
+    if (cfg->replica_identity_full) {
+        pgcdc__log(ctx, PGCDC_LOG_INFO,
+                   "no primary key or replica identity on %s: setting "
+                   "REPLICA IDENTITY FULL",
+                   list);
+        return PGCDC_OK;
+    }
+    return pgcdc__fail(ctx, PGCDC_ERR_TABLE,
+                       "no primary key or replica identity on %s: once published, its UPDATE "
+                       "and DELETE would fail on the server (add a primary key, or ALTER TABLE "
+                       "%s REPLICA IDENTITY FULL, which also sends whole old rows; pgcdc does "
+                       "this for the listed tables with the replica-identity-full option)",
+                       list, first);
+}
+
+/* Quotes schema.name into a malloc'd string; NULL on out of memory. */
+static char *quote_table(PGconn *conn, const pgcdc__table_info *t)
+{
+    char *s = PQescapeIdentifier(conn, t->schema, strlen(t->schema));
+    char *n = PQescapeIdentifier(conn, t->name, strlen(t->name));
+    char *out = NULL;
+
+    if (s != NULL && n != NULL) {
+        out = malloc(strlen(s) + strlen(n) + 2);
+        if (out != NULL)
+            sprintf(out, "%s.%s", s, n);
+    }
+    PQfreemem(s);
+    PQfreemem(n);
+    return out;
+}
+
+/* Table list "a"."b", "c"."d" for DDL; NULL on out of memory. */
+static char *quoted_table_list(PGconn *conn, const pgcdc__catalog *cat)
+{
+    pgcdc__buf b;
+
+    pgcdc__buf_init(&b);
+    for (int i = 0; i < cat->ts.ntables; i++) {
+        char *q = quote_table(conn, &cat->ts.tables[i]);
+
+        if (q == NULL) {
+            pgcdc__buf_free(&b);
+            return NULL;
+        }
+        if (i > 0)
+            pgcdc__buf_lit(&b, ", ");
+        pgcdc__buf_lit(&b, q);
+        free(q);
+    }
+    return pgcdc__buf_take(&b);
+}
+
+/* 1 if the publication exists (and checks its tables), 0 if missing, <0 on error. */
+static int check_publication(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__catalog_opts *cfg,
+                             const pgcdc__catalog *cat)
+{
+    const char *params[3] = {cfg->publication, NULL, NULL};
+    PGresult *res =
+        pgcdc__query(ctx, conn, "read publication",
+                     "SELECT puballtables, pubinsert, pubupdate, pubdelete, pubtruncate "
+                     "FROM pg_publication WHERE pubname = $1",
+                     1, params, NULL);
+    int all;
+
+    if (res == NULL)
+        return PGCDC_ERR_SQL;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return 0;
+    }
+    all = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    if (strcmp(PQgetvalue(res, 0, 1), "t") != 0 || strcmp(PQgetvalue(res, 0, 2), "t") != 0 ||
+        strcmp(PQgetvalue(res, 0, 3), "t") != 0)
+        pgcdc__log(ctx, PGCDC_LOG_WARNING,
+                   "publication \"%s\" does not publish every operation (insert %s, update %s, "
+                   "delete %s): the others will not be seen",
+                   cfg->publication, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+                   PQgetvalue(res, 0, 3));
+    PQclear(res);
+    if (all)
+        return 1;
+    for (int i = 0; i < cat->ts.ntables; i++) {
+        int found;
+
+        params[1] = cat->ts.tables[i].schema;
+        params[2] = cat->ts.tables[i].name;
+        res = pgcdc__query(ctx, conn, "read publication tables",
+                           "SELECT 1 FROM pg_publication_tables WHERE pubname = $1 "
+                           "AND schemaname = $2 AND tablename = $3",
+                           3, params, NULL);
+        if (res == NULL)
+            return PGCDC_ERR_SQL;
+        found = PQntuples(res) > 0;
+        PQclear(res);
+        if (!found)
+            return pgcdc__fail(ctx, PGCDC_ERR_PUBLICATION,
+                               "publication \"%s\" does not include table \"%s.%s\" (add it as "
+                               "the table's owner: ALTER PUBLICATION %s ADD TABLE %s.%s)",
+                               cfg->publication, cat->ts.tables[i].schema, cat->ts.tables[i].name,
+                               cfg->publication, cat->ts.tables[i].schema, cat->ts.tables[i].name);
+    }
+    return 1;
+}
+
+/* 1 if the slot exists and is usable, 0 if missing, <0 on error. */
+static int read_slot(pgcdc__ctx *ctx, PGconn *conn, const char *slot, uint64_t *lsn)
+{
+    char sql[512];
+    char *lit = PQescapeLiteral(conn, slot, strlen(slot));
+    PGresult *res;
+    int r = 1;
+
+    if (lit == NULL)
+        return pgcdc__fail(ctx, PGCDC_ERR_NOMEM, "out of memory");
+    snprintf(sql, sizeof(sql),
+             "SELECT plugin, slot_type, database = current_database(), wal_status, "
+             "confirmed_flush_lsn, temporary FROM pg_replication_slots WHERE slot_name = %s",
+             lit);
+    PQfreemem(lit);
+    res = pgcdc__query(ctx, conn, "read replication slot", sql, 0, NULL, NULL);
+    if (res == NULL)
+        return PGCDC_ERR_SQL;
+    if (PQntuples(res) == 0) {
+        r = 0;
+    } else if (strcmp(PQgetvalue(res, 0, 1), "logical") != 0 ||
+               strcmp(PQgetvalue(res, 0, 0), "pgoutput") != 0) {
+        r = pgcdc__fail(ctx, PGCDC_ERR_SLOT_INVALID,
+                        "replication slot \"%s\" is a %s slot with plugin \"%s\", not a logical "
+                        "pgoutput slot (choose another slot name)",
+                        slot, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0));
+    } else if (strcmp(PQgetvalue(res, 0, 2), "t") != 0) {
+        r = pgcdc__fail(ctx, PGCDC_ERR_SLOT_INVALID,
+                        "replication slot \"%s\" belongs to another database (connect to that "
+                        "database or choose another slot name)",
+                        slot);
+    } else if (strcmp(PQgetvalue(res, 0, 3), "lost") == 0) {
+        r = pgcdc__fail(ctx, PGCDC_ERR_SLOT_INVALID,
+                        "replication slot \"%s\" has been invalidated: the server removed WAL it "
+                        "still needed, so changes since its last confirmed position are lost to "
+                        "it (drop the slot, create a new one and resynchronise the consumers)",
+                        slot);
+    } else if (lsn != NULL && !PQgetisnull(res, 0, 4)) {
+        pgcdc_lsn_parse(PQgetvalue(res, 0, 4), lsn);
+    }
+    PQclear(res);
+    return r;
+}
+
+int pgcdc__catalog_check_slot(pgcdc__ctx *ctx, PGconn *conn, const char *slot)
+{
+    int r = read_slot(ctx, conn, slot, NULL);
+
+    if (r == 0)
+        return pgcdc__fail(ctx, PGCDC_ERR_SLOT_MISSING,
+                           "replication slot \"%s\" does not exist any more (it was dropped; "
+                           "pgcdc will not create a new one in its place because changes since "
+                           "its last position would be missed: create it deliberately and "
+                           "resynchronise the consumers)",
+                           slot);
+    return r < 0 ? r : PGCDC_OK;
+}
+
+static int check_slot_capacity(pgcdc__ctx *ctx, PGconn *conn)
+{
+    PGresult *res = pgcdc__query(ctx, conn, "count replication slots",
+                                 "SELECT count(*) < current_setting('max_replication_slots')::int "
+                                 "FROM pg_replication_slots",
+                                 0, NULL, NULL);
+    int ok;
+
+    if (res == NULL)
+        return PGCDC_ERR_SQL;
+    ok = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (!ok)
+        return pgcdc__fail(ctx, PGCDC_ERR_SLOT_INVALID,
+                           "all replication slots are in use (raise max_replication_slots and "
+                           "restart the server, or drop an unused slot)");
+    return PGCDC_OK;
+}
+
+/* ALTER TABLE ... REPLICA IDENTITY FULL and CREATE PUBLICATION, in one transaction. */
+static int create_objects(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__catalog_opts *cfg,
+                          const pgcdc__catalog *cat, int create_pub)
+{
+    char sql[1024];
+    char state[6] = "";
+    char *list = NULL;
+    int r = PGCDC_ERR_SQL;
+
+    if (pgcdc__exec(ctx, conn, "begin", "BEGIN", NULL) != PGCDC_OK)
+        return PGCDC_ERR_SQL;
+    for (int i = 0; cfg->replica_identity_full && i < cat->ts.ntables; i++) {
+        char *q = quote_table(conn, &cat->ts.tables[i]);
+
+        if (q == NULL)
+            goto oom;
+        snprintf(sql, sizeof(sql), "ALTER TABLE %s REPLICA IDENTITY FULL", q);
+        free(q);
+        if (pgcdc__exec(ctx, conn, "set REPLICA IDENTITY FULL", sql, state) != PGCDC_OK)
+            goto refused;
+    }
+    if (create_pub) {
+        pgcdc__buf b;
+
+        list = quoted_table_list(conn, cat);
+        if (list == NULL)
+            goto oom;
+        /* Publication names are validated to [a-z0-9_], so they need no quoting. */
+        pgcdc__buf_init(&b);
+        pgcdc__buf_lit(&b, "CREATE PUBLICATION ");
+        pgcdc__buf_lit(&b, cfg->publication);
+        pgcdc__buf_lit(&b, " FOR TABLE ");
+        pgcdc__buf_lit(&b, list);
+        if (pgcdc__buf_cstr(&b) == NULL) {
+            pgcdc__buf_free(&b);
+            goto oom;
+        }
+        r = pgcdc__exec(ctx, conn, "create publication", (const char *)b.data, state);
+        pgcdc__buf_free(&b);
+        if (r != PGCDC_OK)
+            goto refused;
+    }
+    r = pgcdc__exec(ctx, conn, "commit", "COMMIT", NULL);
+    free(list);
+    return r;
+oom:
+    r = pgcdc__fail(ctx, PGCDC_ERR_NOMEM, "out of memory");
+    goto rollback;
+refused:
+    /* Keep the server's reason and say who can do it. */
+    r = pgcdc__append(ctx,
+                      strcmp(state, PGCDC__SQLSTATE_INSUFFICIENT_PRIVILEGE) == 0
+                          ? PGCDC_ERR_PRIVILEGE
+                          : PGCDC_ERR_SQL,
+                      " (run pgcdc as the tables' owner, or have the owner run: CREATE "
+                      "PUBLICATION %s FOR TABLE %s; then start again)",
+                      cfg->publication, list ? list : "...");
+rollback:
+    free(list);
+    pgcdc__exec(NULL, conn, "roll back", "ROLLBACK", NULL);
+    return r;
+}
+
+static int create_slot(pgcdc__ctx *ctx, PGconn *conn, const char *slot, uint64_t *lsn)
+{
+    const char *params[1] = {slot};
+    PGresult *res;
+
+    pgcdc__log(ctx, PGCDC_LOG_INFO,
+               "creating replication slot \"%s\" (waits for running transactions to finish)", slot);
+    res = pgcdc__query(ctx, conn, "create replication slot",
+                       "SELECT lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')", 1,
+                       params, NULL);
+    if (res == NULL)
+        return PGCDC_ERR_SQL;
+    pgcdc_lsn_parse(PQgetvalue(res, 0, 0), lsn);
+    pgcdc__log(ctx, PGCDC_LOG_INFO, "created replication slot \"%s\" at %s", slot,
+               PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return PGCDC_OK;
+}
+
+int pgcdc__catalog_prepare(pgcdc__ctx *ctx, const pgcdc__catalog_opts *cfg, pgcdc__catalog *cat)
+{
+    PGconn *conn;
+    int r;
+    int pub_exists;
+    int slot_exists;
+
+    if (cfg->slot == NULL || cfg->publication == NULL)
+        return pgcdc__fail(ctx, PGCDC_ERR_INVALID, "a slot name and a publication name are needed");
+    conn = pgcdc__connect(ctx, cfg->conninfo, 0, NULL, &r);
+    if (conn == NULL)
+        return r;
+    r = check_server(ctx, conn, cat);
+    if (r == PGCDC_OK)
+        r = resolve_tables(ctx, conn, cfg, cat);
+    if (r == PGCDC_OK)
+        r = check_replica_identity(ctx, cfg, cat);
+    if (r != PGCDC_OK)
+        goto done;
+    pub_exists = check_publication(ctx, conn, cfg, cat);
+    if (pub_exists < 0) {
+        r = pub_exists;
+        goto done;
+    }
+    if (!pub_exists && (!cfg->create_publication || cat->ts.ntables == 0)) {
+        r = pgcdc__fail(
+            ctx, PGCDC_ERR_PUBLICATION, "publication \"%s\" does not exist (%s)", cfg->publication,
+            cat->ts.ntables == 0 ? "list the tables to create it, or create it: CREATE "
+                                   "PUBLICATION ... FOR TABLE ..."
+                                 : "allow pgcdc to create it, or create it as the "
+                                   "tables' owner: CREATE PUBLICATION ... FOR TABLE ...");
+        goto done;
+    }
+    slot_exists = read_slot(ctx, conn, cfg->slot, &cat->slot_lsn);
+    if (slot_exists < 0) {
+        r = slot_exists;
+        goto done;
+    }
+    if (!slot_exists && !cfg->create_slot) {
+        r = pgcdc__fail(ctx, PGCDC_ERR_SLOT_MISSING,
+                        "replication slot \"%s\" does not exist (allow pgcdc to create it, or "
+                        "create it: SELECT pg_create_logical_replication_slot('%s', 'pgoutput'))",
+                        cfg->slot, cfg->slot);
+        goto done;
+    }
+    if (!slot_exists) {
+        r = check_slot_capacity(ctx, conn);
+        if (r != PGCDC_OK)
+            goto done;
+    }
+    /* Every check passed: create what is missing.  The publication comes first,
+     * because decoding WAL written before it existed fails. */
+    if (!pub_exists || cfg->replica_identity_full) {
+        r = create_objects(ctx, conn, cfg, cat, !pub_exists);
+        if (r != PGCDC_OK)
+            goto done;
+        if (!pub_exists)
+            pgcdc__log(ctx, PGCDC_LOG_INFO, "created publication \"%s\"", cfg->publication);
+    }
+    if (!slot_exists) {
+        r = create_slot(ctx, conn, cfg->slot, &cat->slot_lsn);
+        cat->slot_created = r == PGCDC_OK;
+        if (r != PGCDC_OK && !pub_exists) {
+            char drop[128];
+
+            /* All or nothing: the cleanup's own failure is not reported over the cause. */
+            snprintf(drop, sizeof(drop), "DROP PUBLICATION IF EXISTS %s", cfg->publication);
+            pgcdc__exec(NULL, conn, "drop publication", drop, NULL);
+        }
+    }
+done:
+    PQfinish(conn);
+    return r;
+}
+
+int pgcdc__catalog_drop_slot(pgcdc__ctx *ctx, const pgcdc__catalog_opts *cfg)
+{
+    const char *params[1] = {cfg->slot};
+    PGconn *conn;
+    PGresult *res;
+    int r;
+
+    if (cfg->slot == NULL)
+        return pgcdc__fail(ctx, PGCDC_ERR_INVALID, "no slot name given");
+    conn = pgcdc__connect(ctx, cfg->conninfo, 0, NULL, &r);
+    if (conn == NULL)
+        return r;
+    r = read_slot(ctx, conn, cfg->slot, NULL);
+    if (r == 0) {
+        r = pgcdc__fail(ctx, PGCDC_ERR_SLOT_MISSING, "replication slot \"%s\" does not exist",
+                        cfg->slot);
+    } else if (r == 1 || r == PGCDC_ERR_SLOT_INVALID) {
+        res = pgcdc__query(ctx, conn, "drop replication slot",
+                           "SELECT pg_drop_replication_slot($1)", 1, params, NULL);
+        r = res != NULL ? PGCDC_OK : PGCDC_ERR_SQL;
+        PQclear(res);
+        if (r == PGCDC_OK)
+            pgcdc__log(ctx, PGCDC_LOG_INFO, "dropped replication slot \"%s\"", cfg->slot);
+    }
+    PQfinish(conn);
+    return r;
+}

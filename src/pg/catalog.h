@@ -1,0 +1,43 @@
+/*
+ * The SQL side of a worker: preflight checks (wal_level, privileges, tables,
+ * replica identity, publication, slot), then creation of what is missing,
+ * all or nothing; and dropping the slot.
+ */
+#ifndef PGCDC_PG_CATALOG_H
+#define PGCDC_PG_CATALOG_H
+
+#include <libpq-fe.h>
+#include <stdint.h>
+
+#include "base/log.h"
+#include "core/tables.h"
+
+typedef struct pgcdc__catalog_opts {
+    const char *conninfo;
+    const char *slot;
+    const char *publication;
+    const pgcdc__table_name *tables;
+    int ntables;
+    int create_slot;
+    int create_publication;
+    int replica_identity_full;
+} pgcdc__catalog_opts;
+
+typedef struct pgcdc__catalog {
+    pgcdc__tableset ts; /* the listed tables as the catalog describes them */
+    int server_version;
+    char *database;
+    char *encoding;
+    uint64_t slot_lsn;         /* confirmed_flush_lsn (or creation LSN) at start */
+    int slot_created;          /* this start created the slot */
+    int wal_sender_timeout_ms; /* the server's; 0 when disabled */
+} pgcdc__catalog;
+
+/* Preflight checks, then creates what is missing (publication, slot), all or nothing. */
+int pgcdc__catalog_prepare(pgcdc__ctx *ctx, const pgcdc__catalog_opts *opts, pgcdc__catalog *cat);
+/* Checks that the slot still exists and is usable, on any connection (replication too). */
+int pgcdc__catalog_check_slot(pgcdc__ctx *ctx, PGconn *conn, const char *slot);
+void pgcdc__catalog_clear(pgcdc__catalog *cat);
+int pgcdc__catalog_drop_slot(pgcdc__ctx *ctx, const pgcdc__catalog_opts *opts);
+
+#endif /* PGCDC_PG_CATALOG_H */

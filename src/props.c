@@ -1,0 +1,438 @@
+/*
+ * The property table: every setting by name, type, default, range and a
+ * one-line description.  pgcdc_config_set() reads text through it into the
+ * typed setters, the command line's -X and docs/CONFIGURATION.md come from
+ * it, and sinks add theirs under sink.<kind>.<key>.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/num.h"
+#include "config.h"
+
+typedef struct prop prop;
+/* Sets the property from its text, already checked against type and range (num: its value). */
+typedef int (*prop_set)(pgcdc_config *cfg, const char *text, long long num);
+
+struct prop {
+    pgcdc_property info;
+    prop_set set;
+};
+
+static int set_dbname(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)num;
+    return pgcdc_config_set_conninfo(cfg, text);
+}
+
+static int set_table(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)num;
+    return pgcdc_config_add_table(cfg, text);
+}
+
+static int set_slot(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)num;
+    return pgcdc_config_set_slot(cfg, text);
+}
+
+static int set_publication(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)num;
+    return pgcdc_config_set_publication(cfg, text);
+}
+
+static int set_create_slot(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)text;
+    return pgcdc_config_set_create_slot(cfg, (int)num);
+}
+
+static int set_create_publication(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)text;
+    return pgcdc_config_set_create_publication(cfg, (int)num);
+}
+
+static int set_replica_identity_full(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)text;
+    return pgcdc_config_set_replica_identity_full(cfg, (int)num);
+}
+
+static int set_status_interval(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)text;
+    return pgcdc_config_set_status_interval(cfg, (int)num);
+}
+
+static int set_endpos(pgcdc_config *cfg, const char *text, long long num)
+{
+    uint64_t lsn = 0;
+
+    (void)num;
+    pgcdc_lsn_parse(text, &lsn);
+    return pgcdc_config_set_endpos(cfg, lsn);
+}
+
+static int set_protocol(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)text;
+    return pgcdc_config_set_proto_version(cfg, (int)num);
+}
+
+static int set_binary(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)text;
+    return pgcdc_config_set_binary(cfg, (int)num);
+}
+
+static int set_spool_dir(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)num;
+    return pgcdc_config_set_spool_dir(cfg, text);
+}
+
+static int set_retries(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)text;
+    return pgcdc_config_set_handler_retries(cfg, (int)num, cfg->handler_delay_ms);
+}
+
+static int set_retry_delay(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)text;
+    return pgcdc_config_set_handler_retries(cfg, cfg->handler_retries, (int)num);
+}
+
+/* on_error and dead_letter are set apart; the worker checks at start that they agree. */
+static int set_on_error(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)num;
+    cfg->error_policy =
+        strcmp(text, "halt") == 0 ? PGCDC_ON_ERROR_HALT : PGCDC_ON_ERROR_DEAD_LETTER;
+    return PGCDC_OK;
+}
+
+static int set_dead_letter(pgcdc_config *cfg, const char *text, long long num)
+{
+    char *copy;
+
+    (void)num;
+    if (*text == '\0')
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "the dead-letter file path is empty");
+    copy = strdup(text);
+    if (copy == NULL)
+        return pgcdc__config_fail(cfg, PGCDC_ERR_NOMEM, "out of memory");
+    free(cfg->dead_letter_path);
+    cfg->dead_letter_path = copy;
+    return PGCDC_OK;
+}
+
+static int set_max_backoff(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)text;
+    return pgcdc_config_set_reconnect(cfg, (int)num, cfg->reconnect_attempts);
+}
+
+static int set_attempts(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)text;
+    return pgcdc_config_set_reconnect(cfg, cfg->reconnect_max_ms, (int)num);
+}
+
+static int set_log_level(pgcdc_config *cfg, const char *text, long long num)
+{
+    static const char *const levels[] = {"error", "warning", "info", "debug"};
+
+    (void)num;
+    for (int i = 0; i < 4; i++) {
+        if (strcmp(text, levels[i]) == 0)
+            return pgcdc_config_set_log_level(cfg, (pgcdc_log_level)i);
+    }
+    return PGCDC_ERR_INVALID;
+}
+
+static int set_format(pgcdc_config *cfg, const char *text, long long num)
+{
+    pgcdc_format format = PGCDC_FORMAT_JSON;
+
+    (void)num;
+    pgcdc_format_parse(text, &format);
+    return pgcdc_config_set_format(cfg, format);
+}
+
+static int set_sink(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)num;
+    return pgcdc_config_add_sink(cfg, text);
+}
+
+#define NONE 0, 0, NULL
+
+static const prop props[] = {
+    {{"dbname", PGCDC_PROP_STRING, NULL, NONE,
+      "connection string or URI (libpq's; PG* environment variables apply)"},
+     set_dbname},
+    {{"slot", PGCDC_PROP_STRING, NULL, NONE,
+      "replication slot: 1 to 63 of [a-z0-9_]; created when missing unless create_slot is off"},
+     set_slot},
+    {{"publication", PGCDC_PROP_STRING, NULL, NONE,
+      "publication: 1 to 63 of [a-z0-9_]; created for the tables when missing"},
+     set_publication},
+    {{"table", PGCDC_PROP_LIST, NULL, NONE,
+      "a table to stream, \"table\" or \"schema.table\" (each setting adds one)"},
+     set_table},
+    {{"create_slot", PGCDC_PROP_BOOL, "true", NONE, "create the slot when it does not exist"},
+     set_create_slot},
+    {{"create_publication", PGCDC_PROP_BOOL, "true", NONE,
+      "create the publication when it does not exist"},
+     set_create_publication},
+    {{"replica_identity_full", PGCDC_PROP_BOOL, "false", NONE,
+      "set REPLICA IDENTITY FULL on the listed tables at start (whole old rows)"},
+     set_replica_identity_full},
+    {{"status_interval", PGCDC_PROP_DURATION, "10s", 100, 10000, NULL,
+      "how often the confirmed position is reported to the server at least"},
+     set_status_interval},
+    {{"endpos", PGCDC_PROP_LSN, NULL, NONE,
+      "stop once everything committed up to this LSN is confirmed"},
+     set_endpos},
+    {{"protocol", PGCDC_PROP_INT, "1", 1, 2, NULL,
+      "pgoutput protocol; 2 streams large transactions before their commit (spooled to disk)"},
+     set_protocol},
+    {{"binary", PGCDC_PROP_BOOL, "true", NONE,
+      "ask for binary column values where every column's type allows (same output)"},
+     set_binary},
+    {{"spool_dir", PGCDC_PROP_STRING, NULL, NONE,
+      "where streamed transactions wait for their commit (default $TMPDIR or /tmp)"},
+     set_spool_dir},
+    {{"handler.retries", PGCDC_PROP_INT, "5", 0, 100, NULL,
+      "retries of a failing handler or sink call before the error policy applies"},
+     set_retries},
+    {{"handler.retry_delay", PGCDC_PROP_DURATION, "100ms", 0, 60000, NULL,
+      "the first retry's delay; each retry doubles it, up to 30 s"},
+     set_retry_delay},
+    {{"on_error", PGCDC_PROP_ENUM, "halt", 0, 0, "halt|dead_letter",
+      "after the retries: halt (confirm nothing past it) or dead_letter (record it, go on)"},
+     set_on_error},
+    {{"dead_letter", PGCDC_PROP_STRING, NULL, NONE,
+      "the file that on_error=dead_letter appends failed changes to (fsynced)"},
+     set_dead_letter},
+    {{"reconnect.max_backoff", PGCDC_PROP_DURATION, "30s", 10, 3600000, NULL,
+      "the longest wait between reconnect attempts (from 100 ms, doubling, with jitter)"},
+     set_max_backoff},
+    {{"reconnect.attempts", PGCDC_PROP_INT, "0", 0, 1000000000, NULL,
+      "failed reconnect attempts before giving up (0: never give up)"},
+     set_attempts},
+    {{"log_level", PGCDC_PROP_ENUM, "info", 0, 0, "error|warning|info|debug",
+      "log lines at and above this level go to the log hook (or stderr)"},
+     set_log_level},
+    {{"format", PGCDC_PROP_ENUM, "json", 0, 0, "json|debezium|wal2json",
+      "the format of sink events: native JSON, Debezium envelopes or wal2json format 2"},
+     set_format},
+    {{"sink", PGCDC_PROP_LIST, NULL, NONE,
+      "where events go: - (stdout) or file:PATH (each setting adds one)"},
+     set_sink},
+};
+
+#define NPROPS ((int)(sizeof(props) / sizeof(props[0])))
+
+const pgcdc_property *pgcdc_property_at(int i, const char **sink_kind)
+{
+    const pgcdc_sink_ops *ops;
+
+    if (sink_kind != NULL)
+        *sink_kind = NULL;
+    if (i < 0)
+        return NULL;
+    if (i < NPROPS)
+        return &props[i].info;
+    i -= NPROPS;
+    for (int k = 0; (ops = pgcdc__sink_kind_at(k)) != NULL; k++) {
+        if (i < ops->nproperties) {
+            if (sink_kind != NULL)
+                *sink_kind = ops->kind;
+            return &ops->properties[i];
+        }
+        i -= ops->nproperties;
+    }
+    return NULL;
+}
+
+static int parse_bool(const char *text, long long *out)
+{
+    static const char *const yes[] = {"true", "on", "yes", "1"};
+    static const char *const no[] = {"false", "off", "no", "0"};
+
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(text, yes[i]) == 0 || strcasecmp(text, no[i]) == 0) {
+            *out = strcasecmp(text, yes[i]) == 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int parse_int(const char *text, long long *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtoll(text, &end, 10);
+    return errno != 0 || end == text || *end != '\0' ? -1 : 0;
+}
+
+/* Whether text is one of the "a|b|c" choices. */
+static int is_choice(const char *choices, const char *text)
+{
+    size_t n = strlen(text);
+
+    for (const char *p = choices; *p != '\0';) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar != NULL ? (size_t)(bar - p) : strlen(p);
+
+        if (len == n && strncmp(p, text, n) == 0)
+            return 1;
+        p += len + (bar != NULL);
+    }
+    return 0;
+}
+
+static const char *type_words(pgcdc_prop_type type)
+{
+    switch (type) {
+    case PGCDC_PROP_BOOL:
+        return "true or false";
+    case PGCDC_PROP_INT:
+        return "an integer";
+    case PGCDC_PROP_DURATION:
+        return "a duration such as 500ms or 10s";
+    case PGCDC_PROP_SIZE:
+        return "a size such as 64kB or 1MB";
+    case PGCDC_PROP_LSN:
+        return "an LSN such as 0/1A2B3C8";
+    default:
+        return "text";
+    }
+}
+
+/* Checks text against the property's type and range; the number it reads as in *num. */
+static int check_value(pgcdc_config *cfg, const char *key, const pgcdc_property *p,
+                       const char *text, long long *num)
+{
+    uint64_t lsn;
+    int bad = 0;
+
+    *num = 0;
+    switch (p->type) {
+    case PGCDC_PROP_BOOL:
+        bad = parse_bool(text, num) != 0;
+        break;
+    case PGCDC_PROP_INT:
+        bad = parse_int(text, num) != 0;
+        break;
+    case PGCDC_PROP_DURATION:
+        bad = pgcdc__parse_duration_ms(text, num) != 0;
+        break;
+    case PGCDC_PROP_SIZE:
+        bad = pgcdc__parse_size(text, num) != 0;
+        break;
+    case PGCDC_PROP_LSN:
+        bad = pgcdc_lsn_parse(text, &lsn) != PGCDC_OK;
+        break;
+    case PGCDC_PROP_ENUM:
+        if (!is_choice(p->choices, text))
+            return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
+                                      "invalid value \"%s\" for %s (use one of: %s)", text, key,
+                                      p->choices);
+        return PGCDC_OK;
+    default:
+        return PGCDC_OK;
+    }
+    if (bad)
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "invalid value \"%s\" for %s (use %s)",
+                                  text, key, type_words(p->type));
+    if ((p->type == PGCDC_PROP_INT || p->type == PGCDC_PROP_DURATION ||
+         p->type == PGCDC_PROP_SIZE) &&
+        (*num < p->min || *num > p->max))
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
+                                  "%s must be between %lld and %lld%s, not \"%s\"", key, p->min,
+                                  p->max,
+                                  p->type == PGCDC_PROP_DURATION ? " ms"
+                                  : p->type == PGCDC_PROP_SIZE   ? " bytes"
+                                                                 : "",
+                                  text);
+    return PGCDC_OK;
+}
+
+/* A sink property: sink.<kind>.<key> of a built-in kind or of a sink added with its ops. */
+static const pgcdc_property *find_sink_prop(const pgcdc_config *cfg, const char *key,
+                                            const char **why)
+{
+    const char *kind = key + 5;
+    const char *dot = strchr(kind, '.');
+    const pgcdc_sink_ops *ops = NULL;
+    char name[32];
+
+    *why = "unknown sink kind";
+    if (dot == NULL || (size_t)(dot - kind) >= sizeof(name))
+        return NULL;
+    memcpy(name, kind, (size_t)(dot - kind));
+    name[dot - kind] = '\0';
+    ops = pgcdc__sink_kind(name);
+    for (int i = 0; ops == NULL && i < cfg->nsinks; i++) {
+        if (strcmp(cfg->sinks[i].ops->kind, name) == 0)
+            ops = cfg->sinks[i].ops;
+    }
+    if (ops == NULL)
+        return NULL;
+    *why = "unknown property of that sink";
+    return pgcdc__sink_property(ops, dot + 1);
+}
+
+int pgcdc_config_set(pgcdc_config *cfg, const char *key, const char *value, char *errbuf,
+                     size_t errlen)
+{
+    char norm[128];
+    const pgcdc_property *p = NULL;
+    const prop *own = NULL;
+    const char *why = "unknown property";
+    long long num;
+    size_t n;
+    int r;
+
+    if (key == NULL || value == NULL) {
+        r = pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "a property needs a name and a value");
+        goto out;
+    }
+    n = strlen(key);
+    if (n >= sizeof(norm)) {
+        r = pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "unknown property \"%.40s...\"", key);
+        goto out;
+    }
+    for (size_t i = 0; i <= n; i++)
+        norm[i] = key[i] == '-' ? '_' : key[i];
+    for (int i = 0; i < NPROPS && p == NULL; i++) {
+        if (strcmp(props[i].info.name, norm) == 0) {
+            own = &props[i];
+            p = &own->info;
+        }
+    }
+    if (p == NULL && strncmp(norm, "sink.", 5) == 0)
+        p = find_sink_prop(cfg, norm, &why);
+    if (p == NULL) {
+        r = pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
+                               "%s \"%s\" (pgcdc --help-config lists every property)", why, key);
+        goto out;
+    }
+    r = check_value(cfg, norm, p, value, &num);
+    if (r == PGCDC_OK)
+        r = own != NULL ? own->set(cfg, value, num) : pgcdc__config_keep_prop(cfg, norm, value);
+out:
+    if (r != PGCDC_OK && errbuf != NULL && errlen > 0)
+        snprintf(errbuf, errlen, "%s", cfg->errmsg);
+    return r;
+}

@@ -1,0 +1,307 @@
+/*
+ * The sink registry and the public face of sinks: handles, properties,
+ * acknowledgements, and events formatted on first request.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/row.h"
+#include "format/format.h"
+#include "sink/file.h"
+#include "sink/sink.h"
+
+static const pgcdc_sink_ops *const kinds[] = {&pgcdc__file_sink};
+
+const pgcdc_sink_ops *pgcdc__sink_kind_at(int i)
+{
+    if (i < 0 || (size_t)i >= sizeof(kinds) / sizeof(kinds[0]))
+        return NULL;
+    return kinds[i];
+}
+
+const pgcdc_sink_ops *pgcdc__sink_kind(const char *kind)
+{
+    for (int i = 0; pgcdc__sink_kind_at(i) != NULL; i++) {
+        if (strcmp(kinds[i]->kind, kind) == 0)
+            return kinds[i];
+    }
+    return NULL;
+}
+
+const pgcdc_sink_ops *pgcdc__sink_kind_for_uri(const char *uri)
+{
+    const char *colon;
+    char scheme[32];
+
+    if (uri == NULL)
+        return NULL;
+    /* "-" is stdout, the file sink's. */
+    if (strcmp(uri, "-") == 0)
+        return &pgcdc__file_sink;
+    colon = strchr(uri, ':');
+    if (colon == NULL || (size_t)(colon - uri) >= sizeof(scheme))
+        return NULL;
+    memcpy(scheme, uri, (size_t)(colon - uri));
+    scheme[colon - uri] = '\0';
+    return pgcdc__sink_kind(scheme);
+}
+
+const pgcdc_property *pgcdc__sink_property(const pgcdc_sink_ops *ops, const char *name)
+{
+    for (int i = 0; i < ops->nproperties; i++) {
+        if (strcmp(ops->properties[i].name, name) == 0)
+            return &ops->properties[i];
+    }
+    return NULL;
+}
+
+pgcdc_sink *pgcdc__sink_new(const pgcdc_sink_ops *ops, const char *uri, void *opaque,
+                            pgcdc_format format, pgcdc__ctx *ctx, pgcdc__ledger *ledger,
+                            const pgcdc__prop_value *props, int nprops)
+{
+    pgcdc_sink *sink = calloc(1, sizeof(*sink));
+
+    if (sink == NULL)
+        return NULL;
+    sink->uri = strdup(uri != NULL ? uri : "");
+    if (sink->uri == NULL) {
+        free(sink);
+        return NULL;
+    }
+    sink->ops = ops;
+    sink->opaque = opaque;
+    sink->format = format;
+    sink->ctx = ctx;
+    sink->ledger = ledger;
+    sink->props = props;
+    sink->nprops = nprops;
+    return sink;
+}
+
+/* The message a sink left, or a plain one when it left none. */
+static int sink_failed(pgcdc_sink *sink, const char *what, int r)
+{
+    if (pgcdc__errmsg(sink->ctx)[0] == '\0')
+        pgcdc__fail(sink->ctx, r, "sink \"%s\" failed to %s: %s", sink->uri, what,
+                    pgcdc_strerror(r));
+    return r;
+}
+
+int pgcdc__sink_open(pgcdc_sink *sink)
+{
+    int r;
+
+    sink->ctx->msg[0] = '\0';
+    sink->opened = 1;
+    r = sink->ops->open != NULL ? sink->ops->open(sink, sink->uri) : PGCDC_OK;
+    return r < 0 ? sink_failed(sink, "open", r) : PGCDC_OK;
+}
+
+int pgcdc__sink_write(pgcdc_sink *sink, pgcdc_sink_event *ev)
+{
+    int r;
+
+    sink->ctx->msg[0] = '\0';
+    ev->format = sink->format;
+    r = sink->ops->write(sink, ev);
+    return r < 0 ? sink_failed(sink, "write", r) : r;
+}
+
+int pgcdc__sink_flush(pgcdc_sink *sink)
+{
+    int r;
+
+    if (sink->ops->flush == NULL)
+        return PGCDC_OK;
+    sink->ctx->msg[0] = '\0';
+    r = sink->ops->flush(sink);
+    return r < 0 ? sink_failed(sink, "flush", r) : PGCDC_OK;
+}
+
+void pgcdc__sink_free(pgcdc_sink *sink)
+{
+    if (sink == NULL)
+        return;
+    /* Once open was called, close frees whatever it made, even after a failed open. */
+    if (sink->opened && sink->ops->close != NULL)
+        sink->ops->close(sink);
+    free(sink->uri);
+    free(sink);
+}
+
+void *pgcdc_sink_state(const pgcdc_sink *sink)
+{
+    return sink->state;
+}
+
+void pgcdc_sink_set_state(pgcdc_sink *sink, void *state)
+{
+    sink->state = state;
+}
+
+void *pgcdc_sink_opaque(const pgcdc_sink *sink)
+{
+    return sink->opaque;
+}
+
+pgcdc_format pgcdc_sink_format(const pgcdc_sink *sink)
+{
+    return sink->format;
+}
+
+const char *pgcdc_sink_property(const pgcdc_sink *sink, const char *key)
+{
+    size_t klen = strlen(sink->ops->kind);
+    const pgcdc_property *p;
+
+    /* Set values are kept by their full names: sink.<kind>.<key>. */
+    for (int i = sink->nprops - 1; i >= 0; i--) {
+        const char *k = sink->props[i].key;
+
+        if (strncmp(k, "sink.", 5) == 0 && strncmp(k + 5, sink->ops->kind, klen) == 0 &&
+            k[5 + klen] == '.' && strcmp(k + 6 + klen, key) == 0)
+            return sink->props[i].value;
+    }
+    p = pgcdc__sink_property(sink->ops, key);
+    return p != NULL ? p->default_value : NULL;
+}
+
+int pgcdc_sink_ack(pgcdc_sink *sink, uint64_t token)
+{
+    return pgcdc__ledger_ack(sink->ledger, token);
+}
+
+int pgcdc_sink_fail(pgcdc_sink *sink, int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(sink->ctx->msg, sizeof(sink->ctx->msg), fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+void pgcdc_sink_log(pgcdc_sink *sink, pgcdc_log_level level, const char *fmt, ...)
+{
+    char line[PGCDC__MSG_SIZE];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    pgcdc__log(sink->ctx, (int)level, "%s", line);
+}
+
+/* ---- events ---- */
+
+void pgcdc__formats_init(pgcdc__formats *fs)
+{
+    memset(fs, 0, sizeof(*fs));
+    pgcdc__buf_init(&fs->key);
+}
+
+int pgcdc__formats_set_dbname(pgcdc__formats *fs, const char *dbname)
+{
+    char *copy = strdup(dbname != NULL ? dbname : "");
+
+    if (copy == NULL)
+        return PGCDC_ERR_NOMEM;
+    free(fs->dbname);
+    fs->dbname = copy;
+    return PGCDC_OK;
+}
+
+void pgcdc__formats_clear(pgcdc__formats *fs)
+{
+    for (int i = 0; i < PGCDC__NFORMATS; i++)
+        pgcdc_formatter_free(fs->f[i]);
+    pgcdc__buf_free(&fs->key);
+    free(fs->dbname);
+    pgcdc__formats_init(fs);
+}
+
+void pgcdc__sink_event_init(pgcdc_sink_event *ev, pgcdc_event_kind kind, const pgcdc_txn *txn,
+                            const pgcdc_change *change, pgcdc__formats *formats)
+{
+    ev->kind = kind;
+    ev->txn = txn;
+    ev->change = change;
+    ev->formats = formats;
+    ev->formatted = 0;
+    ev->keyed = 0;
+    ev->format = PGCDC_FORMAT_JSON;
+}
+
+pgcdc_event_kind pgcdc_sink_event_kind(const pgcdc_sink_event *ev)
+{
+    return ev->kind;
+}
+
+int pgcdc_sink_event_data(const pgcdc_sink_event *ev, const char **data, size_t *len)
+{
+    pgcdc_sink_event *mut = (pgcdc_sink_event *)ev;
+    pgcdc__formats *fs = ev->formats;
+    int i = (int)ev->format;
+    int r;
+
+    if (!(ev->formatted & (1u << i))) {
+        if (fs->f[i] == NULL)
+            fs->f[i] = pgcdc_formatter_new(ev->format, fs->dbname);
+        if (fs->f[i] == NULL)
+            return PGCDC_ERR_NOMEM;
+        if (ev->kind == PGCDC_EVENT_BEGIN)
+            r = pgcdc_formatter_begin(fs->f[i], ev->txn, &mut->data[i], &mut->len[i]);
+        else if (ev->kind == PGCDC_EVENT_COMMIT)
+            r = pgcdc_formatter_commit(fs->f[i], ev->txn, &mut->data[i], &mut->len[i]);
+        else
+            r = pgcdc_formatter_change(fs->f[i], ev->change, &mut->data[i], &mut->len[i]);
+        if (r != PGCDC_OK)
+            return r;
+        mut->formatted |= 1u << i;
+    }
+    *data = ev->data[i];
+    *len = ev->len[i];
+    return PGCDC_OK;
+}
+
+int pgcdc_sink_event_key(const pgcdc_sink_event *ev, const char **data, size_t *len)
+{
+    pgcdc_sink_event *mut = (pgcdc_sink_event *)ev;
+    pgcdc__buf *key = &ev->formats->key;
+    const char *text;
+
+    if (!ev->keyed) {
+        pgcdc__buf_reset(key);
+        if (ev->change != NULL && ev->change->op != PGCDC_OP_TRUNCATE)
+            pgcdc__fmt_key(key, ev->change);
+        mut->keyed = 1;
+    }
+    text = pgcdc__buf_cstr(key);
+    if (text == NULL)
+        return PGCDC_ERR_NOMEM;
+    *data = text;
+    *len = key->len;
+    return PGCDC_OK;
+}
+
+const char *pgcdc_sink_event_route(const pgcdc_sink_event *ev)
+{
+    return ev->change != NULL ? ev->change->rel->route : NULL;
+}
+
+uint64_t pgcdc_sink_event_token(const pgcdc_sink_event *ev)
+{
+    return ev->txn->token;
+}
+
+const pgcdc_txn *pgcdc_sink_event_txn(const pgcdc_sink_event *ev)
+{
+    return ev->txn;
+}
+
+const pgcdc_change *pgcdc_sink_event_change(const pgcdc_sink_event *ev)
+{
+    return ev->change;
+}

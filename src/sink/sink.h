@@ -1,0 +1,92 @@
+/*
+ * Sinks inside the library: the registry of built-in kinds, the open sink
+ * behind the public pgcdc_sink handle, and events whose formatted bytes and
+ * key are made on first request and shared by the sinks of one format.
+ * Which sinks get an event, with what retries, is the worker's business.
+ */
+#ifndef PGCDC_SINK_SINK_H
+#define PGCDC_SINK_SINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "core/ledger.h"
+#include "pgcdc.h"
+
+#define PGCDC__NFORMATS 3
+
+/* A property set for some sink kind: "sink.file.flush_interval" = "50ms". */
+typedef struct pgcdc__prop_value {
+    char *key;
+    char *value;
+} pgcdc__prop_value;
+
+/* Formatters shared by every sink of a worker, one per format, made when first needed. */
+typedef struct pgcdc__formats {
+    char *dbname;
+    pgcdc_formatter *f[PGCDC__NFORMATS];
+    pgcdc__buf key;
+} pgcdc__formats;
+
+struct pgcdc_sink_event {
+    pgcdc_event_kind kind;
+    const pgcdc_txn *txn;
+    const pgcdc_change *change; /* CHANGE only */
+    pgcdc__formats *formats;
+    /* What was made for this event so far. */
+    unsigned formatted; /* bit per format */
+    const char *data[PGCDC__NFORMATS];
+    size_t len[PGCDC__NFORMATS];
+    int keyed;
+    pgcdc_format format; /* the format of the sink being given the event */
+};
+
+struct pgcdc_sink {
+    const pgcdc_sink_ops *ops;
+    char *uri;
+    void *opaque;
+    void *state;
+    pgcdc_format format;
+    int opened;
+    pgcdc__ctx *ctx;
+    pgcdc__ledger *ledger;
+    const pgcdc__prop_value *props; /* the worker's, for pgcdc_sink_property */
+    int nprops;
+};
+
+/* The built-in kind for a URI ("-", "file:PATH"), or NULL. */
+const pgcdc_sink_ops *pgcdc__sink_kind_for_uri(const char *uri);
+/* The built-in kind of that name ("file"), or NULL. */
+const pgcdc_sink_ops *pgcdc__sink_kind(const char *kind);
+/* The i-th built-in kind (from 0), NULL past the last. */
+const pgcdc_sink_ops *pgcdc__sink_kind_at(int i);
+/* A kind's property of that name, or NULL. */
+const pgcdc_property *pgcdc__sink_property(const pgcdc_sink_ops *ops, const char *name);
+
+/* A sink for ops at uri; NULL on out of memory.  Not open yet. */
+pgcdc_sink *pgcdc__sink_new(const pgcdc_sink_ops *ops, const char *uri, void *opaque,
+                            pgcdc_format format, pgcdc__ctx *ctx, pgcdc__ledger *ledger,
+                            const pgcdc__prop_value *props, int nprops);
+/*
+ * Open, write and flush: the sink's own result, with a message in the
+ * context when it failed (its own, or one naming the sink).
+ */
+int pgcdc__sink_open(pgcdc_sink *sink);
+/* PGCDC_HANDLED, PGCDC_DEFER or an error. */
+int pgcdc__sink_write(pgcdc_sink *sink, pgcdc_sink_event *ev);
+int pgcdc__sink_flush(pgcdc_sink *sink);
+/* Closes (once) and frees; NULL is a no-op. */
+void pgcdc__sink_free(pgcdc_sink *sink);
+
+void pgcdc__formats_init(pgcdc__formats *fs);
+/* Takes a copy of the database name formats such as Debezium's name. */
+int pgcdc__formats_set_dbname(pgcdc__formats *fs, const char *dbname);
+void pgcdc__formats_clear(pgcdc__formats *fs);
+
+/* Starts an event: nothing is formatted until a sink asks. */
+void pgcdc__sink_event_init(pgcdc_sink_event *ev, pgcdc_event_kind kind, const pgcdc_txn *txn,
+                            const pgcdc_change *change, pgcdc__formats *formats);
+
+#endif /* PGCDC_SINK_SINK_H */
