@@ -1,12 +1,13 @@
 # One command each: build, test, demo, format.  CMake does the work.
 #   make            build (build/)
 #   make check      install what is missing, then the whole test suite:
-#                   gcc -Werror, clang -Werror, ASan+UBSan, valgrind, format check
+#                   gcc -Werror, clang -Werror, ASan+UBSan, valgrind, format and layer checks
 #   make asan       tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make demo       the seed's e-commerce worker, end to end
 #   make bench      the benchmark (bench/run --quick: under a minute)
 #   make chaos      the fault-injection suite, full (make check runs its CI subset)
 #   make format     apply .clang-format
+#   make docs       regenerate docs/CONFIGURATION.md from the property table
 #   make install    install library, header, pkg-config file and tool (PREFIX=/usr/local)
 
 SHELL := /bin/bash
@@ -18,7 +19,7 @@ CTEST ?= ctest
 SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find include src tools examples tests bench -name '*.[ch]')
 
 .PHONY: all build deps check check-gcc check-clang check-asan check-valgrind check-fuzz format format-check \
-        asan demo install clean bench chaos
+        check-layers asan demo install clean bench chaos
 
 all: build
 
@@ -30,7 +31,11 @@ deps:
 	@scripts/install-deps
 
 # The final ctest run's summary closes the output.
-check: deps format-check check-clang check-asan check-valgrind check-fuzz check-gcc
+check: deps format-check check-layers check-clang check-asan check-valgrind check-fuzz check-gcc
+
+# The layer rules of src/ (docs/ARCHITECTURE.md).
+check-layers:
+	scripts/check-layers
 
 check-gcc:
 	$(CMAKE) -S . -B build-check -DCMAKE_C_COMPILER=gcc -DPGCDC_WERROR=ON
@@ -59,13 +64,15 @@ FUZZ_SECONDS ?= 60
 check-fuzz:
 	$(CMAKE) -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DPGCDC_WERROR=ON -DPGCDC_FUZZ=ON \
 	    -DPGCDC_TESTS=OFF
-	$(CMAKE) --build build-fuzz -j $(JOBS) --target fuzz_decoder fuzz_binval
-	rm -rf build-fuzz/corpus-decoder build-fuzz/corpus-binval
-	mkdir -p build-fuzz/corpus-decoder build-fuzz/corpus-binval
+	$(CMAKE) --build build-fuzz -j $(JOBS) --target fuzz_decoder fuzz_binval fuzz_txn
+	rm -rf build-fuzz/corpus-decoder build-fuzz/corpus-binval build-fuzz/corpus-txn
+	mkdir -p build-fuzz/corpus-decoder build-fuzz/corpus-binval build-fuzz/corpus-txn
 	build-fuzz/tests/fuzz/fuzz_decoder -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	    build-fuzz/corpus-decoder tests/fuzz/corpus 2>&1 | tail -4
 	build-fuzz/tests/fuzz/fuzz_binval -max_total_time=15 -print_final_stats=1 \
 	    build-fuzz/corpus-binval 2>&1 | tail -4
+	build-fuzz/tests/fuzz/fuzz_txn -max_total_time=30 -print_final_stats=1 \
+	    build-fuzz/corpus-txn tests/fuzz/corpus-txn 2>&1 | tail -4
 
 format:
 	clang-format -i $(SOURCES)
@@ -83,6 +90,12 @@ chaos: deps build
 # The benchmark, full (bench/run --quick for a short one); results in bench/results/.
 bench: deps
 	bench/run
+
+# docs/CONFIGURATION.md is pgcdc --help-config's output (the test docs.configuration checks it).
+.PHONY: docs
+docs: build
+	build/tools/pgcdc/pgcdc --help-config > docs/CONFIGURATION.md.tmp
+	mv docs/CONFIGURATION.md.tmp docs/CONFIGURATION.md
 
 install: build
 	$(CMAKE) --install build

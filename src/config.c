@@ -67,6 +67,11 @@ int pgcdc__config_fail(pgcdc_config *cfg, int err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(cfg->errmsg, sizeof(cfg->errmsg), fmt, ap);
     va_end(ap);
+    /* Messages quote what they were given: a control character there must not break the line. */
+    for (char *p = cfg->errmsg; *p != '\0'; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    }
     return err;
 }
 

@@ -4,6 +4,7 @@
  * typed setters, the command line's -X and docs/CONFIGURATION.md come from
  * it, and sinks add theirs under sink.<kind>.<key>.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,6 +281,9 @@ static int parse_int(const char *text, long long *out)
 {
     char *end;
 
+    /* strtoll would take leading space and '+'; a property value is the number alone. */
+    if (!(text[0] == '-' || (text[0] >= '0' && text[0] <= '9')))
+        return -1;
     errno = 0;
     *out = strtoll(text, &end, 10);
     return errno != 0 || end == text || *end != '\0' ? -1 : 0;
@@ -343,12 +347,6 @@ static int check_value(pgcdc_config *cfg, const char *key, const pgcdc_property 
     case PGCDC_PROP_LSN:
         bad = pgcdc_lsn_parse(text, &lsn) != PGCDC_OK;
         break;
-    case PGCDC_PROP_ENUM:
-        if (!is_choice(p->choices, text))
-            return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
-                                      "invalid value \"%s\" for %s (use one of: %s)", text, key,
-                                      p->choices);
-        return PGCDC_OK;
     default:
         return PGCDC_OK;
     }
@@ -397,6 +395,7 @@ int pgcdc_config_set(pgcdc_config *cfg, const char *key, const char *value, char
                      size_t errlen)
 {
     char norm[128];
+    char choice[64];
     const pgcdc_property *p = NULL;
     const prop *own = NULL;
     const char *why = "unknown property";
@@ -427,6 +426,21 @@ int pgcdc_config_set(pgcdc_config *cfg, const char *key, const char *value, char
         r = pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
                                "%s \"%s\" (pgcdc --help-config lists every property)", why, key);
         goto out;
+    }
+    /* Choices are words: any case, '-' or '_' ("dead-letter" is dead_letter). */
+    if (p->type == PGCDC_PROP_ENUM) {
+        size_t vn = strnlen(value, sizeof(choice));
+
+        for (size_t i = 0; i < vn && i + 1 < sizeof(choice); i++)
+            choice[i] = value[i] == '-' ? '_' : (char)tolower((unsigned char)value[i]);
+        choice[vn < sizeof(choice) ? vn : 0] = '\0';
+        if (vn == sizeof(choice) || !is_choice(p->choices, choice)) {
+            r = pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
+                                   "invalid value \"%s\" for %s (use one of: %s)", value, norm,
+                                   p->choices);
+            goto out;
+        }
+        value = choice;
     }
     r = check_value(cfg, norm, p, value, &num);
     if (r == PGCDC_OK)

@@ -19,6 +19,13 @@
 /* A stream that lived this long starts the reconnect backoff afresh. */
 #define PGCDC__STABLE_STREAM_US 30000000
 
+/* A counter only the worker's thread writes: a plain increment that other threads may read. */
+static void count(_Atomic uint64_t *counter)
+{
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
 /* The context's log lines go to the user's hook, on the worker's thread. */
 static void log_to_hook(void *opaque, int level, const char *msg)
 {
@@ -99,6 +106,8 @@ pgcdc_worker *pgcdc_worker_new(const pgcdc_config *cfg)
     w->ta = pgcdc__assembly_new(&w->ctx, &opts);
     w->stream = pgcdc__stream_new(&w->ctx, &w->ledger, &w->stop);
     if (w->ta == NULL || w->stream == NULL) {
+        /* No worker was made: its handler's close is not called. */
+        w->cfg.close_cb = NULL;
         pgcdc_worker_free(w);
         return NULL;
     }
@@ -254,7 +263,7 @@ static int reconnect(pgcdc_worker *w)
         r = open_stream(w);
         if (r == PGCDC_OK) {
             w->stream_opened_us = pgcdc__now_us();
-            atomic_fetch_add(&w->n_reconnects, 1);
+            count(&w->n_reconnects);
             atomic_store(&w->state, PGCDC_STATE_STREAMING);
             pgcdc__log(&w->ctx, PGCDC_LOG_INFO, "reconnected to slot \"%s\"", w->cfg.slot);
             return PGCDC_OK;
@@ -349,8 +358,8 @@ static int commit_txn(pgcdc_worker *w, const pgcdc_txn *txn)
     pgcdc__ledger_commit(&w->ledger, txn->token, txn->end_lsn);
     pgcdc__ledger_ack(&w->ledger, txn->token); /* the guard */
     w->protocol_errors = 0;
-    atomic_fetch_add(&w->n_txns, 1);
-    atomic_store(&w->last_commit_time, txn->commit_time);
+    count(&w->n_txns);
+    atomic_store_explicit(&w->last_commit_time, txn->commit_time, memory_order_relaxed);
     return PGCDC_OK;
 }
 
@@ -361,7 +370,7 @@ static int handle(pgcdc_worker *w, const pgcdc__event *ev, const pgcdc_change **
     case PGCDC__EV_BEGIN:
         return begin_txn(w, ev);
     case PGCDC__EV_CHANGE:
-        atomic_fetch_add(&w->n_changes, 1);
+        count(&w->n_changes);
         if (pull)
             *out = ev->change;
         return pgcdc__deliver_change(w, ev->change, !pull);

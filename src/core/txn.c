@@ -89,7 +89,8 @@ void pgcdc__assembly_set_binary(pgcdc__assembly *ta, int on)
 
 int pgcdc__assembly_in_txn(const pgcdc__assembly *ta)
 {
-    return ta->in_txn;
+    /* A skipped transaction (sent again, or past the end position) hands out no begin. */
+    return ta->in_txn && !ta->skip_txn;
 }
 
 int pgcdc__assembly_at_endpos(const pgcdc__assembly *ta)
@@ -298,6 +299,15 @@ static void fill_row(pgcdc__assembly *ta, pgcdc_row *row, const pgcdc__relation 
     row->texts = ta->binary ? &ta->scratch : NULL;
 }
 
+static int has_binary(const pgcdc__tuple *t)
+{
+    for (int i = 0; i < t->ncols; i++) {
+        if (t->cols[i].kind == PGCDC_COL_BINARY)
+            return 1;
+    }
+    return 0;
+}
+
 static void change_event(pgcdc__assembly *ta, pgcdc__event *ev)
 {
     memset(ev, 0, sizeof(*ev));
@@ -327,15 +337,22 @@ static int row_change(pgcdc__assembly *ta, pgcdc__event *ev, pgcdc__msg *m)
     c->op = (pgcdc_op)m->type;
     c->rel = rel;
     c->txn = &ta->txn;
-    c->seq = ta->txn.nchanges++;
-    if (c->seq < ta->skip_below_seq)
+    c->seq = ta->txn.nchanges;
+    if (c->seq < ta->skip_below_seq) {
+        ta->txn.nchanges++;
         return 0;
+    }
     if (ta->binary) {
         int r = convert_values(ta, rel, m);
 
         if (r != PGCDC_OK)
             return r;
+    } else if (has_binary(&m->u.change.old) || has_binary(&m->u.change.new_)) {
+        /* Unchecked, it would be read at its type's size by the typed getters. */
+        return protocol_error(ta, "binary value in a text-mode stream for relation ", rel->name);
     }
+    /* Counted once it cannot fail: a cut must not skip a change never handed out. */
+    ta->txn.nchanges++;
     c->truncate_flags = 0;
     c->has_old = m->u.change.old_kind != 0;
     c->has_new = m->type != PGCDC_MSG_DELETE;

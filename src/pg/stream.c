@@ -171,7 +171,7 @@ static void *keeper_main(void *arg)
             ts.tv_nsec -= 1000000000;
         }
         pthread_cond_timedwait(&s->keeper_cv, &s->keeper_mu, &ts);
-        if (s->keeper_quit || !atomic_load(&s->busy))
+        if (s->keeper_quit || !atomic_load_explicit(&s->busy, memory_order_relaxed))
             continue;
         pthread_mutex_unlock(&s->keeper_mu);
         /*
@@ -263,7 +263,8 @@ void pgcdc__stream_free(pgcdc__stream *s)
 
 void pgcdc__stream_busy(pgcdc__stream *s, int busy)
 {
-    atomic_store(&s->busy, busy);
+    /* A hint for the keeper, set around every callback: no fence needed. */
+    atomic_store_explicit(&s->busy, busy, memory_order_relaxed);
 }
 
 uint64_t pgcdc__stream_received_lsn(const pgcdc__stream *s)
@@ -549,13 +550,16 @@ static int stream_ended_unlock(pgcdc__stream *s)
 static void note_message(pgcdc__stream *s, const uint8_t *buf, int n)
 {
     /* 'w': walStart at 1; 'k': walEnd at 1. */
+    /* Only this thread writes them: plain stores that other threads may read. */
     if (n >= 9 && (buf[0] == 'w' || buf[0] == 'k')) {
         uint64_t lsn = pgcdc__be64(buf + 1);
 
         if (lsn > atomic_load_explicit(&s->received_lsn, memory_order_relaxed))
             atomic_store_explicit(&s->received_lsn, lsn, memory_order_relaxed);
     }
-    atomic_fetch_add_explicit(&s->bytes, (uint64_t)n, memory_order_relaxed);
+    atomic_store_explicit(&s->bytes,
+                          atomic_load_explicit(&s->bytes, memory_order_relaxed) + (uint64_t)n,
+                          memory_order_relaxed);
     s->busy_streak++;
     s->busy_bytes += n;
 }

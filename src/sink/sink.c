@@ -48,10 +48,20 @@ const pgcdc_sink_ops *pgcdc__sink_kind_for_uri(const char *uri)
     return pgcdc__sink_kind(scheme);
 }
 
+/* Property names are equal when they differ only in '-' against '_'. */
+static int names_equal(const char *a, const char *b)
+{
+    for (; *a != '\0' && *b != '\0'; a++, b++) {
+        if (*a != *b && !((*a == '-' || *a == '_') && (*b == '-' || *b == '_')))
+            return 0;
+    }
+    return *a == *b;
+}
+
 const pgcdc_property *pgcdc__sink_property(const pgcdc_sink_ops *ops, const char *name)
 {
     for (int i = 0; i < ops->nproperties; i++) {
-        if (strcmp(ops->properties[i].name, name) == 0)
+        if (names_equal(ops->properties[i].name, name))
             return &ops->properties[i];
     }
     return NULL;
@@ -161,7 +171,7 @@ const char *pgcdc_sink_property(const pgcdc_sink *sink, const char *key)
         const char *k = sink->props[i].key;
 
         if (strncmp(k, "sink.", 5) == 0 && strncmp(k + 5, sink->ops->kind, klen) == 0 &&
-            k[5 + klen] == '.' && strcmp(k + 6 + klen, key) == 0)
+            k[5 + klen] == '.' && names_equal(k + 6 + klen, key))
             return sink->props[i].value;
     }
     p = pgcdc__sink_property(sink->ops, key);

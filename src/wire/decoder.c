@@ -232,12 +232,6 @@ static int streamable(uint8_t type)
            type == PGCDC_MSG_MESSAGE;
 }
 
-/* Streamed messages that wait for their transaction's commit; the others apply at once. */
-static int spooled(uint8_t type)
-{
-    return streamable(type) && type != PGCDC_MSG_RELATION && type != PGCDC_MSG_TYPE;
-}
-
 /* Messages that only make sense outside a Stream Start/Stop block. */
 static int outside_stream_only(uint8_t type)
 {
@@ -703,7 +697,13 @@ int pgcdc__decoder_take_streamed(pgcdc__decoder *dec, uint32_t *xid, uint32_t *s
         return 0;
     }
     p = dec->buf + at;
-    if (!spooled(p[0])) {
+    /*
+     * Relation and Type messages wait with the changes, as PostgreSQL's own
+     * apply worker keeps them: they describe the relation as that transaction
+     * sees it, which other transactions must not see before its commit (nor
+     * ever, if it aborts).
+     */
+    if (!streamable(p[0])) {
         return 0;
     }
     dec->pending = 0;

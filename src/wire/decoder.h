@@ -144,14 +144,14 @@ void pgcdc__decoder_feed(pgcdc__decoder *dec, uint8_t *buf, size_t len, int raw)
  */
 int pgcdc__decoder_next(pgcdc__decoder *dec, pgcdc__msg *msg);
 /*
- * Takes the fed message if it is a change of a streamed transaction (an
- * Insert, Update, Delete, Truncate or Message between Stream Start and
+ * Takes the fed message if it belongs to a streamed transaction (a Relation,
+ * Type, Insert, Update, Delete, Truncate or Message between Stream Start and
  * Stream Stop), which is kept until the transaction's Stream Commit rather
- * than decoded now; Relation and Type messages of a stream are decoded at
- * once.  Returns 1 with the transaction's xid, the (sub)transaction's xid
- * that made the change, and *body and *len: the message as if not streamed
- * (type byte, then the fields after the xid), in the fed buffer.  Returns 0,
- * leaving the message to pgcdc__decoder_next, for any other message.
+ * than decoded now.  Returns 1 with the transaction's xid, the
+ * (sub)transaction's xid that sent it, and *body and *len: the message as if
+ * not streamed (type byte, then the fields after the xid), in the fed
+ * buffer.  Returns 0, leaving the message to pgcdc__decoder_next, for any
+ * other message.
  */
 int pgcdc__decoder_take_streamed(pgcdc__decoder *dec, uint32_t *xid, uint32_t *subxid,
                                  uint8_t **body, size_t *len);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "wire/binval.h"
+#include "wire/types.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

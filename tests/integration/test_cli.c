@@ -1,7 +1,8 @@
 /*
  * The pgcdc command: help, version and bad usage; slot management; streaming
  * to an exact end position; output parsed back with a real JSON parser;
- * --output surviving a kill -9 with nothing lost.
+ * --output surviving a kill -9 with nothing lost; properties by -X, sinks by
+ * --sink, and the property table by --help-config.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -546,6 +547,212 @@ static void test_output_faults(void **state)
     unlink(file);
 }
 
+/* ---- properties: -X, --sink, --help-config ---- */
+
+static void test_property_flags_refused(void **state)
+{
+    const char *base[] = {tool, "-d", "dbname=x", "-S", "s", "-P", "p", NULL, NULL, NULL};
+    char longkey[300];
+
+    (void)state;
+    /* Refused while the flags are read: one line naming the key or value, exit 2. */
+    base[7] = "-X";
+    base[8] = "nosuch=1";
+    assert_int_equal(run(base), 2);
+    assert_stderr_one_line("unknown property \"nosuch\"");
+    base[8] = "sink.kafka.brokers=h:9092";
+    assert_int_equal(run(base), 2);
+    assert_stderr_one_line("unknown sink kind \"sink.kafka.brokers\"");
+    base[8] = "sink.file.nosuch=1";
+    assert_int_equal(run(base), 2);
+    assert_stderr_one_line("unknown property of that sink \"sink.file.nosuch\"");
+    base[8] = "status_interval=fast";
+    assert_int_equal(run(base), 2);
+    assert_stderr_one_line("invalid value \"fast\" for status_interval");
+    /* The table is where the valid values are. */
+    assert_stderr_one_line("(see pgcdc --help-config)");
+    base[8] = "status-interval=1h";
+    assert_int_equal(run(base), 2);
+    assert_stderr_one_line("status_interval must be between 100 and 10000 ms");
+    base[8] = "binary=maybe";
+    assert_int_equal(run(base), 2);
+    assert_stderr_one_line("invalid value \"maybe\" for binary (use true or false)");
+    base[8] = "format=xml";
+    assert_int_equal(run(base), 2);
+    assert_stderr_one_line("json|debezium|wal2json");
+    base[8] = "sink.file.flush_bytes=1TB";
+    assert_int_equal(run(base), 2);
+    assert_stderr_one_line("for sink.file.flush_bytes");
+    /* A newline in the value cannot split the message. */
+    base[8] = "binary=true\nfalse";
+    assert_int_equal(run(base), 2);
+    assert_stderr_one_line("\"true?false\"");
+    /* No name is this long: refused as unknown, and cut short in the message. */
+    memset(longkey, 'k', sizeof(longkey) - 3);
+    memcpy(longkey + sizeof(longkey) - 3, "=1", 3);
+    base[8] = longkey;
+    assert_int_equal(run(base), 2);
+    assert_stderr_one_line("unknown property \"kkkk");
+    base[8] = "binary";
+    assert_int_equal(run(base), 2);
+    assert_stderr_one_line("-X needs KEY=VALUE, not \"binary\"");
+    base[8] = "=1";
+    assert_int_equal(run(base), 2);
+    assert_stderr_one_line("-X needs KEY=VALUE");
+    base[8] = NULL;
+    assert_int_equal(run(base), 2);
+    assert_stderr_one_line("\"-X\" needs a value");
+    /* Sinks: an unknown scheme, by --sink or by -X sink=. */
+    base[7] = "--sink";
+    base[8] = "kafka:topic";
+    assert_int_equal(run(base), 2);
+    assert_stderr_one_line("unknown sink \"kafka:topic\"");
+    base[8] = "stdout";
+    assert_int_equal(run(base), 2);
+    assert_stderr_one_line("unknown sink \"stdout\"");
+    base[7] = "-X";
+    base[8] = "sink=kafka:topic";
+    assert_int_equal(run(base), 2);
+    assert_stderr_one_line("unknown sink \"kafka:topic\"");
+}
+
+/* --help-config: the property table, a Markdown row for each property, five cells each. */
+static void test_help_config(void **state)
+{
+    const pgcdc_property *p;
+    const char *kind;
+    char *out;
+    int rows = 0;
+
+    (void)state;
+    assert_int_equal(run((const char *[]){tool, "--help-config", NULL}), 0);
+    out = slurp(outpath);
+    assert_true(strncmp(out, "# Configuration\n", 16) == 0);
+    for (int i = 0; (p = pgcdc_property_at(i, &kind)) != NULL; i++) {
+        char cell[160];
+
+        if (kind != NULL)
+            snprintf(cell, sizeof(cell), "| `sink.%s.%s` |", kind, p->name);
+        else
+            snprintf(cell, sizeof(cell), "| `%s` |", p->name);
+        if (strstr(out, cell) == NULL)
+            fail_msg("--help-config lacks %s", cell);
+        rows++;
+    }
+    /* Six bars a row: a '|' inside a cell (as in choices) must be escaped. */
+    for (char *line = out; *line != '\0';) {
+        char *nl = strchr(line, '\n');
+        int bars = 0;
+
+        assert_non_null(nl);
+        if (line[0] == '|') {
+            for (char *c = line; c < nl; c++)
+                bars += *c == '|' && (c == line || c[-1] != '\\');
+            if (bars != 6)
+                fail_msg("a row with %d bars: %.*s", bars, (int)(nl - line), line);
+            rows--;
+        }
+        line = nl + 1;
+    }
+    /* The header and its rule besides the properties. */
+    assert_int_equal(rows, -2);
+    /* The ranges in the units they are written in. */
+    assert_non_null(strstr(out, "`100ms` to `10s`"));
+    assert_non_null(strstr(out, "`4kB` to `1GB`"));
+    assert_non_null(strstr(out, "`halt`, `dead_letter`"));
+    free(out);
+}
+
+/* Properties on a real stream: four slots made before the same changes, one run on each. */
+static void test_property_flags_stream(void **state)
+{
+    const char *db = tl_fresh_db("t_cli_cfg");
+    char endpos[32];
+    char file_a[] = "/tmp/pgcdc-cfg-a-XXXXXX";
+    char file_c[] = "/tmp/pgcdc-cfg-c-XXXXXX";
+    char file_d[] = "/tmp/pgcdc-cfg-d-XXXXXX";
+    char sink_c[64];
+    char sink_d[64];
+    static const char *const slots[] = {"s_cfg_a", "s_cfg_b", "s_cfg_c", "s_cfg_d"};
+    json_t *lines;
+    json_t *o;
+    char *a;
+    char *b;
+
+    (void)state;
+    close(mkstemp(file_a));
+    close(mkstemp(file_c));
+    close(mkstemp(file_d));
+    snprintf(sink_c, sizeof(sink_c), "file:%s", file_c);
+    snprintf(sink_d, sizeof(sink_d), "sink=file:%s", file_d);
+    tl_sql(db, "CREATE TABLE k (id int PRIMARY KEY, v text)");
+    for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++)
+        assert_int_equal(run((const char *[]){tool, "-d", "dbname=t_cli_cfg", "-S", slots[i], "-P",
+                                              "p_cfg", "-t", "k", "--create-slot", NULL}),
+                         0);
+    tl_sql(db, "INSERT INTO k VALUES (1, 'a'), (2, 'b'), (3, 'c')");
+    tl_sql(db, "UPDATE k SET v = 'B' WHERE id = 2; DELETE FROM k WHERE id = 3");
+    pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
+
+    /* A file sink's property with --output: every change written, nothing on stdout. */
+    assert_int_equal(
+        run((const char *[]){tool, "-d", "dbname=t_cli_cfg", "-S", "s_cfg_a", "-P", "p_cfg", "-t",
+                             "k", "-E", endpos, "-X", "sink.file.flush_interval=0", "-X",
+                             "sink.file.flush-bytes=4kB", "--output", file_a, NULL}),
+        0);
+    assert_int_equal(tl_count_lines(outpath), 0);
+    lines = parse_lines(file_a);
+    assert_int_equal(json_array_size(lines), 5);
+    o = json_array_get(lines, 0);
+    assert_string_equal(json_string_value(json_object_get(o, "op")), "INSERT");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "new"), "id")), 1);
+    o = json_array_get(lines, 3);
+    assert_string_equal(json_string_value(json_object_get(o, "op")), "UPDATE");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "new"), "v")), "B");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(lines, 4), "op")),
+                        "DELETE");
+    json_decref(lines);
+
+    /* -X format=debezium: Debezium envelopes on stdout. */
+    assert_int_equal(
+        run((const char *[]){tool, "-d", "dbname=t_cli_cfg", "-S", "s_cfg_b", "-P", "p_cfg", "-t",
+                             "k", "-E", endpos, "-X", "format=debezium", NULL}),
+        0);
+    lines = parse_lines(outpath);
+    assert_int_equal(json_array_size(lines), 5);
+    o = json_array_get(lines, 0);
+    assert_string_equal(json_string_value(json_object_get(o, "op")), "c");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "after"), "id")), 1);
+    assert_null(json_object_get(o, "new"));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(lines, 3), "op")), "u");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(lines, 4), "op")), "d");
+    json_decref(lines);
+
+    /* Two sinks, stdout and a file: each gets every event, the same bytes. */
+    assert_int_equal(
+        run((const char *[]){tool, "-d", "dbname=t_cli_cfg", "-S", "s_cfg_c", "-P", "p_cfg", "-t",
+                             "k", "-E", endpos, "--sink", "-", "--sink", sink_c, NULL}),
+        0);
+    a = slurp(outpath);
+    b = slurp(file_c);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    lines = parse_lines(file_c);
+    assert_int_equal(json_array_size(lines), 5);
+    json_decref(lines);
+
+    /* -X sink= is a sink like --sink: the only one, so nothing goes to stdout. */
+    assert_int_equal(run((const char *[]){tool, "-d", "dbname=t_cli_cfg", "-S", "s_cfg_d", "-P",
+                                          "p_cfg", "-t", "k", "-E", endpos, "-X", sink_d, NULL}),
+                     0);
+    assert_int_equal(tl_count_lines(outpath), 0);
+    assert_int_equal(tl_count_lines(file_d), 5);
+    unlink(file_a);
+    unlink(file_c);
+    unlink(file_d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -556,6 +763,9 @@ int main(void)
         cmocka_unit_test(test_sigterm_under_load),
         cmocka_unit_test(test_start_waits_for_busy_slot),
         cmocka_unit_test(test_output_faults),
+        cmocka_unit_test(test_property_flags_refused),
+        cmocka_unit_test(test_help_config),
+        cmocka_unit_test(test_property_flags_stream),
     };
     const char *bin = getenv("PGCDC_BINARY_DIR");
     int fd;

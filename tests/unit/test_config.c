@@ -1,7 +1,8 @@
 /*
  * Unit tests for the configuration setters (src/config.c), the worker's
  * behaviour before it streams (no server needed), and the small public tables
- * in src/error.c: error codes, operation names, version and LSN text.
+ * in src/error.c: error codes, operation names, version and LSN text.  The
+ * properties set by name are tested in test_props.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>

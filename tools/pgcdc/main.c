@@ -74,24 +74,57 @@ static const char *type_name(pgcdc_prop_type type)
     return (unsigned)type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
 }
 
-/* A size or a duration as written in the table: the unit the value reads best in. */
+/* Text for a table cell: a '|' would end the cell, even inside backquotes. */
+static void put_cell(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if (*s == '|')
+            fputs("\\|", stdout);
+        else
+            putchar(*s);
+    }
+}
+
+/*
+ * A duration (ms) or a size (bytes) in the largest unit that keeps it whole,
+ * written as -X takes it: 60000 is `1min`, 1073741824 is `1GB`.
+ */
+static void put_quantity(pgcdc_prop_type type, long long v)
+{
+    static const char *const dunits[] = {"d", "h", "min", "s", "ms"};
+    static const long long dfactors[] = {86400000, 3600000, 60000, 1000, 1};
+    static const char *const sunits[] = {"GB", "MB", "kB", "B"};
+    static const long long sfactors[] = {1024LL * 1024 * 1024, 1024 * 1024, 1024, 1};
+    const char *const *units = type == PGCDC_PROP_DURATION ? dunits : sunits;
+    const long long *factors = type == PGCDC_PROP_DURATION ? dfactors : sfactors;
+    int i = 0;
+
+    while (factors[i] > 1 && (v == 0 || v % factors[i] != 0))
+        i++;
+    printf("`%lld%s`", v / factors[i], units[i]);
+}
+
+/* The range column: the choices of an enum, the bounds of a number (both included). */
 static void print_range(const pgcdc_property *p)
 {
     if (p->type == PGCDC_PROP_ENUM) {
+        fputs("`", stdout);
         for (const char *c = p->choices; *c != '\0'; c++) {
             if (*c == '|')
-                printf(", ");
+                fputs("`, `", stdout);
             else
                 putchar(*c);
         }
+        fputs("`", stdout);
         return;
     }
-    if (p->type == PGCDC_PROP_INT)
-        printf("%lld to %lld", p->min, p->max);
-    else if (p->type == PGCDC_PROP_DURATION)
-        printf("%lld ms to %lld ms", p->min, p->max);
-    else if (p->type == PGCDC_PROP_SIZE)
-        printf("%lld B to %lld B", p->min, p->max);
+    if (p->type == PGCDC_PROP_INT) {
+        printf("`%lld` to `%lld`", p->min, p->max);
+    } else if (p->type == PGCDC_PROP_DURATION || p->type == PGCDC_PROP_SIZE) {
+        put_quantity(p->type, p->min);
+        fputs(" to ", stdout);
+        put_quantity(p->type, p->max);
+    }
 }
 
 /* The property table as docs/CONFIGURATION.md holds it. */
@@ -104,9 +137,10 @@ static void help_config(void)
            "Every setting of pgcdc has a name, whether it is given on the command line\n"
            "(`-X name=value`), through `pgcdc_config_set()` in C, or by its typed setter. `-`\n"
            "and `_` are the same in names. Sinks have their own under `sink.<kind>.`.\n"
-           "Durations take `ms`, `s`, `m`, `h` or `d` (a bare number is in milliseconds),\n"
-           "sizes `kB`, `MB` or `GB` (a bare number is in bytes), booleans\n"
-           "`true`/`false`, `on`/`off`, `yes`/`no` or `1`/`0`.\n\n"
+           "Durations take `ms`, `s`, `min` (or `m`), `h` or `d` (a bare number is in\n"
+           "milliseconds), sizes `B`, `kB`, `MB` or `GB` (1 kB is 1024 bytes; a bare number is\n"
+           "in bytes), booleans `true`/`false`, `on`/`off`, `yes`/`no` or `1`/`0`. A range\n"
+           "includes both of its ends.\n\n"
            "This page is made by `pgcdc --help-config` from the library's property table;\n"
            "the test suite checks that it is current.\n\n"
            "| name | type | default | range | description |\n"
@@ -116,10 +150,17 @@ static void help_config(void)
             printf("| `sink.%s.%s` ", kind, p->name);
         else
             printf("| `%s` ", p->name);
-        printf("| %s | %s%s%s | ", type_name(p->type), p->default_value ? "`" : "",
-               p->default_value ? p->default_value : "", p->default_value ? "`" : "");
+        printf("| %s | ", type_name(p->type));
+        if (p->default_value != NULL) {
+            fputs("`", stdout);
+            put_cell(p->default_value);
+            fputs("`", stdout);
+        }
+        fputs(" | ", stdout);
         print_range(p);
-        printf(" | %s |\n", p->description);
+        fputs(" | ", stdout);
+        put_cell(p->description);
+        fputs(" |\n", stdout);
     }
 }
 
@@ -187,16 +228,29 @@ typedef struct options {
 static int set_property(pgcdc_config *cfg, const char *arg)
 {
     const char *eq = strchr(arg, '=');
-    char key[128];
+    char *key;
     char err[512];
+    int r;
 
-    if (eq == NULL || eq == arg || (size_t)(eq - arg) >= sizeof(key))
+    if (eq == NULL || eq == arg)
         return usage_error("-X needs KEY=VALUE, not \"%s\"", arg);
-    memcpy(key, arg, (size_t)(eq - arg));
-    key[eq - arg] = '\0';
-    if (pgcdc_config_set(cfg, key, eq + 1, err, sizeof(err)) != PGCDC_OK)
-        return usage_error("%s", err);
-    return 0;
+    key = strndup(arg, (size_t)(eq - arg));
+    if (key == NULL) {
+        fprintf(stderr, "pgcdc: error: out of memory\n");
+        return EXIT_RUNTIME;
+    }
+    r = pgcdc_config_set(cfg, key, eq + 1, err, sizeof(err));
+    free(key);
+    if (r == PGCDC_OK)
+        return 0;
+    if (r == PGCDC_ERR_NOMEM) {
+        fprintf(stderr, "pgcdc: error: %s\n", err);
+        return EXIT_RUNTIME;
+    }
+    /* The property table, not --help, is what tells the names, types and ranges. */
+    fprintf(stderr, "pgcdc: %s%s\n", err,
+            strstr(err, "--help-config") != NULL ? "" : " (see pgcdc --help-config)");
+    return EXIT_USAGE;
 }
 
 static int add_sink(pgcdc_config *cfg, options *o, const char *uri)
