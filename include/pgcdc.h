@@ -36,6 +36,8 @@ extern "C" {
 
 /* Returns the library's version string, e.g. "0.1.0". */
 const char *pgcdc_version(void);
+/* Returns the PGCDC_VERSION_NUM the library was built with (compare it with the header's). */
+int pgcdc_version_num(void);
 
 /*
  * Error codes.  Every function that can fail returns one of these (0 is

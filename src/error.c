@@ -13,6 +13,11 @@ const char *pgcdc_version(void)
     return PGCDC_VERSION_STRING;
 }
 
+int pgcdc_version_num(void)
+{
+    return PGCDC_VERSION_NUM;
+}
+
 const char *pgcdc_strerror(int err)
 {
     switch (err) {

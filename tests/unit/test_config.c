@@ -762,6 +762,9 @@ static void test_version(void **state)
     snprintf(want, sizeof(want), "%d.%d.%d", PGCDC_VERSION_MAJOR, PGCDC_VERSION_MINOR,
              PGCDC_VERSION_PATCH);
     assert_string_equal(pgcdc_version(), want);
+    assert_int_equal(pgcdc_version_num(), PGCDC_VERSION_NUM);
+    assert_int_equal(PGCDC_VERSION_NUM,
+                     PGCDC_VERSION_MAJOR * 10000 + PGCDC_VERSION_MINOR * 100 + PGCDC_VERSION_PATCH);
 }
 
 /* ---- LSN text ---- */
