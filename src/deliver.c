@@ -60,39 +60,37 @@ static const char *describe(const target *t, char *buf, size_t size)
     return buf;
 }
 
-/* Calls the target, retrying failures with exponential backoff: its result, or the failure. */
-static int call_with_retry(pgcdc_worker *w, const pgcdc_txn *txn, const target *t)
+/* The retries of a call that failed with rc: the first success, or the failure. */
+__attribute__((noinline, cold)) static int retry(pgcdc_worker *w, const pgcdc_txn *txn,
+                                                 const target *t, int rc)
 {
     int delay = w->cfg.handler_delay_ms;
     char what[256];
     char lsn[32];
-    int rc = 0;
 
-    for (int attempt = 0; attempt <= w->cfg.handler_retries; attempt++) {
-        pgcdc__stream_busy(w->stream, 1);
-        rc = call(w, t);
-        pgcdc__stream_busy(w->stream, 0);
-        if (rc >= 0)
-            return rc;
+    for (int attempt = 1; attempt <= w->cfg.handler_retries; attempt++) {
         /* A durable write that failed cannot be had by trying again. */
         if (t->sink != NULL && rc == PGCDC_ERR_IO)
             return rc;
-        if (attempt == w->cfg.handler_retries)
-            break;
         describe(t, what, sizeof(what));
         pgcdc__log(&w->ctx, PGCDC_LOG_WARNING,
-                   "%s failed with %d (attempt %d of %d), retrying in %d ms%s%s", what, rc,
-                   attempt + 1, w->cfg.handler_retries + 1, delay, t->sink != NULL ? ": " : "",
+                   "%s failed with %d (attempt %d of %d), retrying in %d ms%s%s", what, rc, attempt,
+                   w->cfg.handler_retries + 1, delay, t->sink != NULL ? ": " : "",
                    t->sink != NULL ? w->ctx.msg : "");
         atomic_fetch_add(&w->n_retries, 1);
-        pgcdc__stream_busy(w->stream, 1);
+        pgcdc__worker_busy(w, 1);
         if (pgcdc__stop_sleep(&w->stop, delay)) {
-            pgcdc__stream_busy(w->stream, 0);
+            pgcdc__worker_busy(w, 0);
             return pgcdc__fail(&w->ctx, PGCDC_ERR_STOPPED, "stopped while retrying");
         }
-        pgcdc__stream_busy(w->stream, 0);
+        rc = call(w, t);
+        pgcdc__worker_busy(w, 0);
+        if (rc >= 0)
+            return rc;
         delay = delay * 2 > PGCDC__RETRY_MAX_MS ? PGCDC__RETRY_MAX_MS : delay * 2;
     }
+    if (t->sink != NULL && rc == PGCDC_ERR_IO)
+        return rc;
     describe(t, what, sizeof(what));
     pgcdc_lsn_format(txn->commit_lsn, lsn, sizeof(lsn));
     if (t->sink != NULL)
@@ -102,6 +100,17 @@ static int call_with_retry(pgcdc_worker *w, const pgcdc_txn *txn, const target *
     return pgcdc__fail(&w->ctx, PGCDC_ERR_HANDLER,
                        "%s failed with %d after %d attempts (transaction %u, commit_lsn %s)", what,
                        rc, w->cfg.handler_retries + 1, txn->xid, lsn);
+}
+
+/* Calls the target, retrying failures with exponential backoff: its result, or the failure. */
+static inline int call_with_retry(pgcdc_worker *w, const pgcdc_txn *txn, const target *t)
+{
+    int rc;
+
+    pgcdc__worker_busy(w, 1);
+    rc = call(w, t);
+    pgcdc__worker_busy(w, 0);
+    return rc >= 0 ? rc : retry(w, txn, t, rc);
 }
 
 /* The dead-letter policy: the event and its error, durably, before going on. */
@@ -170,9 +179,9 @@ static int deliver_to(pgcdc_worker *w, const pgcdc_txn *txn, const target *t)
     return r;
 }
 
-/* The event to every sink. */
-static int to_sinks(pgcdc_worker *w, pgcdc_event_kind kind, const pgcdc_txn *txn,
-                    const pgcdc_change *c)
+/* The event to every sink (there are some). */
+static int to_sinks_slow(pgcdc_worker *w, pgcdc_event_kind kind, const pgcdc_txn *txn,
+                         const pgcdc_change *c)
 {
     pgcdc_sink_event ev;
     target t = {TO_SINK, "sink", NULL, &ev, txn, c};
@@ -187,6 +196,12 @@ static int to_sinks(pgcdc_worker *w, pgcdc_event_kind kind, const pgcdc_txn *txn
             return r;
     }
     return PGCDC_OK;
+}
+
+static inline int to_sinks(pgcdc_worker *w, pgcdc_event_kind kind, const pgcdc_txn *txn,
+                           const pgcdc_change *c)
+{
+    return w->nsinks == 0 ? PGCDC_OK : to_sinks_slow(w, kind, txn, c);
 }
 
 int pgcdc__deliver_begin(pgcdc_worker *w, const pgcdc_txn *txn)
@@ -229,16 +244,16 @@ int pgcdc__deliver_commit(pgcdc_worker *w, const pgcdc_txn *txn)
 int pgcdc__deliver_idle(pgcdc_worker *w)
 {
     if (w->cfg.idle_cb != NULL) {
-        pgcdc__stream_busy(w->stream, 1);
+        pgcdc__worker_busy(w, 1);
         w->cfg.idle_cb(w, w->cfg.idle_opaque);
-        pgcdc__stream_busy(w->stream, 0);
+        pgcdc__worker_busy(w, 0);
     }
     for (int i = 0; i < w->nsinks; i++) {
         int r;
 
-        pgcdc__stream_busy(w->stream, 1);
+        pgcdc__worker_busy(w, 1);
         r = pgcdc__sink_flush(w->sinks[i]);
-        pgcdc__stream_busy(w->stream, 0);
+        pgcdc__worker_busy(w, 0);
         if (r != PGCDC_OK)
             return r;
     }

@@ -104,7 +104,7 @@ pgcdc_worker *pgcdc_worker_new(const pgcdc_config *cfg)
     opts.endpos = w->cfg.endpos;
     opts.binary = 0;
     w->ta = pgcdc__assembly_new(&w->ctx, &opts);
-    w->stream = pgcdc__stream_new(&w->ctx, &w->ledger, &w->stop);
+    w->stream = pgcdc__stream_new(&w->ctx, &w->ledger, &w->stop, &w->busy);
     if (w->ta == NULL || w->stream == NULL) {
         /* No worker was made: its handler's close is not called. */
         w->cfg.close_cb = NULL;
@@ -389,12 +389,6 @@ static int handle(pgcdc_worker *w, const pgcdc__event *ev, const pgcdc_change **
     return PGCDC_OK;
 }
 
-/* Everything before the end position is delivered and acknowledged. */
-static int endpos_done(pgcdc_worker *w)
-{
-    return pgcdc__assembly_at_endpos(w->ta) && pgcdc__ledger_count(&w->ledger) == 0;
-}
-
 /* Logs the confirmed position when it moved (the keeper, which may send it, never logs). */
 static void log_confirmed(pgcdc_worker *w)
 {
@@ -431,6 +425,7 @@ static int step(pgcdc_worker *w, const pgcdc_change **out, int timeout_ms, int p
         uint8_t *buf;
         size_t len;
         int left_ms = -1;
+        int at_end;
         int r;
 
         if (stopping(w))
@@ -451,14 +446,16 @@ static int step(pgcdc_worker *w, const pgcdc_change **out, int timeout_ms, int p
                 return r;
             continue;
         }
-        if (endpos_done(w))
+        /* At the end position: done once everything before it is acknowledged. */
+        at_end = pgcdc__assembly_at_endpos(w->ta);
+        if (at_end && pgcdc__ledger_count(&w->ledger) == 0)
             return PGCDC_ERR_STOPPED;
         if (deadline >= 0) {
             left_ms = (int)((deadline - pgcdc__now_us()) / 1000);
             if (left_ms <= 0)
                 return PGCDC_OK;
         }
-        if (pgcdc__assembly_at_endpos(w->ta))
+        if (at_end)
             left_ms = 10;
         /* Caught up: the idle work first, then a wait. */
         r = pgcdc__stream_receive(w->stream, idle_done ? left_ms : 0, &buf, &len);
@@ -536,11 +533,11 @@ int pgcdc_worker_next(pgcdc_worker *w, const pgcdc_change **change, int timeout_
     if (atomic_load(&w->state) != PGCDC_STATE_STREAMING)
         return pgcdc__fail(&w->ctx, PGCDC_ERR_STATE,
                            "the worker is not streaming (start it first)");
-    pgcdc__stream_busy(w->stream, 0);
+    pgcdc__worker_busy(w, 0);
     r = step(w, change, timeout_ms, 1);
     if (r == PGCDC_OK) {
         /* The caller holds the change (or goes about its business): keep the status flowing. */
-        pgcdc__stream_busy(w->stream, 1);
+        pgcdc__worker_busy(w, 1);
         return PGCDC_OK;
     }
     r = end_run(w, r);

@@ -28,7 +28,8 @@ struct pgcdc_worker {
     pgcdc__ledger ledger;
     pgcdc__stream *stream;
     pgcdc__assembly *ta;
-    int binary; /* the stream asks for binary values */
+    int binary;      /* the stream asks for binary values */
+    atomic_int busy; /* in user code: the stream's keeper sends status updates meanwhile */
 
     /* Sinks, and the formatters their events share. */
     pgcdc_sink **sinks;
@@ -57,6 +58,12 @@ struct pgcdc_worker {
     _Atomic uint64_t n_dead;
     _Atomic int64_t last_commit_time;
 };
+
+/* Marks the worker busy in user code, or back; a hint for the keeper, no fence needed. */
+static inline void pgcdc__worker_busy(pgcdc_worker *w, int busy)
+{
+    atomic_store_explicit(&w->busy, busy, memory_order_relaxed);
+}
 
 /* deliver.c: each returns PGCDC_OK or the error that ends the run (context set). */
 int pgcdc__deliver_open(pgcdc_worker *w);

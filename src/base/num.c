@@ -31,10 +31,12 @@ const uint64_t pgcdc__pow10_u64[20] = {UINT64_C(1),
                                        UINT64_C(1000000000000000000),
                                        UINT64_C(10000000000000000000)};
 
-static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
-                            "31323334353637383940414243444546474849505152535455565758596061"
-                            "62636465666768697071727374757677787980818283848586878889909192"
-                            "93949596979899";
+const char pgcdc__digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930"
+    "31323334353637383940414243444546474849505152535455565758596061"
+    "62636465666768697071727374757677787980818283848586878889909192"
+    "93949596979899";
+#define pairs pgcdc__digit_pairs
 
 char *pgcdc__put_u64(char *p, uint64_t u)
 {
@@ -70,10 +72,15 @@ char *pgcdc__put_i64(char *p, int64_t v)
 
 char *pgcdc__put_digits(char *p, unsigned v, int width)
 {
-    for (int i = width - 1; i >= 0; i--) {
-        p[i] = (char)('0' + v % 10);
-        v /= 10;
+    char *q = p + width;
+
+    /* Two digits at a time, from the end. */
+    for (; q - p >= 2; v /= 100) {
+        q -= 2;
+        memcpy(q, pairs + 2 * (v % 100), 2);
     }
+    if (q > p)
+        q[-1] = (char)('0' + v % 10);
     return p + width;
 }
 
@@ -138,23 +145,25 @@ int64_t pgcdc__days_from_civil(int64_t y, unsigned m, unsigned d)
 
 char *pgcdc__put_date(char *p, int64_t y, unsigned m, unsigned d)
 {
-    if (y >= 0 && y <= 9999)
-        p = pgcdc__put_digits(p, (unsigned)y, 4);
-    else
+    if (y >= 0 && y <= 9999) {
+        p = pgcdc__put2(p, (unsigned)y / 100);
+        p = pgcdc__put2(p, (unsigned)y % 100);
+    } else {
         p = pgcdc__put_i64(p, y);
+    }
     *p++ = '-';
-    p = pgcdc__put_digits(p, m, 2);
+    p = pgcdc__put2(p, m);
     *p++ = '-';
-    return pgcdc__put_digits(p, d, 2);
+    return pgcdc__put2(p, d);
 }
 
 char *pgcdc__put_hms(char *p, unsigned secs)
 {
-    p = pgcdc__put_digits(p, secs / 3600, 2);
+    p = pgcdc__put2(p, secs / 3600);
     *p++ = ':';
-    p = pgcdc__put_digits(p, secs / 60 % 60, 2);
+    p = pgcdc__put2(p, secs / 60 % 60);
     *p++ = ':';
-    return pgcdc__put_digits(p, secs % 60, 2);
+    return pgcdc__put2(p, secs % 60);
 }
 
 /* A decimal number, then a unit from units (each with its factor): 0 or -1. */

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Big-endian reads, as the protocol sends integers; a load and a byte swap each. */
 static inline uint16_t pgcdc__be16(const void *p)
@@ -35,6 +36,16 @@ extern const uint64_t pgcdc__pow10_u64[20];
 /* u, and v, in decimal at p (room for 20 characters; no NUL): the end. */
 char *pgcdc__put_u64(char *p, uint64_t u);
 char *pgcdc__put_i64(char *p, int64_t v);
+/* "00" to "99": the two digits of n at pgcdc__digit_pairs + 2n. */
+extern const char pgcdc__digit_pairs[201];
+
+/* v as exactly two digits (v < 100): the end. */
+static inline char *pgcdc__put2(char *p, unsigned v)
+{
+    memcpy(p, pgcdc__digit_pairs + 2 * v, 2);
+    return p + 2;
+}
+
 /* v as exactly width digits, zero-padded (v < 10^width): the end. */
 char *pgcdc__put_digits(char *p, unsigned v, int width);
 /* The lowercase hex digits of n bytes (2n characters): the end. */

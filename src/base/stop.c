@@ -34,11 +34,6 @@ void pgcdc__stop_request(pgcdc__stop *s)
     (void)ignored;
 }
 
-int pgcdc__stop_requested(pgcdc__stop *s)
-{
-    return atomic_load(&s->requested);
-}
-
 int pgcdc__stop_fd(const pgcdc__stop *s)
 {
     return s->wake[0];

@@ -17,7 +17,10 @@ int pgcdc__stop_init(pgcdc__stop *s);
 void pgcdc__stop_destroy(pgcdc__stop *s);
 /* Async-signal-safe and thread-safe. */
 void pgcdc__stop_request(pgcdc__stop *s);
-int pgcdc__stop_requested(pgcdc__stop *s);
+static inline int pgcdc__stop_requested(pgcdc__stop *s)
+{
+    return atomic_load_explicit(&s->requested, memory_order_relaxed);
+}
 /* The descriptor to poll for POLLIN; drain it after it fired. */
 int pgcdc__stop_fd(const pgcdc__stop *s);
 void pgcdc__stop_drain(pgcdc__stop *s);

@@ -23,6 +23,8 @@ struct pgcdc__assembly {
     pgcdc__relcache *rc;
     pgcdc__spool *spool;
     pgcdc__msg msg;
+    int fed;        /* a message was fed and not yet decoded */
+    int dec_failed; /* the decoder's error sticks until a cut */
 
     /* The transaction being received. */
     int in_txn;
@@ -112,6 +114,8 @@ int pgcdc__assembly_cut(pgcdc__assembly *ta)
     ta->in_txn = 0;
     ta->skip_txn = 0;
     ta->truncate_active = 0;
+    ta->fed = 0;
+    ta->dec_failed = 0;
     /* The new stream starts outside any streamed block and any replay. */
     ta->txn_streaming = 0;
     ta->replaying = 0;
@@ -125,6 +129,7 @@ int pgcdc__assembly_cut(pgcdc__assembly *ta)
 void pgcdc__assembly_feed(pgcdc__assembly *ta, uint8_t *buf, size_t len, int raw)
 {
     pgcdc__decoder_feed(ta->dec, buf, len, raw);
+    ta->fed = 1;
 }
 
 static int protocol_error(pgcdc__assembly *ta, const char *what, const char *detail)
@@ -299,15 +304,6 @@ static void fill_row(pgcdc__assembly *ta, pgcdc_row *row, const pgcdc__relation 
     row->texts = ta->binary ? &ta->scratch : NULL;
 }
 
-static int has_binary(const pgcdc__tuple *t)
-{
-    for (int i = 0; i < t->ncols; i++) {
-        if (t->cols[i].kind == PGCDC_COL_BINARY)
-            return 1;
-    }
-    return 0;
-}
-
 static void change_event(pgcdc__assembly *ta, pgcdc__event *ev)
 {
     memset(ev, 0, sizeof(*ev));
@@ -347,7 +343,7 @@ static int row_change(pgcdc__assembly *ta, pgcdc__event *ev, pgcdc__msg *m)
 
         if (r != PGCDC_OK)
             return r;
-    } else if (has_binary(&m->u.change.old) || has_binary(&m->u.change.new_)) {
+    } else if (m->u.change.old.binary || m->u.change.new_.binary) {
         /* Unchecked, it would be read at its type's size by the typed getters. */
         return protocol_error(ta, "binary value in a text-mode stream for relation ", rel->name);
     }
@@ -537,13 +533,26 @@ static int replay_step(pgcdc__assembly *ta, pgcdc__event *ev)
     return dispatch(ta, ev);
 }
 
-int pgcdc__assembly_next(pgcdc__assembly *ta, pgcdc__event *ev)
+/* A fed message that belongs to a streamed transaction goes to the spool: 1 if it did not. */
+static int spool_streamed(pgcdc__assembly *ta)
+{
+    uint32_t xid;
+    uint32_t subxid;
+    uint8_t *body;
+    size_t len;
+    int r;
+
+    if (!pgcdc__decoder_take_streamed(ta->dec, &xid, &subxid, &body, &len))
+        return 1;
+    r = pgcdc__spool_append(ta->spool, xid, subxid, body, len);
+    if (r != 0)
+        return pgcdc__wrap(ta->ctx, r, "could not spool streamed transaction %u", xid);
+    return 0;
+}
+
+static int next_event(pgcdc__assembly *ta, pgcdc__event *ev)
 {
     for (;;) {
-        uint32_t xid;
-        uint32_t subxid;
-        uint8_t *body;
-        size_t len;
         int r;
 
         if (ta->truncate_active && truncate_change(ta, ev) == 1)
@@ -554,21 +563,34 @@ int pgcdc__assembly_next(pgcdc__assembly *ta, pgcdc__event *ev)
                 return r;
             continue;
         }
-        /* A change of a streamed transaction waits in the spool for its commit. */
-        if (pgcdc__decoder_take_streamed(ta->dec, &xid, &subxid, &body, &len)) {
-            r = pgcdc__spool_append(ta->spool, xid, subxid, body, len);
-            if (r != 0)
-                return pgcdc__wrap(ta->ctx, r, "could not spool streamed transaction %u", xid);
+        /* Nothing fed: nothing to do, unless the decoder's error stands (until a cut). */
+        if (!ta->fed && !ta->dec_failed)
             return 0;
+        ta->fed = 0;
+        /* A message of a streamed transaction waits in the spool for its commit. */
+        if (ta->txn_streaming) {
+            r = spool_streamed(ta);
+            if (r != 1)
+                return r;
         }
         r = pgcdc__decoder_next(ta->dec, &ta->msg);
         if (r == 0)
             return 0;
-        if (r < 0)
+        if (r < 0) {
+            ta->dec_failed = 1;
             return pgcdc__fail(ta->ctx, PGCDC_ERR_PROTOCOL, "protocol error: %s",
                                pgcdc__decoder_error(ta->dec));
+        }
         r = dispatch(ta, ev);
         if (r != 0)
             return r;
     }
+}
+
+int pgcdc__assembly_next(pgcdc__assembly *ta, pgcdc__event *ev)
+{
+    /* Called once more after every message: make "nothing to do" cheap. */
+    if (!ta->fed && !ta->dec_failed && !ta->truncate_active && !ta->replaying)
+        return 0;
+    return next_event(ta, ev);
 }

@@ -151,20 +151,19 @@ static pgcdc__rel_text *build_rel_text(const pgcdc__relation *rel)
     return full;
 }
 
-const pgcdc__rel_text *pgcdc__rel_text_of(const pgcdc__relation *rel)
+const pgcdc__rel_text *pgcdc__rel_text_build(const pgcdc__relation *rel)
 {
     pgcdc__relation *mut = (pgcdc__relation *)rel;
 
     /* The formatters' own cache on the relation, freed with it. */
-    if (mut->fmt_cache == NULL)
-        mut->fmt_cache = build_rel_text(rel);
+    mut->fmt_cache = build_rel_text(rel);
     return mut->fmt_cache;
 }
 
-void pgcdc__fmt_name(pgcdc__buf *j, const pgcdc__relation *rel, int col)
+/* "name": of a column, from the relation's text when there is one. */
+static inline void write_name(pgcdc__buf *j, const pgcdc__rel_text *rt, const pgcdc__relation *rel,
+                              int col)
 {
-    const pgcdc__rel_text *rt = pgcdc__rel_text_of(rel);
-
     if (rt != NULL) {
         pgcdc__buf_put(j, pgcdc__rel_text_at(rt, rt->names[col].off), rt->names[col].len);
         return;
@@ -208,7 +207,7 @@ void pgcdc__fmt_bool(pgcdc__buf *j, int on)
  * strings except in wal2json, which writes null for them; json/jsonb is
  * embedded except in wal2json, which quotes it.
  */
-static void write_value(pgcdc__buf *j, int kind, const pgcdc__col *v, int wal2json)
+static inline void write_value(pgcdc__buf *j, int kind, const pgcdc__col *v, int wal2json)
 {
     if (v->kind == PGCDC_COL_BINARY) {
         /* Never requested by pgcdc; hex keeps arbitrary bytes valid JSON. */
@@ -301,7 +300,8 @@ static int write_fixed(pgcdc__buf *j, const pgcdc__relcol_info *info, const pgcd
     }
 }
 
-void pgcdc__fmt_column(pgcdc__buf *j, const pgcdc_row *row, int col, int wal2json)
+/* A present column's value (pgcdc__fmt_column), inline for the row writer. */
+static inline void write_column(pgcdc__buf *j, const pgcdc_row *row, int col, int wal2json)
 {
     const pgcdc__relcol_info *info = &row->rel->cols[col];
     const pgcdc__col *v = &row->cols[col];
@@ -326,9 +326,15 @@ void pgcdc__fmt_column(pgcdc__buf *j, const pgcdc_row *row, int col, int wal2jso
     write_value(j, info->json, v, wal2json);
 }
 
+void pgcdc__fmt_column(pgcdc__buf *j, const pgcdc_row *row, int col, int wal2json)
+{
+    write_column(j, row, col, wal2json);
+}
+
 int pgcdc__fmt_row(pgcdc__buf *j, const pgcdc_row *row, const char *placeholder)
 {
     const pgcdc__relation *rel;
+    const pgcdc__rel_text *rt;
     int first = 1;
     int unchanged = 0;
 
@@ -337,6 +343,7 @@ int pgcdc__fmt_row(pgcdc__buf *j, const pgcdc_row *row, const char *placeholder)
         return 0;
     }
     rel = row->rel;
+    rt = pgcdc__rel_text_of(rel);
     pgcdc__buf_u8(j, '{');
     for (int i = 0; i < rel->ncols; i++) {
         pgcdc_value_state st = pgcdc__row_state(row, i);
@@ -347,13 +354,13 @@ int pgcdc__fmt_row(pgcdc__buf *j, const pgcdc_row *row, const char *placeholder)
         if (!first)
             pgcdc__buf_u8(j, ',');
         first = 0;
-        pgcdc__fmt_name(j, rel, i);
+        write_name(j, rt, rel, i);
         if (st == PGCDC_VALUE_NULL)
             pgcdc__buf_put(j, "null", 4);
         else if (st == PGCDC_VALUE_UNCHANGED)
             pgcdc__json_cstring(j, placeholder);
         else
-            pgcdc__fmt_column(j, row, i, 0);
+            write_column(j, row, i, 0);
     }
     pgcdc__buf_u8(j, '}');
     return unchanged;
@@ -362,18 +369,20 @@ int pgcdc__fmt_row(pgcdc__buf *j, const pgcdc_row *row, const char *placeholder)
 void pgcdc__fmt_key(pgcdc__buf *j, const pgcdc_change *c)
 {
     const pgcdc_row *row = c->has_new ? &c->new_row : c->has_old ? &c->old_row : NULL;
+    const pgcdc__rel_text *rt;
 
     if (row == NULL || c->rel->nkeys == 0)
         return;
+    rt = pgcdc__rel_text_of(c->rel);
     pgcdc__buf_u8(j, '{');
     for (int k = 0; k < c->rel->nkeys; k++) {
         int col = c->rel->keys[k];
 
         if (k > 0)
             pgcdc__buf_u8(j, ',');
-        pgcdc__fmt_name(j, c->rel, col);
+        write_name(j, rt, c->rel, col);
         if (pgcdc__row_state(row, col) == PGCDC_VALUE_PRESENT)
-            pgcdc__fmt_column(j, row, col, 0);
+            write_column(j, row, col, 0);
         else
             pgcdc__buf_put(j, "null", 4);
     }

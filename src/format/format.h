@@ -53,14 +53,18 @@ typedef struct pgcdc__rel_text {
     /* then the text */
 } pgcdc__rel_text;
 
-const pgcdc__rel_text *pgcdc__rel_text_of(const pgcdc__relation *rel);
+const pgcdc__rel_text *pgcdc__rel_text_build(const pgcdc__relation *rel);
+static inline const pgcdc__rel_text *pgcdc__rel_text_of(const pgcdc__relation *rel)
+{
+    if (rel->fmt_cache != NULL)
+        return rel->fmt_cache;
+    return pgcdc__rel_text_build(rel);
+}
 static inline const char *pgcdc__rel_text_at(const pgcdc__rel_text *rt, uint32_t off)
 {
     return (const char *)&rt->names[rt->ncols] + off;
 }
 
-/* "name": of a column. */
-void pgcdc__fmt_name(pgcdc__buf *j, const pgcdc__relation *rel, int col);
 /* A present column's value; in wal2json's way (NaN as null, json quoted) with wal2json. */
 void pgcdc__fmt_column(pgcdc__buf *j, const pgcdc_row *row, int col, int wal2json);
 /*

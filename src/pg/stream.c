@@ -80,8 +80,10 @@ struct pgcdc__stream {
     int64_t last_recv_us;          /* monotonic */
     int recv_since_check;          /* received since last_recv_us was last set */
     int64_t read_bytes;            /* bytes of the messages libpq's last read completed */
-    _Atomic uint64_t received_lsn; /* set by the receiving thread only */
+    _Atomic uint64_t received_lsn; /* rx_lsn and rx_bytes as last published */
     _Atomic uint64_t bytes;
+    uint64_t rx_lsn; /* the receiving thread's own counts */
+    uint64_t rx_bytes;
 
     /* Receive tuning: the receiving thread's alone. */
     char *rbuf;              /* libpq's buffer holding the message handed out */
@@ -100,7 +102,7 @@ struct pgcdc__stream {
     pthread_mutex_t keeper_mu; /* guards keeper_quit; keeper_cv wakes the keeper to quit */
     pthread_cond_t keeper_cv;
     int keeper_quit;
-    atomic_int busy;
+    const atomic_int *busy; /* the caller's: it is in user code */
 };
 
 /* Caller holds io_mu. */
@@ -171,7 +173,7 @@ static void *keeper_main(void *arg)
             ts.tv_nsec -= 1000000000;
         }
         pthread_cond_timedwait(&s->keeper_cv, &s->keeper_mu, &ts);
-        if (s->keeper_quit || !atomic_load_explicit(&s->busy, memory_order_relaxed))
+        if (s->keeper_quit || !atomic_load_explicit(s->busy, memory_order_relaxed))
             continue;
         pthread_mutex_unlock(&s->keeper_mu);
         /*
@@ -214,7 +216,8 @@ static int keeper_start(pgcdc__stream *s)
     return PGCDC_OK;
 }
 
-pgcdc__stream *pgcdc__stream_new(pgcdc__ctx *ctx, pgcdc__ledger *ledger, pgcdc__stop *stop)
+pgcdc__stream *pgcdc__stream_new(pgcdc__ctx *ctx, pgcdc__ledger *ledger, pgcdc__stop *stop,
+                                 const atomic_int *busy)
 {
     pgcdc__stream *s = calloc(1, sizeof(*s));
     pthread_condattr_t attr;
@@ -225,6 +228,7 @@ pgcdc__stream *pgcdc__stream_new(pgcdc__ctx *ctx, pgcdc__ledger *ledger, pgcdc__
     s->ctx = ctx;
     s->ledger = ledger;
     s->stop = stop;
+    s->busy = busy;
     pgcdc__buf_init(&s->out);
     if (pthread_condattr_init(&attr) != 0)
         goto fail_alloc;
@@ -259,12 +263,6 @@ void pgcdc__stream_free(pgcdc__stream *s)
     pthread_mutex_destroy(&s->keeper_mu);
     pthread_cond_destroy(&s->keeper_cv);
     free(s);
-}
-
-void pgcdc__stream_busy(pgcdc__stream *s, int busy)
-{
-    /* A hint for the keeper, set around every callback: no fence needed. */
-    atomic_store_explicit(&s->busy, busy, memory_order_relaxed);
 }
 
 uint64_t pgcdc__stream_received_lsn(const pgcdc__stream *s)
@@ -546,22 +544,25 @@ static int stream_ended_unlock(pgcdc__stream *s)
                        line[0] ? line : "connection closed");
 }
 
-/* Notes a message handed out: its WAL position, from the wrapper, and its size. */
+/* Notes a message handed out: its WAL position, from the wrapper ('w': walStart, 'k': walEnd). */
 static void note_message(pgcdc__stream *s, const uint8_t *buf, int n)
 {
-    /* 'w': walStart at 1; 'k': walEnd at 1. */
-    /* Only this thread writes them: plain stores that other threads may read. */
     if (n >= 9 && (buf[0] == 'w' || buf[0] == 'k')) {
         uint64_t lsn = pgcdc__be64(buf + 1);
 
-        if (lsn > atomic_load_explicit(&s->received_lsn, memory_order_relaxed))
-            atomic_store_explicit(&s->received_lsn, lsn, memory_order_relaxed);
+        if (lsn > s->rx_lsn)
+            s->rx_lsn = lsn;
     }
-    atomic_store_explicit(&s->bytes,
-                          atomic_load_explicit(&s->bytes, memory_order_relaxed) + (uint64_t)n,
-                          memory_order_relaxed);
+    s->rx_bytes += (uint64_t)n;
     s->busy_streak++;
     s->busy_bytes += n;
+}
+
+/* Makes the receive counters visible to other threads: once a wakeup, not once a message. */
+static void publish(pgcdc__stream *s)
+{
+    atomic_store_explicit(&s->received_lsn, s->rx_lsn, memory_order_relaxed);
+    atomic_store_explicit(&s->bytes, s->rx_bytes, memory_order_relaxed);
 }
 
 int pgcdc__stream_receive(pgcdc__stream *s, int timeout_ms, uint8_t **out, size_t *len)
@@ -601,6 +602,7 @@ int pgcdc__stream_receive(pgcdc__stream *s, int timeout_ms, uint8_t **out, size_
         }
         if (n < 0)
             return stream_ended_unlock(s);
+        publish(s);
         /*
          * libpq's buffer ran dry, which is not to say the socket did: one
          * read takes at most its buffer's free space, and often ends inside

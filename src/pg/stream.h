@@ -8,6 +8,7 @@
 #ifndef PGCDC_PG_STREAM_H
 #define PGCDC_PG_STREAM_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,10 +30,12 @@ typedef struct pgcdc__stream pgcdc__stream;
 
 /*
  * The flush position of every status update is what the ledger confirmed.
- * A stop request wakes a wait in pgcdc__stream_receive.  NULL on out of
- * memory.
+ * A stop request wakes a wait in pgcdc__stream_receive.  While *busy is set
+ * (the caller is in user code, and reads nothing), the keeper thread keeps
+ * the status updates flowing.  NULL on out of memory.
  */
-pgcdc__stream *pgcdc__stream_new(pgcdc__ctx *ctx, pgcdc__ledger *ledger, pgcdc__stop *stop);
+pgcdc__stream *pgcdc__stream_new(pgcdc__ctx *ctx, pgcdc__ledger *ledger, pgcdc__stop *stop,
+                                 const atomic_int *busy);
 /* Closes the connection (not gracefully) and stops the keeper; NULL is a no-op. */
 void pgcdc__stream_free(pgcdc__stream *s);
 
@@ -62,8 +65,6 @@ void pgcdc__stream_close(pgcdc__stream *s, int graceful);
 int pgcdc__stream_receive(pgcdc__stream *s, int timeout_ms, uint8_t **buf, size_t *len);
 /* Sends a status update now (also from the keeper's lock; never blocks on the worker). */
 void pgcdc__stream_send_status(pgcdc__stream *s, int reply_requested);
-/* While busy, the keeper thread keeps the status updates flowing. */
-void pgcdc__stream_busy(pgcdc__stream *s, int busy);
 
 /* Any thread: the highest WAL position received, bytes received, the last flush sent. */
 uint64_t pgcdc__stream_received_lsn(const pgcdc__stream *s);

@@ -254,21 +254,27 @@ int pgcdc_sink_event_data(const pgcdc_sink_event *ev, const char **data, size_t 
     pgcdc_sink_event *mut = (pgcdc_sink_event *)ev;
     pgcdc__formats *fs = ev->formats;
     int i = (int)ev->format;
-    int r;
 
     if (!(ev->formatted & (1u << i))) {
-        if (fs->f[i] == NULL)
-            fs->f[i] = pgcdc_formatter_new(ev->format, fs->dbname);
-        if (fs->f[i] == NULL)
+        pgcdc_formatter *f = fs->f[i];
+
+        if (f == NULL)
+            f = fs->f[i] = pgcdc_formatter_new(ev->format, fs->dbname);
+        if (f == NULL)
             return PGCDC_ERR_NOMEM;
+        pgcdc__buf_reset(&f->out);
         if (ev->kind == PGCDC_EVENT_BEGIN)
-            r = pgcdc_formatter_begin(fs->f[i], ev->txn, &mut->data[i], &mut->len[i]);
+            f->ops->begin(f, ev->txn);
         else if (ev->kind == PGCDC_EVENT_COMMIT)
-            r = pgcdc_formatter_commit(fs->f[i], ev->txn, &mut->data[i], &mut->len[i]);
+            f->ops->commit(f, ev->txn);
         else
-            r = pgcdc_formatter_change(fs->f[i], ev->change, &mut->data[i], &mut->len[i]);
-        if (r != PGCDC_OK)
-            return r;
+            f->ops->change(f, ev->change);
+        mut->data[i] = pgcdc__buf_cstr(&f->out);
+        if (mut->data[i] == NULL) {
+            pgcdc__buf_reset(&f->out);
+            return PGCDC_ERR_NOMEM;
+        }
+        mut->len[i] = f->out.len;
         mut->formatted |= 1u << i;
     }
     *data = ev->data[i];

@@ -241,6 +241,7 @@ static int outside_stream_only(uint8_t type)
 
 static int rd_tuple(cursor *c, pgcdc__col **cols, uint32_t *cap, pgcdc__tuple *t)
 {
+    unsigned binary = 0;
     uint16_t ncols;
     pgcdc__col *arr;
     uint8_t *p;
@@ -294,6 +295,7 @@ static int rd_tuple(cursor *c, pgcdc__col **cols, uint32_t *cap, pgcdc__tuple *t
             col->data = (const char *)p + 4;
             col->len = len;
             p += 4 + (size_t)len;
+            binary |= kind;
         } else if (kind == PGCDC_COL_NULL || kind == PGCDC_COL_UNCHANGED) {
             col->data = NULL;
             col->len = 0;
@@ -305,6 +307,8 @@ static int rd_tuple(cursor *c, pgcdc__col **cols, uint32_t *cap, pgcdc__tuple *t
     c->off = (size_t)(p - c->p);
     t->cols = arr;
     t->ncols = ncols;
+    /* 't' is 0x74 and 'b' 0x62: only a binary value sets bit 1 of the kinds' union. */
+    t->binary = (binary & 0x02) != 0;
     return 0;
 short_read:
     /* Where the read that ran out began, as the cursor reports it. */

@@ -48,6 +48,7 @@ typedef struct pgcdc__col {
 typedef struct pgcdc__tuple {
     pgcdc__col *cols; /* owned by the decoder, reused */
     uint16_t ncols;
+    uint8_t binary; /* some value is in binary ('b') */
 } pgcdc__tuple;
 
 /* One column of a Relation message. */
