@@ -17,43 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_fixture.h"
 #include "worker.h"
 
 #define PASSWORD "s3cretpw0rd"
-
-static int setup(void **state)
-{
-    pgcdc_config *cfg = pgcdc_config_new();
-
-    if (cfg == NULL)
-        return -1;
-    *state = cfg;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    pgcdc_config_free(*state);
-    return 0;
-}
-
-/* A string of n copies of c. */
-static char *repeat(char c, size_t n)
-{
-    char *s = malloc(n + 1);
-
-    assert_non_null(s);
-    memset(s, c, n);
-    s[n] = '\0';
-    return s;
-}
-
-static void assert_failed_with_message(const pgcdc_config *cfg, int rc)
-{
-    assert_int_equal(rc, PGCDC_ERR_INVALID);
-    assert_non_null(pgcdc_config_errmsg(cfg));
-    assert_true(strlen(pgcdc_config_errmsg(cfg)) > 0);
-}
 
 /* ---- configuration ---- */
 
@@ -404,28 +371,6 @@ static void test_log_level(void **state)
     assert_failed_with_message(cfg, pgcdc_config_set_log_level(cfg, (pgcdc_log_level)4));
     assert_failed_with_message(cfg, pgcdc_config_set_log_level(cfg, (pgcdc_log_level)1000));
     assert_int_equal(cfg->log_level, PGCDC_LOG_DEBUG);
-}
-
-static int change_cb(pgcdc_worker *w, const pgcdc_change *change, void *opaque)
-{
-    (void)w;
-    (void)change;
-    (void)opaque;
-    return PGCDC_HANDLED;
-}
-
-static int txn_cb(pgcdc_worker *w, const pgcdc_txn *txn, void *opaque)
-{
-    (void)w;
-    (void)txn;
-    (void)opaque;
-    return PGCDC_HANDLED;
-}
-
-static void idle_cb(pgcdc_worker *w, void *opaque)
-{
-    (void)w;
-    (void)opaque;
 }
 
 static void log_cb(pgcdc_worker *w, pgcdc_log_level level, const char *msg, void *opaque)

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "golden.h"
 #include "wire/writer.h"
 
 #define WAL_START UINT64_C(0x0000000100000028)
@@ -985,65 +986,11 @@ static void dump_msg(pgcdc__buf *b, const pgcdc__msg *msg)
     }
 }
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    char *data;
-    long size;
-
-    if (fp == NULL) {
-        fail_msg("could not open \"%s\"", path);
-    }
-    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-    size = ftell(fp);
-    assert_true(size >= 0);
-    rewind(fp);
-    data = malloc((size_t)size + 1);
-    assert_non_null(data);
-    assert_int_equal(fread(data, 1, (size_t)size, fp), (size_t)size);
-    data[size] = '\0';
-    fclose(fp);
-    *len = (size_t)size;
-    return data;
-}
-
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9') {
-        return ch - '0';
-    }
-    if (ch >= 'a' && ch <= 'f') {
-        return ch - 'a' + 10;
-    }
-    if (ch >= 'A' && ch <= 'F') {
-        return ch - 'A' + 10;
-    }
-    return -1;
-}
-
-/* Decodes one .hex line into a buffer with the decoder's spare byte. */
-static uint8_t *unhex(const char *line, size_t n, size_t *len)
-{
-    uint8_t *bytes = malloc(n / 2 + 1);
-
-    assert_non_null(bytes);
-    assert_int_equal(n % 2, 0);
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = hexval(line[2 * i]);
-        int lo = hexval(line[2 * i + 1]);
-
-        assert_true(hi >= 0 && lo >= 0);
-        bytes[i] = (uint8_t)(hi << 4 | lo);
-    }
-    *len = n / 2;
-    return bytes;
-}
-
 /* Dumps every message of a .hex fixture, one line each, into dump. */
 static void dump_fixture(const char *hexpath, pgcdc__buf *dump)
 {
     size_t size;
-    char *text = read_file(hexpath, &size);
+    char *text = golden_read_file(hexpath, &size);
     pgcdc__decoder *dec = pgcdc__decoder_new();
     char *line = text;
 
@@ -1052,7 +999,7 @@ static void dump_fixture(const char *hexpath, pgcdc__buf *dump)
         char *eol = strchr(line, '\n');
         size_t n = eol != NULL ? (size_t)(eol - line) : strlen(line);
         size_t len;
-        uint8_t *bytes = unhex(line, n, &len);
+        uint8_t *bytes = golden_unhex(line, n, &len);
         pgcdc__msg msg;
 
         pgcdc__decoder_feed(dec, bytes, len, 1);
@@ -1068,25 +1015,6 @@ static void dump_fixture(const char *hexpath, pgcdc__buf *dump)
     assert_int_equal(dump->oom, 0);
     pgcdc__decoder_free(dec);
     free(text);
-}
-
-/* Compares a dump with the expected file line by line, naming the first difference. */
-static void compare_lines(const char *path, const char *got, const char *want)
-{
-    int lineno = 1;
-
-    while (*got != '\0' || *want != '\0') {
-        size_t ng = strcspn(got, "\n");
-        size_t nw = strcspn(want, "\n");
-
-        if (ng != nw || memcmp(got, want, ng) != 0) {
-            fail_msg("%s:%d: mismatch\nexpected: %.*s\n     got: %.*s", path, lineno, (int)nw, want,
-                     (int)ng, got);
-        }
-        got += ng + (got[ng] == '\n');
-        want += nw + (want[nw] == '\n');
-        lineno++;
-    }
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -1144,9 +1072,9 @@ static void test_golden(void **state)
             assert_int_equal(fclose(fp), 0);
         } else {
             size_t size;
-            char *want = read_file(path, &size);
+            char *want = golden_read_file(path, &size);
 
-            compare_lines(path, (const char *)dump.data, want);
+            golden_compare(path, (const char *)dump.data, want);
             free(want);
         }
         pgcdc__buf_free(&dump);

@@ -16,62 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_fixture.h"
 #include "worker.h"
-
-static int setup(void **state)
-{
-    pgcdc_config *cfg = pgcdc_config_new();
-
-    if (cfg == NULL)
-        return -1;
-    *state = cfg;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    pgcdc_config_free(*state);
-    return 0;
-}
-
-/* A string of n copies of c. */
-static char *repeat(char c, size_t n)
-{
-    char *s = malloc(n + 1);
-
-    assert_non_null(s);
-    memset(s, c, n);
-    s[n] = '\0';
-    return s;
-}
-
-static void assert_failed_with_message(const pgcdc_config *cfg, int rc)
-{
-    assert_int_equal(rc, PGCDC_ERR_INVALID);
-    assert_true(strlen(pgcdc_config_errmsg(cfg)) > 0);
-}
-
-static int change_cb(pgcdc_worker *w, const pgcdc_change *change, void *opaque)
-{
-    (void)w;
-    (void)change;
-    (void)opaque;
-    return PGCDC_HANDLED;
-}
-
-static int txn_cb(pgcdc_worker *w, const pgcdc_txn *txn, void *opaque)
-{
-    (void)w;
-    (void)txn;
-    (void)opaque;
-    return PGCDC_HANDLED;
-}
-
-static void idle_cb(pgcdc_worker *w, void *opaque)
-{
-    (void)w;
-    (void)opaque;
-}
 
 /* ---- properties by name: pgcdc_config_set() and the table ---- */
 

@@ -50,9 +50,9 @@ static void test_golden_events(void **state)
             assert_int_equal(fputs(got, fp) >= 0, 1);
             assert_int_equal(fclose(fp), 0);
         } else {
-            char *want = read_file(path);
+            char *want = golden_read_file(path, NULL);
 
-            compare_lines(path, got, want);
+            golden_compare(path, got, want);
             free(want);
         }
         free(got);
@@ -146,7 +146,7 @@ static void check_cuts(const char *ref, harness *h, const size_t *pre, const int
         from = (size_t)(end - all);
     }
     assert_int_equal(pending, 0);
-    compare_lines("cut", text_of(&joined), ref);
+    golden_compare("cut", text_of(&joined), ref);
     pgcdc__buf_free(&joined);
 }
 
@@ -316,7 +316,7 @@ static void test_stream(void **state)
             assert_int_equal(h.dump.len, before);
         }
     }
-    compare_lines("v2_stream", text_of(&h.dump), ref);
+    golden_compare("v2_stream", text_of(&h.dump), ref);
     h_close(&h);
 
     /*
@@ -412,7 +412,7 @@ static void test_stream_same_as_plain(void **state)
             assert_int_equal(h_drain(&h), 0);
         }
     }
-    compare_lines("plain v2_stream", text_of(&h.dump), ref);
+    golden_compare("plain v2_stream", text_of(&h.dump), ref);
     h_close(&h);
     pgcdc__buf_free(&b);
     free(ref);

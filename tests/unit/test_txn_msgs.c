@@ -162,10 +162,10 @@ static void test_binary(void **state)
     assert_int_equal(pgcdc_row_get_numeric(row, 1, &s), PGCDC_OK);
     assert_string_equal(s, "1234.50");
     dump_event(&h.dump, &ev);
-    compare_lines("binary", text_of(&h.dump),
-                  "B xid=7 lsn=0/1000 end=0/0" TS0 "\n"
-                  "X seq=0 INSERT public.nums new=[id:'42',amount:'1234.50',label:" LABEL_DUMP
-                  "]\n");
+    golden_compare("binary", text_of(&h.dump),
+                   "B xid=7 lsn=0/1000 end=0/0" TS0 "\n"
+                   "X seq=0 INSERT public.nums new=[id:'42',amount:'1234.50',label:" LABEL_DUMP
+                   "]\n");
     assert_int_equal(pgcdc__assembly_next(h.ta, &ev), 0);
     pgcdc__wr_update_header(&h.msg, -1, 100);
     pgcdc__buf_u8(&h.msg, 'O');

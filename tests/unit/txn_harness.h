@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "golden.h"
+
 #include "base/clock.h"
 #include "core/txn.h"
 #include "wire/types.h"
@@ -34,44 +36,6 @@ typedef struct msgs {
     size_t n;
 } msgs;
 
-static inline char *read_file(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    char *data;
-    long size;
-
-    if (fp == NULL)
-        fail_msg("could not open \"%s\"", path);
-    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-    size = ftell(fp);
-    assert_true(size >= 0);
-    rewind(fp);
-    data = malloc((size_t)size + 1);
-    assert_non_null(data);
-    assert_int_equal(fread(data, 1, (size_t)size, fp), (size_t)size);
-    data[size] = '\0';
-    fclose(fp);
-    return data;
-}
-
-static inline void golden_path(char *path, size_t size, const char *name, const char *ext)
-{
-    const char *data = getenv("PGCDC_TEST_DATA");
-
-    snprintf(path, size, "%s/golden/%s.%s", data != NULL ? data : "tests/data", name, ext);
-}
-
-static inline int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 static inline void load(msgs *m, const char *name)
 {
     char path[4096];
@@ -79,7 +43,7 @@ static inline void load(msgs *m, const char *name)
     char *line;
 
     golden_path(path, sizeof(path), name, "hex");
-    text = read_file(path);
+    text = golden_read_file(path, NULL);
     memset(m, 0, sizeof(*m));
     for (line = text; *line != '\0';) {
         size_t n = strcspn(line, "\n");
@@ -88,17 +52,8 @@ static inline void load(msgs *m, const char *name)
         m->len = realloc(m->len, (m->n + 1) * sizeof(*m->len));
         assert_non_null(m->data);
         assert_non_null(m->len);
-        assert_int_equal(n % 2, 0);
-        m->data[m->n] = malloc(n / 2 + 1);
-        assert_non_null(m->data[m->n]);
-        for (size_t i = 0; i < n / 2; i++) {
-            int hi = hexval(line[2 * i]);
-            int lo = hexval(line[2 * i + 1]);
-
-            assert_true(hi >= 0 && lo >= 0);
-            m->data[m->n][i] = (uint8_t)(hi << 4 | lo);
-        }
-        m->len[m->n++] = n / 2;
+        m->data[m->n] = golden_unhex(line, n, &m->len[m->n]);
+        m->n++;
         line += n + (line[n] == '\n');
     }
     free(text);
@@ -340,20 +295,6 @@ static inline const char *text_of(pgcdc__buf *b)
 }
 
 /* Compares line by line, naming the first difference. */
-static inline void compare_lines(const char *what, const char *got, const char *want)
-{
-    for (int lineno = 1; *got != '\0' || *want != '\0'; lineno++) {
-        size_t ng = strcspn(got, "\n");
-        size_t nw = strcspn(want, "\n");
-
-        if (ng != nw || memcmp(got, want, ng) != 0)
-            fail_msg("%s:%d: mismatch\nexpected: %.*s\n     got: %.*s", what, lineno, (int)nw, want,
-                     (int)ng, got);
-        got += ng + (got[ng] == '\n');
-        want += nw + (want[nw] == '\n');
-    }
-}
-
 /* The events of a whole fixture, fed without a cut. */
 static inline char *reference(const msgs *m)
 {
@@ -390,7 +331,7 @@ static inline void step(harness *h, int raw, const char *want)
         return;
     }
     assert_int_equal(h_drain(h), 0);
-    compare_lines("events", text_of(&h->dump) + before, want);
+    golden_compare("events", text_of(&h->dump) + before, want);
 }
 
 /* An Insert (xid -1: not streamed); lens NULL for text values. */
