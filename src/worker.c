@@ -36,13 +36,11 @@ static void log_to_hook(void *opaque, int level, const char *msg)
 
 void pgcdc_worker_log(pgcdc_worker *w, pgcdc_log_level level, const char *fmt, ...)
 {
-    char line[PGCDC__MSG_SIZE];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    pgcdc__vlog(&w->ctx, (int)level, fmt, ap);
     va_end(ap);
-    pgcdc__log(&w->ctx, (int)level, "%s", line);
 }
 
 const char *pgcdc_worker_errmsg(const pgcdc_worker *w)

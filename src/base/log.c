@@ -18,14 +18,19 @@ void pgcdc__ctx_init(pgcdc__ctx *ctx, pgcdc__log_fn log, void *opaque, int level
     ctx->msg[0] = '\0';
 }
 
+int pgcdc__vfail(pgcdc__ctx *ctx, int err, const char *fmt, va_list ap)
+{
+    if (ctx != NULL)
+        vsnprintf(ctx->msg, sizeof(ctx->msg), fmt, ap);
+    return err;
+}
+
 int pgcdc__fail(pgcdc__ctx *ctx, int err, const char *fmt, ...)
 {
     va_list ap;
 
-    if (ctx == NULL)
-        return err;
     va_start(ap, fmt);
-    vsnprintf(ctx->msg, sizeof(ctx->msg), fmt, ap);
+    pgcdc__vfail(ctx, err, fmt, ap);
     va_end(ap);
     return err;
 }
@@ -74,14 +79,20 @@ const char *pgcdc__errmsg(const pgcdc__ctx *ctx)
 
 void pgcdc__log(pgcdc__ctx *ctx, int level, const char *fmt, ...)
 {
-    char line[PGCDC__MSG_SIZE + 64];
     va_list ap;
+
+    va_start(ap, fmt);
+    pgcdc__vlog(ctx, level, fmt, ap);
+    va_end(ap);
+}
+
+void pgcdc__vlog(pgcdc__ctx *ctx, int level, const char *fmt, va_list ap)
+{
+    char line[PGCDC__MSG_SIZE + 64];
 
     if (ctx == NULL || level > ctx->level || level < 0)
         return;
-    va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
     if (ctx->log != NULL)
         ctx->log(ctx->opaque, level, line);
     else

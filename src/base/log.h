@@ -8,6 +8,9 @@
 #ifndef PGCDC_BASE_LOG_H
 #define PGCDC_BASE_LOG_H
 
+#include <stdarg.h>
+#include <stddef.h>
+
 #define PGCDC__MSG_SIZE 1024
 
 /* Levels: the values of pgcdc_log_level (error 0, warning 1, info 2, debug 3). */
@@ -39,6 +42,11 @@ const char *pgcdc__errmsg(const pgcdc__ctx *ctx);
 
 void pgcdc__log(pgcdc__ctx *ctx, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same with a va_list, for the public printf-style entry points. */
+int pgcdc__vfail(pgcdc__ctx *ctx, int err, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+void pgcdc__vlog(pgcdc__ctx *ctx, int level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Copies msg into dst as one line: newlines and tabs folded to a space, trailing space cut. */
 void pgcdc__one_line(char *dst, size_t size, const char *msg);

@@ -75,11 +75,5 @@ static void debezium_change(pgcdc_formatter *f, const pgcdc_change *c)
     pgcdc__buf_lit(j, ",\"transaction\":null}\n");
 }
 
-static void debezium_nothing(pgcdc_formatter *f, const pgcdc_txn *txn)
-{
-    (void)f;
-    (void)txn;
-}
-
-const pgcdc__format_ops pgcdc__debezium_format = {"debezium", debezium_nothing, debezium_change,
-                                                  debezium_nothing};
+const pgcdc__format_ops pgcdc__debezium_format = {"debezium", pgcdc__fmt_no_line, debezium_change,
+                                                  pgcdc__fmt_no_line};

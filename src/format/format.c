@@ -192,6 +192,12 @@ static int all_space(const pgcdc__col *v)
     return 1;
 }
 
+void pgcdc__fmt_no_line(pgcdc_formatter *f, const pgcdc_txn *txn)
+{
+    (void)f;
+    (void)txn;
+}
+
 void pgcdc__fmt_bool(pgcdc__buf *j, int on)
 {
     if (on)

@@ -75,6 +75,8 @@ void pgcdc__fmt_column(pgcdc__buf *j, const pgcdc_row *row, int col, int wal2jso
  */
 int pgcdc__fmt_row(pgcdc__buf *j, const pgcdc_row *row, const char *placeholder);
 void pgcdc__fmt_bool(pgcdc__buf *j, int on);
+/* A begin or commit a format prints nothing for. */
+void pgcdc__fmt_no_line(pgcdc_formatter *f, const pgcdc_txn *txn);
 /* The key columns' values as an object ({"id":1}); nothing for a change without a key. */
 void pgcdc__fmt_key(pgcdc__buf *j, const pgcdc_change *c);
 

@@ -102,11 +102,5 @@ static void native_change(pgcdc_formatter *f, const pgcdc_change *c)
     pgcdc__buf_lit(j, "}\n");
 }
 
-static void native_nothing(pgcdc_formatter *f, const pgcdc_txn *txn)
-{
-    (void)f;
-    (void)txn;
-}
-
-const pgcdc__format_ops pgcdc__native_format = {"json", native_nothing, native_change,
-                                                native_nothing};
+const pgcdc__format_ops pgcdc__native_format = {"json", pgcdc__fmt_no_line, native_change,
+                                                pgcdc__fmt_no_line};

@@ -188,20 +188,18 @@ int pgcdc_sink_fail(pgcdc_sink *sink, int err, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(sink->ctx->msg, sizeof(sink->ctx->msg), fmt, ap);
+    pgcdc__vfail(sink->ctx, err, fmt, ap);
     va_end(ap);
     return err;
 }
 
 void pgcdc_sink_log(pgcdc_sink *sink, pgcdc_log_level level, const char *fmt, ...)
 {
-    char line[PGCDC__MSG_SIZE];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    pgcdc__vlog(sink->ctx, (int)level, fmt, ap);
     va_end(ap);
-    pgcdc__log(sink->ctx, (int)level, "%s", line);
 }
 
 /* ---- events ---- */
