@@ -478,18 +478,18 @@ static int step(pgcdc_worker *w, const pgcdc_change **out, int timeout_ms, int p
     }
 }
 
-/* Waits for outstanding acknowledgements, confirms, closes the stream. */
+/*
+ * Flushes the handler and sinks (a graceful stop), waits for outstanding
+ * acknowledgements, confirms, closes the stream.
+ */
 static void finish(pgcdc_worker *w, int graceful)
 {
     int64_t until = pgcdc__now_us() + (int64_t)PGCDC__STOP_GRACE_MS * 1000;
     char lsn[32];
 
-    while (graceful && pgcdc__now_us() < until &&
-           pgcdc__ledger_count(&w->ledger) > (size_t)(pgcdc__assembly_in_txn(w->ta) ? 1 : 0)) {
-        if (pgcdc__deliver_idle(w) != PGCDC_OK)
-            break;
+    while (graceful && pgcdc__deliver_idle(w) == PGCDC_OK && pgcdc__now_us() < until &&
+           pgcdc__ledger_count(&w->ledger) > (size_t)(pgcdc__assembly_in_txn(w->ta) ? 1 : 0))
         pgcdc__sleep_us(10000);
-    }
     pgcdc__stream_close(w->stream, 1);
     pgcdc__log(&w->ctx, PGCDC_LOG_INFO, "stopped; confirmed up to %s",
                pgcdc_lsn_format(pgcdc__ledger_confirmed(&w->ledger), lsn, sizeof(lsn)));

@@ -389,10 +389,12 @@ static void test_sink_retries_and_policy(void **state)
 
 /* The handler struct, stats before and after, and the log hook's thread and locks. */
 typedef struct hcount {
-    int begins, changes, commits, idles, closes;
+    int begins, changes, closes;
+    atomic_int commits, idles; /* read by the thread that stops the worker */
     pthread_t thread;
     int logs;
     int foreign_thread_logs;
+    pgcdc_worker *w;
 } hcount;
 
 static int h_begin(pgcdc_worker *w, const pgcdc_txn *txn, void *opaque)
@@ -415,14 +417,31 @@ static int h_commit(pgcdc_worker *w, const pgcdc_txn *txn, void *opaque)
 {
     (void)w;
     (void)txn;
-    ((hcount *)opaque)->commits++;
+    atomic_fetch_add(&((hcount *)opaque)->commits, 1);
     return PGCDC_HANDLED;
 }
 
 static void h_idle(pgcdc_worker *w, void *opaque)
 {
     (void)w;
-    ((hcount *)opaque)->idles++;
+    atomic_fetch_add(&((hcount *)opaque)->idles, 1);
+}
+
+/*
+ * Stops the worker from another thread once both transactions are handled
+ * and the worker went idle: it is idle, caught up, before it waits for more.
+ */
+static void *stop_when_idle(void *arg)
+{
+    hcount *h = arg;
+
+    for (long waited = 0; waited < WAIT_US; waited += 10000) {
+        if (atomic_load(&h->commits) >= 2 && atomic_load(&h->idles) > 0)
+            break;
+        usleep(10000);
+    }
+    pgcdc_worker_stop(h->w);
+    return NULL;
 }
 
 static void h_close(pgcdc_worker *w, void *opaque)
@@ -456,17 +475,18 @@ static void test_handler_struct_and_stats(void **state)
     pgcdc_config *cfg;
     pgcdc_worker *w;
     pgcdc_stats st;
-    hcount h = {0};
+    hcount h;
     pgcdc_handler handler = {PGCDC_HANDLER_ABI, h_begin, h_change, h_commit, h_idle, h_close, &h};
+    pthread_t stopper;
 
     (void)state;
+    memset(&h, 0, sizeof(h));
     h.thread = pthread_self();
     tl_sql(db, "CREATE TABLE t (id int PRIMARY KEY)");
     cfg = tl_config(db, "s_handler", "p_handler", "t");
     assert_int_equal(tl_start_only(cfg, err, sizeof(err)), PGCDC_OK);
     tl_sql(db, "INSERT INTO t VALUES (1)");
     tl_sql(db, "INSERT INTO t VALUES (2), (3)");
-    pgcdc_config_set_endpos(cfg, lsn_now(db));
     assert_int_equal(pgcdc_config_set_handler(cfg, &handler), PGCDC_OK);
     pgcdc_config_set_log_cb(cfg, h_log, &h);
     pgcdc_config_set_log_level(cfg, PGCDC_LOG_DEBUG);
@@ -477,7 +497,11 @@ static void test_handler_struct_and_stats(void **state)
     assert_int_equal(st.transactions, 0);
     assert_string_equal(pgcdc_state_name(st.state), "new");
     assert_int_equal(pgcdc_worker_start(w), PGCDC_OK);
+    /* No end position: it runs until the other thread stops it. */
+    h.w = w;
+    assert_int_equal(pthread_create(&stopper, NULL, stop_when_idle, &h), 0);
     assert_int_equal(pgcdc_worker_run(w), PGCDC_OK);
+    pthread_join(stopper, NULL);
     assert_int_equal(pgcdc_worker_stats(w, &st), PGCDC_OK);
     assert_string_equal(pgcdc_state_name(st.state), "stopped");
     assert_int_equal(st.transactions, 2);
@@ -485,8 +509,8 @@ static void test_handler_struct_and_stats(void **state)
     assert_int_equal(st.reconnects, 0);
     assert_int_equal(h.begins, 2);
     assert_int_equal(h.changes, 3);
-    assert_int_equal(h.commits, 2);
-    assert_true(h.idles > 0);
+    assert_int_equal(atomic_load(&h.commits), 2);
+    assert_true(atomic_load(&h.idles) > 0);
     assert_int_equal(h.closes, 0);
     pgcdc_worker_free(w);
     assert_int_equal(h.closes, 1);
