@@ -376,10 +376,11 @@ int pgcdc_config_set(pgcdc_config *cfg, const char *key, const char *value, char
                      size_t errlen);
 /*
  * The i-th property pgcdc_config_set() takes (from 0); NULL past the last.
- * The built-in sinks' come last: for those *sink_kind (may be NULL) is set
- * to the kind ("file"), and the full name is sink.<kind>.<name>; else NULL.
+ * The formats' options come after the worker's own, then the built-in
+ * sinks': for those *prefix (may be NULL) is set to "wal2json",
+ * "sink.file"..., and the full name is <prefix>.<name>; else to NULL.
  */
-const pgcdc_property *pgcdc_property_at(int i, const char **sink_kind);
+const pgcdc_property *pgcdc_property_at(int i, const char **prefix);
 
 /* The message of the last failed setter; never NULL. */
 const char *pgcdc_config_errmsg(const pgcdc_config *cfg);
@@ -521,6 +522,12 @@ uint64_t pgcdc_change_commit_lsn(const pgcdc_change *c);
 int64_t pgcdc_change_commit_time(const pgcdc_change *c);
 /* Ordinal of the change within its transaction, from 0. */
 uint32_t pgcdc_change_seq(const pgcdc_change *c);
+/*
+ * LSN of the change's own WAL record (0 when not known).  Not unique: the
+ * tables of one TRUNCATE share it, and it says nothing of commit order; key
+ * on (commit LSN, seq) instead.
+ */
+uint64_t pgcdc_change_lsn(const pgcdc_change *c);
 /* Token for pgcdc_worker_ack() when the change callback returned PGCDC_DEFER. */
 uint64_t pgcdc_change_token(const pgcdc_change *c);
 const pgcdc_txn *pgcdc_change_txn(const pgcdc_change *c);
@@ -597,6 +604,13 @@ int pgcdc_format_parse(const char *name, pgcdc_format *format);
 pgcdc_formatter *pgcdc_formatter_new(pgcdc_format format, const char *dbname);
 /* Frees a formatter; NULL is a no-op. */
 void pgcdc_formatter_free(pgcdc_formatter *f);
+/*
+ * Sets one of the format's options from text, by the name it has after the
+ * format's in pgcdc_property_at() ("include_xids" for wal2json.include_xids).
+ * PGCDC_OK, or PGCDC_ERR_INVALID for an option the format lacks or a value it
+ * cannot take.
+ */
+int pgcdc_formatter_set(pgcdc_formatter *f, const char *name, const char *value);
 /*
  * Each call formats one event into the formatter's buffer and sets *out and
  * *len to it: zero or more complete lines, each ending in a newline (empty

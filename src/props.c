@@ -12,6 +12,7 @@
 
 #include "base/num.h"
 #include "config.h"
+#include "format/format.h"
 
 typedef struct prop prop;
 /* Sets the property from its text, already checked against type and range (num: its value). */
@@ -241,21 +242,31 @@ static const prop props[] = {
 
 #define NPROPS ((int)(sizeof(props) / sizeof(props[0])))
 
-const pgcdc_property *pgcdc_property_at(int i, const char **sink_kind)
+const pgcdc_property *pgcdc_property_at(int i, const char **prefix)
 {
+    const pgcdc__format_ops *format;
     const pgcdc_sink_ops *ops;
+    const char *sink_prefix;
 
-    if (sink_kind != NULL)
-        *sink_kind = NULL;
+    if (prefix != NULL)
+        *prefix = NULL;
     if (i < 0)
         return NULL;
     if (i < NPROPS)
         return &props[i].info;
     i -= NPROPS;
-    for (int k = 0; (ops = pgcdc__sink_kind_at(k)) != NULL; k++) {
+    for (int k = 0; (format = pgcdc__format_at(k)) != NULL; k++) {
+        if (i < format->nproperties) {
+            if (prefix != NULL)
+                *prefix = format->name;
+            return &format->properties[i];
+        }
+        i -= format->nproperties;
+    }
+    for (int k = 0; (ops = pgcdc__sink_kind_at(k, &sink_prefix)) != NULL; k++) {
         if (i < ops->nproperties) {
-            if (sink_kind != NULL)
-                *sink_kind = ops->kind;
+            if (prefix != NULL)
+                *prefix = sink_prefix;
             return &ops->properties[i];
         }
         i -= ops->nproperties;
@@ -263,18 +274,32 @@ const pgcdc_property *pgcdc_property_at(int i, const char **sink_kind)
     return NULL;
 }
 
+/* A format's option: <format>.<name>. */
+static const pgcdc_property *find_format_prop(const char *key, const char **why)
+{
+    const char *dot = strchr(key, '.');
+    const pgcdc__format_ops *format;
+    char name[32];
+
+    if (dot == NULL || (size_t)(dot - key) >= sizeof(name))
+        return NULL;
+    memcpy(name, key, (size_t)(dot - key));
+    name[dot - key] = '\0';
+    format = pgcdc__format_named(name);
+    if (format == NULL)
+        return NULL;
+    *why = "unknown option of that format";
+    return pgcdc__format_property(format, dot + 1);
+}
+
 static int parse_bool(const char *text, long long *out)
 {
-    static const char *const yes[] = {"true", "on", "yes", "1"};
-    static const char *const no[] = {"false", "off", "no", "0"};
+    int on;
 
-    for (int i = 0; i < 4; i++) {
-        if (strcasecmp(text, yes[i]) == 0 || strcasecmp(text, no[i]) == 0) {
-            *out = strcasecmp(text, yes[i]) == 0;
-            return 0;
-        }
-    }
-    return -1;
+    if (pgcdc__parse_flag(text, &on) != 0)
+        return -1;
+    *out = on;
+    return 0;
 }
 
 static int parse_int(const char *text, long long *out)
@@ -422,6 +447,8 @@ int pgcdc_config_set(pgcdc_config *cfg, const char *key, const char *value, char
     }
     if (p == NULL && strncmp(norm, "sink.", 5) == 0)
         p = find_sink_prop(cfg, norm, &why);
+    else if (p == NULL)
+        p = find_format_prop(norm, &why);
     if (p == NULL) {
         r = pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
                                "%s \"%s\" (pgcdc --help-config lists every property)", why, key);

@@ -97,13 +97,15 @@ pgcdc_worker *pgcdc_worker_new(const pgcdc_config *cfg)
     }
     pgcdc__ctx_init(&w->ctx, w->cfg.log_cb != NULL ? log_to_hook : NULL, w, (int)w->cfg.log_level);
     pgcdc__formats_init(&w->formats);
+    pgcdc__formats_set_options(&w->formats, w->cfg.props, w->cfg.nprops);
     opts.tables = &w->cat.ts;
     opts.spool_dir = w->cfg.spool_dir;
     opts.endpos = w->cfg.endpos;
     opts.binary = 0;
     w->ta = pgcdc__assembly_new(&w->ctx, &opts);
     w->stream = pgcdc__stream_new(&w->ctx, &w->ledger, &w->stop, &w->busy);
-    if (w->ta == NULL || w->stream == NULL) {
+    w->describer = pgcdc__describer_new(&w->ctx, w->cfg.conninfo);
+    if (w->ta == NULL || w->stream == NULL || w->describer == NULL) {
         /* No worker was made: its handler's close is not called. */
         w->cfg.close_cb = NULL;
         pgcdc_worker_free(w);
@@ -120,6 +122,7 @@ void pgcdc_worker_free(pgcdc_worker *w)
         return;
     pgcdc__stream_free(w->stream);
     pgcdc__assembly_free(w->ta);
+    pgcdc__describer_free(w->describer);
     pgcdc__deliver_close(w);
     if (w->cfg.close_cb != NULL)
         w->cfg.close_cb(w, w->cfg.close_opaque);
@@ -361,6 +364,31 @@ static int commit_txn(pgcdc_worker *w, const pgcdc_txn *txn)
     return PGCDC_OK;
 }
 
+/*
+ * A relation the stream is about to use: its type names and what the sinks'
+ * formats need of the catalog.  A connection lost on the way is mended like
+ * the stream's (nothing of the relation's changes was handed out); a query
+ * that fails leaves the names unknown, with a warning.
+ */
+static int describe_relation(pgcdc_worker *w, pgcdc__relation *rel)
+{
+    int flags = 0;
+    int r;
+
+    if (!rel->wanted)
+        return PGCDC_OK;
+    for (int i = 0; i < w->nsinks; i++)
+        flags |= pgcdc__formats_needs(&w->formats, w->sinks[i]->format);
+    r = pgcdc__describe(w->describer, rel, flags);
+    if (r == PGCDC_ERR_CONNECT)
+        return reconnect(w);
+    if (r == PGCDC_ERR_NOMEM || r == PGCDC_ERR_AUTH)
+        return r;
+    if (r != PGCDC_OK)
+        pgcdc__log(&w->ctx, PGCDC_LOG_WARNING, "%s", w->ctx.msg);
+    return PGCDC_OK;
+}
+
 /* Acts on one event; sets *out to a change for the caller in pull mode. */
 static int handle(pgcdc_worker *w, const pgcdc__event *ev, const pgcdc_change **out, int pull)
 {
@@ -383,6 +411,8 @@ static int handle(pgcdc_worker *w, const pgcdc__event *ev, const pgcdc_change **
     case PGCDC__EV_TEXT_MODE:
         w->binary = 0;
         return reconnect(w);
+    case PGCDC__EV_RELATION:
+        return describe_relation(w, ev->relation);
     }
     return PGCDC_OK;
 }

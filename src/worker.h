@@ -15,6 +15,7 @@
 #include "core/ledger.h"
 #include "core/txn.h"
 #include "pg/catalog.h"
+#include "pg/describe.h"
 #include "pg/stream.h"
 #include "sink/file.h"
 #include "sink/sink.h"
@@ -28,6 +29,7 @@ struct pgcdc_worker {
     pgcdc__ledger ledger;
     pgcdc__stream *stream;
     pgcdc__assembly *ta;
+    pgcdc__describer *describer; /* names what the type table cannot; catalog facts formats need */
     int binary;      /* the stream asks for binary values */
     atomic_int busy; /* in user code: the stream's keeper sends status updates meanwhile */
 

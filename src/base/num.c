@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/num.h"
 
@@ -196,6 +197,20 @@ int pgcdc__parse_duration_ms(const char *text, long long *ms)
     static const long long factors[] = {1, 1, 1000, 60000, 60000, 3600000, 86400000};
 
     return parse_scaled(text, units, factors, ms);
+}
+
+int pgcdc__parse_flag(const char *text, int *on)
+{
+    static const char *const yes[] = {"true", "on", "yes", "1"};
+    static const char *const no[] = {"false", "off", "no", "0"};
+
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(text, yes[i]) == 0 || strcasecmp(text, no[i]) == 0) {
+            *on = strcasecmp(text, yes[i]) == 0;
+            return 0;
+        }
+    }
+    return -1;
 }
 
 int pgcdc__parse_size(const char *text, long long *bytes)

@@ -70,5 +70,7 @@ char *pgcdc__put_hms(char *p, unsigned secs);
  */
 int pgcdc__parse_duration_ms(const char *text, long long *ms);
 int pgcdc__parse_size(const char *text, long long *bytes);
+/* A yes or no as people write it: true/false, on/off, yes/no, 1/0, any case.  0, or -1. */
+int pgcdc__parse_flag(const char *text, int *on);
 
 #endif /* PGCDC_BASE_NUM_H */

@@ -26,6 +26,7 @@ static void relation_free(pgcdc__relation *rel)
         free(rel->cols[i].type_name);
     }
     free(rel->cols);
+    free(rel->pk);
     free(rel->fmt_cache);
     free(rel->route);
     free(rel->keys);
@@ -110,7 +111,10 @@ static pgcdc__relation *relation_from_msg(const pgcdc__msg *msg)
     rel->name = strdup(msg->u.relation.relname);
     rel->cols = calloc((size_t)n + 1, sizeof(*rel->cols));
     rel->keys = calloc((size_t)n + 1, sizeof(*rel->keys));
-    if (rel->schema == NULL || rel->name == NULL || rel->cols == NULL || rel->keys == NULL)
+    rel->pk = calloc((size_t)n + 1, sizeof(*rel->pk));
+    rel->npk = -1;
+    if (rel->schema == NULL || rel->name == NULL || rel->cols == NULL || rel->keys == NULL ||
+        rel->pk == NULL)
         goto fail;
     for (int i = 0; i < n; i++) {
         const pgcdc__relcol *src = &msg->u.relation.cols[i];
@@ -120,7 +124,9 @@ static pgcdc__relation *relation_from_msg(const pgcdc__msg *msg)
             goto fail;
         rel->ncols++;
         pgcdc__relcol_set_type(&rel->cols[i], src->type_oid);
+        rel->cols[i].sent_oid = src->type_oid;
         rel->cols[i].typmod = src->typmod;
+        rel->cols[i].not_null = -1;
         rel->cols[i].is_ident = (src->flags & 1) != 0;
         rel->cols[i].is_key = rel->cols[i].is_ident;
         if (rel->cols[i].is_key)
@@ -190,8 +196,10 @@ int pgcdc__relation_set_types(pgcdc__relation *rel, char *const *names, char *co
         for (int k = 0; k < n; k++) {
             if (strcmp(rel->cols[i].name, names[k]) != 0)
                 continue;
-            if (rel->cols[i].type_oid == oids[k])
-                pgcdc__relcol_set_type(&rel->cols[i], base_oids[k]);
+            /* A column whose type changed since the catalog was read keeps no name. */
+            if (rel->cols[i].sent_oid != oids[k])
+                break;
+            pgcdc__relcol_set_type(&rel->cols[i], base_oids[k]);
             free(rel->cols[i].type_name);
             rel->cols[i].type_name = strdup(types[k]);
             if (rel->cols[i].type_name == NULL)
@@ -200,4 +208,25 @@ int pgcdc__relation_set_types(pgcdc__relation *rel, char *const *names, char *co
         }
     }
     return PGCDC_OK;
+}
+
+int pgcdc__relation_name_types(pgcdc__relation *rel)
+{
+    int missing = 0;
+
+    for (int i = 0; i < rel->ncols; i++) {
+        pgcdc__relcol_info *col = &rel->cols[i];
+        char name[128];
+
+        if (pgcdc__type_name(col->sent_oid, col->typmod, name, sizeof(name))) {
+            char *copy = strdup(name);
+
+            if (copy == NULL)
+                return PGCDC_ERR_NOMEM;
+            free(col->type_name);
+            col->type_name = copy;
+        }
+        missing += col->type_name == NULL;
+    }
+    return missing;
 }

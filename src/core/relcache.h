@@ -11,13 +11,19 @@
 
 #include "wire/decoder.h"
 
+/* Catalog facts a format may need beyond the Relation message (pgcdc__describe reads them). */
+#define PGCDC__REL_NOT_NULL 1
+#define PGCDC__REL_PK 2
+
 typedef struct pgcdc__relcol_info {
     char *name;
-    char *type_name; /* format_type() from the catalog, NULL if unknown */
-    uint32_t type_oid;
+    char *type_name;   /* as format_type(sent_oid, typmod) prints it; NULL until known */
+    uint32_t type_oid; /* the type the value is read as: a domain's base type */
+    uint32_t sent_oid; /* the type the server named (the domain itself) */
     int32_t typmod;
-    int is_key;   /* primary key (or, without one, replica identity key) column */
-    int is_ident; /* part of the replica identity: present in an old key tuple */
+    signed char not_null; /* from the catalog: 1, 0, or -1 when not asked */
+    int is_key;           /* primary key (or, without one, replica identity key) column */
+    int is_ident;         /* part of the replica identity: present in an old key tuple */
     /* From the type table, set with the type (pgcdc__relcol_set_type). */
     uint8_t bin_fixed; /* size of a fixed-size binary value, or 0 */
     uint8_t bin_class; /* PGCDC__BIN_* */
@@ -35,7 +41,9 @@ typedef struct pgcdc__relation {
     int ncols;
     pgcdc__relcol_info *cols;
     int nkeys;
-    int *keys;   /* column indexes of the key */
+    int *keys; /* column indexes of the key */
+    int npk;   /* the catalog's primary key, by column index; npk is -1 until asked */
+    int *pk;
     int wanted;  /* one of the listed tables (all, when none are listed) */
     char *route; /* "schema.table": the name events are routed by */
     /*
@@ -61,5 +69,12 @@ int pgcdc__relation_set_keys(pgcdc__relation *rel, char *const *names, int n);
  */
 int pgcdc__relation_set_types(pgcdc__relation *rel, char *const *names, char *const *types,
                               const uint32_t *oids, const uint32_t *base_oids, int n);
+/*
+ * Names the types the type table knows from the Relation message itself
+ * (pgcdc__type_name), over any name from the catalog.  Returns how many
+ * columns are left without a name (the catalog's to give), or
+ * PGCDC_ERR_NOMEM.
+ */
+int pgcdc__relation_name_types(pgcdc__relation *rel);
 
 #endif /* PGCDC_CORE_RELCACHE_H */

@@ -75,6 +75,11 @@ int64_t pgcdc_change_commit_time(const pgcdc_change *c)
     return c->txn->commit_time;
 }
 
+uint64_t pgcdc_change_lsn(const pgcdc_change *c)
+{
+    return c->lsn;
+}
+
 uint32_t pgcdc_change_seq(const pgcdc_change *c)
 {
     return c->seq;

@@ -34,6 +34,7 @@ struct pgcdc_change {
     pgcdc_op op;
     const pgcdc__relation *rel;
     const pgcdc_txn *txn;
+    uint64_t lsn; /* of the change's own record (the message's walStart) */
     uint32_t seq;
     int truncate_flags;
     int has_old;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/fileio.h"
+#include "base/num.h"
 #include "core/spool.h"
 #include "pgcdc.h"
 
@@ -201,16 +202,20 @@ static int note_sub(pgcdc__spool *sp, spool_txn *t, uint32_t subxid)
     return 0;
 }
 
-int pgcdc__spool_append(pgcdc__spool *sp, uint32_t xid, uint32_t subxid, const uint8_t *msg,
-                        size_t len)
+/* A record's header: the message's length, then the WAL position it came at. */
+#define HDR 12
+
+int pgcdc__spool_append(pgcdc__spool *sp, uint32_t xid, uint32_t subxid, uint64_t lsn,
+                        const uint8_t *msg, size_t len)
 {
     int i = find(sp, xid);
     spool_txn *t;
-    uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
-                      (uint8_t)len};
-
+    uint8_t hdr[HDR] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+                        (uint8_t)len};
     int r;
 
+    for (int k = 0; k < 8; k++)
+        hdr[4 + k] = (uint8_t)(lsn >> (56 - 8 * k));
     if (len > UINT32_MAX - 8)
         return pgcdc__fail(sp->ctx, PGCDC_ERR_PROTOCOL, "message too large to spool");
     if (i < 0)
@@ -233,20 +238,20 @@ int pgcdc__spool_append(pgcdc__spool *sp, uint32_t xid, uint32_t subxid, const u
         sp->wowned = 1;
         sp->wxid = xid;
     }
-    if (sp->wlen + 4 + len > SPOOL_BUF_SIZE) {
+    if (sp->wlen + HDR + len > SPOOL_BUF_SIZE) {
         r = flush(sp);
         if (r != 0)
             return r;
     }
-    if (4 + len > SPOOL_BUF_SIZE) {
-        if (pgcdc__write_all(t->fd, hdr, 4) != 0 || pgcdc__write_all(t->fd, msg, len) != 0)
+    if (HDR + len > SPOOL_BUF_SIZE) {
+        if (pgcdc__write_all(t->fd, hdr, HDR) != 0 || pgcdc__write_all(t->fd, msg, len) != 0)
             return fail(sp, "could not write spool file");
     } else {
-        memcpy(sp->wbuf + sp->wlen, hdr, 4);
-        memcpy(sp->wbuf + sp->wlen + 4, msg, len);
-        sp->wlen += 4 + len;
+        memcpy(sp->wbuf + sp->wlen, hdr, HDR);
+        memcpy(sp->wbuf + sp->wlen + HDR, msg, len);
+        sp->wlen += HDR + len;
     }
-    t->size += 4 + len;
+    t->size += HDR + len;
     return 0;
 }
 
@@ -342,18 +347,21 @@ static int read_exact(pgcdc__spool *sp, uint8_t *dst, size_t n)
     return 1;
 }
 
-int pgcdc__spool_replay_next(pgcdc__spool *sp, uint8_t **msg, size_t *len)
+int pgcdc__spool_replay_next(pgcdc__spool *sp, uint8_t **msg, size_t *len, uint64_t *lsn)
 {
-    uint8_t hdr[4];
+    uint8_t hdr[HDR];
     size_t n;
     int r;
 
     if (sp->replay == 0)
         return 0;
-    r = read_exact(sp, hdr, 4);
-    if (r <= 0)
+    r = read_exact(sp, hdr, HDR);
+    if (r < 0)
         return r;
+    if (r == 0)
+        return 0;
     n = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
+    *lsn = pgcdc__be64(hdr + 4);
     if (n + 1 > sp->msgcap) {
         uint8_t *grown = realloc(sp->msg, n + 1);
 

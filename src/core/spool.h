@@ -22,21 +22,22 @@ void pgcdc__spool_free(pgcdc__spool *sp);
 /* Discards every transaction (after a reconnect the server streams them again). */
 void pgcdc__spool_reset(pgcdc__spool *sp);
 /*
- * Appends one change message of transaction xid (subxid: the subtransaction
- * that made it).  msg is the message as if not streamed: type byte, then the
- * fields after the xid.
+ * Appends one message of transaction xid (subxid: the subtransaction that
+ * sent it), which came at WAL position lsn.  msg is the message as if not
+ * streamed: type byte, then the fields after the xid.
  */
-int pgcdc__spool_append(pgcdc__spool *sp, uint32_t xid, uint32_t subxid, const uint8_t *msg,
-                        size_t len);
+int pgcdc__spool_append(pgcdc__spool *sp, uint32_t xid, uint32_t subxid, uint64_t lsn,
+                        const uint8_t *msg, size_t len);
 /* Discards a subtransaction (and what followed it), or the whole transaction if subxid == xid. */
 int pgcdc__spool_abort(pgcdc__spool *sp, uint32_t xid, uint32_t subxid);
 /* Starts reading transaction xid back.  An unknown xid reads as empty. */
 int pgcdc__spool_replay_begin(pgcdc__spool *sp, uint32_t xid);
 /*
  * Next message of the replay: 1 with *msg and *len set (writable, one spare byte past
- * len, valid until the next call), 0 at the end, or an error.
+ * len, valid until the next call) and the position it came at in *lsn, 0 at the
+ * end, or an error.
  */
-int pgcdc__spool_replay_next(pgcdc__spool *sp, uint8_t **msg, size_t *len);
+int pgcdc__spool_replay_next(pgcdc__spool *sp, uint8_t **msg, size_t *len, uint64_t *lsn);
 /* Ends the replay and forgets the transaction. */
 void pgcdc__spool_replay_end(pgcdc__spool *sp);
 /* Number of transactions spooled. */

@@ -333,6 +333,7 @@ static int row_change(pgcdc__assembly *ta, pgcdc__event *ev, pgcdc__msg *m)
     c->op = (pgcdc_op)m->type;
     c->rel = rel;
     c->txn = &ta->txn;
+    c->lsn = m->wal_start;
     c->seq = ta->txn.nchanges;
     if (c->seq < ta->skip_below_seq) {
         ta->txn.nchanges++;
@@ -388,6 +389,7 @@ static int truncate_change(pgcdc__assembly *ta, pgcdc__event *ev)
         c->op = PGCDC_OP_TRUNCATE;
         c->rel = rel;
         c->txn = &ta->txn;
+        c->lsn = ta->msg.wal_start;
         c->seq = ta->txn.nchanges++;
         c->truncate_flags = ta->msg.u.truncate.options;
         change_event(ta, ev);
@@ -411,6 +413,8 @@ static int relation(pgcdc__assembly *ta, pgcdc__event *ev, const pgcdc__msg *m)
     if (t != NULL && pgcdc__relation_set_types(rel, t->col_names, t->col_types, t->col_oids,
                                                t->col_base_oids, t->ncols) != 0)
         return pgcdc__fail(ta->ctx, PGCDC_ERR_NOMEM, "out of memory");
+    if (pgcdc__relation_name_types(rel) < 0)
+        return pgcdc__fail(ta->ctx, PGCDC_ERR_NOMEM, "out of memory");
     for (int i = 0; ta->binary && rel->wanted && i < rel->ncols; i++) {
         if (rel->cols[i].bin_class != PGCDC__BIN_NONE)
             continue;
@@ -424,7 +428,10 @@ static int relation(pgcdc__assembly *ta, pgcdc__event *ev, const pgcdc__msg *m)
         ev->type = PGCDC__EV_TEXT_MODE;
         return 1;
     }
-    return 0;
+    memset(ev, 0, sizeof(*ev));
+    ev->type = PGCDC__EV_RELATION;
+    ev->relation = rel;
+    return 1;
 }
 
 static int keepalive(pgcdc__assembly *ta, pgcdc__event *ev, const pgcdc__msg *m)
@@ -516,7 +523,8 @@ static int replay_step(pgcdc__assembly *ta, pgcdc__event *ev)
 {
     uint8_t *msg;
     size_t len;
-    int r = pgcdc__spool_replay_next(ta->spool, &msg, &len);
+    uint64_t lsn = 0;
+    int r = pgcdc__spool_replay_next(ta->spool, &msg, &len, &lsn);
 
     if (r < 0)
         return pgcdc__wrap(ta->ctx, r, "could not read streamed transaction %u", ta->txn.xid);
@@ -530,6 +538,7 @@ static int replay_step(pgcdc__assembly *ta, pgcdc__event *ev)
         return pgcdc__fail(ta->ctx, PGCDC_ERR_PROTOCOL,
                            "protocol error in streamed transaction: %s",
                            pgcdc__decoder_error(ta->dec));
+    ta->msg.wal_start = lsn;
     return dispatch(ta, ev);
 }
 
@@ -538,13 +547,14 @@ static int spool_streamed(pgcdc__assembly *ta)
 {
     uint32_t xid;
     uint32_t subxid;
+    uint64_t lsn;
     uint8_t *body;
     size_t len;
     int r;
 
-    if (!pgcdc__decoder_take_streamed(ta->dec, &xid, &subxid, &body, &len))
+    if (!pgcdc__decoder_take_streamed(ta->dec, &xid, &subxid, &lsn, &body, &len))
         return 1;
-    r = pgcdc__spool_append(ta->spool, xid, subxid, body, len);
+    r = pgcdc__spool_append(ta->spool, xid, subxid, lsn, body, len);
     if (r != 0)
         return pgcdc__wrap(ta->ctx, r, "could not spool streamed transaction %u", xid);
     return 0;

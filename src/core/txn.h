@@ -22,6 +22,12 @@ typedef enum pgcdc__ev_type {
     PGCDC__EV_CHANGE = 'X',
     PGCDC__EV_COMMIT = 'C',
     PGCDC__EV_KEEPALIVE = 'k',
+    /*
+     * A relation as a Relation message described it, its types named where
+     * the type table could: the caller may complete it from the catalog
+     * (types, not-null, primary key) before any change of it comes.
+     */
+    PGCDC__EV_RELATION = 'R',
     /* A listed table has a column that binary values cannot carry: reconnect in text mode. */
     PGCDC__EV_TEXT_MODE = 'T'
 } pgcdc__ev_type;
@@ -31,6 +37,7 @@ typedef struct pgcdc__event {
     /* BEGIN, CHANGE, COMMIT: the transaction; its token is the caller's to set at BEGIN. */
     pgcdc_txn *txn;
     const pgcdc_change *change; /* CHANGE */
+    pgcdc__relation *relation;  /* RELATION */
     /* BEGIN: the transaction cut by pgcdc__assembly_cut, sent again; it resumes after what was
      * delivered, and keeps the token it had. */
     int resumed;

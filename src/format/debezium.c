@@ -75,5 +75,9 @@ static void debezium_change(pgcdc_formatter *f, const pgcdc_change *c)
     pgcdc__buf_lit(j, ",\"transaction\":null}\n");
 }
 
-const pgcdc__format_ops pgcdc__debezium_format = {"debezium", pgcdc__fmt_no_line, debezium_change,
-                                                  pgcdc__fmt_no_line};
+const pgcdc__format_ops pgcdc__debezium_format = {
+    .name = "debezium",
+    .begin = pgcdc__fmt_no_line,
+    .change = debezium_change,
+    .commit = pgcdc__fmt_no_line,
+};

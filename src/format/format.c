@@ -29,16 +29,61 @@ int pgcdc_format_parse(const char *name, pgcdc_format *format)
     return PGCDC_OK;
 }
 
+static const pgcdc__format_ops *const formats[] = {
+    [PGCDC_FORMAT_JSON] = &pgcdc__native_format,
+    [PGCDC_FORMAT_DEBEZIUM] = &pgcdc__debezium_format,
+    [PGCDC_FORMAT_WAL2JSON] = &pgcdc__wal2json_format,
+};
+
+const pgcdc__format_ops *pgcdc__format_at(int i)
+{
+    if (i < 0 || (size_t)i >= sizeof(formats) / sizeof(formats[0]))
+        return NULL;
+    return formats[i];
+}
+
+const pgcdc__format_ops *pgcdc__format_named(const char *name)
+{
+    for (int i = 0; pgcdc__format_at(i) != NULL; i++) {
+        if (strcmp(formats[i]->name, name) == 0)
+            return formats[i];
+    }
+    return NULL;
+}
+
+const pgcdc_property *pgcdc__format_property(const pgcdc__format_ops *ops, const char *name)
+{
+    for (int i = 0; i < ops->nproperties; i++) {
+        const char *a = ops->properties[i].name;
+        const char *b = name;
+
+        while (*a != '\0' && (*a == *b || ((*a == '-' || *a == '_') && (*b == '-' || *b == '_')))) {
+            a++;
+            b++;
+        }
+        if (*a == '\0' && *b == '\0')
+            return &ops->properties[i];
+    }
+    return NULL;
+}
+
+int pgcdc_formatter_set(pgcdc_formatter *f, const char *name, const char *value)
+{
+    const pgcdc_property *p;
+
+    if (f == NULL || name == NULL || value == NULL)
+        return PGCDC_ERR_INVALID;
+    p = pgcdc__format_property(f->ops, name);
+    if (p == NULL || f->ops->set == NULL)
+        return PGCDC_ERR_INVALID;
+    return f->ops->set(f, p, value);
+}
+
 pgcdc_formatter *pgcdc_formatter_new(pgcdc_format format, const char *dbname)
 {
-    static const pgcdc__format_ops *const formats[] = {
-        [PGCDC_FORMAT_JSON] = &pgcdc__native_format,
-        [PGCDC_FORMAT_DEBEZIUM] = &pgcdc__debezium_format,
-        [PGCDC_FORMAT_WAL2JSON] = &pgcdc__wal2json_format,
-    };
     pgcdc_formatter *f;
 
-    if ((unsigned)format >= sizeof(formats) / sizeof(formats[0]))
+    if (pgcdc__format_at((int)format) == NULL)
         return NULL;
     f = calloc(1, sizeof(*f));
     if (f == NULL)

@@ -19,7 +19,20 @@ typedef struct pgcdc__format_ops {
     void (*begin)(pgcdc_formatter *f, const pgcdc_txn *txn);
     void (*change)(pgcdc_formatter *f, const pgcdc_change *c);
     void (*commit)(pgcdc_formatter *f, const pgcdc_txn *txn);
+    /* The format's options (properties <name>.<option>), and how one is set from text. */
+    const pgcdc_property *properties;
+    int nproperties;
+    int (*set)(pgcdc_formatter *f, const pgcdc_property *p, const char *value);
+    /* What the formatter, as its options stand, needs of the catalog (PGCDC__REL_*), or NULL. */
+    int (*needs)(const pgcdc_formatter *f);
 } pgcdc__format_ops;
+
+/* The format of that name ("wal2json"), or NULL. */
+const pgcdc__format_ops *pgcdc__format_named(const char *name);
+/* The i-th format (from 0), NULL past the last. */
+const pgcdc__format_ops *pgcdc__format_at(int i);
+/* A format's option of that name ('-' and '_' alike), or NULL. */
+const pgcdc_property *pgcdc__format_property(const pgcdc__format_ops *ops, const char *name);
 
 extern const pgcdc__format_ops pgcdc__native_format;
 extern const pgcdc__format_ops pgcdc__debezium_format;

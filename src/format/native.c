@@ -102,5 +102,9 @@ static void native_change(pgcdc_formatter *f, const pgcdc_change *c)
     pgcdc__buf_lit(j, "}\n");
 }
 
-const pgcdc__format_ops pgcdc__native_format = {"json", pgcdc__fmt_no_line, native_change,
-                                                pgcdc__fmt_no_line};
+const pgcdc__format_ops pgcdc__native_format = {
+    .name = "json",
+    .begin = pgcdc__fmt_no_line,
+    .change = native_change,
+    .commit = pgcdc__fmt_no_line,
+};

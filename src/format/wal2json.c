@@ -135,5 +135,9 @@ static void wal2json_commit(pgcdc_formatter *f, const pgcdc_txn *txn)
     pgcdc__buf_lit(&f->out, "{\"action\":\"C\"}\n");
 }
 
-const pgcdc__format_ops pgcdc__wal2json_format = {"wal2json", wal2json_begin, wal2json_change,
-                                                  wal2json_commit};
+const pgcdc__format_ops pgcdc__wal2json_format = {
+    .name = "wal2json",
+    .begin = wal2json_begin,
+    .change = wal2json_change,
+    .commit = wal2json_commit,
+};

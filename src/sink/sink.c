@@ -12,20 +12,25 @@
 #include "sink/file.h"
 #include "sink/sink.h"
 
-static const pgcdc_sink_ops *const kinds[] = {&pgcdc__file_sink};
+static const struct {
+    const pgcdc_sink_ops *ops;
+    const char *prefix; /* of its properties */
+} kinds[] = {{&pgcdc__file_sink, "sink.file"}};
 
-const pgcdc_sink_ops *pgcdc__sink_kind_at(int i)
+const pgcdc_sink_ops *pgcdc__sink_kind_at(int i, const char **prefix)
 {
     if (i < 0 || (size_t)i >= sizeof(kinds) / sizeof(kinds[0]))
         return NULL;
-    return kinds[i];
+    if (prefix != NULL)
+        *prefix = kinds[i].prefix;
+    return kinds[i].ops;
 }
 
 const pgcdc_sink_ops *pgcdc__sink_kind(const char *kind)
 {
-    for (int i = 0; pgcdc__sink_kind_at(i) != NULL; i++) {
-        if (strcmp(kinds[i]->kind, kind) == 0)
-            return kinds[i];
+    for (int i = 0; pgcdc__sink_kind_at(i, NULL) != NULL; i++) {
+        if (strcmp(kinds[i].ops->kind, kind) == 0)
+            return kinds[i].ops;
     }
     return NULL;
 }
@@ -210,6 +215,43 @@ void pgcdc__formats_init(pgcdc__formats *fs)
     pgcdc__buf_init(&fs->key);
 }
 
+void pgcdc__formats_set_options(pgcdc__formats *fs, const pgcdc__prop_value *props, int nprops)
+{
+    fs->props = props;
+    fs->nprops = nprops;
+}
+
+pgcdc_formatter *pgcdc__formats_get(pgcdc__formats *fs, pgcdc_format format)
+{
+    pgcdc_formatter *f = fs->f[format];
+    const char *name;
+    size_t n;
+
+    if (f != NULL)
+        return f;
+    f = pgcdc_formatter_new(format, fs->dbname);
+    if (f == NULL)
+        return NULL;
+    /* Its options, in the order they were set (a later one wins). */
+    name = f->ops->name;
+    n = strlen(name);
+    for (int i = 0; i < fs->nprops; i++) {
+        const char *key = fs->props[i].key;
+
+        if (strncmp(key, name, n) == 0 && key[n] == '.')
+            pgcdc_formatter_set(f, key + n + 1, fs->props[i].value);
+    }
+    fs->f[format] = f;
+    return f;
+}
+
+int pgcdc__formats_needs(pgcdc__formats *fs, pgcdc_format format)
+{
+    pgcdc_formatter *f = pgcdc__formats_get(fs, format);
+
+    return f != NULL && f->ops->needs != NULL ? f->ops->needs(f) : 0;
+}
+
 int pgcdc__formats_set_dbname(pgcdc__formats *fs, const char *dbname)
 {
     char *copy = strdup(dbname != NULL ? dbname : "");
@@ -254,10 +296,8 @@ int pgcdc_sink_event_data(const pgcdc_sink_event *ev, const char **data, size_t 
     int i = (int)ev->format;
 
     if (!(ev->formatted & (1u << i))) {
-        pgcdc_formatter *f = fs->f[i];
+        pgcdc_formatter *f = pgcdc__formats_get(fs, ev->format);
 
-        if (f == NULL)
-            f = fs->f[i] = pgcdc_formatter_new(ev->format, fs->dbname);
         if (f == NULL)
             return PGCDC_ERR_NOMEM;
         pgcdc__buf_reset(&f->out);

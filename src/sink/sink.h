@@ -28,6 +28,8 @@ typedef struct pgcdc__formats {
     char *dbname;
     pgcdc_formatter *f[PGCDC__NFORMATS];
     pgcdc__buf key;
+    const pgcdc__prop_value *props; /* the formats' options: <format>.<name>, already checked */
+    int nprops;
 } pgcdc__formats;
 
 struct pgcdc_sink_event {
@@ -60,8 +62,8 @@ struct pgcdc_sink {
 const pgcdc_sink_ops *pgcdc__sink_kind_for_uri(const char *uri);
 /* The built-in kind of that name ("file"), or NULL. */
 const pgcdc_sink_ops *pgcdc__sink_kind(const char *kind);
-/* The i-th built-in kind (from 0), NULL past the last. */
-const pgcdc_sink_ops *pgcdc__sink_kind_at(int i);
+/* The i-th built-in kind (from 0), NULL past the last; *prefix (may be NULL): "sink.<kind>". */
+const pgcdc_sink_ops *pgcdc__sink_kind_at(int i, const char **prefix);
 /* A kind's property of that name, or NULL. */
 const pgcdc_property *pgcdc__sink_property(const pgcdc_sink_ops *ops, const char *name);
 
@@ -81,6 +83,12 @@ int pgcdc__sink_flush(pgcdc_sink *sink);
 void pgcdc__sink_free(pgcdc_sink *sink);
 
 void pgcdc__formats_init(pgcdc__formats *fs);
+/* The options formatters get when made (the worker's, kept by it). */
+void pgcdc__formats_set_options(pgcdc__formats *fs, const pgcdc__prop_value *props, int nprops);
+/* The formatter of a format, made on first use with its options; NULL on out of memory. */
+pgcdc_formatter *pgcdc__formats_get(pgcdc__formats *fs, pgcdc_format format);
+/* What the formatter of a format needs of the catalog (PGCDC__REL_*); 0 when out of memory. */
+int pgcdc__formats_needs(pgcdc__formats *fs, pgcdc_format format);
 /* Takes a copy of the database name formats such as Debezium's name. */
 int pgcdc__formats_set_dbname(pgcdc__formats *fs, const char *dbname);
 void pgcdc__formats_clear(pgcdc__formats *fs);

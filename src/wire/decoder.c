@@ -690,7 +690,7 @@ int pgcdc__decoder_next(pgcdc__decoder *dec, pgcdc__msg *msg)
 }
 
 int pgcdc__decoder_take_streamed(pgcdc__decoder *dec, uint32_t *xid, uint32_t *subxid,
-                                 uint8_t **body, size_t *len)
+                                 uint64_t *lsn, uint8_t **body, size_t *len)
 {
     /* The 'w' wrapper: kind, walStart, walEnd, sendTime. */
     size_t at = dec->raw ? 0 : 25;
@@ -711,6 +711,7 @@ int pgcdc__decoder_take_streamed(pgcdc__decoder *dec, uint32_t *xid, uint32_t *s
         return 0;
     }
     dec->pending = 0;
+    *lsn = dec->raw ? 0 : pgcdc__be64(dec->buf + 1); /* walStart */
     *xid = dec->stream_xid;
     *subxid = pgcdc__be32(p + 1);
     /* Keep the type byte, drop the xid: the kept message reads as a plain one. */

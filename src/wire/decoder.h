@@ -149,13 +149,14 @@ int pgcdc__decoder_next(pgcdc__decoder *dec, pgcdc__msg *msg);
  * Type, Insert, Update, Delete, Truncate or Message between Stream Start and
  * Stream Stop), which is kept until the transaction's Stream Commit rather
  * than decoded now.  Returns 1 with the transaction's xid, the
- * (sub)transaction's xid that sent it, and *body and *len: the message as if
+ * (sub)transaction's xid that sent it, the WAL position it came at (0 for a
+ * bare message), and *body and *len: the message as if
  * not streamed (type byte, then the fields after the xid), in the fed
  * buffer.  Returns 0, leaving the message to pgcdc__decoder_next, for any
  * other message.
  */
 int pgcdc__decoder_take_streamed(pgcdc__decoder *dec, uint32_t *xid, uint32_t *subxid,
-                                 uint8_t **body, size_t *len);
+                                 uint64_t *lsn, uint8_t **body, size_t *len);
 /* Message of the last error ("" if none). */
 const char *pgcdc__decoder_error(const pgcdc__decoder *dec);
 

@@ -3,8 +3,12 @@
  * that finds them by OID.
  */
 #include <stddef.h>
+#include <stdio.h>
 
 #include "wire/types.h"
+
+/* The modifier's offset in varlena types (VARHDRSZ). */
+#define VARHDRSZ 4
 
 /* name in pg_type.h, format_type() name, binary class, fixed size, JSON kind */
 #define TYPES(X)                                                                                   \
@@ -54,4 +58,43 @@ const pgcdc__type *pgcdc__type_of(uint32_t oid)
 #undef CASE
     }
     return &types[T_UNKNOWN];
+}
+
+int pgcdc__type_name(uint32_t oid, int32_t typmod, char *buf, size_t size)
+{
+    const pgcdc__type *t = pgcdc__type_of(oid);
+    int n;
+
+    if (t->name == NULL)
+        return 0;
+    if (typmod < 0) {
+        n = snprintf(buf, size, "%s", t->name);
+        return n >= 0 && (size_t)n < size;
+    }
+    switch (oid) {
+    case PGCDC_OID_NUMERIC:
+        if (typmod < VARHDRSZ)
+            return 0;
+        /* numeric_typmod_precision and _scale: the scale is 11 bits, signed. */
+        n = snprintf(buf, size, "numeric(%d,%d)", ((typmod - VARHDRSZ) >> 16) & 0xffff,
+                     (((typmod - VARHDRSZ) & 0x7ff) ^ 1024) - 1024);
+        break;
+    case PGCDC_OID_VARCHAR:
+    case PGCDC_OID_BPCHAR:
+        if (typmod <= VARHDRSZ)
+            return 0;
+        n = snprintf(buf, size, "%s(%d)", t->name, typmod - VARHDRSZ);
+        break;
+    case PGCDC_OID_TIMESTAMP:
+    case PGCDC_OID_TIMESTAMPTZ:
+    case PGCDC_OID_TIME:
+        /* The precision goes after the first word: "timestamp(3) with time zone". */
+        n = snprintf(buf, size, "%s(%d)%s", oid == PGCDC_OID_TIME ? "time" : "timestamp", typmod,
+                     oid == PGCDC_OID_TIMESTAMPTZ ? " with time zone" : " without time zone");
+        break;
+    default:
+        /* A modifier the table cannot print (interval fields...): the catalog's. */
+        return 0;
+    }
+    return n >= 0 && (size_t)n < size;
 }

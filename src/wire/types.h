@@ -66,4 +66,12 @@ typedef struct pgcdc__type {
 /* The type's entry; for an OID not in the table, an entry with name NULL, text only. */
 const pgcdc__type *pgcdc__type_of(uint32_t oid);
 
+/*
+ * The type's name with its modifier, as format_type(oid, typmod) prints it
+ * ("numeric(5,3)", "character varying(60)", "timestamp(3) with time zone"),
+ * for the types the table names: 1 with the name in buf, or 0 when the
+ * catalog must be asked (a type or a modifier the table does not know).
+ */
+int pgcdc__type_name(uint32_t oid, int32_t typmod, char *buf, size_t size);
+
 #endif /* PGCDC_WIRE_TYPES_H */

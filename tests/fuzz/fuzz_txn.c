@@ -148,6 +148,12 @@ static void drain(pgcdc__assembly *ta, pgcdc__ctx *ctx, order *o)
             break;
         case PGCDC__EV_TEXT_MODE:
             break;
+        case PGCDC__EV_RELATION:
+            for (int i = 0; i < ev.relation->ncols; i++)
+                sink += ev.relation->cols[i].type_name != NULL
+                            ? (uint64_t)strlen(ev.relation->cols[i].type_name)
+                            : 0;
+            break;
         default:
             abort();
         }

@@ -632,7 +632,7 @@ static void test_help_config(void **state)
         char cell[160];
 
         if (kind != NULL)
-            snprintf(cell, sizeof(cell), "| `sink.%s.%s` |", kind, p->name);
+            snprintf(cell, sizeof(cell), "| `%s.%s` |", kind, p->name);
         else
             snprintf(cell, sizeof(cell), "| `%s` |", p->name);
         if (strstr(out, cell) == NULL)

@@ -20,6 +20,19 @@
 
 /* Relation fields are char *; the fixtures point them at literals they never change. */
 #define S(lit) ((char *)(lit))
+/* A relation: the Relation message's fields, its columns and key; every one wanted. */
+#define REL(relid_, schema_, name_, ident_, ncols_, cols_, nkeys_, keys_)                          \
+    {                                                                                              \
+        .relid = (relid_), .schema = (schema_), .name = (name_), .replident = (ident_),            \
+        .ncols = (ncols_), .cols = (cols_), .nkeys = (nkeys_), .keys = (keys_), .npk = -1,         \
+        .wanted = 1                                                                                \
+    }
+/* A column: its name, format_type() name (or NULL), type, key and replica identity flags. */
+#define COL(name_, type_name_, oid_, key_, ident_)                                                 \
+    {                                                                                              \
+        .name = (name_), .type_name = (type_name_), .type_oid = (oid_), .sent_oid = (oid_),        \
+        .typmod = -1, .not_null = -1, .is_key = (key_), .is_ident = (ident_)                       \
+    }
 /* Column values as the decoder hands them over: NUL-terminated text and its length. */
 #define TXT(lit)                                                                                   \
     {                                                                                              \
@@ -50,30 +63,30 @@ static pgcdc_txn txn = {
 enum { MOOD_OID = 16390, INT4ARRAY_OID = 1007 };
 
 static pgcdc__relcol_info types_cols[] = {
-    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1, 0, 0, 0},
-    {S("i2"), NULL, PGCDC_OID_INT2, -1, 0, 0, 0, 0, 0},
-    {S("i8"), NULL, PGCDC_OID_INT8, -1, 0, 0, 0, 0, 0},
-    {S("o"), NULL, PGCDC_OID_OID, -1, 0, 0, 0, 0, 0},
-    {S("f4"), NULL, PGCDC_OID_FLOAT4, -1, 0, 0, 0, 0, 0},
-    {S("f8"), NULL, PGCDC_OID_FLOAT8, -1, 0, 0, 0, 0, 0},
-    {S("n"), S("numeric(30,9)"), PGCDC_OID_NUMERIC, -1, 0, 0, 0, 0, 0},
-    {S("b"), NULL, PGCDC_OID_BOOL, -1, 0, 0, 0, 0, 0},
-    {S("b2"), NULL, PGCDC_OID_BOOL, -1, 0, 0, 0, 0, 0},
-    {S("t"), NULL, PGCDC_OID_TEXT, -1, 0, 0, 0, 0, 0},
-    {S("vc"), S("character varying(10)"), PGCDC_OID_VARCHAR, -1, 0, 0, 0, 0, 0},
-    {S("bin"), NULL, PGCDC_OID_BYTEA, -1, 0, 0, 0, 0, 0},
-    {S("j"), NULL, PGCDC_OID_JSON, -1, 0, 0, 0, 0, 0},
-    {S("jb"), NULL, PGCDC_OID_JSONB, -1, 0, 0, 0, 0, 0},
-    {S("arr"), S("integer[]"), INT4ARRAY_OID, -1, 0, 0, 0, 0, 0},
-    {S("ts"), NULL, PGCDC_OID_TIMESTAMPTZ, -1, 0, 0, 0, 0, 0},
-    {S("d"), NULL, PGCDC_OID_DATE, -1, 0, 0, 0, 0, 0},
-    {S("u"), NULL, PGCDC_OID_UUID, -1, 0, 0, 0, 0, 0},
-    {S("e"), S("mood"), MOOD_OID, -1, 0, 0, 0, 0, 0},
-    {S("nul"), NULL, PGCDC_OID_TEXT, -1, 0, 0, 0, 0, 0},
+    COL(S("id"), NULL, PGCDC_OID_INT4, 1, 1),
+    COL(S("i2"), NULL, PGCDC_OID_INT2, 0, 0),
+    COL(S("i8"), NULL, PGCDC_OID_INT8, 0, 0),
+    COL(S("o"), NULL, PGCDC_OID_OID, 0, 0),
+    COL(S("f4"), NULL, PGCDC_OID_FLOAT4, 0, 0),
+    COL(S("f8"), NULL, PGCDC_OID_FLOAT8, 0, 0),
+    COL(S("n"), S("numeric(30,9)"), PGCDC_OID_NUMERIC, 0, 0),
+    COL(S("b"), NULL, PGCDC_OID_BOOL, 0, 0),
+    COL(S("b2"), NULL, PGCDC_OID_BOOL, 0, 0),
+    COL(S("t"), NULL, PGCDC_OID_TEXT, 0, 0),
+    COL(S("vc"), S("character varying(10)"), PGCDC_OID_VARCHAR, 0, 0),
+    COL(S("bin"), NULL, PGCDC_OID_BYTEA, 0, 0),
+    COL(S("j"), NULL, PGCDC_OID_JSON, 0, 0),
+    COL(S("jb"), NULL, PGCDC_OID_JSONB, 0, 0),
+    COL(S("arr"), S("integer[]"), INT4ARRAY_OID, 0, 0),
+    COL(S("ts"), NULL, PGCDC_OID_TIMESTAMPTZ, 0, 0),
+    COL(S("d"), NULL, PGCDC_OID_DATE, 0, 0),
+    COL(S("u"), NULL, PGCDC_OID_UUID, 0, 0),
+    COL(S("e"), S("mood"), MOOD_OID, 0, 0),
+    COL(S("nul"), NULL, PGCDC_OID_TEXT, 0, 0),
 };
 static int id_key[] = {0};
-static pgcdc__relation types_rel = {1001, S("public"), S("types"), 'd',  20,  types_cols,
-                                    1,    id_key,      1,          NULL, NULL};
+static pgcdc__relation types_rel =
+    REL(1001, S("public"), S("types"), 'd', 20, types_cols, 1, id_key);
 static const pgcdc__col types_row[] = {
     TXT("1"),
     TXT("-32768"),
@@ -98,50 +111,46 @@ static const pgcdc__col types_row[] = {
 };
 
 static pgcdc__relcol_info nums_cols[] = {
-    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1, 0, 0, 0},
-    {S("f4"), NULL, PGCDC_OID_FLOAT4, -1, 0, 0, 0, 0, 0},
-    {S("f8"), NULL, PGCDC_OID_FLOAT8, -1, 0, 0, 0, 0, 0},
-    {S("n"), NULL, PGCDC_OID_NUMERIC, -1, 0, 0, 0, 0, 0},
+    COL(S("id"), NULL, PGCDC_OID_INT4, 1, 1),
+    COL(S("f4"), NULL, PGCDC_OID_FLOAT4, 0, 0),
+    COL(S("f8"), NULL, PGCDC_OID_FLOAT8, 0, 0),
+    COL(S("n"), NULL, PGCDC_OID_NUMERIC, 0, 0),
 };
-static pgcdc__relation nums_rel = {1002, S("public"), S("nums"), 'd',  4,   nums_cols,
-                                   1,    id_key,      1,         NULL, NULL};
+static pgcdc__relation nums_rel = REL(1002, S("public"), S("nums"), 'd', 4, nums_cols, 1, id_key);
 
 /* A table with TOASTable columns, REPLICA IDENTITY DEFAULT. */
 static pgcdc__relcol_info docs_cols[] = {
-    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1, 0, 0, 0},
-    {S("title"), NULL, PGCDC_OID_TEXT, -1, 0, 0, 0, 0, 0},
-    {S("big"), NULL, PGCDC_OID_TEXT, -1, 0, 0, 0, 0, 0},
-    {S("meta"), NULL, PGCDC_OID_JSONB, -1, 0, 0, 0, 0, 0},
+    COL(S("id"), NULL, PGCDC_OID_INT4, 1, 1),
+    COL(S("title"), NULL, PGCDC_OID_TEXT, 0, 0),
+    COL(S("big"), NULL, PGCDC_OID_TEXT, 0, 0),
+    COL(S("meta"), NULL, PGCDC_OID_JSONB, 0, 0),
 };
-static pgcdc__relation docs_rel = {1003, S("public"), S("docs"), 'd',  4,   docs_cols,
-                                   1,    id_key,      1,         NULL, NULL};
+static pgcdc__relation docs_rel = REL(1003, S("public"), S("docs"), 'd', 4, docs_cols, 1, id_key);
 
 /* REPLICA IDENTITY FULL: every column is part of the identity. */
 static pgcdc__relcol_info full_cols[] = {
-    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1, 0, 0, 0},
-    {S("v"), NULL, PGCDC_OID_TEXT, -1, 0, 1, 0, 0, 0},
-    {S("x"), NULL, PGCDC_OID_FLOAT8, -1, 0, 1, 0, 0, 0},
+    COL(S("id"), NULL, PGCDC_OID_INT4, 1, 1),
+    COL(S("v"), NULL, PGCDC_OID_TEXT, 0, 1),
+    COL(S("x"), NULL, PGCDC_OID_FLOAT8, 0, 1),
 };
-static pgcdc__relation full_rel = {1004, S("public"), S("full_t"), 'f',  3,   full_cols,
-                                   1,    id_key,      1,           NULL, NULL};
+static pgcdc__relation full_rel = REL(1004, S("public"), S("full_t"), 'f', 3, full_cols, 1, id_key);
 
 /* Text values, and names that need escaping. */
 static pgcdc__relcol_info str_cols[] = {
-    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1, 0, 0, 0},
-    {S("v"), NULL, PGCDC_OID_TEXT, -1, 0, 0, 0, 0, 0},
+    COL(S("id"), NULL, PGCDC_OID_INT4, 1, 1),
+    COL(S("v"), NULL, PGCDC_OID_TEXT, 0, 0),
 };
-static pgcdc__relation str_rel = {1005, S("public"), S("s"), 'd',  2,   str_cols,
-                                  1,    id_key,      1,      NULL, NULL};
+static pgcdc__relation str_rel = REL(1005, S("public"), S("s"), 'd', 2, str_cols, 1, id_key);
 
 static pgcdc__relcol_info odd_cols[] = {
-    {S("k\"1"), S("\"Mood\""), MOOD_OID, -1, 1, 1, 0, 0, 0},
-    {S("k2"), S("\"My Schema\".t"), 16400, -1, 1, 1, 0, 0, 0},
-    {S("c\n"), S("\"Mood\"[]"), 16401, -1, 0, 0, 0, 0, 0},
-    {S("raw"), NULL, 16402, -1, 0, 0, 0, 0, 0},
+    COL(S("k\"1"), S("\"Mood\""), MOOD_OID, 1, 1),
+    COL(S("k2"), S("\"My Schema\".t"), 16400, 1, 1),
+    COL(S("c\n"), S("\"Mood\"[]"), 16401, 0, 0),
+    COL(S("raw"), NULL, 16402, 0, 0),
 };
 static int odd_keys[] = {1, 0};
-static pgcdc__relation odd_rel = {1006, S("sch\\ema"), S("we\"ird"), 'd', 4, odd_cols, 2, odd_keys,
-                                  1,    NULL,          NULL};
+static pgcdc__relation odd_rel =
+    REL(1006, S("sch\\ema"), S("we\"ird"), 'd', 4, odd_cols, 2, odd_keys);
 
 static pgcdc_change make_change(pgcdc_op op, const pgcdc__relation *rel, const pgcdc__col *old_cols,
                                 int key_only, const pgcdc__col *new_cols)
@@ -576,12 +585,11 @@ static void test_string_runs(void **state)
 }
 
 static pgcdc__relcol_info js_cols[] = {
-    {S("id"), NULL, PGCDC_OID_INT4, -1, 1, 1, 0, 0, 0},
-    {S("j"), NULL, PGCDC_OID_JSON, -1, 0, 0, 0, 0, 0},
-    {S("jb"), NULL, PGCDC_OID_JSONB, -1, 0, 0, 0, 0, 0},
+    COL(S("id"), NULL, PGCDC_OID_INT4, 1, 1),
+    COL(S("j"), NULL, PGCDC_OID_JSON, 0, 0),
+    COL(S("jb"), NULL, PGCDC_OID_JSONB, 0, 0),
 };
-static pgcdc__relation js_rel = {1007, S("public"), S("js"), 'd',  3,   js_cols,
-                                 1,    id_key,      1,       NULL, NULL};
+static pgcdc__relation js_rel = REL(1007, S("public"), S("js"), 'd', 3, js_cols, 1, id_key);
 
 static void test_json_embed(void **state)
 {

@@ -21,11 +21,11 @@
 
 /* ---- properties by name: pgcdc_config_set() and the table ---- */
 
-/* A property's full name: sink.<kind>.<name> for a sink's own. */
-static void full_name(const pgcdc_property *p, const char *kind, char *buf, size_t n)
+/* A property's full name: <prefix>.<name> for a format's or a sink's own. */
+static void full_name(const pgcdc_property *p, const char *prefix, char *buf, size_t n)
 {
-    if (kind != NULL)
-        snprintf(buf, n, "sink.%s.%s", kind, p->name);
+    if (prefix != NULL)
+        snprintf(buf, n, "%s.%s", prefix, p->name);
     else
         snprintf(buf, n, "%s", p->name);
 }
@@ -264,7 +264,7 @@ static void test_property_table(void **state)
         kind = "sentinel";
         p = pgcdc_property_at(i, &kind);
         assert_non_null(p);
-        /* sink_kind may be NULL, and the answer is the same without it. */
+        /* prefix may be NULL, and the answer is the same without it. */
         assert_ptr_equal(pgcdc_property_at(i, NULL), p);
         assert_ptr_equal(pgcdc_property_at(i, &k2), p);
         assert_ptr_equal(k2, kind);
@@ -281,10 +281,14 @@ static void test_property_table(void **state)
             assert_true(p->min <= p->max);
         if (p->type == PGCDC_PROP_ENUM)
             assert_true(p->choices != NULL && strlen(p->choices) > 0);
-        /* The built-in sinks' come last, each with its kind. */
-        if (kind != NULL) {
-            assert_string_equal(kind, "file");
+        /* The formats' options, then the built-in sinks' last, each with its prefix. */
+        if (kind != NULL && strncmp(kind, "sink.", 5) == 0) {
+            assert_string_equal(kind, "sink.file");
             nsink++;
+        } else if (kind != NULL) {
+            assert_true(strcmp(kind, "json") == 0 || strcmp(kind, "debezium") == 0 ||
+                        strcmp(kind, "wal2json") == 0);
+            assert_int_equal(nsink, 0);
         } else {
             assert_int_equal(nsink, 0);
         }

@@ -89,6 +89,12 @@ static void fill(uint8_t *buf, uint32_t seed, size_t len)
         buf[i] = (uint8_t)(seed * 131u + (uint32_t)i * 7u + (uint32_t)(i >> 9));
 }
 
+/* The WAL position a message of this seed came at: all 64 bits vary. */
+static uint64_t lsn_of(uint32_t seed)
+{
+    return (uint64_t)seed * UINT64_C(0x9E3779B97F4A7C15);
+}
+
 static void append_msg(pgcdc__spool *sp, uint32_t xid, uint32_t subxid, uint32_t seed, size_t len)
 {
     uint8_t *buf = malloc(len > 0 ? len : 1);
@@ -96,7 +102,7 @@ static void append_msg(pgcdc__spool *sp, uint32_t xid, uint32_t subxid, uint32_t
 
     assert_non_null(buf);
     fill(buf, seed, len);
-    r = pgcdc__spool_append(sp, xid, subxid, buf, len);
+    r = pgcdc__spool_append(sp, xid, subxid, lsn_of(seed), buf, len);
     free(buf);
     if (r != 0)
         fail_msg("append of %zu bytes to xid %u failed: %s", len, xid, pgcdc__errmsg(&ctx));
@@ -116,6 +122,7 @@ static void check_replay(pgcdc__spool *sp, uint32_t xid, const expect *e, size_t
     uint8_t *want;
     uint8_t *msg;
     size_t len;
+    uint64_t lsn;
 
     for (size_t i = 0; i < n; i++) {
         if (e[i].len + 1 > cap)
@@ -125,13 +132,14 @@ static void check_replay(pgcdc__spool *sp, uint32_t xid, const expect *e, size_t
     assert_non_null(want);
     assert_int_equal(pgcdc__spool_replay_begin(sp, xid), 0);
     for (size_t i = 0; i < n; i++) {
-        int r = pgcdc__spool_replay_next(sp, &msg, &len);
+        int r = pgcdc__spool_replay_next(sp, &msg, &len, &lsn);
 
         if (r != 1)
             fail_msg("xid %u: message %zu of %zu: replay_next gave %d (%s)", xid, i, n, r,
                      pgcdc__errmsg(&ctx));
         if (len != e[i].len)
             fail_msg("xid %u: message %zu: length %zu, want %zu", xid, i, len, e[i].len);
+        assert_true(lsn == lsn_of(e[i].seed));
         fill(want, e[i].seed, len);
         if (len > 0 && memcmp(msg, want, len) != 0)
             fail_msg("xid %u: message %zu (seed %u, %zu bytes) differs", xid, i, e[i].seed, len);
@@ -139,9 +147,9 @@ static void check_replay(pgcdc__spool *sp, uint32_t xid, const expect *e, size_t
         /* The buffer is the caller's to write to, spare byte included. */
         memset(msg, 0xAB, len + 1);
     }
-    assert_int_equal(pgcdc__spool_replay_next(sp, &msg, &len), 0);
+    assert_int_equal(pgcdc__spool_replay_next(sp, &msg, &len, &lsn), 0);
     /* The end stays the end. */
-    assert_int_equal(pgcdc__spool_replay_next(sp, &msg, &len), 0);
+    assert_int_equal(pgcdc__spool_replay_next(sp, &msg, &len, &lsn), 0);
     pgcdc__spool_replay_end(sp);
     free(want);
 }
@@ -213,8 +221,9 @@ static void test_fresh(void **state)
     {
         uint8_t *msg = NULL;
         size_t len = 0;
+        uint64_t lsn;
 
-        assert_int_equal(pgcdc__spool_replay_next(fx->sp, &msg, &len), 0);
+        assert_int_equal(pgcdc__spool_replay_next(fx->sp, &msg, &len, &lsn), 0);
     }
     pgcdc__spool_replay_end(fx->sp);
     pgcdc__spool_reset(fx->sp);
@@ -496,13 +505,14 @@ static void test_replay_end_forgets(void **state)
     const expect b[] = {{4, 40}};
     uint8_t *msg;
     size_t len;
+    uint64_t lsn;
 
     append_all(fx->sp, 1, 1, a, 3);
     append_all(fx->sp, 2, 2, b, 1);
     assert_int_equal(pgcdc__spool_count(fx->sp), 2);
     /* Read only part of it, then end: forgotten all the same. */
     assert_int_equal(pgcdc__spool_replay_begin(fx->sp, 1), 0);
-    assert_int_equal(pgcdc__spool_replay_next(fx->sp, &msg, &len), 1);
+    assert_int_equal(pgcdc__spool_replay_next(fx->sp, &msg, &len, &lsn), 1);
     assert_int_equal(len, 10);
     assert_int_equal(pgcdc__spool_count(fx->sp), 2);
     pgcdc__spool_replay_end(fx->sp);
@@ -522,6 +532,7 @@ static void test_reset(void **state)
     const expect e[] = {{9, 90}, {10, BUF + 100}};
     uint8_t *msg;
     size_t len;
+    uint64_t lsn;
 
     append_msg(fx->sp, 1, 1, 1, BUF + 5);
     append_msg(fx->sp, 2, 2, 2, 20);
@@ -540,9 +551,9 @@ static void test_reset(void **state)
     append_msg(fx->sp, 4, 4, 4, 40);
     /* A reset in the middle of a replay ends it. */
     assert_int_equal(pgcdc__spool_replay_begin(fx->sp, 3), 0);
-    assert_int_equal(pgcdc__spool_replay_next(fx->sp, &msg, &len), 1);
+    assert_int_equal(pgcdc__spool_replay_next(fx->sp, &msg, &len, &lsn), 1);
     pgcdc__spool_reset(fx->sp);
-    assert_int_equal(pgcdc__spool_replay_next(fx->sp, &msg, &len), 0);
+    assert_int_equal(pgcdc__spool_replay_next(fx->sp, &msg, &len, &lsn), 0);
     pgcdc__spool_replay_end(fx->sp);
     assert_int_equal(pgcdc__spool_count(fx->sp), 0);
     append_all(fx->sp, 3, 3, e, 2);
@@ -639,7 +650,7 @@ static void check_unusable_dir(const char *dir)
 
     assert_non_null(sp);
     ctx.msg[0] = '\0';
-    assert_int_equal(pgcdc__spool_append(sp, 1, 1, msg, sizeof(msg)), PGCDC_ERR_IO);
+    assert_int_equal(pgcdc__spool_append(sp, 1, 1, 0, msg, sizeof(msg)), PGCDC_ERR_IO);
     err = pgcdc__errmsg(&ctx);
     assert_non_null(err);
     assert_true(strlen(err) > 0);

@@ -41,7 +41,7 @@ static void test_golden_events(void **state)
         char *got;
 
         load(&m, fixtures[f]);
-        got = reference(&m);
+        got = reference(&m, 1);
         golden_path(path, sizeof(path), fixtures[f], "events");
         if (update != NULL && strcmp(update, "1") == 0) {
             FILE *fp = fopen(path, "wb");
@@ -83,7 +83,7 @@ static void run_cuts(harness *h, const msgs *m, const cut_point *cuts, int ncuts
         for (size_t i = 0; i < m->n && cut < 0; i++) {
             pgcdc__event ev;
 
-            h_feed(h, m->data[i], m->len[i], 1);
+            h_feed_msg(h, m, i);
             while (cut < 0 && h_next(h, &ev) == 1) {
                 if (++events == cuts[c].event)
                     cut = pgcdc__assembly_cut(h->ta);
@@ -181,7 +181,7 @@ static void test_cut_everywhere(void **state)
         size_t nevents;
 
         load(&m, fixtures[f]);
-        ref = reference(&m);
+        ref = reference(&m, 0);
         nevents = count_lines(ref);
         for (size_t k = 0; k < nevents + m.n; k++) {
             cut_point cut = {k < nevents ? k + 1 : 0, k < nevents ? 0 : k - nevents};
@@ -206,7 +206,7 @@ static void test_cut_twice(void **state)
 
     (void)state;
     load(&m, "v1_basic");
-    ref = reference(&m);
+    ref = reference(&m, 0);
     nevents = count_lines(ref);
     for (size_t e = 1; e <= nevents; e++) {
         for (size_t i = 0; i < m.n; i++) {
@@ -219,14 +219,17 @@ static void test_cut_twice(void **state)
     unload(&m);
 }
 
-/* The next event, feeding the messages of m from *i on while none is ready. */
+/* The next event but a relation's, feeding the messages of m from *i on while none is ready. */
 static void next_fed(harness *h, const msgs *m, size_t *i, pgcdc__event *ev)
 {
     int r;
 
-    while ((r = pgcdc__assembly_next(h->ta, ev)) == 0) {
+    while ((r = pgcdc__assembly_next(h->ta, ev)) == 0 ||
+           (r == 1 && ev->type == PGCDC__EV_RELATION)) {
+        if (r == 1)
+            continue;
         assert_true(*i < m->n);
-        h_feed(h, m->data[*i], m->len[*i], 1);
+        h_feed_msg(h, m, *i);
         (*i)++;
     }
     assert_int_equal(r, 1);
@@ -268,8 +271,12 @@ static void test_cut_in_and_out(void **state)
 
     /* The server sends everything again: the transactions before are silence. */
     for (i = 0; i < 4; i++) {
-        h_feed(&h, m.data[i], m.len[i], 1);
-        assert_int_equal(pgcdc__assembly_next(h.ta, &ev), 0);
+        int r;
+
+        h_feed_msg(&h, &m, i);
+        while ((r = pgcdc__assembly_next(h.ta, &ev)) == 1)
+            assert_int_equal(ev.type, PGCDC__EV_RELATION);
+        assert_int_equal(r, 0);
         assert_int_equal(pgcdc__assembly_in_txn(h.ta), 0);
     }
     next_fed(&h, &m, &i, &ev);
@@ -303,12 +310,12 @@ static void test_stream(void **state)
 
     (void)state;
     load(&m, "v2_stream");
-    ref = reference(&m);
+    ref = reference(&m, 0);
     h_open(&h, 0, 0, NULL);
     for (size_t i = 0; i < m.n; i++) {
         size_t before = h.dump.len;
 
-        h_feed(&h, m.data[i], m.len[i], 1);
+        h_feed_msg(&h, &m, i);
         assert_int_equal(h_drain(&h), 0);
         if (m.data[i][0] == 'c') {
             assert_non_null(strstr(text_of(&h.dump) + before, "B xid=771"));
@@ -358,12 +365,13 @@ static void test_stream_same_as_plain(void **state)
     pgcdc__buf plain[512];
     size_t nplain = 0;
     uint32_t subxid[512];
+    size_t at[512]; /* the message each plain one came from */
     pgcdc__buf b;
     int in_stream = 0;
 
     (void)state;
     load(&m, "v2_stream");
-    ref = reference(&m);
+    ref = reference(&m, 0);
     pgcdc__buf_init(&b);
     h_open(&h, 0, 0, NULL);
     for (size_t i = 0; i < m.n; i++) {
@@ -380,6 +388,7 @@ static void test_stream_same_as_plain(void **state)
                     pgcdc__buf_free(&plain[k]);
                 } else {
                     subxid[kept] = subxid[k];
+                    at[kept] = at[k];
                     plain[kept++] = plain[k];
                 }
             }
@@ -393,7 +402,7 @@ static void test_stream_same_as_plain(void **state)
             h_feed_buf(&h, &b, 1);
             assert_int_equal(h_drain(&h), 0);
             for (size_t k = 0; k < nplain; k++) {
-                h_feed_buf(&h, &plain[k], 1);
+                h_feed_at(&h, plain[k].data, plain[k].len, FIXTURE_LSN(at[k]));
                 assert_int_equal(h_drain(&h), 0);
                 pgcdc__buf_free(&plain[k]);
             }
@@ -404,11 +413,12 @@ static void test_stream_same_as_plain(void **state)
             /* The message as if not streamed: its type byte, then what follows the xid. */
             assert_true(nplain < 512);
             subxid[nplain] = pgcdc__be32(p + 1);
+            at[nplain] = i;
             pgcdc__buf_init(&plain[nplain]);
             pgcdc__buf_u8(&plain[nplain], p[0]);
             pgcdc__buf_put(&plain[nplain++], p + 5, m.len[i] - 5);
         } else {
-            h_feed(&h, p, m.len[i], 1);
+            h_feed_msg(&h, &m, i);
             assert_int_equal(h_drain(&h), 0);
         }
     }

@@ -58,7 +58,7 @@ static void test_endpos(void **state)
 
     (void)state;
     load(&m, "v1_basic");
-    ref = reference(&m);
+    ref = reference(&m, 0);
     third = strchr(strstr(ref, "C xid=740"), '\n') + 1;
     for (size_t e = 0; e < 2; e++) {
         harness h;
@@ -66,7 +66,7 @@ static void test_endpos(void **state)
 
         h_open(&h, endpos[e], 0, NULL);
         for (size_t i = 0; i < m.n; i++) {
-            h_feed(&h, m.data[i], m.len[i], 1);
+            h_feed_msg(&h, &m, i);
             assert_int_equal(h_drain(&h), 0);
             inside = m.data[i][0] == 'B' || (inside && m.data[i][0] != 'C');
             /* The transactions past it (from message 12) are read, but none is begun. */
@@ -161,11 +161,11 @@ static void test_binary(void **state)
     assert_int_equal(id, 42);
     assert_int_equal(pgcdc_row_get_numeric(row, 1, &s), PGCDC_OK);
     assert_string_equal(s, "1234.50");
-    dump_event(&h.dump, &ev);
-    golden_compare("binary", text_of(&h.dump),
-                   "B xid=7 lsn=0/1000 end=0/0" TS0 "\n"
-                   "X seq=0 INSERT public.nums new=[id:'42',amount:'1234.50',label:" LABEL_DUMP
-                   "]\n");
+    dump_event(&h.dump, &ev, 1);
+    golden_compare(
+        "binary", text_of(&h.dump),
+        "B xid=7 lsn=0/1000 end=0/0" TS0 "\n"
+        "X seq=0 at=0/0 INSERT public.nums new=[id:'42',amount:'1234.50',label:" LABEL_DUMP "]\n");
     assert_int_equal(pgcdc__assembly_next(h.ta, &ev), 0);
     pgcdc__wr_update_header(&h.msg, -1, 100);
     pgcdc__buf_u8(&h.msg, 'O');
@@ -173,7 +173,7 @@ static void test_binary(void **state)
     pgcdc__buf_u8(&h.msg, 'N');
     wr_nums_row(&h.msg, "bbu", NUM_MINUS_0_01, 10);
     step(&h, 1,
-         "X seq=1 UPDATE public.nums old=[id:'42',amount:'1234.50',label:" LABEL_DUMP "]"
+         "X seq=1 at=0/0 UPDATE public.nums old=[id:'42',amount:'1234.50',label:" LABEL_DUMP "]"
          " new=[id:'42',amount:'-0.01',label:" LABEL_DUMP "]\n");
     pgcdc__wr_commit(&h.msg, 0, 0x1000, 0x1030, 0);
     step(&h, 1, "C xid=7 lsn=0/1000 end=0/1030" TS0 " changes=2\n");
@@ -201,7 +201,7 @@ static void test_text_mode(void **state)
     pgcdc__wr_begin(&h.msg, 0x1000, 0, 7);
     step(&h, 1, "B xid=7 lsn=0/1000 end=0/0" TS0 "\n");
     wr_insert(&h.msg, -1, 101, "tt", span, NULL);
-    step(&h, 1, "X seq=0 INSERT public.spans new=[id:'1',d:'1 day']\n");
+    step(&h, 1, "X seq=0 at=0/0 INSERT public.spans new=[id:'1',d:'1 day']\n");
     /* A binary value now is malformed input: unchecked, int4's reader would take 4 bytes. */
     wr_insert(&h.msg, -1, 101, "bn", (const char *const[]){"\x07", NULL}, NULL);
     step(&h, 1, "!binary value in a text-mode stream for relation spans");
@@ -242,9 +242,10 @@ static void test_failed_change_not_skipped(void **state)
         pgcdc__buf_u8(&h.msg, 'N');
         wr_nums_row(&h.msg, "btt", "1", 1);
         step(&h, 1,
-             attempt == 0 ? "X seq=0 INSERT public.nums new=[id:'42',amount:'1',label:" LABEL_DUMP
-                            "]\n"
-                          : "");
+             attempt == 0
+                 ? "X seq=0 at=0/0 INSERT public.nums new=[id:'42',amount:'1',label:" LABEL_DUMP
+                   "]\n"
+                 : "");
         pgcdc__wr_insert_header(&h.msg, -1, 100);
         pgcdc__buf_u8(&h.msg, 'N');
         /* Three bytes are no numeric: the same bytes fail again when sent again. */
@@ -253,7 +254,7 @@ static void test_failed_change_not_skipped(void **state)
         step(&h, 1,
              attempt < 2
                  ? "!unreadable binary value in column amount"
-                 : "X seq=1 INSERT public.nums new=[id:'42',amount:'-0.01',label:" LABEL_DUMP
+                 : "X seq=1 at=0/0 INSERT public.nums new=[id:'42',amount:'-0.01',label:" LABEL_DUMP
                    "]\n");
         if (attempt < 2)
             assert_int_equal(pgcdc__assembly_cut(h.ta), 1);

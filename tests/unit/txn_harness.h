@@ -76,6 +76,7 @@ typedef struct harness {
     pgcdc__buf in;   /* a copy of the message fed: the decoder writes into it */
     pgcdc__buf msg;  /* a message being built */
     pgcdc__buf dump; /* one line per event */
+    int relations;   /* dump RELATION events too (they repeat in every pass of a cut test) */
 } harness;
 
 static inline void h_open(harness *h, uint64_t endpos, int binary, const pgcdc__tableset *tables)
@@ -111,6 +112,34 @@ static inline void h_feed(harness *h, const uint8_t *p, size_t len, int raw)
     pgcdc__buf_put(&h->in, p, len);
     assert_int_equal(h->in.oom, 0);
     pgcdc__assembly_feed(h->ta, h->in.data, h->in.len, raw);
+}
+
+/*
+ * Feeds the i-th message of a fixture as the server sends it: in an XLogData
+ * message whose WAL position is made up from i (0/1000000 + i*0x100; the
+ * captures do not keep the server's), so each change's LSN is its message's.
+ */
+#define FIXTURE_LSN(i) (UINT64_C(0x1000000) + (uint64_t)(i)*0x100)
+static inline void h_feed_at(harness *h, const uint8_t *p, size_t len, uint64_t lsn)
+{
+    uint8_t head[25];
+
+    head[0] = 'w';
+    for (int k = 0; k < 8; k++) {
+        head[1 + k] = (uint8_t)(lsn >> (56 - 8 * k));
+        head[9 + k] = (uint8_t)(lsn >> (56 - 8 * k));
+        head[17 + k] = 0;
+    }
+    pgcdc__buf_reset(&h->in);
+    pgcdc__buf_put(&h->in, head, sizeof(head));
+    pgcdc__buf_put(&h->in, p, len);
+    assert_int_equal(h->in.oom, 0);
+    pgcdc__assembly_feed(h->ta, h->in.data, h->in.len, 0);
+}
+
+static inline void h_feed_msg(harness *h, const msgs *m, size_t i)
+{
+    h_feed_at(h, m->data[i], m->len[i], FIXTURE_LSN(i));
 }
 
 /* Feeds what a writer built, and empties it for the next message. */
@@ -203,8 +232,10 @@ static inline void out_row(pgcdc__buf *b, const char *what, const pgcdc_row *row
 }
 
 /* One line per event: its type letter, then its fields, rows read as a handler would. */
-static inline void dump_event(pgcdc__buf *b, const pgcdc__event *ev)
+static inline void dump_event(pgcdc__buf *b, const pgcdc__event *ev, int relations)
 {
+    if (ev->type == PGCDC__EV_RELATION && !relations)
+        return;
     const pgcdc_txn *txn = ev->txn;
     const pgcdc_change *c = ev->change;
 
@@ -220,8 +251,10 @@ static inline void dump_event(pgcdc__buf *b, const pgcdc__event *ev)
         assert_ptr_equal(pgcdc_change_txn(c), txn);
         assert_int_equal(pgcdc_change_xid(c), pgcdc_txn_xid(txn));
         assert_int_equal(pgcdc_change_commit_lsn(c), pgcdc_txn_commit_lsn(txn));
-        out(b, "X seq=%u %s %s.%s", pgcdc_change_seq(c), pgcdc_op_name(pgcdc_change_op(c)),
-            pgcdc_change_schema(c), pgcdc_change_table(c));
+        out(b, "X seq=%u", pgcdc_change_seq(c));
+        out_lsn(b, "at", pgcdc_change_lsn(c));
+        out(b, " %s %s.%s", pgcdc_op_name(pgcdc_change_op(c)), pgcdc_change_schema(c),
+            pgcdc_change_table(c));
         if (pgcdc_change_op(c) == PGCDC_OP_TRUNCATE) {
             static const char *const flags[] = {"none", "cascade", "restart_identity",
                                                 "cascade,restart_identity"};
@@ -252,6 +285,14 @@ static inline void dump_event(pgcdc__buf *b, const pgcdc__event *ev)
     case PGCDC__EV_TEXT_MODE:
         pgcdc__buf_lit(b, "T text_mode");
         break;
+    case PGCDC__EV_RELATION:
+        /* Each column's type as named from the message alone ("?" for the catalog's to name). */
+        out(b, "R %s.%s cols=[", ev->relation->schema, ev->relation->name);
+        for (int i = 0; i < ev->relation->ncols; i++)
+            out(b, "%s%s:%s", i > 0 ? "," : "", ev->relation->cols[i].name,
+                ev->relation->cols[i].type_name != NULL ? ev->relation->cols[i].type_name : "?");
+        pgcdc__buf_u8(b, ']');
+        break;
     }
     pgcdc__buf_u8(b, '\n');
 }
@@ -262,7 +303,7 @@ static inline int h_next(harness *h, pgcdc__event *ev)
     int r = pgcdc__assembly_next(h->ta, ev);
 
     if (r == 1)
-        dump_event(&h->dump, ev);
+        dump_event(&h->dump, ev, h->relations);
     else if (r < 0)
         assert_string_not_equal(h->ctx.msg, "");
     return r;
@@ -281,7 +322,7 @@ static inline int h_drain(harness *h)
 static inline void feed_all(harness *h, const msgs *m)
 {
     for (size_t i = 0; i < m->n; i++) {
-        h_feed(h, m->data[i], m->len[i], 1);
+        h_feed_msg(h, m, i);
         assert_int_equal(h_drain(h), 0);
     }
 }
@@ -295,13 +336,14 @@ static inline const char *text_of(pgcdc__buf *b)
 }
 
 /* Compares line by line, naming the first difference. */
-/* The events of a whole fixture, fed without a cut. */
-static inline char *reference(const msgs *m)
+/* The events of a whole fixture, fed without a cut; relations: with RELATION events. */
+static inline char *reference(const msgs *m, int relations)
 {
     harness h;
     char *text;
 
     h_open(&h, 0, 0, NULL);
+    h.relations = relations;
     feed_all(&h, m);
     text = strdup(text_of(&h.dump));
     assert_non_null(text);

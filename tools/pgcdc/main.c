@@ -130,7 +130,7 @@ static void print_range(const pgcdc_property *p)
 /* The property table as docs/CONFIGURATION.md holds it. */
 static void help_config(void)
 {
-    const char *kind;
+    const char *prefix;
     const pgcdc_property *p;
 
     printf("# Configuration\n\n"
@@ -145,9 +145,9 @@ static void help_config(void)
            "the test suite checks that it is current.\n\n"
            "| name | type | default | range | description |\n"
            "|---|---|---|---|---|\n");
-    for (int i = 0; (p = pgcdc_property_at(i, &kind)) != NULL; i++) {
-        if (kind != NULL)
-            printf("| `sink.%s.%s` ", kind, p->name);
+    for (int i = 0; (p = pgcdc_property_at(i, &prefix)) != NULL; i++) {
+        if (prefix != NULL)
+            printf("| `%s.%s` ", prefix, p->name);
         else
             printf("| `%s` ", p->name);
         printf("| %s | ", type_name(p->type));

@@ -1,0 +1,29 @@
+/*
+ * Completing a relation from the catalog, on a SQL connection of its own
+ * opened on first use: the names of the types the type table cannot name
+ * (format_type() of the OID and modifier the Relation message gave), and on
+ * request each column's NOT NULL and the table's primary key.
+ */
+#ifndef PGCDC_PG_DESCRIBE_H
+#define PGCDC_PG_DESCRIBE_H
+
+#include "base/log.h"
+#include "core/relcache.h"
+
+typedef struct pgcdc__describer pgcdc__describer;
+
+/* NULL on out of memory; connects only when first needed. */
+pgcdc__describer *pgcdc__describer_new(pgcdc__ctx *ctx, const char *conninfo);
+void pgcdc__describer_free(pgcdc__describer *d);
+
+/*
+ * Names rel's columns that have no type name yet, and reads what flags ask
+ * for (PGCDC__REL_NOT_NULL, PGCDC__REL_PK).  The names follow the OIDs and
+ * modifiers of the Relation message; NOT NULL and the key are the catalog's
+ * now (which a later ALTER may have changed).  PGCDC_OK, or an error from
+ * the connection or the queries (the caller may try again: the connection
+ * is opened anew next time).
+ */
+int pgcdc__describe(pgcdc__describer *d, pgcdc__relation *rel, int flags);
+
+#endif /* PGCDC_PG_DESCRIBE_H */
