@@ -15,7 +15,8 @@
  * pgcdc_worker_start() and pgcdc_worker_run() or pgcdc_worker_next().  Every
  * callback (handler, sink, log) runs on that thread, never while pgcdc holds
  * a lock.  From any thread you may call only pgcdc_worker_stop(),
- * pgcdc_worker_ack(), pgcdc_sink_ack() and pgcdc_worker_stats().
+ * pgcdc_worker_reopen(), pgcdc_worker_ack(), pgcdc_sink_ack() and
+ * pgcdc_worker_stats().
  */
 #ifndef PGCDC_H
 #define PGCDC_H
@@ -68,7 +69,10 @@ int pgcdc_version_num(void);
     X(NOT_FOUND, -20, "no such column")                                                            \
     X(STATE, -21, "call not valid in the worker's current state")                                  \
     X(STOPPED, -22, "worker stopped")                                                              \
-    X(SLOT_BUSY, -23, "replication slot is in use by another process")
+    X(SLOT_BUSY, -23, "replication slot is in use by another process")                             \
+    X(SLOT_MISMATCH, -24, "replication slot is not a pgoutput slot of this database")              \
+    X(SLOT_LIMIT, -25, "no replication slot left on the server")                                   \
+    X(DATABASE, -26, "database does not exist")
 
 typedef enum pgcdc_err {
 #define PGCDC__ERR_ENUM(name, code, text) PGCDC_ERR_##name = code,
@@ -199,7 +203,7 @@ typedef struct pgcdc_property {
  * A sink: a versioned struct of functions (new members are appended, abi
  * tells which the struct has).  Every function runs on the worker's thread.
  */
-#define PGCDC_SINK_ABI 1
+#define PGCDC_SINK_ABI 2
 typedef struct pgcdc_sink_ops {
     int abi;          /* PGCDC_SINK_ABI */
     const char *kind; /* "file": its URI scheme and its properties' prefix, sink.<kind>. */
@@ -227,6 +231,13 @@ typedef struct pgcdc_sink_ops {
     /* The sink's properties (sink.<kind>.<name>), and how many. */
     const pgcdc_property *properties;
     int nproperties;
+    /*
+     * abi 2: let go of the destination and take it up again by its name (a
+     * file renamed away by log rotation is created anew), after everything
+     * before was flushed and acknowledged.  PGCDC_OK or an error, which
+     * halts the worker.  May be NULL (nothing to reopen).
+     */
+    int (*reopen)(pgcdc_sink *sink);
 } pgcdc_sink_ops;
 
 /* The sink's own state and the opaque pointer given with its ops. */
@@ -289,7 +300,13 @@ void pgcdc_config_free(pgcdc_config *cfg);
  */
 /* libpq conninfo ("host=... dbname=...") or URI ("postgresql://..."); PG* variables apply. */
 int pgcdc_config_set_conninfo(pgcdc_config *cfg, const char *conninfo);
-/* "table" (resolved through search_path) or "schema.table"; call once per table. */
+/*
+ * "table" (resolved through search_path) or "schema.table"; call once per
+ * table.  Names are matched exactly, case included; a part may be quoted as
+ * in SQL (schema."My.Table", a "" inside for a quote), and must be when it
+ * holds a dot or begins with a quote.  A partitioned table brings its
+ * partitions, those attached later included.
+ */
 int pgcdc_config_add_table(pgcdc_config *cfg, const char *name);
 /* Slot name: [a-z0-9_]{1,63}. */
 int pgcdc_config_set_slot(pgcdc_config *cfg, const char *slot);
@@ -338,6 +355,26 @@ int pgcdc_config_set_error_policy(pgcdc_config *cfg, pgcdc_error_policy policy,
                                   const char *dead_letter_path);
 /* Longest reconnect backoff in ms (default 30000); attempts before giving up (0: forever). */
 int pgcdc_config_set_reconnect(pgcdc_config *cfg, int max_backoff_ms, int max_attempts);
+/*
+ * How long reconnecting may go on before the run ends with the last error
+ * (default 0: as long as it takes).  Errors that retrying cannot mend end
+ * the run at once whatever this says: the database gone or renamed, the
+ * login or the REPLICATION attribute refused, the publication or the slot
+ * gone or unusable.
+ */
+int pgcdc_config_set_reconnect_max_elapsed(pgcdc_config *cfg, int64_t max_elapsed_ms);
+/*
+ * How long the server may stay silent, pinged meanwhile, while pgcdc waits
+ * on it before the link counts as dead and is reopened (default 25000 ms).
+ * Only time spent waiting on the server counts, not time spent delivering.
+ */
+int pgcdc_config_set_link_timeout(pgcdc_config *cfg, int timeout_ms);
+/*
+ * When another process streams from the slot: 0 (default) fails the start
+ * with PGCDC_ERR_SLOT_BUSY naming its PID; 1 waits and takes the slot over
+ * when it frees (a warm standby).
+ */
+int pgcdc_config_set_standby(pgcdc_config *cfg, int standby);
 
 int pgcdc_config_set_change_cb(pgcdc_config *cfg, pgcdc_change_cb cb, void *opaque);
 int pgcdc_config_set_begin_cb(pgcdc_config *cfg, pgcdc_begin_cb cb, void *opaque);
@@ -400,9 +437,14 @@ void pgcdc_worker_free(pgcdc_worker *w);
  * Connects, runs the preflight checks, creates the publication and the slot
  * when missing (and allowed), and opens the replication stream at the slot's
  * confirmed position.  Nothing is created unless every check passed.  A slot
- * still held by another walsender ("is active for PID") is retried with the
- * reconnect backoff; pgcdc_worker_stop() then ends the wait with
- * PGCDC_ERR_STOPPED.
+ * that another process streams from fails the start with
+ * PGCDC_ERR_SLOT_BUSY naming it (after a grace of a few seconds, for the
+ * walsender of a consumer that just exited), or with the standby setting is
+ * waited for.  pgcdc_worker_stop() from another thread or a signal handler
+ * cancels whatever the server is doing for the start (creating the slot
+ * waits for running transactions) and returns PGCDC_ERR_STOPPED, with
+ * nothing created.  With an end position at or before the slot's confirmed
+ * position there is nothing to stream: PGCDC_OK, and the run ends at once.
  */
 int pgcdc_worker_start(pgcdc_worker *w);
 
@@ -415,6 +457,15 @@ int pgcdc_worker_prepare(pgcdc_worker *w, int *slot_created);
 
 /* Drops the configured slot (not the publication).  PGCDC_ERR_SLOT_MISSING if absent. */
 int pgcdc_worker_drop_slot(pgcdc_worker *w);
+/*
+ * Removes a pipeline's server objects: PGCDC_DROP_SLOT, PGCDC_DROP_PUBLICATION
+ * or both.  A slot in use is not dropped (PGCDC_ERR_SLOT_BUSY); a slot that
+ * was gone already is reported (PGCDC_ERR_SLOT_MISSING) after the
+ * publication was dropped all the same.
+ */
+#define PGCDC_DROP_SLOT 1
+#define PGCDC_DROP_PUBLICATION 2
+int pgcdc_worker_drop(pgcdc_worker *w, int what);
 
 /*
  * Streams changes into the handler and the sinks until pgcdc_worker_stop(),
@@ -452,6 +503,13 @@ int pgcdc_worker_ack(pgcdc_worker *w, uint64_t token);
  * from run/next.  Async-signal-safe and thread-safe.
  */
 void pgcdc_worker_stop(pgcdc_worker *w);
+
+/*
+ * Asks the worker to reopen its sinks' destinations (an output file after
+ * log rotation, as SIGHUP does for the command line), on its own thread at
+ * the next chance.  Async-signal-safe and thread-safe.
+ */
+void pgcdc_worker_reopen(pgcdc_worker *w);
 
 typedef enum pgcdc_state {
     PGCDC_STATE_NEW = 0,      /* created, not started */

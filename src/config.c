@@ -24,6 +24,7 @@ pgcdc_config *pgcdc_config_new(void)
     cfg->handler_retries = 5;
     cfg->handler_delay_ms = 100;
     cfg->reconnect_max_ms = 30000;
+    cfg->link_timeout_ms = 25000;
     cfg->log_level = PGCDC_LOG_INFO;
     cfg->format = PGCDC_FORMAT_JSON;
     return cfg;
@@ -145,45 +146,99 @@ static int valid_table_part(const char *s, size_t n)
     return 1;
 }
 
+#define BAD_TABLE_NAME                                                                             \
+    "invalid table name (use \"table\" or \"schema.table\", each part 1 to 63 characters "         \
+    "without control characters, or quoted as in SQL: schema.\"My.Table\")"
+
+/*
+ * One part of a table name at *p: quoted as in SQL ("" inside stands for
+ * one ", and a dot is part of the name), or unquoted: everything up to the
+ * next dot, exactly as written.  Sets *out to a malloc'd copy and moves *p
+ * past the part: 0; or -1 with *why (NULL: out of memory).
+ */
+static int table_part(const char **p, char **out, const char **why)
+{
+    const char *s = *p;
+    size_t n = 0;
+
+    *why = BAD_TABLE_NAME;
+    if (*s != '"') {
+        n = strcspn(s, ".");
+        if (!valid_table_part(s, n))
+            return -1;
+        *out = strndup(s, n);
+        *p = s + n;
+        *why = NULL;
+        return *out != NULL ? 0 : -1;
+    }
+    *out = malloc(strlen(s));
+    if (*out == NULL) {
+        *why = NULL;
+        return -1;
+    }
+    for (s++; *s != '"' || s[1] == '"'; s++) {
+        if (*s == '\0') {
+            *why = "invalid table name: a quoted part has no closing quote (end it with \", and "
+                   "write a \" inside it as \"\")";
+            goto bad;
+        }
+        if (*s == '"')
+            s++;
+        (*out)[n++] = *s;
+    }
+    (*out)[n] = '\0';
+    s++;
+    if (*s != '\0' && *s != '.') {
+        *why = "invalid table name: text after a closing quote (quote the whole part, as in "
+               "schema.\"My\"\"Table\", and put a dot between schema and table)";
+        goto bad;
+    }
+    if (!valid_table_part(*out, n))
+        goto bad;
+    *p = s;
+    *why = NULL;
+    return 0;
+bad:
+    free(*out);
+    *out = NULL;
+    return -1;
+}
+
 int pgcdc_config_add_table(pgcdc_config *cfg, const char *name)
 {
-    const char *dot;
-    char *schema = NULL;
-    char *table = NULL;
+    const char *p = name;
+    const char *why = NULL;
+    char *first = NULL;
+    char *second = NULL;
     pgcdc__table_name *grown;
 
     if (name == NULL)
         return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "table name is NULL");
-    dot = strchr(name, '.');
-    if (dot != NULL) {
-        if (strchr(dot + 1, '.') != NULL || !valid_table_part(name, (size_t)(dot - name)) ||
-            !valid_table_part(dot + 1, strlen(dot + 1)))
+    if (table_part(&p, &first, &why) < 0)
+        goto bad;
+    if (*p == '.') {
+        p++;
+        if (table_part(&p, &second, &why) < 0)
             goto bad;
-        schema = strndup(name, (size_t)(dot - name));
-        table = strdup(dot + 1);
-    } else {
-        if (!valid_table_part(name, strlen(name)))
-            goto bad;
-        table = strdup(name);
     }
-    if (table == NULL || (dot != NULL && schema == NULL))
-        goto nomem;
+    if (*p != '\0') {
+        why = BAD_TABLE_NAME;
+        goto bad;
+    }
     grown = realloc(cfg->tables, (size_t)(cfg->ntables + 1) * sizeof(*grown));
     if (grown == NULL)
-        goto nomem;
+        goto bad;
     cfg->tables = grown;
-    cfg->tables[cfg->ntables].schema = schema;
-    cfg->tables[cfg->ntables].name = table;
+    cfg->tables[cfg->ntables].schema = second != NULL ? first : NULL;
+    cfg->tables[cfg->ntables].name = second != NULL ? second : first;
     cfg->ntables++;
     return PGCDC_OK;
 bad:
-    return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
-                              "invalid table name (use \"table\" or \"schema.table\", each part 1 "
-                              "to 63 characters without control characters)");
-nomem:
-    free(schema);
-    free(table);
-    return oom(cfg);
+    free(first);
+    free(second);
+    if (why == NULL)
+        return oom(cfg);
+    return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "%s", why);
 }
 
 int pgcdc_config_set_create_slot(pgcdc_config *cfg, int on)
@@ -279,6 +334,30 @@ int pgcdc_config_set_reconnect(pgcdc_config *cfg, int max_backoff_ms, int max_at
                                   "reconnect backoff must be 10..3600000 ms and attempts >= 0");
     cfg->reconnect_max_ms = max_backoff_ms;
     cfg->reconnect_attempts = max_attempts;
+    return PGCDC_OK;
+}
+
+int pgcdc_config_set_reconnect_max_elapsed(pgcdc_config *cfg, int64_t max_elapsed_ms)
+{
+    if (max_elapsed_ms < 0)
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
+                                  "the reconnect time limit must be 0 (none) or more");
+    cfg->reconnect_max_elapsed_ms = max_elapsed_ms;
+    return PGCDC_OK;
+}
+
+int pgcdc_config_set_link_timeout(pgcdc_config *cfg, int timeout_ms)
+{
+    if (timeout_ms < 1000 || timeout_ms > 3600000)
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
+                                  "the link timeout must be 1000..3600000 ms");
+    cfg->link_timeout_ms = timeout_ms;
+    return PGCDC_OK;
+}
+
+int pgcdc_config_set_standby(pgcdc_config *cfg, int standby)
+{
+    cfg->standby = standby != 0;
     return PGCDC_OK;
 }
 

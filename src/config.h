@@ -38,6 +38,9 @@ struct pgcdc_config {
     char *dead_letter_path;
     int reconnect_max_ms;
     int reconnect_attempts;
+    int64_t reconnect_max_elapsed_ms; /* 0: no limit */
+    int link_timeout_ms;
+    int standby;
     pgcdc_format format;
     pgcdc__sink_spec *sinks;
     int nsinks;

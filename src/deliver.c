@@ -260,6 +260,20 @@ int pgcdc__deliver_idle(pgcdc_worker *w)
     return PGCDC_OK;
 }
 
+int pgcdc__deliver_reopen(pgcdc_worker *w)
+{
+    for (int i = 0; i < w->nsinks; i++) {
+        int r;
+
+        pgcdc__worker_busy(w, 1);
+        r = pgcdc__sink_reopen(w->sinks[i]);
+        pgcdc__worker_busy(w, 0);
+        if (r != PGCDC_OK)
+            return r;
+    }
+    return PGCDC_OK;
+}
+
 int pgcdc__deliver_open(pgcdc_worker *w)
 {
     if (w->cfg.nsinks == 0)

@@ -146,6 +146,24 @@ static int set_attempts(pgcdc_config *cfg, const char *text, long long num)
     return pgcdc_config_set_reconnect(cfg, cfg->reconnect_max_ms, (int)num);
 }
 
+static int set_max_elapsed(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)text;
+    return pgcdc_config_set_reconnect_max_elapsed(cfg, (int64_t)num);
+}
+
+static int set_link_timeout(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)text;
+    return pgcdc_config_set_link_timeout(cfg, (int)num);
+}
+
+static int set_standby(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)text;
+    return pgcdc_config_set_standby(cfg, (int)num);
+}
+
 static int set_log_level(pgcdc_config *cfg, const char *text, long long num)
 {
     static const char *const levels[] = {"error", "warning", "info", "debug"};
@@ -186,7 +204,9 @@ static const prop props[] = {
       "publication: 1 to 63 of [a-z0-9_]; created for the tables when missing"},
      set_publication},
     {{"table", PGCDC_PROP_LIST, NULL, NONE,
-      "a table to stream, \"table\" or \"schema.table\" (each setting adds one)"},
+      "a table to stream, \"table\" or \"schema.table\" (each setting adds one); names match "
+      "exactly, case included; quote a part as in SQL when it holds a dot or begins with a "
+      "quote: schema.\"My.Table\"; a partitioned table brings its partitions"},
      set_table},
     {{"create_slot", PGCDC_PROP_BOOL, "true", NONE, "create the slot when it does not exist"},
      set_create_slot},
@@ -229,6 +249,16 @@ static const prop props[] = {
     {{"reconnect.attempts", PGCDC_PROP_INT, "0", 0, 1000000000, NULL,
       "failed reconnect attempts before giving up (0: never give up)"},
      set_attempts},
+    {{"reconnect.max_elapsed", PGCDC_PROP_DURATION, "0ms", 0, 2592000000LL, NULL,
+      "how long reconnecting may go on before the run ends (0: no limit; errors retrying "
+      "cannot mend end it at once)"},
+     set_max_elapsed},
+    {{"link_timeout", PGCDC_PROP_DURATION, "25s", 1000, 3600000, NULL,
+      "server silence while waiting on it (pinged meanwhile) after which the link is reopened"},
+     set_link_timeout},
+    {{"standby", PGCDC_PROP_BOOL, "false", NONE,
+      "when another process holds the slot: wait and take over when it frees, instead of failing"},
+     set_standby},
     {{"log_level", PGCDC_PROP_ENUM, "info", 0, 0, "error|warning|info|debug",
       "log lines at and above this level go to the log hook (or stderr)"},
      set_log_level},

@@ -16,15 +16,6 @@
 #define PGCDC__MAX_PROTOCOL_ERRORS 3
 /* How long a stop waits for outstanding acknowledgements, and for the transaction in flight. */
 #define PGCDC__STOP_GRACE_MS 5000
-/* A stream that lived this long starts the reconnect backoff afresh. */
-#define PGCDC__STABLE_STREAM_US 30000000
-
-/* A counter only the worker's thread writes: a plain increment that other threads may read. */
-static void count(_Atomic uint64_t *counter)
-{
-    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
-}
 
 /* The context's log lines go to the user's hook, on the worker's thread. */
 static void log_to_hook(void *opaque, int level, const char *msg)
@@ -105,6 +96,7 @@ pgcdc_worker *pgcdc_worker_new(const pgcdc_config *cfg)
     w->ta = pgcdc__assembly_new(&w->ctx, &opts);
     w->stream = pgcdc__stream_new(&w->ctx, &w->ledger, &w->stop, &w->busy);
     w->describer = pgcdc__describer_new(&w->ctx, w->cfg.conninfo);
+    pgcdc__ctx_set_stop(&w->ctx, &w->stop);
     if (w->ta == NULL || w->stream == NULL || w->describer == NULL) {
         /* No worker was made: its handler's close is not called. */
         w->cfg.close_cb = NULL;
@@ -138,6 +130,12 @@ void pgcdc_worker_stop(pgcdc_worker *w)
     pgcdc__stop_request(&w->stop);
 }
 
+void pgcdc_worker_reopen(pgcdc_worker *w)
+{
+    atomic_store(&w->reopen, 1);
+    pgcdc__stop_wake(&w->stop);
+}
+
 /* A stop was requested, and the transaction in flight (if any) had its grace. */
 static int stopping(pgcdc_worker *w)
 {
@@ -157,174 +155,6 @@ static int stopping(pgcdc_worker *w)
 int pgcdc_worker_ack(pgcdc_worker *w, uint64_t token)
 {
     return pgcdc__ledger_ack(&w->ledger, token);
-}
-
-static void catalog_opts(const pgcdc_worker *w, pgcdc__catalog_opts *o)
-{
-    o->conninfo = w->cfg.conninfo;
-    o->slot = w->cfg.slot;
-    o->publication = w->cfg.publication;
-    o->tables = w->cfg.tables;
-    o->ntables = w->cfg.ntables;
-    o->create_slot = w->cfg.create_slot;
-    o->create_publication = w->cfg.create_publication;
-    o->replica_identity_full = w->cfg.replica_identity_full;
-}
-
-int pgcdc_worker_prepare(pgcdc_worker *w, int *slot_created)
-{
-    pgcdc__catalog_opts o;
-    int r;
-
-    if (slot_created != NULL)
-        *slot_created = 0;
-    if (atomic_load(&w->state) != PGCDC_STATE_NEW)
-        return pgcdc__fail(&w->ctx, PGCDC_ERR_STATE, "the worker was already started");
-    if (w->cfg.conninfo == NULL)
-        return pgcdc__fail(&w->ctx, PGCDC_ERR_INVALID,
-                           "no connection string (set one, e.g. \"host=... dbname=...\")");
-    pgcdc__catalog_clear(&w->cat);
-    catalog_opts(w, &o);
-    r = pgcdc__catalog_prepare(&w->ctx, &o, &w->cat);
-    if (slot_created != NULL)
-        *slot_created = r == PGCDC_OK && w->cat.slot_created;
-    return r;
-}
-
-int pgcdc_worker_drop_slot(pgcdc_worker *w)
-{
-    pgcdc__catalog_opts o;
-
-    catalog_opts(w, &o);
-    return pgcdc__catalog_drop_slot(&w->ctx, &o);
-}
-
-static int open_stream(pgcdc_worker *w)
-{
-    pgcdc__stream_opts o;
-
-    o.conninfo = w->cfg.conninfo;
-    o.slot = w->cfg.slot;
-    o.publication = w->cfg.publication;
-    o.proto_version = w->cfg.proto_version;
-    o.binary = w->binary;
-    o.sql_ascii = w->cat.encoding != NULL && strcmp(w->cat.encoding, "SQL_ASCII") == 0;
-    o.status_interval_ms = w->cfg.status_interval_ms;
-    pgcdc__assembly_set_binary(w->ta, w->binary);
-    return pgcdc__stream_open(w->stream, &o);
-}
-
-/* Random in [lo, hi]; xorshift64*, per worker. */
-static int jitter(pgcdc_worker *w, int lo, int hi)
-{
-    uint64_t x = w->rng;
-
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    w->rng = x;
-    x *= UINT64_C(2685821657736338717);
-    return lo + (int)((x >> 33) % (uint64_t)(hi - lo + 1));
-}
-
-static int fatal_error(int r)
-{
-    return r == PGCDC_ERR_SLOT_MISSING || r == PGCDC_ERR_SLOT_INVALID || r == PGCDC_ERR_NOMEM ||
-           r == PGCDC_ERR_INVALID;
-}
-
-/*
- * The stream is lost (the context says why): forgets what belonged to it
- * and opens a new one with exponential backoff.  The server sends again
- * everything after the confirmed position; a transaction cut in the middle
- * keeps its ledger entry and resumes after what was handed out.
- */
-static int reconnect(pgcdc_worker *w)
-{
-    int attempts = 0;
-
-    pgcdc__log(&w->ctx, PGCDC_LOG_WARNING, "%s", w->ctx.msg);
-    atomic_store(&w->state, PGCDC_STATE_RECONNECTING);
-    pgcdc__stream_close(w->stream, 0);
-    if (pgcdc__assembly_cut(w->ta))
-        w->resume_token = w->txn_token;
-    if (w->reconnect_delay_ms == 0 ||
-        pgcdc__now_us() - w->stream_opened_us > PGCDC__STABLE_STREAM_US)
-        w->reconnect_delay_ms = 100;
-    for (;;) {
-        int delay = jitter(w, w->reconnect_delay_ms / 2, w->reconnect_delay_ms);
-        int r;
-
-        pgcdc__log(&w->ctx, PGCDC_LOG_INFO, "reconnecting in %d ms", delay);
-        if (pgcdc__stop_sleep(&w->stop, delay))
-            return PGCDC_ERR_STOPPED;
-        w->reconnect_delay_ms *= 2;
-        if (w->reconnect_delay_ms > w->cfg.reconnect_max_ms)
-            w->reconnect_delay_ms = w->cfg.reconnect_max_ms;
-        r = open_stream(w);
-        if (r == PGCDC_OK) {
-            w->stream_opened_us = pgcdc__now_us();
-            count(&w->n_reconnects);
-            atomic_store(&w->state, PGCDC_STATE_STREAMING);
-            pgcdc__log(&w->ctx, PGCDC_LOG_INFO, "reconnected to slot \"%s\"", w->cfg.slot);
-            return PGCDC_OK;
-        }
-        attempts++;
-        if (fatal_error(r) ||
-            (w->cfg.reconnect_attempts > 0 && attempts >= w->cfg.reconnect_attempts))
-            return r;
-        pgcdc__log(&w->ctx, PGCDC_LOG_WARNING, "%s", w->ctx.msg);
-    }
-}
-
-int pgcdc_worker_start(pgcdc_worker *w)
-{
-    char lsn[32];
-    int timeout;
-    int r;
-
-    if (atomic_load(&w->state) != PGCDC_STATE_NEW)
-        return pgcdc__fail(&w->ctx, PGCDC_ERR_STATE, "the worker was already started");
-    if (w->cfg.error_policy == PGCDC_ON_ERROR_DEAD_LETTER && w->cfg.dead_letter_path == NULL) {
-        r = pgcdc__fail(&w->ctx, PGCDC_ERR_INVALID,
-                        "the dead-letter policy needs a file (set dead_letter)");
-        goto fail;
-    }
-    /* Sinks first: one that cannot open stops the start before anything is created. */
-    r = pgcdc__deliver_open(w);
-    if (r == PGCDC_OK)
-        r = pgcdc_worker_prepare(w, NULL);
-    if (r == PGCDC_OK && pgcdc__formats_set_dbname(&w->formats, w->cat.database) != PGCDC_OK)
-        r = pgcdc__fail(&w->ctx, PGCDC_ERR_NOMEM, "out of memory");
-    if (r != PGCDC_OK)
-        goto fail;
-    atomic_store(&w->state, PGCDC_STATE_STARTING);
-    /* Report at least twice per wal_sender_timeout, so the server never drops us. */
-    timeout = w->cat.wal_sender_timeout_ms;
-    if (timeout > 0 && w->cfg.status_interval_ms > timeout / 2)
-        w->cfg.status_interval_ms = timeout / 2 < 100 ? 100 : timeout / 2;
-    w->binary = w->cfg.binary && pgcdc__tableset_binary_ok(&w->cat.ts);
-    if (w->cfg.binary && !w->binary)
-        pgcdc__log(&w->ctx, PGCDC_LOG_INFO,
-                   "binary values not used: a listed table has a column of "
-                   "a type pgcdc reads only as text");
-    r = open_stream(w);
-    /* The previous consumer's walsender can hold the slot a while: wait for it. */
-    if (r == PGCDC_ERR_SLOT_BUSY)
-        r = reconnect(w);
-    if (r != PGCDC_OK)
-        goto fail;
-    w->stream_opened_us = pgcdc__now_us();
-    atomic_store(&w->state, PGCDC_STATE_STREAMING);
-    pgcdc__log(&w->ctx, PGCDC_LOG_INFO,
-               "streaming from slot \"%s\" at %s (publication \"%s\", %s values)", w->cfg.slot,
-               pgcdc_lsn_format(w->cat.slot_lsn, lsn, sizeof(lsn)), w->cfg.publication,
-               w->binary ? "binary" : "text");
-    return PGCDC_OK;
-fail:
-    pgcdc__stream_close(w->stream, 0);
-    atomic_store(&w->state, PGCDC_STATE_FAILED);
-    return r;
 }
 
 /* A begin event: the transaction's ledger token, then delivery. */
@@ -359,7 +189,7 @@ static int commit_txn(pgcdc_worker *w, const pgcdc_txn *txn)
     pgcdc__ledger_commit(&w->ledger, txn->token, txn->end_lsn);
     pgcdc__ledger_ack(&w->ledger, txn->token); /* the guard */
     w->protocol_errors = 0;
-    count(&w->n_txns);
+    pgcdc__count(&w->n_txns);
     atomic_store_explicit(&w->last_commit_time, txn->commit_time, memory_order_relaxed);
     return PGCDC_OK;
 }
@@ -375,14 +205,18 @@ static int describe_relation(pgcdc_worker *w, pgcdc__relation *rel)
     int flags = 0;
     int r;
 
+    /* A partition of a listed table, perhaps attached after the start, counts as listed. */
+    r = pgcdc__describe_ancestors(w->describer, rel, &w->cat.ts);
+    if (r != PGCDC_OK)
+        return r == PGCDC_ERR_CONNECT ? pgcdc__reconnect(w) : r;
     if (!rel->wanted)
         return PGCDC_OK;
     for (int i = 0; i < w->nsinks; i++)
         flags |= pgcdc__formats_needs(&w->formats, w->sinks[i]->format);
     r = pgcdc__describe(w->describer, rel, flags);
     if (r == PGCDC_ERR_CONNECT)
-        return reconnect(w);
-    if (r == PGCDC_ERR_NOMEM || r == PGCDC_ERR_AUTH)
+        return pgcdc__reconnect(w);
+    if (r == PGCDC_ERR_NOMEM || r == PGCDC_ERR_STOPPED || pgcdc__permanent(w, &r))
         return r;
     if (r != PGCDC_OK)
         pgcdc__log(&w->ctx, PGCDC_LOG_WARNING, "%s", w->ctx.msg);
@@ -396,7 +230,7 @@ static int handle(pgcdc_worker *w, const pgcdc__event *ev, const pgcdc_change **
     case PGCDC__EV_BEGIN:
         return begin_txn(w, ev);
     case PGCDC__EV_CHANGE:
-        count(&w->n_changes);
+        pgcdc__count(&w->n_changes);
         if (pull)
             *out = ev->change;
         return pgcdc__deliver_change(w, ev->change, !pull);
@@ -410,7 +244,7 @@ static int handle(pgcdc_worker *w, const pgcdc__event *ev, const pgcdc_change **
         return PGCDC_OK;
     case PGCDC__EV_TEXT_MODE:
         w->binary = 0;
-        return reconnect(w);
+        return pgcdc__reconnect(w);
     case PGCDC__EV_RELATION:
         return describe_relation(w, ev->relation);
     }
@@ -434,7 +268,7 @@ static int input_failed(pgcdc_worker *w, int r)
 {
     if (r != PGCDC_ERR_PROTOCOL || ++w->protocol_errors >= PGCDC__MAX_PROTOCOL_ERRORS)
         return r;
-    return reconnect(w);
+    return pgcdc__reconnect(w);
 }
 
 /*
@@ -458,6 +292,12 @@ static int step(pgcdc_worker *w, const pgcdc_change **out, int timeout_ms, int p
 
         if (stopping(w))
             return PGCDC_ERR_STOPPED;
+        if (atomic_load_explicit(&w->reopen, memory_order_relaxed) &&
+            atomic_exchange(&w->reopen, 0)) {
+            r = pgcdc__deliver_reopen(w);
+            if (r != PGCDC_OK)
+                return r;
+        }
         r = pgcdc__assembly_next(w->ta, &ev);
         if (r == 1) {
             r = handle(w, &ev, out, pull);
@@ -500,9 +340,14 @@ static int step(pgcdc_worker *w, const pgcdc_change **out, int timeout_ms, int p
                 return r;
             continue;
         }
-        /* A lost connection is mended by reconnecting; a missing publication is not. */
-        if (r < 0 && r != PGCDC_ERR_PUBLICATION)
-            r = reconnect(w);
+        /*
+         * A lost connection is mended by reconnecting; a missing publication
+         * is not, and is told as the start would tell it.
+         */
+        if (r == PGCDC_ERR_PUBLICATION)
+            pgcdc__permanent(w, &r);
+        else if (r < 0)
+            r = pgcdc__reconnect(w);
         if (r != PGCDC_OK)
             return r;
     }
@@ -542,6 +387,9 @@ int pgcdc_worker_run(pgcdc_worker *w)
 {
     const pgcdc_change *c;
 
+    /* Started with nothing to stream (the end position was behind the slot). */
+    if (atomic_load(&w->state) == PGCDC_STATE_STOPPED)
+        return PGCDC_OK;
     if (atomic_load(&w->state) != PGCDC_STATE_STREAMING)
         return pgcdc__fail(&w->ctx, PGCDC_ERR_STATE,
                            "the worker is not streaming (start it first)");

@@ -30,7 +30,8 @@ struct pgcdc_worker {
     pgcdc__stream *stream;
     pgcdc__assembly *ta;
     pgcdc__describer *describer; /* names what the type table cannot; catalog facts formats need */
-    int binary;      /* the stream asks for binary values */
+    int binary;                  /* the stream asks for binary values */
+    atomic_int reopen;           /* pgcdc_worker_reopen() asked for the sinks to be reopened */
     atomic_int busy; /* in user code: the stream's keeper sends status updates meanwhile */
 
     /* Sinks, and the formatters their events share. */
@@ -61,6 +62,18 @@ struct pgcdc_worker {
     _Atomic int64_t last_commit_time;
 };
 
+/* A counter only the worker's thread writes: a plain increment that other threads may read. */
+static inline void pgcdc__count(_Atomic uint64_t *counter)
+{
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+/* session.c: the stream is lost (the context says why): open another, with backoff. */
+int pgcdc__reconnect(pgcdc_worker *w);
+/* 1 when retrying cannot mend r (then *r and the message are the start's own), else 0. */
+int pgcdc__permanent(pgcdc_worker *w, int *r);
+
 /* Marks the worker busy in user code, or back; a hint for the keeper, no fence needed. */
 static inline void pgcdc__worker_busy(pgcdc_worker *w, int busy)
 {
@@ -76,5 +89,7 @@ int pgcdc__deliver_change(pgcdc_worker *w, const pgcdc_change *c, int to_handler
 int pgcdc__deliver_commit(pgcdc_worker *w, const pgcdc_txn *txn);
 /* Caught up: the handler's idle callback, then every sink's flush. */
 int pgcdc__deliver_idle(pgcdc_worker *w);
+/* Every sink flushed and its destination reopened (pgcdc_worker_reopen). */
+int pgcdc__deliver_reopen(pgcdc_worker *w);
 
 #endif /* PGCDC_WORKER_H */

@@ -16,11 +16,32 @@ void pgcdc__ctx_init(pgcdc__ctx *ctx, pgcdc__log_fn log, void *opaque, int level
     ctx->opaque = opaque;
     ctx->level = level;
     ctx->msg[0] = '\0';
+    ctx->stop = NULL;
+    ctx->interrupted = 0;
+}
+
+void pgcdc__ctx_set_stop(pgcdc__ctx *ctx, pgcdc__stop *s)
+{
+    ctx->stop = s;
+}
+
+int pgcdc__ctx_stopping(const pgcdc__ctx *ctx)
+{
+    return ctx != NULL && ctx->stop != NULL && pgcdc__stop_requested(ctx->stop);
+}
+
+int pgcdc__interrupted(pgcdc__ctx *ctx, int err, const char *what)
+{
+    if (ctx == NULL || ctx->interrupted)
+        return err;
+    snprintf(ctx->msg, sizeof(ctx->msg), "interrupted while trying to %s", what);
+    ctx->interrupted = 1;
+    return err;
 }
 
 int pgcdc__vfail(pgcdc__ctx *ctx, int err, const char *fmt, va_list ap)
 {
-    if (ctx != NULL)
+    if (ctx != NULL && !ctx->interrupted)
         vsnprintf(ctx->msg, sizeof(ctx->msg), fmt, ap);
     return err;
 }
@@ -41,7 +62,7 @@ int pgcdc__wrap(pgcdc__ctx *ctx, int err, const char *fmt, ...)
     va_list ap;
     int n;
 
-    if (ctx == NULL)
+    if (ctx == NULL || ctx->interrupted)
         return err;
     memcpy(cause, ctx->msg, sizeof(cause));
     va_start(ap, fmt);
@@ -63,7 +84,7 @@ int pgcdc__append(pgcdc__ctx *ctx, int err, const char *fmt, ...)
     size_t n;
     va_list ap;
 
-    if (ctx == NULL)
+    if (ctx == NULL || ctx->interrupted)
         return err;
     n = strlen(ctx->msg);
     va_start(ap, fmt);

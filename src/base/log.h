@@ -11,6 +11,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include "base/stop.h"
+
 #define PGCDC__MSG_SIZE 1024
 
 /* Levels: the values of pgcdc_log_level (error 0, warning 1, info 2, debug 3). */
@@ -21,9 +23,23 @@ typedef struct pgcdc__ctx {
     void *opaque;
     int level;
     char msg[PGCDC__MSG_SIZE]; /* the last failure's message, "" if none */
+    /*
+     * The stop request that server commands and connection attempts made
+     * through this context give way to (NULL: none), and whether one did:
+     * then the message says what was interrupted, and later failures on the
+     * way out keep it.
+     */
+    pgcdc__stop *stop;
+    int interrupted;
 } pgcdc__ctx;
 
 void pgcdc__ctx_init(pgcdc__ctx *ctx, pgcdc__log_fn log, void *opaque, int level);
+/* Server commands through ctx give way to a stop requested on s. */
+void pgcdc__ctx_set_stop(pgcdc__ctx *ctx, pgcdc__stop *s);
+/* 1 when a stop was requested on the context's stop. */
+int pgcdc__ctx_stopping(const pgcdc__ctx *ctx);
+/* Records that what was being done gave way to a stop request ("interrupted while <what>"). */
+int pgcdc__interrupted(pgcdc__ctx *ctx, int err, const char *what);
 
 /*
  * Sets the message and returns err.  ctx may be NULL (a failure nobody

@@ -34,6 +34,13 @@ void pgcdc__stop_request(pgcdc__stop *s)
     (void)ignored;
 }
 
+void pgcdc__stop_wake(pgcdc__stop *s)
+{
+    ssize_t ignored = write(s->wake[1], "x", 1);
+
+    (void)ignored;
+}
+
 int pgcdc__stop_fd(const pgcdc__stop *s)
 {
     return s->wake[0];

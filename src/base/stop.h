@@ -21,6 +21,8 @@ static inline int pgcdc__stop_requested(pgcdc__stop *s)
 {
     return atomic_load_explicit(&s->requested, memory_order_relaxed);
 }
+/* Wakes whoever waits, without asking to stop.  Async-signal-safe and thread-safe. */
+void pgcdc__stop_wake(pgcdc__stop *s);
 /* The descriptor to poll for POLLIN; drain it after it fired. */
 int pgcdc__stop_fd(const pgcdc__stop *s);
 void pgcdc__stop_drain(pgcdc__stop *s);

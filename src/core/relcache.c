@@ -28,6 +28,7 @@ static void relation_free(pgcdc__relation *rel)
     free(rel->cols);
     free(rel->pk);
     free(rel->fmt_cache);
+    free(rel->fmt_extra);
     free(rel->route);
     free(rel->keys);
     free(rel->schema);

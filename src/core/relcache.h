@@ -51,6 +51,7 @@ typedef struct pgcdc__relation {
      * (NULL until first used), freed with the relation.
      */
     void *fmt_cache;
+    void *fmt_extra; /* a format's own block the same way (format/debezium.c) */
 } pgcdc__relation;
 
 typedef struct pgcdc__relcache pgcdc__relcache;

@@ -28,6 +28,9 @@ struct pgcdc_txn {
     uint32_t nchanges;
     uint64_t token;
     const char *origin;
+    uint64_t origin_lsn;   /* the Origin message's commit LSN, with origin */
+    uint64_t begin_lsn;    /* walStart of the Begin message (of Stream Commit, when streamed) */
+    uint64_t prev_end_lsn; /* end LSN of the commit received before this one (0: none yet) */
 };
 
 struct pgcdc_change {

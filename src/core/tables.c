@@ -14,6 +14,7 @@ void pgcdc__tableset_clear(pgcdc__tableset *ts)
 
         free(t->schema);
         free(t->name);
+        free(t->quoted);
         for (int k = 0; k < t->npk; k++)
             free(t->pk[k]);
         free(t->pk);
@@ -27,6 +28,9 @@ void pgcdc__tableset_clear(pgcdc__tableset *ts)
         free(t->col_base_oids);
     }
     free(ts->tables);
+    for (int i = 0; i < ts->nparts; i++)
+        free(ts->parts[i].quoted);
+    free(ts->parts);
     memset(ts, 0, sizeof(*ts));
 }
 
@@ -36,7 +40,51 @@ const pgcdc__table_info *pgcdc__tableset_find(const pgcdc__tableset *ts, uint32_
         if (ts->tables[i].oid == oid)
             return &ts->tables[i];
     }
+    for (int i = 0; i < ts->nparts; i++) {
+        if (ts->parts[i].oid == oid)
+            return &ts->tables[ts->parts[i].root];
+    }
     return NULL;
+}
+
+int pgcdc__tableset_has_partitioned(const pgcdc__tableset *ts)
+{
+    for (int i = 0; i < ts->ntables; i++) {
+        if (ts->tables[i].partitioned)
+            return 1;
+    }
+    return 0;
+}
+
+pgcdc__table_part *pgcdc__tableset_add_part(pgcdc__tableset *ts, uint32_t oid, int root,
+                                            const char *quoted)
+{
+    pgcdc__table_part *part;
+
+    for (int i = 0; i < ts->nparts; i++) {
+        if (ts->parts[i].oid == oid)
+            return &ts->parts[i];
+    }
+    if (ts->nparts == ts->cap_parts) {
+        int cap = ts->cap_parts > 0 ? ts->cap_parts * 2 : 8;
+        pgcdc__table_part *grown = realloc(ts->parts, (size_t)cap * sizeof(*grown));
+
+        if (grown == NULL)
+            return NULL;
+        ts->parts = grown;
+        ts->cap_parts = cap;
+    }
+    part = &ts->parts[ts->nparts];
+    memset(part, 0, sizeof(*part));
+    part->oid = oid;
+    part->root = root;
+    if (quoted != NULL) {
+        part->quoted = strdup(quoted);
+        if (part->quoted == NULL)
+            return NULL;
+    }
+    ts->nparts++;
+    return part;
 }
 
 int pgcdc__tableset_binary_ok(const pgcdc__tableset *ts)

@@ -1,7 +1,9 @@
 /*
  * The tables a worker streams: the names the user listed, and what the
  * catalog found for each (OID, key, column types), by which Relation
- * messages are completed and filtered.
+ * messages are completed and filtered.  The partitions of a listed
+ * partitioned table count as listed: the server sends their changes under
+ * their own names unless the publication publishes via the partition root.
  */
 #ifndef PGCDC_CORE_TABLES_H
 #define PGCDC_CORE_TABLES_H
@@ -25,16 +27,38 @@ typedef struct pgcdc__table_info {
     char **col_types;
     uint32_t *col_oids;
     uint32_t *col_base_oids; /* the base type of a domain, else the type */
+    char *quoted;            /* schema.name as SQL spells it (quote_ident of each) */
+    int partitioned;         /* a partitioned table: its partitions count as listed */
 } pgcdc__table_info;
+
+/* A partition (at any depth) of a listed partitioned table. */
+typedef struct pgcdc__table_part {
+    uint32_t oid;
+    int root;        /* index in tables of the listed table it belongs to */
+    char *quoted;    /* schema.name as SQL spells it; NULL when not known */
+    int no_identity; /* a leaf whose UPDATE and DELETE would fail once published */
+} pgcdc__table_part;
 
 typedef struct pgcdc__tableset {
     pgcdc__table_info *tables;
     int ntables;
+    pgcdc__table_part *parts;
+    int nparts;
+    int cap_parts;
 } pgcdc__tableset;
 
 void pgcdc__tableset_clear(pgcdc__tableset *ts);
-/* The listed table with this OID, or NULL. */
+/* The listed table with this OID, or the one a known partition with this OID belongs to; NULL. */
 const pgcdc__table_info *pgcdc__tableset_find(const pgcdc__tableset *ts, uint32_t oid);
+/* 1 if a listed table is partitioned (its partitions may come and go while streaming). */
+int pgcdc__tableset_has_partitioned(const pgcdc__tableset *ts);
+/*
+ * Records oid as a partition of tables[root] (quoted may be NULL; it is
+ * copied).  Returns the entry (the existing one for a known OID), or NULL
+ * on out of memory.
+ */
+pgcdc__table_part *pgcdc__tableset_add_part(pgcdc__tableset *ts, uint32_t oid, int root,
+                                            const char *quoted);
 /* 1 if there are tables and every column of every one can be read in binary. */
 int pgcdc__tableset_binary_ok(const pgcdc__tableset *ts);
 

@@ -35,6 +35,7 @@ struct pgcdc__assembly {
     int truncate_active;
     uint32_t truncate_next;
     uint64_t last_delivered_commit; /* commit LSN of the last transaction fully handed out */
+    uint64_t last_end_lsn;          /* end LSN of the last commit received, skipped ones too */
     /* A transaction cut by a lost connection: resumed, not handed out again, when sent again. */
     int resume;
     uint64_t resume_commit_lsn;
@@ -150,6 +151,8 @@ static int open_txn(pgcdc__assembly *ta, pgcdc__event *ev, uint32_t xid, uint64_
     ta->txn.commit_time = commit_time + PGCDC__EPOCH_DIFF_US;
     ta->txn.nchanges = 0;
     ta->txn.origin = NULL;
+    ta->txn.origin_lsn = 0;
+    ta->txn.prev_end_lsn = ta->last_end_lsn;
     /* After a reconnect the server sends again what was already handed out. */
     ta->skip_txn = commit_lsn <= ta->last_delivered_commit;
     if (ta->endpos != 0 && commit_lsn > ta->endpos) {
@@ -182,6 +185,7 @@ static int close_txn(pgcdc__assembly *ta, pgcdc__event *ev, uint64_t end_lsn)
     if (!ta->in_txn)
         return protocol_error(ta, "commit without a transaction", "");
     ta->in_txn = 0;
+    ta->last_end_lsn = end_lsn;
     if (ta->skip_txn)
         return 0;
     ta->txn.end_lsn = end_lsn;
@@ -456,8 +460,11 @@ static int keepalive(pgcdc__assembly *ta, pgcdc__event *ev, const pgcdc__msg *m)
 
 static int stream_commit(pgcdc__assembly *ta, pgcdc__event *ev, const pgcdc__msg *m)
 {
-    int r = open_txn(ta, ev, m->xid, m->u.commit.commit_lsn, m->u.commit.commit_time);
+    int r;
     int sr;
+
+    ta->txn.begin_lsn = m->wal_start;
+    r = open_txn(ta, ev, m->xid, m->u.commit.commit_lsn, m->u.commit.commit_time);
 
     if (r < 0)
         return r;
@@ -478,12 +485,14 @@ static int dispatch(pgcdc__assembly *ta, pgcdc__event *ev)
     case PGCDC_MSG_KEEPALIVE:
         return keepalive(ta, ev, m);
     case PGCDC_MSG_BEGIN:
+        ta->txn.begin_lsn = m->wal_start;
         return open_txn(ta, ev, m->xid, m->u.begin.final_lsn, m->u.begin.commit_time);
     case PGCDC_MSG_COMMIT:
         return close_txn(ta, ev, m->u.commit.end_lsn);
     case PGCDC_MSG_ORIGIN:
         snprintf(ta->origin, sizeof(ta->origin), "%s", m->u.origin.name);
         ta->txn.origin = ta->origin;
+        ta->txn.origin_lsn = m->u.origin.commit_lsn;
         return 0;
     case PGCDC_MSG_RELATION:
         return relation(ta, ev, m);

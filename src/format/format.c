@@ -102,6 +102,8 @@ void pgcdc_formatter_free(pgcdc_formatter *f)
 {
     if (f == NULL)
         return;
+    if (f->ops->free_state != NULL)
+        f->ops->free_state(f);
     pgcdc__buf_free(&f->out);
     free(f->dbname);
     free(f);

@@ -25,6 +25,8 @@ typedef struct pgcdc__format_ops {
     int (*set)(pgcdc_formatter *f, const pgcdc_property *p, const char *value);
     /* What the formatter, as its options stand, needs of the catalog (PGCDC__REL_*), or NULL. */
     int (*needs)(const pgcdc_formatter *f);
+    /* Frees f->state, or NULL. */
+    void (*free_state)(pgcdc_formatter *f);
 } pgcdc__format_ops;
 
 /* The format of that name ("wal2json"), or NULL. */
@@ -49,6 +51,8 @@ struct pgcdc_formatter {
     size_t txn_len;
     char time_text[48]; /* "...Z" with quotes */
     size_t time_len;
+    unsigned options; /* the format's own boolean options, a bit each (wal2json.c) */
+    void *state;      /* the format's own state, made by it (debezium.c); NULL until then */
 };
 
 /*

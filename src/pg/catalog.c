@@ -10,6 +10,7 @@
 #include "base/buf.h"
 #include "pg/catalog.h"
 #include "pg/conn.h"
+#include "pg/slot.h"
 #include "pgcdc.h"
 
 void pgcdc__catalog_clear(pgcdc__catalog *cat)
@@ -128,6 +129,41 @@ oom:
     return pgcdc__fail(ctx, PGCDC_ERR_NOMEM, "out of memory");
 }
 
+/*
+ * The partition tree below a listed partitioned table, as it is now (one
+ * attached later is found while streaming).
+ */
+static int load_partitions(pgcdc__ctx *ctx, PGconn *conn, pgcdc__tableset *ts, int root,
+                           const char *oid)
+{
+    const char *params[1] = {oid};
+    PGresult *res = pgcdc__query(
+        ctx, conn, "read partitions",
+        "SELECT p.relid::oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), "
+        "p.isleaf AND NOT (c.relreplident = 'f' OR (c.relreplident IN ('d', 'i') AND "
+        "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND "
+        "CASE c.relreplident WHEN 'd' THEN i.indisprimary ELSE i.indisreplident END))) "
+        "FROM pg_partition_tree($1::oid) p JOIN pg_class c ON c.oid = p.relid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE p.relid <> $1::oid ORDER BY p.level, c.relname",
+        1, params, NULL);
+
+    if (res == NULL)
+        return PGCDC_ERR_SQL;
+    for (int i = 0; i < PQntuples(res); i++) {
+        pgcdc__table_part *part = pgcdc__tableset_add_part(
+            ts, (uint32_t)strtoul(PQgetvalue(res, i, 0), NULL, 10), root, PQgetvalue(res, i, 1));
+
+        if (part == NULL) {
+            PQclear(res);
+            return pgcdc__fail(ctx, PGCDC_ERR_NOMEM, "out of memory");
+        }
+        part->no_identity = strcmp(PQgetvalue(res, i, 2), "t") == 0;
+    }
+    PQclear(res);
+    return PGCDC_OK;
+}
+
 /* Resolves each configured table; fills cat->ts.tables. */
 static int resolve_tables(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__catalog_opts *cfg,
                           pgcdc__catalog *cat)
@@ -145,7 +181,8 @@ static int resolve_tables(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__catalog_op
         res = pgcdc__query(ctx, conn, "look up table",
                            "SELECT c.oid, n.nspname, c.relname, c.relkind, c.relreplident, "
                            "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid "
-                           "AND i.indisreplident) "
+                           "AND i.indisreplident), "
+                           "quote_ident(n.nspname) || '.' || quote_ident(c.relname) "
                            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                            "WHERE c.relname = $2 AND (n.nspname = $1 OR ($1 = '' AND "
                            "n.nspname = ANY (current_schemas(false)))) "
@@ -170,18 +207,23 @@ static int resolve_tables(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__catalog_op
         t->oid = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
         t->schema = strdup(PQgetvalue(res, 0, 1));
         t->name = strdup(PQgetvalue(res, 0, 2));
+        t->quoted = strdup(PQgetvalue(res, 0, 6));
         t->replident = PQgetvalue(res, 0, 4)[0];
+        /* Before 13 a partitioned table cannot be published: nothing of it comes. */
+        t->partitioned = PQgetvalue(res, 0, 3)[0] == 'p' && cat->server_version >= 130000;
         /* USING INDEX whose index is gone behaves like NOTHING. */
         if (t->replident == 'i' && strcmp(PQgetvalue(res, 0, 5), "t") != 0)
             t->replident = 'n';
         cat->ts.ntables++;
-        if (t->schema == NULL || t->name == NULL) {
+        if (t->schema == NULL || t->name == NULL || t->quoted == NULL) {
             PQclear(res);
             return pgcdc__fail(ctx, PGCDC_ERR_NOMEM, "out of memory");
         }
         r = load_primary_key(ctx, conn, t, PQgetvalue(res, 0, 0));
         if (r == PGCDC_OK)
             r = load_columns(ctx, conn, t, PQgetvalue(res, 0, 0));
+        if (r == PGCDC_OK && t->partitioned)
+            r = load_partitions(ctx, conn, &cat->ts, cat->ts.ntables - 1, PQgetvalue(res, 0, 0));
         PQclear(res);
         if (r != PGCDC_OK)
             return r;
@@ -189,12 +231,26 @@ static int resolve_tables(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__catalog_op
     return PGCDC_OK;
 }
 
-/* Tables whose UPDATE and DELETE would fail on the server once published. */
+/* Adds a table to the list of those without replica identity (as much as fits). */
+static void note_no_identity(char *list, size_t size, size_t *used, int *bad, const char *quoted)
+{
+    (*bad)++;
+    if (*used < size - 1)
+        *used += (size_t)snprintf(list + *used, size - *used, "%s%s", *bad > 1 ? ", " : "", quoted);
+    if (*used >= size)
+        *used = size - 1;
+}
+
+/*
+ * Tables whose UPDATE and DELETE would fail on the server once published:
+ * the listed ones, and the leaf partitions of a listed partitioned table
+ * (the server checks the partition the row is in).
+ */
 static int check_replica_identity(pgcdc__ctx *ctx, const pgcdc__catalog_opts *cfg,
                                   pgcdc__catalog *cat)
 {
     char list[512] = "";
-    char first[256] = "";
+    const char *first = NULL;
     size_t used = 0;
     int bad = 0;
 
@@ -203,12 +259,16 @@ static int check_replica_identity(pgcdc__ctx *ctx, const pgcdc__catalog_opts *cf
 
         if (t->replident == 'f' || t->replident == 'i' || (t->replident == 'd' && t->npk > 0))
             continue;
-        if (bad == 0)
-            snprintf(first, sizeof(first), "%s.%s", t->schema, t->name);
-        bad++;
-        if (used < sizeof(list) - 1)
-            used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s.%s",
-                                     bad > 1 ? ", " : "", t->schema, t->name);
+        if (first == NULL)
+            first = t->quoted;
+        note_no_identity(list, sizeof(list), &used, &bad, t->quoted);
+    }
+    for (int i = 0; i < cat->ts.nparts; i++) {
+        if (!cat->ts.parts[i].no_identity)
+            continue;
+        if (first == NULL)
+            first = cat->ts.parts[i].quoted;
+        note_no_identity(list, sizeof(list), &used, &bad, cat->ts.parts[i].quoted);
     }
     if (bad == 0)
         return PGCDC_OK;
@@ -223,7 +283,8 @@ static int check_replica_identity(pgcdc__ctx *ctx, const pgcdc__catalog_opts *cf
                        "no primary key or replica identity on %s: once published, its UPDATE "
                        "and DELETE would fail on the server (add a primary key, or ALTER TABLE "
                        "%s REPLICA IDENTITY FULL, which also sends whole old rows; pgcdc does "
-                       "this for the listed tables with the replica-identity-full option)",
+                       "this for the listed tables and their partitions with the "
+                       "replica-identity-full option)",
                        list, first);
 }
 
@@ -265,6 +326,49 @@ static char *quoted_table_list(PGconn *conn, const pgcdc__catalog *cat)
     return pgcdc__buf_take(&b);
 }
 
+/* Sets *exists to whether the publication exists: PGCDC_OK or PGCDC_ERR_SQL. */
+static int check_publication_exists(pgcdc__ctx *ctx, PGconn *conn, const char *publication,
+                                    int *exists)
+{
+    const char *params[1] = {publication};
+    PGresult *res =
+        pgcdc__query(ctx, conn, "read publication",
+                     "SELECT 1 FROM pg_publication WHERE pubname = $1", 1, params, NULL);
+
+    if (res == NULL)
+        return PGCDC_ERR_SQL;
+    *exists = PQntuples(res) > 0;
+    PQclear(res);
+    return PGCDC_OK;
+}
+
+/*
+ * Whether the publication carries the changes of table $2 (an OID): it is
+ * listed in pg_publication_tables; or it is partitioned and either every one
+ * of its leaf partitions is listed there, or, without publish_via_partition_root,
+ * it or an ancestor is in the publication (by name, or from PostgreSQL 15 by
+ * schema: by_schema) - then the server sends each partition's changes under
+ * the partition's name, and pg_publication_tables lists the partitions
+ * instead of it.
+ */
+#define PUBLISHED_SQL(by_schema)                                                                   \
+    "WITH pub AS (SELECT c.oid FROM pg_publication_tables pt "                                     \
+    "JOIN pg_namespace n ON n.nspname = pt.schemaname "                                            \
+    "JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename "                      \
+    "WHERE pt.pubname = $1), "                                                                     \
+    "leaves AS (SELECT relid FROM pg_partition_tree($2::oid) WHERE isleaf AND relid <> $2::oid), " \
+    "up AS (SELECT relid FROM pg_partition_ancestors($2::oid)) "                                   \
+    "SELECT $2::oid IN (SELECT oid FROM pub) "                                                     \
+    "OR (EXISTS (SELECT 1 FROM leaves) "                                                           \
+    "AND NOT EXISTS (SELECT 1 FROM leaves WHERE relid NOT IN (SELECT oid FROM pub))) "             \
+    "OR (NOT p.pubviaroot AND (EXISTS (SELECT 1 FROM pg_publication_rel r "                        \
+    "WHERE r.prpubid = p.oid AND r.prrelid IN (SELECT relid FROM up))" by_schema ")) "             \
+    "FROM pg_publication p WHERE p.pubname = $1"
+#define PUBLISHED_BY_SCHEMA                                                                        \
+    " OR EXISTS (SELECT 1 FROM pg_publication_namespace s "                                        \
+    "JOIN pg_class c ON c.relnamespace = s.pnnspid "                                               \
+    "WHERE s.pnpubid = p.oid AND c.oid IN (SELECT relid FROM up))"
+
 /* 1 if the publication exists (and checks its tables), 0 if missing, <0 on error. */
 static int check_publication(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__catalog_opts *cfg,
                              const pgcdc__catalog *cat)
@@ -292,106 +396,45 @@ static int check_publication(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__catalog
                    cfg->publication, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
                    PQgetvalue(res, 0, 3));
     PQclear(res);
+    if (all && cat->ts.ntables > 0)
+        pgcdc__log(ctx, PGCDC_LOG_WARNING,
+                   "publication \"%s\" publishes all tables but only the %d listed are streamed: "
+                   "the server sends the others' changes too and pgcdc skips them (list no "
+                   "table to stream them all, or use a publication FOR TABLE the listed ones)",
+                   cfg->publication, cat->ts.ntables);
     if (all)
         return 1;
     for (int i = 0; i < cat->ts.ntables; i++) {
+        const pgcdc__table_info *t = &cat->ts.tables[i];
+        char oid[16];
         int found;
 
-        params[1] = cat->ts.tables[i].schema;
-        params[2] = cat->ts.tables[i].name;
-        res = pgcdc__query(ctx, conn, "read publication tables",
-                           "SELECT 1 FROM pg_publication_tables WHERE pubname = $1 "
-                           "AND schemaname = $2 AND tablename = $3",
-                           3, params, NULL);
+        params[1] = t->schema;
+        params[2] = t->name;
+        snprintf(oid, sizeof(oid), "%u", (unsigned)t->oid);
+        if (cat->server_version >= 130000) {
+            params[1] = oid;
+            res = pgcdc__query(ctx, conn, "read publication tables",
+                               cat->server_version >= 150000 ? PUBLISHED_SQL(PUBLISHED_BY_SCHEMA)
+                                                             : PUBLISHED_SQL(""),
+                               2, params, NULL);
+        } else {
+            res = pgcdc__query(ctx, conn, "read publication tables",
+                               "SELECT 1 FROM pg_publication_tables WHERE pubname = $1 "
+                               "AND schemaname = $2 AND tablename = $3",
+                               3, params, NULL);
+        }
         if (res == NULL)
             return PGCDC_ERR_SQL;
-        found = PQntuples(res) > 0;
+        found = PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 0), "f") != 0;
         PQclear(res);
         if (!found)
             return pgcdc__fail(ctx, PGCDC_ERR_PUBLICATION,
-                               "publication \"%s\" does not include table \"%s.%s\" (add it as "
-                               "the table's owner: ALTER PUBLICATION %s ADD TABLE %s.%s)",
-                               cfg->publication, cat->ts.tables[i].schema, cat->ts.tables[i].name,
-                               cfg->publication, cat->ts.tables[i].schema, cat->ts.tables[i].name);
+                               "publication \"%s\" does not include table %s (add it as the "
+                               "table's owner: ALTER PUBLICATION %s ADD TABLE %s)",
+                               cfg->publication, t->quoted, cfg->publication, t->quoted);
     }
     return 1;
-}
-
-/* 1 if the slot exists and is usable, 0 if missing, <0 on error. */
-static int read_slot(pgcdc__ctx *ctx, PGconn *conn, const char *slot, uint64_t *lsn)
-{
-    char sql[512];
-    char *lit = PQescapeLiteral(conn, slot, strlen(slot));
-    PGresult *res;
-    int r = 1;
-
-    if (lit == NULL)
-        return pgcdc__fail(ctx, PGCDC_ERR_NOMEM, "out of memory");
-    snprintf(sql, sizeof(sql),
-             "SELECT plugin, slot_type, database = current_database(), wal_status, "
-             "confirmed_flush_lsn, temporary FROM pg_replication_slots WHERE slot_name = %s",
-             lit);
-    PQfreemem(lit);
-    res = pgcdc__query(ctx, conn, "read replication slot", sql, 0, NULL, NULL);
-    if (res == NULL)
-        return PGCDC_ERR_SQL;
-    if (PQntuples(res) == 0) {
-        r = 0;
-    } else if (strcmp(PQgetvalue(res, 0, 1), "logical") != 0 ||
-               strcmp(PQgetvalue(res, 0, 0), "pgoutput") != 0) {
-        r = pgcdc__fail(ctx, PGCDC_ERR_SLOT_INVALID,
-                        "replication slot \"%s\" is a %s slot with plugin \"%s\", not a logical "
-                        "pgoutput slot (choose another slot name)",
-                        slot, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0));
-    } else if (strcmp(PQgetvalue(res, 0, 2), "t") != 0) {
-        r = pgcdc__fail(ctx, PGCDC_ERR_SLOT_INVALID,
-                        "replication slot \"%s\" belongs to another database (connect to that "
-                        "database or choose another slot name)",
-                        slot);
-    } else if (strcmp(PQgetvalue(res, 0, 3), "lost") == 0) {
-        r = pgcdc__fail(ctx, PGCDC_ERR_SLOT_INVALID,
-                        "replication slot \"%s\" has been invalidated: the server removed WAL it "
-                        "still needed, so changes since its last confirmed position are lost to "
-                        "it (drop the slot, create a new one and resynchronise the consumers)",
-                        slot);
-    } else if (lsn != NULL && !PQgetisnull(res, 0, 4)) {
-        pgcdc_lsn_parse(PQgetvalue(res, 0, 4), lsn);
-    }
-    PQclear(res);
-    return r;
-}
-
-int pgcdc__catalog_check_slot(pgcdc__ctx *ctx, PGconn *conn, const char *slot)
-{
-    int r = read_slot(ctx, conn, slot, NULL);
-
-    if (r == 0)
-        return pgcdc__fail(ctx, PGCDC_ERR_SLOT_MISSING,
-                           "replication slot \"%s\" does not exist any more (it was dropped; "
-                           "pgcdc will not create a new one in its place because changes since "
-                           "its last position would be missed: create it deliberately and "
-                           "resynchronise the consumers)",
-                           slot);
-    return r < 0 ? r : PGCDC_OK;
-}
-
-static int check_slot_capacity(pgcdc__ctx *ctx, PGconn *conn)
-{
-    PGresult *res = pgcdc__query(ctx, conn, "count replication slots",
-                                 "SELECT count(*) < current_setting('max_replication_slots')::int "
-                                 "FROM pg_replication_slots",
-                                 0, NULL, NULL);
-    int ok;
-
-    if (res == NULL)
-        return PGCDC_ERR_SQL;
-    ok = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
-    if (!ok)
-        return pgcdc__fail(ctx, PGCDC_ERR_SLOT_INVALID,
-                           "all replication slots are in use (raise max_replication_slots and "
-                           "restart the server, or drop an unused slot)");
-    return PGCDC_OK;
 }
 
 /* ALTER TABLE ... REPLICA IDENTITY FULL and CREATE PUBLICATION, in one transaction. */
@@ -412,6 +455,14 @@ static int create_objects(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__catalog_op
             goto oom;
         snprintf(sql, sizeof(sql), "ALTER TABLE %s REPLICA IDENTITY FULL", q);
         free(q);
+        if (pgcdc__exec(ctx, conn, "set REPLICA IDENTITY FULL", sql, state) != PGCDC_OK)
+            goto refused;
+    }
+    /* The partitions too: the server takes old rows from the one a row is in. */
+    for (int i = 0; cfg->replica_identity_full && i < cat->ts.nparts; i++) {
+        if (cat->ts.parts[i].quoted == NULL)
+            continue;
+        snprintf(sql, sizeof(sql), "ALTER TABLE %s REPLICA IDENTITY FULL", cat->ts.parts[i].quoted);
         if (pgcdc__exec(ctx, conn, "set REPLICA IDENTITY FULL", sql, state) != PGCDC_OK)
             goto refused;
     }
@@ -457,31 +508,13 @@ rollback:
     return r;
 }
 
-static int create_slot(pgcdc__ctx *ctx, PGconn *conn, const char *slot, uint64_t *lsn)
-{
-    const char *params[1] = {slot};
-    PGresult *res;
-
-    pgcdc__log(ctx, PGCDC_LOG_INFO,
-               "creating replication slot \"%s\" (waits for running transactions to finish)", slot);
-    res = pgcdc__query(ctx, conn, "create replication slot",
-                       "SELECT lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')", 1,
-                       params, NULL);
-    if (res == NULL)
-        return PGCDC_ERR_SQL;
-    pgcdc_lsn_parse(PQgetvalue(res, 0, 0), lsn);
-    pgcdc__log(ctx, PGCDC_LOG_INFO, "created replication slot \"%s\" at %s", slot,
-               PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return PGCDC_OK;
-}
-
 int pgcdc__catalog_prepare(pgcdc__ctx *ctx, const pgcdc__catalog_opts *cfg, pgcdc__catalog *cat)
 {
     PGconn *conn;
     int r;
     int pub_exists;
     int slot_exists;
+    pgcdc__slot_info slot;
 
     if (cfg->slot == NULL || cfg->publication == NULL)
         return pgcdc__fail(ctx, PGCDC_ERR_INVALID, "a slot name and a publication name are needed");
@@ -509,11 +542,13 @@ int pgcdc__catalog_prepare(pgcdc__ctx *ctx, const pgcdc__catalog_opts *cfg, pgcd
                                    "tables' owner: CREATE PUBLICATION ... FOR TABLE ...");
         goto done;
     }
-    slot_exists = read_slot(ctx, conn, cfg->slot, &cat->slot_lsn);
+    slot_exists = pgcdc__slot_read(ctx, conn, cfg->slot, &slot);
     if (slot_exists < 0) {
         r = slot_exists;
         goto done;
     }
+    cat->slot_lsn = slot.confirmed_lsn;
+    cat->slot_active_pid = slot.active_pid;
     if (!slot_exists && !cfg->create_slot) {
         r = pgcdc__fail(ctx, PGCDC_ERR_SLOT_MISSING,
                         "replication slot \"%s\" does not exist (allow pgcdc to create it, or "
@@ -522,7 +557,7 @@ int pgcdc__catalog_prepare(pgcdc__ctx *ctx, const pgcdc__catalog_opts *cfg, pgcd
         goto done;
     }
     if (!slot_exists) {
-        r = check_slot_capacity(ctx, conn);
+        r = pgcdc__slot_capacity(ctx, conn);
         if (r != PGCDC_OK)
             goto done;
     }
@@ -536,7 +571,12 @@ int pgcdc__catalog_prepare(pgcdc__ctx *ctx, const pgcdc__catalog_opts *cfg, pgcd
             pgcdc__log(ctx, PGCDC_LOG_INFO, "created publication \"%s\"", cfg->publication);
     }
     if (!slot_exists) {
-        r = create_slot(ctx, conn, cfg->slot, &cat->slot_lsn);
+        r = pgcdc__slot_create(ctx, conn, cfg->slot, &cat->slot_lsn);
+        /* Interrupted just as the server finished: what this start made goes again. */
+        if (r == PGCDC_OK && pgcdc__ctx_stopping(ctx)) {
+            pgcdc__slot_drop(NULL, conn, cfg->slot);
+            r = pgcdc__interrupted(ctx, PGCDC_ERR_STOPPED, "create replication slot");
+        }
         cat->slot_created = r == PGCDC_OK;
         if (r != PGCDC_OK && !pub_exists) {
             char drop[128];
@@ -551,29 +591,41 @@ done:
     return r;
 }
 
-int pgcdc__catalog_drop_slot(pgcdc__ctx *ctx, const pgcdc__catalog_opts *cfg)
+int pgcdc__catalog_drop(pgcdc__ctx *ctx, const pgcdc__catalog_opts *cfg, int slot, int publication)
 {
-    const char *params[1] = {cfg->slot};
+    char sql[128];
     PGconn *conn;
-    PGresult *res;
-    int r;
+    int r = PGCDC_OK;
+    int exists = 1;
 
-    if (cfg->slot == NULL)
-        return pgcdc__fail(ctx, PGCDC_ERR_INVALID, "no slot name given");
+    if ((slot && cfg->slot == NULL) || (publication && cfg->publication == NULL))
+        return pgcdc__fail(ctx, PGCDC_ERR_INVALID, "no %s name given",
+                           slot ? "slot" : "publication");
     conn = pgcdc__connect(ctx, cfg->conninfo, 0, NULL, &r);
     if (conn == NULL)
         return r;
-    r = read_slot(ctx, conn, cfg->slot, NULL);
-    if (r == 0) {
-        r = pgcdc__fail(ctx, PGCDC_ERR_SLOT_MISSING, "replication slot \"%s\" does not exist",
-                        cfg->slot);
-    } else if (r == 1 || r == PGCDC_ERR_SLOT_INVALID) {
-        res = pgcdc__query(ctx, conn, "drop replication slot",
-                           "SELECT pg_drop_replication_slot($1)", 1, params, NULL);
-        r = res != NULL ? PGCDC_OK : PGCDC_ERR_SQL;
-        PQclear(res);
-        if (r == PGCDC_OK)
-            pgcdc__log(ctx, PGCDC_LOG_INFO, "dropped replication slot \"%s\"", cfg->slot);
+    if (slot)
+        r = pgcdc__slot_drop(ctx, conn, cfg->slot);
+    /* The publication goes too when the slot was already gone. */
+    if (publication && (r == PGCDC_OK || r == PGCDC_ERR_SLOT_MISSING)) {
+        int rs = r;
+        char msg[PGCDC__MSG_SIZE];
+
+        snprintf(msg, sizeof(msg), "%s", pgcdc__errmsg(ctx));
+        r = check_publication_exists(ctx, conn, cfg->publication, &exists);
+        if (r == PGCDC_OK && exists) {
+            /* Publication names are validated to [a-z0-9_], so they need no quoting. */
+            snprintf(sql, sizeof(sql), "DROP PUBLICATION %s", cfg->publication);
+            r = pgcdc__exec(ctx, conn, "drop publication", sql, NULL);
+            if (r == PGCDC_OK)
+                pgcdc__log(ctx, PGCDC_LOG_INFO, "dropped publication \"%s\"", cfg->publication);
+        } else if (r == PGCDC_OK) {
+            r = pgcdc__fail(ctx, PGCDC_ERR_PUBLICATION, "publication \"%s\" does not exist",
+                            cfg->publication);
+        }
+        /* A slot already gone is reported over the publication, dropped or missing. */
+        if (rs != PGCDC_OK && (r == PGCDC_OK || r == PGCDC_ERR_PUBLICATION))
+            r = pgcdc__fail(ctx, rs, "%s", msg);
     }
     PQfinish(conn);
     return r;

@@ -1,7 +1,7 @@
 /*
  * The SQL side of a worker: preflight checks (wal_level, privileges, tables,
  * replica identity, publication, slot), then creation of what is missing,
- * all or nothing; and dropping the slot.
+ * all or nothing; and dropping the slot and the publication.
  */
 #ifndef PGCDC_PG_CATALOG_H
 #define PGCDC_PG_CATALOG_H
@@ -30,14 +30,18 @@ typedef struct pgcdc__catalog {
     char *encoding;
     uint64_t slot_lsn;         /* confirmed_flush_lsn (or creation LSN) at start */
     int slot_created;          /* this start created the slot */
+    int slot_active_pid;       /* the server process holding the slot at start; 0 if none */
     int wal_sender_timeout_ms; /* the server's; 0 when disabled */
 } pgcdc__catalog;
 
 /* Preflight checks, then creates what is missing (publication, slot), all or nothing. */
 int pgcdc__catalog_prepare(pgcdc__ctx *ctx, const pgcdc__catalog_opts *opts, pgcdc__catalog *cat);
-/* Checks that the slot still exists and is usable, on any connection (replication too). */
-int pgcdc__catalog_check_slot(pgcdc__ctx *ctx, PGconn *conn, const char *slot);
 void pgcdc__catalog_clear(pgcdc__catalog *cat);
-int pgcdc__catalog_drop_slot(pgcdc__ctx *ctx, const pgcdc__catalog_opts *opts);
+/*
+ * Drops the slot, the publication, or both (the publication also when the
+ * slot was gone already; that is still reported, as SLOT_MISSING).
+ */
+int pgcdc__catalog_drop(pgcdc__ctx *ctx, const pgcdc__catalog_opts *opts, int slot,
+                        int publication);
 
 #endif /* PGCDC_PG_CATALOG_H */

@@ -11,6 +11,7 @@
 #include "base/buf.h"
 #include "pg/conn.h"
 #include "pg/describe.h"
+#include "pg/slot.h"
 #include "pgcdc.h"
 
 struct pgcdc__describer {
@@ -158,6 +159,39 @@ static int read_table(pgcdc__describer *d, pgcdc__relation *rel)
     return PGCDC_OK;
 }
 
+/* Opens the connection when there is none. */
+static int ensure_conn(pgcdc__describer *d)
+{
+    int r = PGCDC_OK;
+
+    if (d->conn == NULL)
+        d->conn = pgcdc__connect(d->ctx, d->conninfo, 0, NULL, &r);
+    return r;
+}
+
+int pgcdc__describe_slot_holder(pgcdc__describer *d, const char *slot, int *pid)
+{
+    pgcdc__slot_info info;
+    int r = ensure_conn(d);
+
+    *pid = 0;
+    if (r != PGCDC_OK)
+        return r;
+    r = pgcdc__slot_read(d->ctx, d->conn, slot, &info);
+    if (r == 0)
+        r = pgcdc__slot_check(d->ctx, d->conn, slot);
+    if (r < 0) {
+        if (PQstatus(d->conn) != CONNECTION_OK) {
+            PQfinish(d->conn);
+            d->conn = NULL;
+            r = PGCDC_ERR_CONNECT;
+        }
+        return r;
+    }
+    *pid = info.active_pid;
+    return PGCDC_OK;
+}
+
 int pgcdc__describe(pgcdc__describer *d, pgcdc__relation *rel, int flags)
 {
     int missing = 0;
@@ -167,11 +201,9 @@ int pgcdc__describe(pgcdc__describer *d, pgcdc__relation *rel, int flags)
         missing += rel->cols[i].type_name == NULL;
     if (missing == 0 && flags == 0)
         return PGCDC_OK;
-    if (d->conn == NULL) {
-        d->conn = pgcdc__connect(d->ctx, d->conninfo, 0, NULL, &r);
-        if (d->conn == NULL)
-            return failed(d, r, rel);
-    }
+    r = ensure_conn(d);
+    if (r != PGCDC_OK)
+        return failed(d, r, rel);
     if (missing > 0) {
         r = name_types(d, rel);
         if (r != PGCDC_OK)
@@ -183,4 +215,60 @@ int pgcdc__describe(pgcdc__describer *d, pgcdc__relation *rel, int flags)
             return failed(d, r, rel);
     }
     return PGCDC_OK;
+}
+
+/* Marks rel as listed, a partition of t, completed as the assembly completes a listed table. */
+static int want_partition(pgcdc__describer *d, pgcdc__relation *rel, pgcdc__tableset *ts,
+                          const pgcdc__table_info *t)
+{
+    if (pgcdc__tableset_add_part(ts, rel->relid, (int)(t - ts->tables), NULL) == NULL ||
+        (t->npk > 0 && pgcdc__relation_set_keys(rel, t->pk, t->npk) < 0) ||
+        pgcdc__relation_set_types(rel, t->col_names, t->col_types, t->col_oids, t->col_base_oids,
+                                  t->ncols) != 0 ||
+        pgcdc__relation_name_types(rel) < 0)
+        return pgcdc__fail(d->ctx, PGCDC_ERR_NOMEM, "out of memory");
+    rel->wanted = 1;
+    pgcdc__log(d->ctx, PGCDC_LOG_DEBUG, "\"%s.%s\" is a partition of %s: streamed too", rel->schema,
+               rel->name, t->quoted);
+    return PGCDC_OK;
+}
+
+int pgcdc__describe_ancestors(pgcdc__describer *d, pgcdc__relation *rel, pgcdc__tableset *ts)
+{
+    char relid[16];
+    const char *params[1] = {relid};
+    const pgcdc__table_info *t = NULL;
+    PGresult *res;
+    int gone = 0;
+    int r;
+
+    if (rel->wanted || !pgcdc__tableset_has_partitioned(ts))
+        return PGCDC_OK;
+    r = ensure_conn(d);
+    if (r != PGCDC_OK)
+        return failed(d, r, rel);
+    snprintf(relid, sizeof(relid), "%" PRIu32, rel->relid);
+    /* Its ancestors, nearest first; 0 when the relation is gone. */
+    res = pgcdc__query(
+        d->ctx, d->conn, "read the partition's ancestors",
+        "SELECT relid::oid FROM pg_partition_ancestors($1::oid) WHERE relid <> $1::oid "
+        "UNION ALL SELECT 0 WHERE NOT EXISTS "
+        "(SELECT 1 FROM pg_class WHERE oid = $1::oid)",
+        1, params, NULL);
+    if (res == NULL)
+        return failed(d, PQstatus(d->conn) == CONNECTION_OK ? PGCDC_ERR_SQL : PGCDC_ERR_CONNECT,
+                      rel);
+    for (int i = 0; i < PQntuples(res) && t == NULL; i++) {
+        uint32_t oid = (uint32_t)strtoul(PQgetvalue(res, i, 0), NULL, 10);
+
+        gone |= oid == 0;
+        t = pgcdc__tableset_find(ts, oid);
+    }
+    PQclear(res);
+    if (gone)
+        pgcdc__log(d->ctx, PGCDC_LOG_WARNING,
+                   "relation \"%s.%s\" is gone from the catalog, so whether it was a "
+                   "partition of a listed table cannot be told: its changes are skipped",
+                   rel->schema, rel->name);
+    return t != NULL ? want_partition(d, rel, ts, t) : PGCDC_OK;
 }

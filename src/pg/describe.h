@@ -1,7 +1,7 @@
 /*
- * Completing a relation from the catalog, on a SQL connection of its own
- * opened on first use: the names of the types the type table cannot name
- * (format_type() of the OID and modifier the Relation message gave), and on
+ * Questions to the catalog while streaming, on a SQL connection of its own
+ * opened on first use: who holds the slot, and to complete a relation: the names of the types the
+ * type table cannot name (format_type() of the OID and modifier the Relation message gave), and on
  * request each column's NOT NULL and the table's primary key.
  */
 #ifndef PGCDC_PG_DESCRIBE_H
@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "core/relcache.h"
+#include "core/tables.h"
 
 typedef struct pgcdc__describer pgcdc__describer;
 
@@ -25,5 +26,20 @@ void pgcdc__describer_free(pgcdc__describer *d);
  * is opened anew next time).
  */
 int pgcdc__describe(pgcdc__describer *d, pgcdc__relation *rel, int flags);
+/*
+ * The server process holding the slot (0 when free) into *pid, on the same
+ * connection: PGCDC_OK, or the slot's error (missing, unusable) or the
+ * connection's.
+ */
+int pgcdc__describe_slot_holder(pgcdc__describer *d, const char *slot, int *pid);
+/*
+ * For a relation that is not listed, while a listed table is partitioned:
+ * when one of its ancestors (as the catalog has them now) is listed, adds it
+ * to ts as a partition of that table and marks rel wanted, completed with the
+ * table's key and type names (a partition created or attached after the
+ * start).  PGCDC_OK, or an error: PGCDC_ERR_CONNECT when the connection
+ * broke (the next call opens another), else the query's.
+ */
+int pgcdc__describe_ancestors(pgcdc__describer *d, pgcdc__relation *rel, pgcdc__tableset *ts);
 
 #endif /* PGCDC_PG_DESCRIBE_H */

@@ -17,7 +17,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/num.h"
-#include "pg/catalog.h"
+#include "pg/slot.h"
 #include "pg/conn.h"
 #include "pg/stream.h"
 #include "pgcdc.h"
@@ -55,8 +55,11 @@
  * recv(), so the wakeup ends there.
  */
 #define PGCDC__SHORT_READ_BYTES 4096
-/* With nothing received for this long despite pings, the link is dead. */
-#define PGCDC__DEAD_AFTER_MS 25000
+/*
+ * A wait on the server that comes this long after the last one: the time
+ * between was spent delivering, not waiting, and does not count as silence.
+ */
+#define PGCDC__AWAY_US 500000
 /* How long a graceful close waits for the server to end the stream. */
 #define PGCDC__CLOSE_WAIT_MS 5000
 /* The keeper's tick, and how often it sends while the worker is busy. */
@@ -68,6 +71,8 @@ struct pgcdc__stream {
     pgcdc__ledger *ledger;
     pgcdc__stop *stop;
     int status_interval_ms;
+    int link_timeout_ms;
+    int backend_pid;
 
     /* The connection; it and the status fields are guarded by io_mu. */
     pthread_mutex_t io_mu;
@@ -79,6 +84,7 @@ struct pgcdc__stream {
     _Atomic uint64_t sent_flush;
     int64_t last_recv_us;          /* monotonic */
     int recv_since_check;          /* received since last_recv_us was last set */
+    int64_t last_dry_us;           /* monotonic: when the received data last ran out */
     int64_t read_bytes;            /* bytes of the messages libpq's last read completed */
     _Atomic uint64_t received_lsn; /* rx_lsn and rx_bytes as last published */
     _Atomic uint64_t bytes;
@@ -275,6 +281,11 @@ uint64_t pgcdc__stream_bytes(const pgcdc__stream *s)
     return atomic_load(&((pgcdc__stream *)s)->bytes);
 }
 
+int pgcdc__stream_backend_pid(const pgcdc__stream *s)
+{
+    return s->backend_pid;
+}
+
 uint64_t pgcdc__stream_sent_flush(const pgcdc__stream *s)
 {
     return atomic_load(&((pgcdc__stream *)s)->sent_flush);
@@ -320,15 +331,17 @@ int pgcdc__stream_open(pgcdc__stream *s, const pgcdc__stream_opts *o)
     int r;
 
     s->status_interval_ms = o->status_interval_ms;
+    s->link_timeout_ms = o->link_timeout_ms > 0 ? o->link_timeout_ms : 25000;
     conn = pgcdc__connect(s->ctx, o->conninfo, 1, o->sql_ascii ? "SQL_ASCII" : "UTF8", &r);
     if (conn == NULL)
         return r;
     pthread_mutex_lock(&s->io_mu);
     s->conn = conn;
+    s->backend_pid = PQbackendPID(conn);
     s->conn_broken = 0;
     s->broken_why[0] = '\0';
     pthread_mutex_unlock(&s->io_mu);
-    r = pgcdc__catalog_check_slot(s->ctx, conn, o->slot);
+    r = pgcdc__slot_check(s->ctx, conn, o->slot);
     if (r != PGCDC_OK)
         goto fail;
     /* Slot and publication names are validated to [a-z0-9_]: no quoting needed. */
@@ -349,6 +362,7 @@ int pgcdc__stream_open(pgcdc__stream *s, const pgcdc__stream_opts *o)
     note_transport(s, PQsocket(conn));
     pthread_mutex_lock(&s->io_mu);
     s->last_recv_us = pgcdc__now_us();
+    s->last_dry_us = s->last_recv_us;
     s->last_status_us = 0;
     pthread_mutex_unlock(&s->io_mu);
     r = keeper_start(s);
@@ -626,13 +640,24 @@ int pgcdc__stream_receive(pgcdc__stream *s, int timeout_ms, uint8_t **out, size_
         if (s->recv_since_check) {
             s->last_recv_us = now;
             s->recv_since_check = 0;
+        } else if (now - s->last_dry_us > PGCDC__AWAY_US) {
+            /*
+             * Back from delivering (a slow handler, a pipe nobody reads, a
+             * long fsync): the server's silence is counted from here on,
+             * not over the time this thread did not wait on it.
+             */
+            s->last_recv_us += now - s->last_dry_us;
+            if (s->last_recv_us > now)
+                s->last_recv_us = now;
         }
-        if (now - s->last_recv_us > (int64_t)PGCDC__DEAD_AFTER_MS * 1000) {
+        s->last_dry_us = now;
+        if (now - s->last_recv_us > (int64_t)s->link_timeout_ms * 1000) {
             s->conn_broken = 1;
             pthread_mutex_unlock(&s->io_mu);
             return pgcdc__fail(s->ctx, PGCDC_ERR_CONNECT,
-                               "nothing received from the server for %d s: the link looks dead",
-                               PGCDC__DEAD_AFTER_MS / 1000);
+                               "nothing received from the server for %d s while waiting on it: "
+                               "the link looks dead",
+                               s->link_timeout_ms / 1000);
         }
         status_if_due_locked(s);
         pfd[0].fd = PQsocket(s->conn);

@@ -24,6 +24,7 @@ typedef struct pgcdc__stream_opts {
     int binary;
     int sql_ascii;          /* the database is SQL_ASCII: take its bytes as they are */
     int status_interval_ms; /* regular status updates */
+    int link_timeout_ms;    /* silence while waiting on the server after which the link is dead */
 } pgcdc__stream_opts;
 
 typedef struct pgcdc__stream pgcdc__stream;
@@ -70,5 +71,7 @@ void pgcdc__stream_send_status(pgcdc__stream *s, int reply_requested);
 uint64_t pgcdc__stream_received_lsn(const pgcdc__stream *s);
 uint64_t pgcdc__stream_bytes(const pgcdc__stream *s);
 uint64_t pgcdc__stream_sent_flush(const pgcdc__stream *s);
+/* The server process of the last stream opened (its walsender); 0 before any. */
+int pgcdc__stream_backend_pid(const pgcdc__stream *s);
 
 #endif /* PGCDC_PG_STREAM_H */

@@ -42,29 +42,51 @@ static int trim_partial_line(pgcdc__fileout *fo, pgcdc__ctx *ctx)
     return ftruncate(fo->fd, pos);
 }
 
-int pgcdc__fileout_open(pgcdc__fileout *fo, pgcdc__ctx *ctx, const char *path)
+/* Opens fo->path (stdout when NULL was given) and repairs a cut last line. */
+static int open_path(pgcdc__fileout *fo, pgcdc__ctx *ctx)
 {
     struct stat st;
 
+    if (!fo->own_fd) {
+        fo->fd = STDOUT_FILENO;
+    } else {
+        fo->fd = open(fo->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        if (fo->fd < 0)
+            return pgcdc__fail(ctx, PGCDC_ERR_IO, "could not open \"%s\": %s", fo->path,
+                               strerror(errno));
+    }
+    fo->is_file = fstat(fo->fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (fo->own_fd && fo->is_file && trim_partial_line(fo, ctx) != 0)
+        return pgcdc__fail(ctx, PGCDC_ERR_IO, "could not repair \"%s\": %s", fo->path,
+                           strerror(errno));
+    return PGCDC_OK;
+}
+
+int pgcdc__fileout_open(pgcdc__fileout *fo, pgcdc__ctx *ctx, const char *path)
+{
     memset(fo, 0, sizeof(*fo));
     pgcdc__buf_init(&fo->buf);
     fo->fd = -1;
     fo->path = strdup(path != NULL ? path : "stdout");
     if (fo->path == NULL)
         return pgcdc__fail(ctx, PGCDC_ERR_NOMEM, "out of memory");
-    if (path == NULL) {
-        fo->fd = STDOUT_FILENO;
-    } else {
-        fo->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-        if (fo->fd < 0)
-            return pgcdc__fail(ctx, PGCDC_ERR_IO, "could not open \"%s\": %s", path,
-                               strerror(errno));
-        fo->own_fd = 1;
-    }
-    fo->is_file = fstat(fo->fd, &st) == 0 && S_ISREG(st.st_mode);
-    if (path != NULL && fo->is_file && trim_partial_line(fo, ctx) != 0)
-        return pgcdc__fail(ctx, PGCDC_ERR_IO, "could not repair \"%s\": %s", path, strerror(errno));
-    return PGCDC_OK;
+    fo->own_fd = path != NULL;
+    return open_path(fo, ctx);
+}
+
+int pgcdc__fileout_reopen(pgcdc__fileout *fo, pgcdc__ctx *ctx)
+{
+    int r = pgcdc__fileout_write(fo, ctx);
+
+    if (r != PGCDC_OK || !fo->own_fd)
+        return r;
+    if (fo->fd >= 0)
+        close(fo->fd);
+    fo->fd = -1;
+    r = open_path(fo, ctx);
+    if (r != PGCDC_OK)
+        fo->failed = 1;
+    return r;
 }
 
 void pgcdc__fileout_close(pgcdc__fileout *fo)
@@ -219,6 +241,18 @@ static int file_flush(pgcdc_sink *sink)
     return flush_out(sink, fs);
 }
 
+static int file_reopen(pgcdc_sink *sink)
+{
+    file_sink *fs = pgcdc_sink_state(sink);
+    int r = flush_out(sink, fs);
+
+    if (r == PGCDC_OK)
+        r = pgcdc__fileout_reopen(&fs->out, sink->ctx);
+    if (r == PGCDC_OK && fs->out.own_fd)
+        pgcdc__log(sink->ctx, PGCDC_LOG_INFO, "reopened \"%s\"", fs->out.path);
+    return r;
+}
+
 static void file_close(pgcdc_sink *sink)
 {
     file_sink *fs = pgcdc_sink_state(sink);
@@ -231,8 +265,13 @@ static void file_close(pgcdc_sink *sink)
 }
 
 const pgcdc_sink_ops pgcdc__file_sink = {
-    PGCDC_SINK_ABI,  "file",
-    file_open,       file_write,
-    file_flush,      file_close,
-    file_properties, (int)(sizeof(file_properties) / sizeof(file_properties[0])),
+    .abi = PGCDC_SINK_ABI,
+    .kind = "file",
+    .open = file_open,
+    .write = file_write,
+    .flush = file_flush,
+    .close = file_close,
+    .properties = file_properties,
+    .nproperties = (int)(sizeof(file_properties) / sizeof(file_properties[0])),
+    .reopen = file_reopen,
 };

@@ -26,11 +26,17 @@ typedef struct pgcdc__fileout {
 } pgcdc__fileout;
 
 /*
- * Opens path for appending (NULL: stdout), and drops a last line that a
- * crash cut short (it was never confirmed); warns through ctx when it does.
+ * Opens path for appending (NULL: stdout; a new file is made readable by its
+ * owner only, as the events may hold anything), and drops a last line that
+ * a crash cut short (it was never confirmed); warns through ctx when it does.
  */
 int pgcdc__fileout_open(pgcdc__fileout *fo, pgcdc__ctx *ctx, const char *path);
 void pgcdc__fileout_close(pgcdc__fileout *fo);
+/*
+ * Writes out, closes and opens the path again (created when renamed away);
+ * stdout stays as it is.  PGCDC_OK or PGCDC_ERR_IO.
+ */
+int pgcdc__fileout_reopen(pgcdc__fileout *fo, pgcdc__ctx *ctx);
 /* Writes out what was gathered; PGCDC_OK or PGCDC_ERR_IO (sticky). */
 int pgcdc__fileout_write(pgcdc__fileout *fo, pgcdc__ctx *ctx);
 /* Writes out and, for a regular file, fdatasyncs; PGCDC_OK or PGCDC_ERR_IO (sticky). */

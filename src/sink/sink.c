@@ -135,6 +135,18 @@ int pgcdc__sink_flush(pgcdc_sink *sink)
     return r < 0 ? sink_failed(sink, "flush", r) : PGCDC_OK;
 }
 
+int pgcdc__sink_reopen(pgcdc_sink *sink)
+{
+    int r;
+
+    /* The member exists from abi 2 on. */
+    if (sink->ops->abi < 2 || sink->ops->reopen == NULL)
+        return PGCDC_OK;
+    sink->ctx->msg[0] = '\0';
+    r = sink->ops->reopen(sink);
+    return r < 0 ? sink_failed(sink, "reopen", r) : PGCDC_OK;
+}
+
 void pgcdc__sink_free(pgcdc_sink *sink)
 {
     if (sink == NULL)

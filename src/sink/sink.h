@@ -79,6 +79,8 @@ int pgcdc__sink_open(pgcdc_sink *sink);
 /* PGCDC_HANDLED, PGCDC_DEFER or an error. */
 int pgcdc__sink_write(pgcdc_sink *sink, pgcdc_sink_event *ev);
 int pgcdc__sink_flush(pgcdc_sink *sink);
+/* Flushes, then has the sink let go of its destination and take it up again. */
+int pgcdc__sink_reopen(pgcdc_sink *sink);
 /* Closes (once) and frees; NULL is a no-op. */
 void pgcdc__sink_free(pgcdc_sink *sink);
 

@@ -68,9 +68,11 @@ const pgcdc__type *pgcdc__type_of(uint32_t oid);
 
 /*
  * The type's name with its modifier, as format_type(oid, typmod) prints it
- * ("numeric(5,3)", "character varying(60)", "timestamp(3) with time zone"),
- * for the types the table names: 1 with the name in buf, or 0 when the
- * catalog must be asked (a type or a modifier the table does not know).
+ * ("numeric(5,3)", "character varying(60)", "timestamp(3) with time zone",
+ * "bit varying(5)", "interval day to second(2)", "text[]", "bpchar" for a
+ * modifier of -1), for the built-in types and their arrays: 1 with the name
+ * in buf, or 0 when the catalog must be asked (a type or a modifier this
+ * file does not know: domains, enums, anything user-defined).
  */
 int pgcdc__type_name(uint32_t oid, int32_t typmod, char *buf, size_t size);
 

@@ -181,11 +181,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The enum color listed with the base type text, as a domain is: read as its base type. */
     static uint32_t big_oids[] = {16464}, big_base[] = {25};
     static pgcdc__table_info listed[] = {
-        {16393, s_public, s_items, 'd', 1, pk, 2, items_names, items_types, items_oids, items_oids},
-        {16469, s_public, s_big, 'd', 1, pk, 1, big_names, big_types, big_oids, big_base},
+        {16393, s_public, s_items, 'd', 1, pk, 2, items_names, items_types, items_oids, items_oids,
+         NULL, 0},
+        {16469, s_public, s_big, 'd', 1, pk, 1, big_names, big_types, big_oids, big_base, NULL, 0},
     };
-    pgcdc__tableset all = {NULL, 0};
-    pgcdc__tableset some = {listed, 2};
+    pgcdc__tableset all = {.tables = NULL};
+    pgcdc__tableset some = {.tables = listed, .ntables = 2};
     pgcdc__assembly_opts opts;
     pgcdc__assembly *ta;
     pgcdc__ctx ctx;

@@ -16,142 +16,55 @@
 #include <jansson.h>
 
 #include "testlib.h"
+#include "tool.h"
 
-static char tool[1024];
-static char outpath[256];
-static char errpath[256];
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *buf;
-    long n;
-
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    rewind(f);
-    buf = calloc((size_t)n + 1, 1);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    return buf;
-}
-
-/* Runs the tool with argv (NULL-terminated); returns its exit status, output in files. */
-static pid_t spawn(const char *const argv[], const char *out, int wait_for)
-{
-    pid_t pid;
-
-    /* Emptied before the fork, so no one reads the previous run's stderr. */
-    assert_int_equal(truncate(errpath, 0), 0);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fo = open(out ? out : outpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int fe = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-        dup2(fo, 1);
-        dup2(fe, 2);
-        execv(tool, (char *const *)argv);
-        _exit(127);
-    }
-    (void)wait_for;
-    return pid;
-}
-
-static int run(const char *const argv[])
-{
-    int status;
-    pid_t pid = spawn(argv, NULL, 1);
-
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    if (!WIFEXITED(status)) {
-        char *err = slurp(errpath);
-
-        fail_msg("pgcdc died of signal %d: %s", WTERMSIG(status), err);
-    }
-    if (WEXITSTATUS(status) != 0) {
-        char *err = slurp(errpath);
-
-        fprintf(stderr, "  exit %d: %s", WEXITSTATUS(status), err);
-        free(err);
-    }
-    return WEXITSTATUS(status);
-}
-
-static void assert_stderr_one_line(const char *needle)
-{
-    char *err = slurp(errpath);
-
-    if (strstr(err, needle) == NULL)
-        fail_msg("stderr lacks \"%s\": %s", needle, err);
-    /* One line: a single newline, at the end. */
-    assert_true(strchr(err, '\n') == err + strlen(err) - 1);
-    free(err);
-}
+static const char *tool;
+static const char *outpath;
+static const char *errpath;
 
 static void test_help_version_usage(void **state)
 {
     char *out;
 
     (void)state;
-    assert_int_equal(run((const char *[]){tool, "--help", NULL}), 0);
-    out = slurp(outpath);
+    assert_int_equal(tt_run((const char *[]){tool, "--help", NULL}), 0);
+    out = tt_slurp(outpath);
     assert_non_null(strstr(out, "Usage:"));
     assert_non_null(strstr(out, "--endpos"));
     free(out);
-    assert_int_equal(run((const char *[]){tool, "--version", NULL}), 0);
-    out = slurp(outpath);
+    assert_int_equal(tt_run((const char *[]){tool, "--version", NULL}), 0);
+    out = tt_slurp(outpath);
     assert_string_equal(out, "pgcdc " PGCDC_VERSION_STRING "\n");
     free(out);
 
-    assert_int_equal(run((const char *[]){tool, "--bogus", NULL}), 2);
-    assert_stderr_one_line("unknown option \"--bogus\"");
-    assert_int_equal(run((const char *[]){tool, "-d", "dbname=x", "--slot", NULL}), 2);
-    assert_stderr_one_line("--slot");
-    assert_int_equal(run((const char *[]){tool, "-d", "x", "-S", "Bad-Name", "-P", "p", NULL}), 2);
-    assert_stderr_one_line("invalid slot name");
+    assert_int_equal(tt_run((const char *[]){tool, "--bogus", NULL}), 2);
+    tt_assert_stderr_one_line("unknown option \"--bogus\"");
+    assert_int_equal(tt_run((const char *[]){tool, "-d", "dbname=x", "--slot", NULL}), 2);
+    tt_assert_stderr_one_line("--slot");
+    assert_int_equal(tt_run((const char *[]){tool, "-d", "x", "-S", "Bad-Name", "-P", "p", NULL}),
+                     2);
+    tt_assert_stderr_one_line("invalid slot name");
     assert_int_equal(
-        run((const char *[]){tool, "-d", "x", "-S", "s", "-P", "p", "-F", "xml", NULL}), 2);
-    assert_stderr_one_line("unknown format \"xml\"");
-    assert_int_equal(run((const char *[]){tool, "-d", "x", "-S", "s", "-P", "p", "-E", "zz", NULL}),
+        tt_run((const char *[]){tool, "-d", "x", "-S", "s", "-P", "p", "-F", "xml", NULL}), 2);
+    tt_assert_stderr_one_line("unknown format \"xml\"");
+    assert_int_equal(
+        tt_run((const char *[]){tool, "-d", "x", "-S", "s", "-P", "p", "-E", "zz", NULL}), 2);
+    tt_assert_stderr_one_line("invalid end position \"zz\"");
+    assert_int_equal(
+        tt_run((const char *[]){tool, "-d", "x", "-S", "s", "-P", "p", "-s", "0", NULL}), 2);
+    tt_assert_stderr_one_line("invalid status interval");
+    assert_int_equal(tt_run((const char *[]){tool, "-d", "x", "-P", "p", NULL}), 2);
+    tt_assert_stderr_one_line("no slot given");
+    assert_int_equal(tt_run((const char *[]){tool, "-d", "x", "-S", "s", NULL}), 2);
+    tt_assert_stderr_one_line("no publication given");
+    assert_int_equal(tt_run((const char *[]){tool, "-d", "x", "-S", "s", "-P", "p", "extra", NULL}),
                      2);
-    assert_stderr_one_line("invalid end position \"zz\"");
-    assert_int_equal(run((const char *[]){tool, "-d", "x", "-S", "s", "-P", "p", "-s", "0", NULL}),
-                     2);
-    assert_stderr_one_line("invalid status interval");
-    assert_int_equal(run((const char *[]){tool, "-d", "x", "-P", "p", NULL}), 2);
-    assert_stderr_one_line("no slot given");
-    assert_int_equal(run((const char *[]){tool, "-d", "x", "-S", "s", NULL}), 2);
-    assert_stderr_one_line("no publication given");
-    assert_int_equal(run((const char *[]){tool, "-d", "x", "-S", "s", "-P", "p", "extra", NULL}),
-                     2);
-    assert_stderr_one_line("unexpected argument \"extra\"");
+    tt_assert_stderr_one_line("unexpected argument \"extra\"");
     /* Runtime failure: a table that does not exist. */
-    assert_int_equal(run((const char *[]){tool, "-d", "dbname=postgres", "-S", "s_cli_x", "-P",
-                                          "p_cli_x", "-t", "nope", NULL}),
+    assert_int_equal(tt_run((const char *[]){tool, "-d", "dbname=postgres", "-S", "s_cli_x", "-P",
+                                             "p_cli_x", "-t", "nope", NULL}),
                      1);
-    assert_stderr_one_line("table \"nope\" does not exist");
-}
-
-/* Parses every line as JSON; returns the array of objects. */
-static json_t *parse_lines(const char *path)
-{
-    char *text = slurp(path);
-    json_t *all = json_array();
-    char *save = NULL;
-
-    for (char *line = strtok_r(text, "\n", &save); line != NULL;
-         line = strtok_r(NULL, "\n", &save)) {
-        json_error_t err;
-        json_t *obj = json_loads(line, JSON_REJECT_DUPLICATES, &err);
-
-        if (obj == NULL)
-            fail_msg("not JSON (%s): %s", err.text, line);
-        json_array_append_new(all, obj);
-    }
-    free(text);
-    return all;
+    tt_assert_stderr_one_line("table \"nope\" does not exist");
 }
 
 static void test_stream_to_endpos(void **state)
@@ -166,19 +79,20 @@ static void test_stream_to_endpos(void **state)
     tl_sql(db, "CREATE TABLE c (id int PRIMARY KEY, v text, n numeric, f float8, b bool)");
     /* Neither slot nor publication exists: the first run creates both. */
     pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
-    assert_int_equal(run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "-P", "p_cli",
-                                          "-t", "c", "-E", endpos, NULL}),
+    assert_int_equal(tt_run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "-P",
+                                             "p_cli", "-t", "c", "-E", endpos, NULL}),
                      0);
     v = tl_sql_value(db, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 's_cli'");
     assert_string_equal(v, "1");
     free(v);
-    assert_int_equal(run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "-P", "p_cli",
-                                          "-t", "c", "--create-slot", NULL}),
+    assert_int_equal(tt_run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "-P",
+                                             "p_cli", "-t", "c", "--create-slot", NULL}),
                      1);
-    assert_stderr_one_line("already exists");
-    assert_int_equal(run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "-P", "p_cli",
-                                          "-t", "c", "--create-slot", "--if-not-exists", NULL}),
-                     0);
+    tt_assert_stderr_one_line("already exists");
+    assert_int_equal(
+        tt_run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "-P", "p_cli", "-t", "c",
+                                "--create-slot", "--if-not-exists", NULL}),
+        0);
 
     tl_sql(db, "INSERT INTO c VALUES (1, 'caf\xc3\xa9 \"q\"', 1.50, 'NaN', true),"
                "(2, NULL, 'Infinity', '-Infinity', false)");
@@ -186,10 +100,10 @@ static void test_stream_to_endpos(void **state)
     pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
     /* Written after the end position: must not appear in this run. */
     tl_sql(db, "INSERT INTO c VALUES (3, 'later', 0, 0, true)");
-    assert_int_equal(run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "-P", "p_cli",
-                                          "-t", "c", "-E", endpos, NULL}),
+    assert_int_equal(tt_run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "-P",
+                                             "p_cli", "-t", "c", "-E", endpos, NULL}),
                      0);
-    lines = parse_lines(outpath);
+    lines = tt_parse_lines(outpath);
     assert_int_equal(json_array_size(lines), 4);
     o = json_array_get(lines, 0);
     assert_string_equal(json_string_value(json_object_get(o, "op")), "INSERT");
@@ -214,10 +128,11 @@ static void test_stream_to_endpos(void **state)
 
     /* The next run starts after what was confirmed: only the later row. */
     pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
-    assert_int_equal(run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "-P", "p_cli",
-                                          "-t", "c", "-E", endpos, "-F", "debezium", NULL}),
-                     0);
-    lines = parse_lines(outpath);
+    assert_int_equal(
+        tt_run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "-P", "p_cli", "-t", "c",
+                                "-E", endpos, "-F", "debezium", NULL}),
+        0);
+    lines = tt_parse_lines(outpath);
     assert_int_equal(json_array_size(lines), 1);
     o = json_array_get(lines, 0);
     assert_string_equal(json_string_value(json_object_get(o, "op")), "c");
@@ -225,10 +140,12 @@ static void test_stream_to_endpos(void **state)
     json_decref(lines);
 
     assert_int_equal(
-        run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "--drop-slot", NULL}), 0);
+        tt_run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "--drop-slot", NULL}),
+        0);
     assert_int_equal(
-        run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "--drop-slot", NULL}), 3);
-    assert_stderr_one_line("does not exist");
+        tt_run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "--drop-slot", NULL}),
+        3);
+    tt_assert_stderr_one_line("does not exist");
 }
 
 static void test_output_survives_kill(void **state)
@@ -251,13 +168,13 @@ static void test_output_survives_kill(void **state)
     close(fd);
     tl_sql(db, "CREATE TABLE o (id int PRIMARY KEY, pad text)");
     pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
-    assert_int_equal(run(args), 0);
+    assert_int_equal(tt_run(args), 0);
     tl_sql(db, "DO $$ BEGIN FOR t IN 0..99 LOOP "
                "INSERT INTO o SELECT t * 100 + i, repeat('p', 200) FROM generate_series(1, 100) i;"
                "COMMIT; END LOOP; END $$");
     pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
     for (int round = 0; round < 3; round++) {
-        pid_t pid = spawn(args, "/dev/null", 0);
+        pid_t pid = tt_spawn(args, "/dev/null");
         struct timespec ts = {0, 2000000};
 
         for (int k = 0; k < 5000 && tl_count_lines(file) < (round + 1) * 2500; k++)
@@ -269,8 +186,8 @@ static void test_output_survives_kill(void **state)
     fd = open(file, O_WRONLY | O_APPEND);
     assert_int_equal(write(fd, "{\"op\":\"INS", 10), 10);
     close(fd);
-    assert_int_equal(run(args), 0);
-    lines = parse_lines(file);
+    assert_int_equal(tt_run(args), 0);
+    lines = tt_parse_lines(file);
     seen = calloc(10001, 1);
     for (i = 0; i < json_array_size(lines); i++) {
         json_int_t id = json_integer_value(
@@ -313,12 +230,12 @@ static void test_sigterm_confirms_handled(void **state)
     pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
     args[13] = "-E";
     args[14] = endpos;
-    assert_int_equal(run(args), 0);
+    assert_int_equal(tt_run(args), 0);
     args[13] = NULL;
     tl_sql(db, "DO $$ BEGIN FOR t IN 0..49 LOOP "
                "INSERT INTO g SELECT t * 100 + i FROM generate_series(1, 100) i;"
                "COMMIT; END LOOP; END $$");
-    pid = spawn(args, "/dev/null", 0);
+    pid = tt_spawn(args, "/dev/null");
     for (int k = 0; k < 3000 && tl_count_lines(file) < 5000; k++)
         nanosleep(&ts, NULL);
     assert_int_equal(tl_count_lines(file), 5000);
@@ -327,7 +244,7 @@ static void test_sigterm_confirms_handled(void **state)
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     /* Everything written was confirmed on the way out. */
-    lines = parse_lines(file);
+    lines = tt_parse_lines(file);
     assert_int_equal(
         pgcdc_lsn_parse(
             json_string_value(json_object_get(json_array_get(lines, 4999), "commit_lsn")), &last),
@@ -337,26 +254,9 @@ static void test_sigterm_confirms_handled(void **state)
     /* So a restart repeats nothing. */
     pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
     args[13] = "-E";
-    assert_int_equal(run(args), 0);
+    assert_int_equal(tt_run(args), 0);
     assert_int_equal(tl_count_lines(file), 5000);
     unlink(file);
-}
-
-/* Waits up to 30 s for needle in the tool's stderr; returns whether it came. */
-static int wait_stderr(const char *needle)
-{
-    struct timespec ts = {0, 20000000};
-
-    for (int k = 0; k < 1500; k++) {
-        char *err = slurp(errpath);
-        int found = strstr(err, needle) != NULL;
-
-        free(err);
-        if (found)
-            return 1;
-        nanosleep(&ts, NULL);
-    }
-    return 0;
 }
 
 static void test_sigterm_under_load(void **state)
@@ -385,13 +285,13 @@ static void test_sigterm_under_load(void **state)
     pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
     args[12] = "-E";
     args[13] = endpos;
-    assert_int_equal(run(args), 0);
+    assert_int_equal(tt_run(args), 0);
     args[12] = NULL;
     tl_sql(db, "DO $$ BEGIN FOR t IN 0..599 LOOP "
                "INSERT INTO l SELECT t * 100 + i, repeat('p', 300) FROM generate_series(1, 100) i;"
                "COMMIT; END LOOP; END $$");
     /* Stopped while the server still has most of the stream to send. */
-    pid = spawn(args, "/dev/null", 0);
+    pid = tt_spawn(args, "/dev/null");
     for (int k = 0; k < 10000 && tl_count_lines(file) < 3000; k++)
         nanosleep(&ts, NULL);
     kill(pid, SIGTERM);
@@ -399,7 +299,7 @@ static void test_sigterm_under_load(void **state)
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     /* The last confirm pgcdc reports reached the server. */
-    err = slurp(errpath);
+    err = tt_slurp(errpath);
     at = strstr(err, "confirmed up to ");
     if (at == NULL)
         fail_msg("no final confirm in the log: %s", err);
@@ -411,8 +311,8 @@ static void test_sigterm_under_load(void **state)
     /* A restart delivers the rest, every row exactly once. */
     pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
     args[12] = "-E";
-    assert_int_equal(run(args), 0);
-    lines = parse_lines(file);
+    assert_int_equal(tt_run(args), 0);
+    lines = tt_parse_lines(file);
     seen = calloc(60001, 1);
     for (size_t i = 0; i < json_array_size(lines); i++) {
         json_int_t id = json_integer_value(
@@ -426,70 +326,6 @@ static void test_sigterm_under_load(void **state)
     free(seen);
     json_decref(lines);
     unlink(file);
-}
-
-/* Holds the slot on a replication connection of its own, as a walsender left behind. */
-static PGconn *hold_slot(const char *slot, const char *pub)
-{
-    PGconn *conn = tl_connect("dbname=t_cli_busy replication=database");
-    char cmd[256];
-    PGresult *res;
-
-    snprintf(cmd, sizeof(cmd),
-             "START_REPLICATION SLOT %s LOGICAL 0/0 (proto_version '1', publication_names '%s')",
-             slot, pub);
-    res = PQexec(conn, cmd);
-    assert_int_equal(PQresultStatus(res), PGRES_COPY_BOTH);
-    PQclear(res);
-    return conn;
-}
-
-static void test_start_waits_for_busy_slot(void **state)
-{
-    const char *db = tl_fresh_db("t_cli_busy");
-    char endpos[32];
-    const char *args[] = {tool,         "-d",         "dbname=t_cli_busy",
-                          "-S",         "s_cli_busy", "-P",
-                          "p_cli_busy", "-t",         "b",
-                          "-E",         endpos,       "-v",
-                          NULL};
-    PGconn *holder;
-    json_t *lines;
-    pid_t pid;
-    int status;
-
-    (void)state;
-    tl_sql(db, "CREATE TABLE b (id int PRIMARY KEY)");
-    pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
-    assert_int_equal(run(args), 0);
-    tl_sql(db, "INSERT INTO b SELECT generate_series(1, 10)");
-    pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
-
-    /* The slot is busy: pgcdc waits with backoff, then streams once it is free. */
-    holder = hold_slot("s_cli_busy", "p_cli_busy");
-    pid = spawn(args, NULL, 0);
-    assert_true(wait_stderr("is active for PID"));
-    assert_int_equal(waitpid(pid, &status, WNOHANG), 0);
-    PQfinish(holder);
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
-    lines = parse_lines(outpath);
-    assert_int_equal(json_array_size(lines), 10);
-    json_decref(lines);
-
-    /* Stopped while it waits: a clean exit, no error, nothing confirmed. */
-    tl_sql(db, "INSERT INTO b VALUES (11)");
-    pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
-    holder = hold_slot("s_cli_busy", "p_cli_busy");
-    pid = spawn(args, NULL, 0);
-    assert_true(wait_stderr("is active for PID"));
-    kill(pid, SIGTERM);
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
-    assert_int_equal(tl_count_lines(outpath), 0);
-    PQfinish(holder);
 }
 
 static void test_output_faults(void **state)
@@ -510,15 +346,15 @@ static void test_output_faults(void **state)
     tl_sql(db, "CREATE TABLE d (id int PRIMARY KEY)");
     args[10] = file;
     pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
-    assert_int_equal(run(args), 0);
+    assert_int_equal(tt_run(args), 0);
     before = tl_slot_confirmed(db, "s_cli_disk");
     tl_sql(db, "INSERT INTO d SELECT generate_series(1, 50)");
     pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
 
     /* A full disk: a clear error, and nothing confirmed. */
     args[10] = "/dev/full";
-    assert_int_equal(run(args), 1);
-    assert_stderr_one_line("No space left on device");
+    assert_int_equal(tt_run(args), 1);
+    tt_assert_stderr_one_line("No space left on device");
     assert_int_equal(tl_slot_confirmed(db, "s_cli_disk"), before);
 
     /* fsync failing: the same. */
@@ -527,16 +363,16 @@ static void test_output_faults(void **state)
     setenv("PGCDC_FAIL_FSYNC_AFTER", "0", 1);
     setenv("ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=0", 1);
     args[10] = file;
-    assert_int_equal(run(args), 1);
+    assert_int_equal(tt_run(args), 1);
     unsetenv("LD_PRELOAD");
     unsetenv("PGCDC_FAIL_FSYNC_AFTER");
     unsetenv("ASAN_OPTIONS");
-    assert_stderr_one_line("could not fsync");
+    tt_assert_stderr_one_line("could not fsync");
     assert_int_equal(tl_slot_confirmed(db, "s_cli_disk"), before);
 
     /* Once the disk is healthy again, nothing is lost. */
-    assert_int_equal(run(args), 0);
-    lines = parse_lines(file);
+    assert_int_equal(tt_run(args), 0);
+    lines = tt_parse_lines(file);
     assert_true(json_array_size(lines) >= 50);
     assert_int_equal(
         json_integer_value(json_object_get(
@@ -558,62 +394,62 @@ static void test_property_flags_refused(void **state)
     /* Refused while the flags are read: one line naming the key or value, exit 2. */
     base[7] = "-X";
     base[8] = "nosuch=1";
-    assert_int_equal(run(base), 2);
-    assert_stderr_one_line("unknown property \"nosuch\"");
+    assert_int_equal(tt_run(base), 2);
+    tt_assert_stderr_one_line("unknown property \"nosuch\"");
     base[8] = "sink.kafka.brokers=h:9092";
-    assert_int_equal(run(base), 2);
-    assert_stderr_one_line("unknown sink kind \"sink.kafka.brokers\"");
+    assert_int_equal(tt_run(base), 2);
+    tt_assert_stderr_one_line("unknown sink kind \"sink.kafka.brokers\"");
     base[8] = "sink.file.nosuch=1";
-    assert_int_equal(run(base), 2);
-    assert_stderr_one_line("unknown property of that sink \"sink.file.nosuch\"");
+    assert_int_equal(tt_run(base), 2);
+    tt_assert_stderr_one_line("unknown property of that sink \"sink.file.nosuch\"");
     base[8] = "status_interval=fast";
-    assert_int_equal(run(base), 2);
-    assert_stderr_one_line("invalid value \"fast\" for status_interval");
+    assert_int_equal(tt_run(base), 2);
+    tt_assert_stderr_one_line("invalid value \"fast\" for status_interval");
     /* The table is where the valid values are. */
-    assert_stderr_one_line("(see pgcdc --help-config)");
+    tt_assert_stderr_one_line("(see pgcdc --help-config)");
     base[8] = "status-interval=1h";
-    assert_int_equal(run(base), 2);
-    assert_stderr_one_line("status_interval must be between 100 and 10000 ms");
+    assert_int_equal(tt_run(base), 2);
+    tt_assert_stderr_one_line("status_interval must be between 100 and 10000 ms");
     base[8] = "binary=maybe";
-    assert_int_equal(run(base), 2);
-    assert_stderr_one_line("invalid value \"maybe\" for binary (use true or false)");
+    assert_int_equal(tt_run(base), 2);
+    tt_assert_stderr_one_line("invalid value \"maybe\" for binary (use true or false)");
     base[8] = "format=xml";
-    assert_int_equal(run(base), 2);
-    assert_stderr_one_line("json|debezium|wal2json");
+    assert_int_equal(tt_run(base), 2);
+    tt_assert_stderr_one_line("json|debezium|wal2json");
     base[8] = "sink.file.flush_bytes=1TB";
-    assert_int_equal(run(base), 2);
-    assert_stderr_one_line("for sink.file.flush_bytes");
+    assert_int_equal(tt_run(base), 2);
+    tt_assert_stderr_one_line("for sink.file.flush_bytes");
     /* A newline in the value cannot split the message. */
     base[8] = "binary=true\nfalse";
-    assert_int_equal(run(base), 2);
-    assert_stderr_one_line("\"true?false\"");
+    assert_int_equal(tt_run(base), 2);
+    tt_assert_stderr_one_line("\"true?false\"");
     /* No name is this long: refused as unknown, and cut short in the message. */
     memset(longkey, 'k', sizeof(longkey) - 3);
     memcpy(longkey + sizeof(longkey) - 3, "=1", 3);
     base[8] = longkey;
-    assert_int_equal(run(base), 2);
-    assert_stderr_one_line("unknown property \"kkkk");
+    assert_int_equal(tt_run(base), 2);
+    tt_assert_stderr_one_line("unknown property \"kkkk");
     base[8] = "binary";
-    assert_int_equal(run(base), 2);
-    assert_stderr_one_line("-X needs KEY=VALUE, not \"binary\"");
+    assert_int_equal(tt_run(base), 2);
+    tt_assert_stderr_one_line("-X needs KEY=VALUE, not \"binary\"");
     base[8] = "=1";
-    assert_int_equal(run(base), 2);
-    assert_stderr_one_line("-X needs KEY=VALUE");
+    assert_int_equal(tt_run(base), 2);
+    tt_assert_stderr_one_line("-X needs KEY=VALUE");
     base[8] = NULL;
-    assert_int_equal(run(base), 2);
-    assert_stderr_one_line("\"-X\" needs a value");
+    assert_int_equal(tt_run(base), 2);
+    tt_assert_stderr_one_line("\"-X\" needs a value");
     /* Sinks: an unknown scheme, by --sink or by -X sink=. */
     base[7] = "--sink";
     base[8] = "kafka:topic";
-    assert_int_equal(run(base), 2);
-    assert_stderr_one_line("unknown sink \"kafka:topic\"");
+    assert_int_equal(tt_run(base), 2);
+    tt_assert_stderr_one_line("unknown sink \"kafka:topic\"");
     base[8] = "stdout";
-    assert_int_equal(run(base), 2);
-    assert_stderr_one_line("unknown sink \"stdout\"");
+    assert_int_equal(tt_run(base), 2);
+    tt_assert_stderr_one_line("unknown sink \"stdout\"");
     base[7] = "-X";
     base[8] = "sink=kafka:topic";
-    assert_int_equal(run(base), 2);
-    assert_stderr_one_line("unknown sink \"kafka:topic\"");
+    assert_int_equal(tt_run(base), 2);
+    tt_assert_stderr_one_line("unknown sink \"kafka:topic\"");
 }
 
 /* --help-config: the property table, a Markdown row for each property, five cells each. */
@@ -625,8 +461,8 @@ static void test_help_config(void **state)
     int rows = 0;
 
     (void)state;
-    assert_int_equal(run((const char *[]){tool, "--help-config", NULL}), 0);
-    out = slurp(outpath);
+    assert_int_equal(tt_run((const char *[]){tool, "--help-config", NULL}), 0);
+    out = tt_slurp(outpath);
     assert_true(strncmp(out, "# Configuration\n", 16) == 0);
     for (int i = 0; (p = pgcdc_property_at(i, &kind)) != NULL; i++) {
         char cell[160];
@@ -687,8 +523,8 @@ static void test_property_flags_stream(void **state)
     snprintf(sink_d, sizeof(sink_d), "sink=file:%s", file_d);
     tl_sql(db, "CREATE TABLE k (id int PRIMARY KEY, v text)");
     for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++)
-        assert_int_equal(run((const char *[]){tool, "-d", "dbname=t_cli_cfg", "-S", slots[i], "-P",
-                                              "p_cfg", "-t", "k", "--create-slot", NULL}),
+        assert_int_equal(tt_run((const char *[]){tool, "-d", "dbname=t_cli_cfg", "-S", slots[i],
+                                                 "-P", "p_cfg", "-t", "k", "--create-slot", NULL}),
                          0);
     tl_sql(db, "INSERT INTO k VALUES (1, 'a'), (2, 'b'), (3, 'c')");
     tl_sql(db, "UPDATE k SET v = 'B' WHERE id = 2; DELETE FROM k WHERE id = 3");
@@ -696,12 +532,12 @@ static void test_property_flags_stream(void **state)
 
     /* A file sink's property with --output: every change written, nothing on stdout. */
     assert_int_equal(
-        run((const char *[]){tool, "-d", "dbname=t_cli_cfg", "-S", "s_cfg_a", "-P", "p_cfg", "-t",
-                             "k", "-E", endpos, "-X", "sink.file.flush_interval=0", "-X",
-                             "sink.file.flush-bytes=4kB", "--output", file_a, NULL}),
+        tt_run((const char *[]){tool, "-d", "dbname=t_cli_cfg", "-S", "s_cfg_a", "-P", "p_cfg",
+                                "-t", "k", "-E", endpos, "-X", "sink.file.flush_interval=0", "-X",
+                                "sink.file.flush-bytes=4kB", "--output", file_a, NULL}),
         0);
     assert_int_equal(tl_count_lines(outpath), 0);
-    lines = parse_lines(file_a);
+    lines = tt_parse_lines(file_a);
     assert_int_equal(json_array_size(lines), 5);
     o = json_array_get(lines, 0);
     assert_string_equal(json_string_value(json_object_get(o, "op")), "INSERT");
@@ -715,10 +551,10 @@ static void test_property_flags_stream(void **state)
 
     /* -X format=debezium: Debezium envelopes on stdout. */
     assert_int_equal(
-        run((const char *[]){tool, "-d", "dbname=t_cli_cfg", "-S", "s_cfg_b", "-P", "p_cfg", "-t",
-                             "k", "-E", endpos, "-X", "format=debezium", NULL}),
+        tt_run((const char *[]){tool, "-d", "dbname=t_cli_cfg", "-S", "s_cfg_b", "-P", "p_cfg",
+                                "-t", "k", "-E", endpos, "-X", "format=debezium", NULL}),
         0);
-    lines = parse_lines(outpath);
+    lines = tt_parse_lines(outpath);
     assert_int_equal(json_array_size(lines), 5);
     o = json_array_get(lines, 0);
     assert_string_equal(json_string_value(json_object_get(o, "op")), "c");
@@ -730,21 +566,21 @@ static void test_property_flags_stream(void **state)
 
     /* Two sinks, stdout and a file: each gets every event, the same bytes. */
     assert_int_equal(
-        run((const char *[]){tool, "-d", "dbname=t_cli_cfg", "-S", "s_cfg_c", "-P", "p_cfg", "-t",
-                             "k", "-E", endpos, "--sink", "-", "--sink", sink_c, NULL}),
+        tt_run((const char *[]){tool, "-d", "dbname=t_cli_cfg", "-S", "s_cfg_c", "-P", "p_cfg",
+                                "-t", "k", "-E", endpos, "--sink", "-", "--sink", sink_c, NULL}),
         0);
-    a = slurp(outpath);
-    b = slurp(file_c);
+    a = tt_slurp(outpath);
+    b = tt_slurp(file_c);
     assert_string_equal(a, b);
     free(a);
     free(b);
-    lines = parse_lines(file_c);
+    lines = tt_parse_lines(file_c);
     assert_int_equal(json_array_size(lines), 5);
     json_decref(lines);
 
     /* -X sink= is a sink like --sink: the only one, so nothing goes to stdout. */
-    assert_int_equal(run((const char *[]){tool, "-d", "dbname=t_cli_cfg", "-S", "s_cfg_d", "-P",
-                                          "p_cfg", "-t", "k", "-E", endpos, "-X", sink_d, NULL}),
+    assert_int_equal(tt_run((const char *[]){tool, "-d", "dbname=t_cli_cfg", "-S", "s_cfg_d", "-P",
+                                             "p_cfg", "-t", "k", "-E", endpos, "-X", sink_d, NULL}),
                      0);
     assert_int_equal(tl_count_lines(outpath), 0);
     assert_int_equal(tl_count_lines(file_d), 5);
@@ -761,26 +597,18 @@ int main(void)
         cmocka_unit_test(test_output_survives_kill),
         cmocka_unit_test(test_sigterm_confirms_handled),
         cmocka_unit_test(test_sigterm_under_load),
-        cmocka_unit_test(test_start_waits_for_busy_slot),
         cmocka_unit_test(test_output_faults),
         cmocka_unit_test(test_property_flags_refused),
         cmocka_unit_test(test_help_config),
         cmocka_unit_test(test_property_flags_stream),
     };
-    const char *bin = getenv("PGCDC_BINARY_DIR");
-    int fd;
+    int r;
 
     tl_env();
-    assert_non_null(bin);
-    snprintf(tool, sizeof(tool), "%s/tools/pgcdc/pgcdc", bin);
-    snprintf(outpath, sizeof(outpath), "/tmp/pgcdc-cli-out-XXXXXX");
-    fd = mkstemp(outpath);
-    close(fd);
-    snprintf(errpath, sizeof(errpath), "/tmp/pgcdc-cli-err-XXXXXX");
-    fd = mkstemp(errpath);
-    close(fd);
-    fd = cmocka_run_group_tests(tests, NULL, NULL);
-    unlink(outpath);
-    unlink(errpath);
-    return fd;
+    tool = tt_tool();
+    outpath = tt_out();
+    errpath = tt_err();
+    r = cmocka_run_group_tests(tests, NULL, NULL);
+    tt_cleanup();
+    return r;
 }

@@ -158,7 +158,7 @@ static void test_publication_and_slot(void **state)
     pgcdc_config_free(cfg);
     /* A slot of another plugin under that name. */
     tl_sql(db, "SELECT pg_create_logical_replication_slot('s_err3', 'test_decoding')");
-    assert_int_equal(start("dbname=t_err3", "a", msg, sizeof(msg)), PGCDC_ERR_SLOT_INVALID);
+    assert_int_equal(start("dbname=t_err3", "a", msg, sizeof(msg)), PGCDC_ERR_SLOT_MISMATCH);
     assert_one_line(msg);
     tl_sql(db, "SELECT pg_drop_replication_slot('s_err3')");
     /* Missing publication with creation turned off. */
@@ -250,6 +250,70 @@ static void test_wal_level(void **state)
     tl_server_stop("replica");
 }
 
+/*
+ * A malformed connection string: libpq's own words, fragments included,
+ * except those that may be the password.
+ */
+static void test_malformed_conninfo(void **state)
+{
+    static const struct {
+        const char *conninfo;
+        const char *shown; /* in the message */
+    } cases[] = {
+        /* No password: libpq's message as it is. */
+        {"host=localhost port 5432", "missing \"=\" after \"port\" in connection info string"},
+        {"hots=localhost", "invalid connection option \"hots\""},
+        {"postgresql://cdc@[::1:5432/db",
+         "matching \"]\" in IPv6 host address in URI: \"postgresql://cdc@[::1:5432/db\""},
+        /* Before the password: shown; after it, maybe a part of it (unquoted, with a space). */
+        {"dbname=x port 5432 password=" CANARY, "missing \"=\" after \"port\""},
+        {"dbname=x password=" CANARY " bogus", "missing \"=\" after \"...\""},
+        {"dbname=x password=" CANARY "-Part two", "missing \"=\" after \"...\""},
+        {"postgresql://cdc:" CANARY "@[::1:5432/db", "in IPv6 host address in URI: \"...\""},
+        {"postgresql://cdc@h/db?password=" CANARY "&x", "URI query parameter: \"...\""},
+        /* A quote in the password: fragments cannot be told apart, none is shown. */
+        {"dbname=x password=a\"" CANARY " b\"c d", "could show the password"},
+    };
+    char msg[1024];
+
+    (void)state;
+    slot = "s_err5";
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(start(cases[i].conninfo, "t", msg, sizeof(msg)), PGCDC_ERR_INVALID);
+        assert_one_line(msg);
+        assert_null(strstr(msg, "Part"));
+        if (strstr(msg, cases[i].shown) == NULL)
+            fail_msg("case %zu: \"%s\" not in \"%s\"", i, cases[i].shown, msg);
+    }
+}
+
+/*
+ * Hints that fit the failure: a server without TLS is no certificate
+ * problem (the certificate failures are in test_security.c).
+ */
+static void test_connection_hints(void **state)
+{
+    char conninfo[1024];
+    char conn[1200];
+    char msg[1024];
+    const char *port;
+
+    (void)state;
+    slot = "s_err7";
+    tl_server_start("notls", "--tcp", conninfo, sizeof(conninfo));
+    port = strstr(conninfo, "port=");
+    assert_non_null(port);
+    snprintf(conn, sizeof(conn), "host=127.0.0.1 %.*s dbname=postgres sslmode=require",
+             (int)strcspn(port, " "), port);
+    assert_int_equal(start(conn, "t", msg, sizeof(msg)), PGCDC_ERR_CONNECT);
+    assert_one_line(msg);
+    assert_non_null(strstr(msg, "server does not support SSL, but SSL was required"));
+    assert_non_null(strstr(msg, "turn ssl on"));
+    assert_null(strstr(msg, "sslrootcert"));
+    assert_null(strstr(msg, "certificate"));
+    tl_server_stop("notls");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +323,8 @@ int main(void)
         cmocka_unit_test(test_publication_dropped_under_slot),
         cmocka_unit_test(test_invalid_names),
         cmocka_unit_test(test_wal_level),
+        cmocka_unit_test(test_malformed_conninfo),
+        cmocka_unit_test(test_connection_hints),
     };
 
     tl_env();

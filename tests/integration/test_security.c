@@ -115,6 +115,33 @@ static void test_tls(void **state)
              port, dir);
     assert_int_equal(start_with(conn, "s_tls", "p_tls", "t", msg, sizeof(msg)), PGCDC_ERR_CONNECT);
     assert_non_null(strstr(msg, "certificate verify failed"));
+    assert_non_null(strstr(msg, "check sslmode and sslrootcert"));
+    /* No CA file at all. */
+    snprintf(conn, sizeof(conn),
+             "host=localhost port=%s dbname=sec user=cdc password=" CANARY
+             " sslmode=verify-full sslrootcert=%s/missing.crt",
+             port, dir);
+    assert_int_equal(start_with(conn, "s_tls", "p_tls", "t", msg, sizeof(msg)), PGCDC_ERR_CONNECT);
+    assert_non_null(strstr(msg, "root certificate file"));
+    assert_non_null(strstr(msg, "check sslrootcert"));
+    /* TLS, but no version both sides accept: not a certificate problem. */
+    snprintf(conn, sizeof(conn),
+             "host=localhost port=%s dbname=sec user=cdc password=" CANARY
+             " sslmode=require ssl_min_protocol_version=TLSv1 ssl_max_protocol_version=TLSv1.1",
+             port);
+    assert_int_equal(start_with(conn, "s_tls", "p_tls", "t", msg, sizeof(msg)), PGCDC_ERR_CONNECT);
+    assert_non_null(strstr(msg, "SSL"));
+    assert_non_null(strstr(msg, "ssl_max_protocol_version"));
+    assert_null(strstr(msg, "sslrootcert"));
+    /* Channel binding asked for without TLS. */
+    snprintf(conn, sizeof(conn),
+             "host=localhost port=%s dbname=sec user=cdc password=" CANARY
+             " sslmode=disable channel_binding=require",
+             port);
+    assert_int_equal(start_with(conn, "s_tls", "p_tls", "t", msg, sizeof(msg)), PGCDC_ERR_CONNECT);
+    assert_non_null(strstr(msg, "SSL not in use"));
+    assert_non_null(strstr(msg, "sslmode=require"));
+    assert_null(strstr(msg, "sslrootcert"));
     /* A host name the certificate does not name. */
     snprintf(conn, sizeof(conn),
              "host=127.0.0.1 port=%s dbname=sec user=cdc password=" CANARY

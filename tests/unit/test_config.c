@@ -226,6 +226,68 @@ static void test_tables(void **state)
     free(p64);
 }
 
+/* Quoted as in SQL: the quotes go, "" is one quote, a dot inside is part of the name. */
+static void test_tables_quoted(void **state)
+{
+    pgcdc_config *cfg = *state;
+    char *p63 = repeat('t', 63);
+    char *p64 = repeat('t', 64);
+    char buf[256];
+    static const struct {
+        const char *name;
+        const char *why; /* in the message */
+    } bad[] = {
+        {"public.\"MyTable", "no closing quote"},
+        {"\"MyTable", "no closing quote"},
+        {"\"a\"\"", "no closing quote"},
+        {"\"a\"b", "text after a closing quote"},
+        {"\"a\".\"b\"c", "text after a closing quote"},
+        {"\"a\" .t", "text after a closing quote"},
+        {"\"\"", "invalid table name"},
+        {"s.\"\"", "invalid table name"},
+        {"\"a\".\"b\".c", "invalid table name"},
+        {"\"a\".", "invalid table name"},
+        {"\"new\nline\"", "invalid table name"},
+    };
+
+    assert_int_equal(pgcdc_config_add_table(cfg, "public.\"MyTable\""), PGCDC_OK);
+    assert_int_equal(pgcdc_config_add_table(cfg, "\"MyTable\""), PGCDC_OK);
+    assert_int_equal(pgcdc_config_add_table(cfg, "\"My.Schema\".\"a.b\""), PGCDC_OK);
+    assert_int_equal(pgcdc_config_add_table(cfg, "\"q\"\"uote\".\"\"\"x\"\"\""), PGCDC_OK);
+    assert_int_equal(pgcdc_config_add_table(cfg, "\"Odd \"\"S\"\"\".x"), PGCDC_OK);
+    /* Unquoted parts keep their meaning: exact, case and any inner quote as written. */
+    assert_int_equal(pgcdc_config_add_table(cfg, "Odd \"S\".we;ird"), PGCDC_OK);
+    assert_int_equal(pgcdc_config_add_table(cfg, "s.q\"uote\""), PGCDC_OK);
+    snprintf(buf, sizeof(buf), "\"%s\".\"%s\"", p63, p63);
+    assert_int_equal(pgcdc_config_add_table(cfg, buf), PGCDC_OK);
+    assert_int_equal(cfg->ntables, 8);
+    assert_table(cfg, 0, "public", "MyTable");
+    assert_table(cfg, 1, NULL, "MyTable");
+    assert_table(cfg, 2, "My.Schema", "a.b");
+    assert_table(cfg, 3, "q\"uote", "\"x\"");
+    assert_table(cfg, 4, "Odd \"S\"", "x");
+    assert_table(cfg, 5, "Odd \"S\"", "we;ird");
+    assert_table(cfg, 6, "s", "q\"uote\"");
+    assert_table(cfg, 7, p63, p63);
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int rc = pgcdc_config_add_table(cfg, bad[i].name);
+
+        if (rc != PGCDC_ERR_INVALID)
+            fail_msg("table name %zu accepted", i);
+        assert_failed_with_message(cfg, rc);
+        assert_null(strchr(pgcdc_config_errmsg(cfg), '\n'));
+        if (strstr(pgcdc_config_errmsg(cfg), bad[i].why) == NULL)
+            fail_msg("table name %zu: \"%s\"", i, pgcdc_config_errmsg(cfg));
+    }
+    /* 64 bytes once the quotes are gone: too long. */
+    snprintf(buf, sizeof(buf), "s.\"%s\"", p64);
+    assert_failed_with_message(cfg, pgcdc_config_add_table(cfg, buf));
+    assert_int_equal(cfg->ntables, 8);
+    free(p63);
+    free(p64);
+}
+
 static void test_conninfo(void **state)
 {
     pgcdc_config *cfg = *state;
@@ -807,6 +869,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_publication, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tables, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tables_quoted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conninfo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_interval, setup, teardown),

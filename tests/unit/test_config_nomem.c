@@ -184,7 +184,7 @@ static int mq_write(pgcdc_sink *sink, const pgcdc_sink_event *ev)
     return PGCDC_HANDLED;
 }
 
-static const pgcdc_sink_ops mq_ops = {PGCDC_SINK_ABI, "mq", NULL, mq_write, NULL, NULL, NULL, 0};
+static const pgcdc_sink_ops mq_ops = {.abi = PGCDC_SINK_ABI, .kind = "mq", .write = mq_write};
 static int mq_opaque;
 
 static int op_add_sink_ops(pgcdc_config *cfg)

@@ -85,6 +85,12 @@ static int field_text(const pgcdc_config *cfg, const char *name, char *buf, size
         put_num(buf, n, cfg->reconnect_max_ms);
     else if (strcmp(name, "reconnect.attempts") == 0)
         put_num(buf, n, cfg->reconnect_attempts);
+    else if (strcmp(name, "reconnect.max_elapsed") == 0)
+        put_num(buf, n, (long long)cfg->reconnect_max_elapsed_ms);
+    else if (strcmp(name, "link_timeout") == 0)
+        put_num(buf, n, cfg->link_timeout_ms);
+    else if (strcmp(name, "standby") == 0)
+        put_num(buf, n, cfg->standby);
     else if (strcmp(name, "log_level") == 0)
         put_num(buf, n, cfg->log_level);
     else if (strcmp(name, "format") == 0)
@@ -98,8 +104,9 @@ static int field_text(const pgcdc_config *cfg, const char *name, char *buf, size
         for (int i = 0; i < cfg->nsinks && used < n; i++)
             used +=
                 (size_t)snprintf(buf + used, n - used, "%s%s", i > 0 ? "," : "", cfg->sinks[i].uri);
-    } else if (strncmp(name, "sink.", 5) == 0) {
-        /* The last value set wins, as pgcdc_sink_property reads it. */
+    } else if (strncmp(name, "sink.", 5) == 0 || strncmp(name, "wal2json.", 9) == 0 ||
+               strncmp(name, "debezium.", 9) == 0) {
+        /* The last value set wins, as pgcdc_sink_property reads it (and formats take it). */
         put_str(buf, n, "(unset)");
         for (int i = 0; i < cfg->nprops; i++) {
             if (strcmp(cfg->props[i].key, name) == 0)
@@ -211,11 +218,32 @@ static const prop_case prop_cases[] = {
     {"dead_letter", "/var/tmp/dead.jsonl", "/var/tmp/dead.jsonl"},
     {"reconnect.max_backoff", "5m", "300000"},
     {"reconnect.attempts", "7", "7"},
+    {"reconnect.max_elapsed", "2h", "7200000"},
+    {"link_timeout", "90s", "90000"},
+    {"standby", "on", "1"},
     {"log_level", "debug", "3"},
     {"format", "debezium", "1"},
     {"sink", "file:/tmp/events.jsonl", "file:/tmp/events.jsonl"},
     {"sink.file.flush_interval", "0", "0"},
     {"sink.file.flush_bytes", "64kB", "64kB"},
+    {"wal2json.include_transaction", "false", "false"},
+    {"wal2json.include_xids", "true", "true"},
+    {"wal2json.include_timestamp", "on", "on"},
+    {"wal2json.include_lsn", "yes", "yes"},
+    {"wal2json.include_schemas", "0", "0"},
+    {"wal2json.include_types", "off", "off"},
+    {"wal2json.include_type_oids", "1", "1"},
+    {"wal2json.include_typmod", "no", "no"},
+    {"wal2json.include_not_null", "TRUE", "TRUE"},
+    {"wal2json.include_pk", "true", "true"},
+    {"wal2json.numeric_data_types_as_string", "true", "true"},
+    {"debezium.decimal.handling.mode", "String", "string"},
+    {"debezium.binary.handling.mode", "base64-url-safe", "base64_url_safe"},
+    {"debezium.interval.handling.mode", "string", "string"},
+    {"debezium.hstore.handling.mode", "map", "map"},
+    {"debezium.provide.transaction.metadata", "true", "true"},
+    {"debezium.schemas.enable", "on", "on"},
+    {"debezium.topic.prefix", "inventory", "inventory"},
 };
 
 #define NCASES (sizeof(prop_cases) / sizeof(prop_cases[0]))
@@ -765,7 +793,11 @@ static const pgcdc_property mq_properties[] = {
 };
 
 static const pgcdc_sink_ops mq_ops = {
-    PGCDC_SINK_ABI, "mq", NULL, mq_write, NULL, NULL, mq_properties, 2,
+    .abi = PGCDC_SINK_ABI,
+    .kind = "mq",
+    .write = mq_write,
+    .properties = mq_properties,
+    .nproperties = 2,
 };
 
 /* A sink of your own brings its properties once it is added. */

@@ -189,7 +189,7 @@ static void test_text_mode(void **state)
     static char schema[] = "public";
     static char name[] = "nums";
     pgcdc__table_info only_nums = {.oid = 100, .schema = schema, .name = name};
-    pgcdc__tableset tables = {&only_nums, 1};
+    pgcdc__tableset tables = {.tables = &only_nums, .ntables = 1};
     harness h;
 
     (void)state;

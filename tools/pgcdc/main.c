@@ -12,18 +12,33 @@
 #include <string.h>
 
 #include "pgcdc.h"
+#include "scrub.h"
 
+/* Exit codes (README: Exit codes); a start interrupted by a signal exits 128 + its number. */
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
-#define EXIT_SLOT 3
+#define EXIT_SLOT 3          /* the slot is missing or invalidated */
+#define EXIT_SLOT_BUSY 4     /* another process streams from the slot */
+#define EXIT_SLOT_MISMATCH 5 /* physical, another plugin's, another database's */
+#define EXIT_SLOT_LIMIT 6    /* no replication slot left on the server */
 
 static pgcdc_worker *signal_worker;
+static volatile sig_atomic_t stop_signal;
+/* What an interrupted start leaves behind, for its message. */
+static const char *interrupt_note = "; nothing was created";
 
+/* SIGINT and SIGTERM stop (gracefully once streaming); SIGHUP reopens the output files. */
 static void on_signal(int sig)
 {
-    (void)sig;
-    if (signal_worker != NULL)
-        pgcdc_worker_stop(signal_worker);
+    if (signal_worker == NULL)
+        return;
+    if (sig == SIGHUP) {
+        pgcdc_worker_reopen(signal_worker);
+        return;
+    }
+    if (stop_signal == 0)
+        stop_signal = sig;
+    pgcdc_worker_stop(signal_worker);
 }
 
 static void usage(void)
@@ -36,19 +51,26 @@ static void usage(void)
            "  -d, --dbname=CONNINFO      connection string or URI (PG* variables apply)\n"
            "  -S, --slot=NAME            replication slot ([a-z0-9_], created if missing)\n"
            "  -P, --publication=NAME     publication ([a-z0-9_], created if missing)\n"
-           "  -t, --table=SCHEMA.TABLE   table to publish (repeatable)\n"
+           "  -t, --table=SCHEMA.TABLE   table to publish (repeatable; 'public.\"MyTable\"'\n"
+           "                             in SQL spelling; a partitioned table with its\n"
+           "                             partitions)\n"
            "      --replica-identity-full  set REPLICA IDENTITY FULL on the tables\n"
            "      --no-create            never create the slot or the publication\n\n"
            "Actions (default: stream):\n"
            "      --create-slot          create the slot (and publication), then exit\n"
            "      --if-not-exists        with --create-slot: an existing slot is fine\n"
            "      --start                with --create-slot: stream afterwards\n"
-           "      --drop-slot            drop the slot, then exit\n\n"
+           "      --drop-slot            drop the slot, then exit\n"
+           "      --drop-publication     drop the publication, then exit (with --drop-slot:\n"
+           "                             both, removing the pipeline)\n"
+           "      --standby              when another process streams from the slot, wait\n"
+           "                             and take over once it is free (default: fail)\n\n"
            "Streaming:\n"
            "  -E, --endpos=LSN           exit once everything up to LSN is written and "
            "confirmed\n"
            "  -F, --format=FORMAT        json (default), debezium or wal2json\n"
-           "  -o, --output=FILE          append to FILE, fsynced before confirming\n"
+           "  -o, --output=FILE          append to FILE (created 0600), fsynced before\n"
+           "                             confirming; - is stdout; SIGHUP reopens it\n"
            "      --sink=URI             where events go: - (stdout, the default) or file:PATH\n"
            "                             (repeatable: every sink gets every event)\n"
            "  -s, --status-interval=SECS  status updates to the server (default 10)\n"
@@ -62,8 +84,10 @@ static void usage(void)
            "  -V, --version              print the version and exit\n"
            "  -?, --help                 print this help and exit\n"
            "      --help-config          print every property (Markdown) and exit\n\n"
-           "Exit status: 0 done, 1 runtime error, 2 bad usage, 3 slot missing or "
-           "invalidated.\n");
+           "Exit status: 0 done (also after SIGINT or SIGTERM while streaming), 1 error,\n"
+           "2 bad usage, 3 slot missing or invalidated, 4 slot in use by another process,\n"
+           "5 slot not a pgoutput slot of this database, 6 no replication slot left,\n"
+           "128+N interrupted by signal N before streaming began (nothing was created).\n");
 }
 
 static const char *type_name(pgcdc_prop_type type)
@@ -187,15 +211,33 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
 
 static int exit_code(int r)
 {
-    if (r == PGCDC_OK)
+    switch (r) {
+    case PGCDC_OK:
         return 0;
-    if (r == PGCDC_ERR_SLOT_MISSING || r == PGCDC_ERR_SLOT_INVALID)
+    case PGCDC_ERR_SLOT_MISSING:
+    case PGCDC_ERR_SLOT_INVALID:
         return EXIT_SLOT;
-    return EXIT_RUNTIME;
+    case PGCDC_ERR_SLOT_BUSY:
+        return EXIT_SLOT_BUSY;
+    case PGCDC_ERR_SLOT_MISMATCH:
+        return EXIT_SLOT_MISMATCH;
+    case PGCDC_ERR_SLOT_LIMIT:
+        return EXIT_SLOT_LIMIT;
+    default:
+        return EXIT_RUNTIME;
+    }
 }
 
 static int fail_with(pgcdc_worker *w, int r)
 {
+    /* A signal before streaming began: what it cut short, and nothing was made. */
+    if (r == PGCDC_ERR_STOPPED) {
+        int sig = stop_signal != 0 ? stop_signal : SIGTERM;
+
+        fprintf(stderr, "pgcdc: %s (%s)%s\n", pgcdc_worker_errmsg(w),
+                sig == SIGINT ? "SIGINT" : "SIGTERM", interrupt_note);
+        return 128 + sig;
+    }
     fprintf(stderr, "pgcdc: error: %s\n", pgcdc_worker_errmsg(w));
     return exit_code(r);
 }
@@ -211,12 +253,15 @@ enum {
     OPT_BINARY,
     OPT_NO_BINARY,
     OPT_SINK,
-    OPT_HELP_CONFIG
+    OPT_HELP_CONFIG,
+    OPT_DROP_PUBLICATION,
+    OPT_STANDBY
 };
 
 typedef struct options {
     int create_slot;
     int drop_slot;
+    int drop_publication;
     int if_not_exists;
     int start;
     int nsinks;
@@ -275,6 +320,8 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
         {"status-interval", required_argument, NULL, 's'},
         {"create-slot", no_argument, NULL, OPT_CREATE_SLOT},
         {"drop-slot", no_argument, NULL, OPT_DROP_SLOT},
+        {"drop-publication", no_argument, NULL, OPT_DROP_PUBLICATION},
+        {"standby", no_argument, NULL, OPT_STANDBY},
         {"if-not-exists", no_argument, NULL, OPT_IF_NOT_EXISTS},
         {"start", no_argument, NULL, OPT_START},
         {"no-create", no_argument, NULL, OPT_NO_CREATE},
@@ -312,6 +359,8 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
             have_dbname = 1;
             if (pgcdc_config_set_conninfo(cfg, optarg) != PGCDC_OK)
                 return usage_error("%s", pgcdc_config_errmsg(cfg));
+            /* The library has its copy: out of sight of ps. */
+            pgcdc_tool_scrub_password(optarg);
             break;
         case 'S':
             have_slot = 1;
@@ -331,6 +380,9 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
             if (pgcdc_lsn_parse(optarg, &lsn) != PGCDC_OK)
                 return usage_error("invalid end position \"%s\" (use an LSN such as 0/1A2B3C8)",
                                    optarg);
+            if (lsn == 0)
+                return usage_error("end position 0/0 would end before anything (give the LSN to "
+                                   "stop at, e.g. from SELECT pg_current_wal_lsn())");
             pgcdc_config_set_endpos(cfg, lsn);
             break;
         case 'F':
@@ -340,7 +392,11 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
             pgcdc_config_set_format(cfg, format);
             break;
         case 'o':
-            snprintf(uri, sizeof(uri), "file:%s", optarg);
+            /* "-" is stdout, as with pg_recvlogical. */
+            if (strcmp(optarg, "-") == 0)
+                snprintf(uri, sizeof(uri), "-");
+            else
+                snprintf(uri, sizeof(uri), "file:%s", optarg);
             r = add_sink(cfg, o, uri);
             break;
         case OPT_SINK:
@@ -348,6 +404,8 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
             break;
         case 'X':
             r = set_property(cfg, optarg);
+            if (r == 0 && strncmp(optarg, "dbname=", 7) == 0)
+                pgcdc_tool_scrub_password(optarg + 7);
             if (r == 0 && strncmp(optarg, "sink=", 5) == 0)
                 o->nsinks++;
             if (r == 0 &&
@@ -367,6 +425,12 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
             break;
         case OPT_DROP_SLOT:
             o->drop_slot = 1;
+            break;
+        case OPT_DROP_PUBLICATION:
+            o->drop_publication = 1;
+            break;
+        case OPT_STANDBY:
+            pgcdc_config_set_standby(cfg, 1);
             break;
         case OPT_IF_NOT_EXISTS:
             o->if_not_exists = 1;
@@ -427,36 +491,44 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
         return usage_error("no database given (use --dbname)");
     if (!have_dbname)
         pgcdc_config_set_conninfo(cfg, "");
-    if (o->create_slot && o->drop_slot)
-        return usage_error("--create-slot and --drop-slot cannot be combined");
-    if (!have_slot)
+    if (o->create_slot && (o->drop_slot || o->drop_publication))
+        return usage_error("--create-slot and --drop-%s cannot be combined",
+                           o->drop_slot ? "slot" : "publication");
+    if (o->if_not_exists && !o->create_slot)
+        return usage_error("--if-not-exists only goes with --create-slot (a slot is created "
+                           "when missing anyway, unless --no-create)");
+    if (o->start && !o->create_slot)
+        return usage_error("--start only goes with --create-slot (streaming is the default)");
+    if (!have_slot && !(o->drop_publication && !o->drop_slot))
         return usage_error("no slot given (use --slot)");
-    if (!have_publication && !o->drop_slot)
+    if (!have_publication && (o->drop_publication || !o->drop_slot))
         return usage_error("no publication given (use --publication)");
     if (o->nsinks == 0)
         return add_sink(cfg, o, "-");
     return 0;
 }
 
-static int run_stream(pgcdc_worker *w)
+/* Signals reach the worker from here on: every startup step gives way to them. */
+static void catch_signals(pgcdc_worker *w)
 {
     struct sigaction sa;
-    int r;
 
-    /* Before start: a stop during startup ends the run cleanly once streaming begins. */
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     signal_worker = w;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    r = pgcdc_worker_start(w);
+}
+
+static int run_stream(pgcdc_worker *w)
+{
+    int r = pgcdc_worker_start(w);
+
     if (r == PGCDC_OK)
         r = pgcdc_worker_run(w);
-    signal_worker = NULL;
-    if (r == PGCDC_ERR_STOPPED)
-        return 0;
     return r == PGCDC_OK ? 0 : fail_with(w, r);
 }
 
@@ -467,6 +539,8 @@ static int create_slot(pgcdc_worker *w, const options *o)
 
     if (r != PGCDC_OK)
         return fail_with(w, r);
+    if (created)
+        interrupt_note = "; the slot created before stays";
     if (!created && !o->if_not_exists) {
         fprintf(stderr, "pgcdc: error: replication slot already exists (use --if-not-exists "
                         "to accept it)\n");
@@ -502,8 +576,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "pgcdc: error: out of memory\n");
         return EXIT_RUNTIME;
     }
-    if (o.drop_slot) {
-        r = pgcdc_worker_drop_slot(w);
+    catch_signals(w);
+    if (o.drop_slot || o.drop_publication) {
+        interrupt_note = "";
+        r = pgcdc_worker_drop(w, (o.drop_slot ? PGCDC_DROP_SLOT : 0) |
+                                     (o.drop_publication ? PGCDC_DROP_PUBLICATION : 0));
         r = r == PGCDC_OK ? 0 : fail_with(w, r);
     } else if (o.create_slot && !o.start) {
         r = create_slot(w, &o);
@@ -512,6 +589,7 @@ int main(int argc, char **argv)
         if (r == 0)
             r = run_stream(w);
     }
+    signal_worker = NULL;
     pgcdc_worker_free(w);
     return r;
 }

@@ -1,0 +1,163 @@
+/*
+ * The replication slot from SQL: read and checked, created, dropped, and
+ * who holds it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg/conn.h"
+#include "pg/slot.h"
+#include "pgcdc.h"
+
+int pgcdc__slot_read(pgcdc__ctx *ctx, PGconn *conn, const char *slot, pgcdc__slot_info *info)
+{
+    char sql[512];
+    char *lit = PQescapeLiteral(conn, slot, strlen(slot));
+    PGresult *res;
+    int r = 1;
+
+    if (info != NULL)
+        memset(info, 0, sizeof(*info));
+    if (lit == NULL)
+        return pgcdc__fail(ctx, PGCDC_ERR_NOMEM, "out of memory");
+    /* A literal, not a parameter: replication connections take the simple protocol only. */
+    snprintf(sql, sizeof(sql),
+             "SELECT plugin, slot_type, database = current_database(), wal_status, "
+             "confirmed_flush_lsn, coalesce(active_pid, 0), database "
+             "FROM pg_replication_slots WHERE slot_name = %s",
+             lit);
+    PQfreemem(lit);
+    res = pgcdc__query(ctx, conn, "read replication slot", sql, 0, NULL, NULL);
+    if (res == NULL)
+        return PGCDC_ERR_SQL;
+    if (PQntuples(res) == 0) {
+        r = 0;
+    } else if (strcmp(PQgetvalue(res, 0, 1), "logical") != 0) {
+        r = pgcdc__fail(ctx, PGCDC_ERR_SLOT_MISMATCH,
+                        "replication slot \"%s\" is a physical slot, not a logical one (choose "
+                        "another slot name: this one belongs to a standby or a backup tool)",
+                        slot);
+    } else if (strcmp(PQgetvalue(res, 0, 0), "pgoutput") != 0) {
+        r = pgcdc__fail(ctx, PGCDC_ERR_SLOT_MISMATCH,
+                        "replication slot \"%s\" decodes with the plugin \"%s\", not pgoutput "
+                        "(choose another slot name: this one belongs to another consumer)",
+                        slot, PQgetvalue(res, 0, 0));
+    } else if (strcmp(PQgetvalue(res, 0, 2), "t") != 0) {
+        r = pgcdc__fail(ctx, PGCDC_ERR_SLOT_MISMATCH,
+                        "replication slot \"%s\" belongs to the database \"%s\" (connect to that "
+                        "database, or choose another slot name)",
+                        slot, PQgetvalue(res, 0, 6));
+    } else if (strcmp(PQgetvalue(res, 0, 3), "lost") == 0) {
+        r = pgcdc__fail(ctx, PGCDC_ERR_SLOT_INVALID,
+                        "replication slot \"%s\" has been invalidated: the server removed WAL it "
+                        "still needed, so changes since its last confirmed position are lost to "
+                        "it (drop the slot, create a new one and resynchronise the consumers)",
+                        slot);
+    } else if (info != NULL) {
+        if (!PQgetisnull(res, 0, 4))
+            pgcdc_lsn_parse(PQgetvalue(res, 0, 4), &info->confirmed_lsn);
+        info->active_pid = atoi(PQgetvalue(res, 0, 5));
+    }
+    PQclear(res);
+    return r;
+}
+
+int pgcdc__slot_check(pgcdc__ctx *ctx, PGconn *conn, const char *slot)
+{
+    int r = pgcdc__slot_read(ctx, conn, slot, NULL);
+
+    if (r == 0)
+        return pgcdc__fail(ctx, PGCDC_ERR_SLOT_MISSING,
+                           "replication slot \"%s\" does not exist any more (it was dropped; "
+                           "pgcdc will not create a new one in its place because changes since "
+                           "its last position would be missed: create it deliberately and "
+                           "resynchronise the consumers)",
+                           slot);
+    return r < 0 ? r : PGCDC_OK;
+}
+
+int pgcdc__slot_capacity(pgcdc__ctx *ctx, PGconn *conn)
+{
+    PGresult *res = pgcdc__query(ctx, conn, "count replication slots",
+                                 "SELECT count(*) < current_setting('max_replication_slots')::int, "
+                                 "current_setting('max_replication_slots') "
+                                 "FROM pg_replication_slots",
+                                 0, NULL, NULL);
+    int r = PGCDC_OK;
+
+    if (res == NULL)
+        return PGCDC_ERR_SQL;
+    if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+        r = pgcdc__fail(ctx, PGCDC_ERR_SLOT_LIMIT,
+                        "all %s replication slots of the server are in use (drop an unused "
+                        "slot, or raise max_replication_slots and restart the server)",
+                        PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return r;
+}
+
+int pgcdc__slot_create(pgcdc__ctx *ctx, PGconn *conn, const char *slot, uint64_t *lsn)
+{
+    const char *params[1] = {slot};
+    char state[6] = "";
+    PGresult *res;
+
+    pgcdc__log(ctx, PGCDC_LOG_INFO,
+               "creating replication slot \"%s\" (waits for running transactions to finish)", slot);
+    res = pgcdc__query(ctx, conn, "create replication slot",
+                       "SELECT lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')", 1,
+                       params, state);
+    if (res == NULL) {
+        /* Another session took the last free slot meanwhile. */
+        if (strcmp(state, "53400") == 0)
+            return pgcdc__slot_capacity(ctx, conn) == PGCDC_ERR_SLOT_LIMIT
+                       ? PGCDC_ERR_SLOT_LIMIT
+                       : pgcdc__fail(ctx, PGCDC_ERR_SLOT_LIMIT,
+                                     "all replication slots of the server are in use (drop an "
+                                     "unused slot, or raise max_replication_slots)");
+        return ctx != NULL && ctx->interrupted ? PGCDC_ERR_STOPPED : PGCDC_ERR_SQL;
+    }
+    pgcdc_lsn_parse(PQgetvalue(res, 0, 0), lsn);
+    pgcdc__log(ctx, PGCDC_LOG_INFO, "created replication slot \"%s\" at %s", slot,
+               PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return PGCDC_OK;
+}
+
+int pgcdc__slot_busy(pgcdc__ctx *ctx, const char *slot, int pid)
+{
+    if (pid <= 0)
+        return pgcdc__fail(ctx, PGCDC_ERR_SLOT_BUSY,
+                           "replication slot \"%s\" is in use by another process (stop the other "
+                           "consumer, or start with --standby to take over when it stops)",
+                           slot);
+    return pgcdc__fail(ctx, PGCDC_ERR_SLOT_BUSY,
+                       "replication slot \"%s\" is in use by the server process with PID %d "
+                       "(another consumer streams from it: stop that one, or start with "
+                       "--standby to take over when it stops)",
+                       slot, pid);
+}
+
+int pgcdc__slot_drop(pgcdc__ctx *ctx, PGconn *conn, const char *slot)
+{
+    const char *params[1] = {slot};
+    pgcdc__slot_info info;
+    PGresult *res;
+    int r = pgcdc__slot_read(ctx, conn, slot, &info);
+
+    if (r == 0)
+        return pgcdc__fail(ctx, PGCDC_ERR_SLOT_MISSING, "replication slot \"%s\" does not exist",
+                           slot);
+    if (r != 1 && r != PGCDC_ERR_SLOT_INVALID)
+        return r;
+    if (info.active_pid != 0)
+        return pgcdc__slot_busy(ctx, slot, info.active_pid);
+    res = pgcdc__query(ctx, conn, "drop replication slot", "SELECT pg_drop_replication_slot($1)", 1,
+                       params, NULL);
+    if (res == NULL)
+        return PGCDC_ERR_SQL;
+    PQclear(res);
+    pgcdc__log(ctx, PGCDC_LOG_INFO, "dropped replication slot \"%s\"", slot);
+    return PGCDC_OK;
+}

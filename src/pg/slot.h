@@ -1,0 +1,37 @@
+/*
+ * The replication slot seen from SQL: whether it exists and can serve pgcdc
+ * (a logical pgoutput slot of this database, not invalidated), who holds
+ * it, creating it (cancellable while it waits for running transactions) and
+ * dropping it.
+ */
+#ifndef PGCDC_PG_SLOT_H
+#define PGCDC_PG_SLOT_H
+
+#include <libpq-fe.h>
+#include <stdint.h>
+
+#include "base/log.h"
+
+typedef struct pgcdc__slot_info {
+    uint64_t confirmed_lsn; /* confirmed_flush_lsn; 0 when the server has none */
+    int active_pid;         /* the walsender holding it; 0 when free */
+} pgcdc__slot_info;
+
+/*
+ * 1 if the slot exists and can serve pgcdc (info filled when not NULL), 0 if
+ * it does not exist, or an error: SLOT_MISMATCH (a physical slot, another
+ * plugin's, another database's), SLOT_INVALID (invalidated), SQL.
+ */
+int pgcdc__slot_read(pgcdc__ctx *ctx, PGconn *conn, const char *slot, pgcdc__slot_info *info);
+/* Checks that the slot still exists and is usable, on any connection (replication too). */
+int pgcdc__slot_check(pgcdc__ctx *ctx, PGconn *conn, const char *slot);
+/* SLOT_LIMIT when max_replication_slots are all taken. */
+int pgcdc__slot_capacity(pgcdc__ctx *ctx, PGconn *conn);
+/* Creates the slot; *lsn is where it starts.  A stop request cancels it (PGCDC_ERR_STOPPED). */
+int pgcdc__slot_create(pgcdc__ctx *ctx, PGconn *conn, const char *slot, uint64_t *lsn);
+/* SLOT_BUSY naming the PID that holds the slot, with what to do. */
+int pgcdc__slot_busy(pgcdc__ctx *ctx, const char *slot, int pid);
+/* Drops the slot: SLOT_MISSING when it does not exist, SLOT_BUSY when it is held. */
+int pgcdc__slot_drop(pgcdc__ctx *ctx, PGconn *conn, const char *slot);
+
+#endif /* PGCDC_PG_SLOT_H */
