@@ -417,14 +417,7 @@ static void debezium_change(pgcdc_formatter *f, const pgcdc_change *c)
     pgcdc__buf_put(j, x->head.data, x->mid_off);
     pgcdc__json_u64(j, c->lsn);
     pgcdc__buf_put(j, x->head.data + x->mid_off, x->head.len - x->mid_off);
-    if (rt != NULL) {
-        pgcdc__buf_put(j, pgcdc__rel_text_at(rt, rt->head_off), rt->head_len);
-    } else {
-        pgcdc__buf_lit(j, "\"schema\":");
-        pgcdc__json_cstring(j, rel->schema);
-        pgcdc__buf_lit(j, ",\"table\":");
-        pgcdc__json_cstring(j, rel->name);
-    }
+    pgcdc__fmt_rel_head(j, rel, rt);
     pgcdc__buf_lit(j, ",\"txId\":");
     pgcdc__json_u64(j, txn->xid);
     pgcdc__buf_lit(j, ",\"lsn\":");

@@ -198,6 +198,18 @@ static pgcdc__rel_text *build_rel_text(const pgcdc__relation *rel)
     return full;
 }
 
+void pgcdc__fmt_rel_head(pgcdc__buf *j, const pgcdc__relation *rel, const pgcdc__rel_text *rt)
+{
+    if (rt != NULL) {
+        pgcdc__buf_put(j, pgcdc__rel_text_at(rt, rt->head_off), rt->head_len);
+        return;
+    }
+    pgcdc__buf_lit(j, "\"schema\":");
+    pgcdc__json_cstring(j, rel->schema);
+    pgcdc__buf_lit(j, ",\"table\":");
+    pgcdc__json_cstring(j, rel->name);
+}
+
 const pgcdc__rel_text *pgcdc__rel_text_build(const pgcdc__relation *rel)
 {
     pgcdc__relation *mut = (pgcdc__relation *)rel;

@@ -82,6 +82,8 @@ static inline const char *pgcdc__rel_text_at(const pgcdc__rel_text *rt, uint32_t
     return (const char *)&rt->names[rt->ncols] + off;
 }
 
+/* "schema":"..","table":"..": from the relation's text when built (rt), else escaped anew. */
+void pgcdc__fmt_rel_head(pgcdc__buf *j, const pgcdc__relation *rel, const pgcdc__rel_text *rt);
 /* A present column's value; in wal2json's way (NaN as null, json quoted) with wal2json. */
 void pgcdc__fmt_column(pgcdc__buf *j, const pgcdc_row *row, int col, int wal2json);
 /*

@@ -54,14 +54,7 @@ static void native_change(pgcdc_formatter *f, const pgcdc_change *c)
     pgcdc__buf_lit(j, "{\"op\":\"");
     pgcdc__buf_lit(j, pgcdc_op_name(c->op));
     pgcdc__buf_lit(j, "\",");
-    if (rt != NULL) {
-        pgcdc__buf_put(j, pgcdc__rel_text_at(rt, rt->head_off), rt->head_len);
-    } else {
-        pgcdc__buf_lit(j, "\"schema\":");
-        pgcdc__json_cstring(j, rel->schema);
-        pgcdc__buf_lit(j, ",\"table\":");
-        pgcdc__json_cstring(j, rel->name);
-    }
+    pgcdc__fmt_rel_head(j, rel, rt);
     pgcdc__buf_put(j, f->txn_text, f->txn_len);
     pgcdc__buf_lit(j, ",\"seq\":");
     pgcdc__json_u64(j, c->seq);

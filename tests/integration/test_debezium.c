@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "testlib.h"
+#include "../json_check.h"
 
 #define PLACEHOLDER "__debezium_unavailable_value"
 /* ~9.6 kB, stored out of line (the columns' storage is EXTERNAL). */
@@ -95,30 +96,6 @@ static const char *str_at(json_t *obj, const char *key)
     if (!json_is_string(v))
         fail_msg("\"%s\" is not a string", key);
     return json_string_value(v);
-}
-
-static long long int_at(json_t *obj, const char *key)
-{
-    json_t *v = json_object_get(obj, key);
-
-    if (!json_is_integer(v))
-        fail_msg("\"%s\" is not an integer", key);
-    return json_integer_value(v);
-}
-
-static void assert_json(json_t *got, const char *want_text)
-{
-    json_error_t err;
-    json_t *want = json_loads(want_text, JSON_DECODE_ANY, &err);
-
-    if (want == NULL)
-        fail_msg("bad expectation %s: %s", want_text, err.text);
-    if (got == NULL || !json_equal(got, want)) {
-        char *g = got != NULL ? json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-
-        fail_msg("JSON differs\n got: %s\nwant: %s", g != NULL ? g : "(missing)", want_text);
-    }
-    json_decref(want);
 }
 
 /* A value computed by the server, as JSON text. */

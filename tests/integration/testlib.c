@@ -108,6 +108,31 @@ char *tl_sql_value(const char *conninfo, const char *fmt, ...)
     return v;
 }
 
+void tl_sql_expect(const char *conninfo, const char *want, const char *fmt, ...)
+{
+    va_list ap;
+    PGconn *conn;
+    PGresult *res;
+    const char *got = NULL;
+
+    va_start(ap, fmt);
+    res = vexec(conninfo, fmt, ap, &conn);
+    va_end(ap);
+    if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
+        got = PQgetvalue(res, 0, 0);
+    if (want == NULL ? got != NULL : got == NULL || strcmp(got, want) != 0) {
+        char msg[512];
+
+        snprintf(msg, sizeof(msg), "%s gave %s, not %s", fmt, got ? got : "nothing",
+                 want ? want : "nothing");
+        PQclear(res);
+        PQfinish(conn);
+        fail_msg("%s", msg);
+    }
+    PQclear(res);
+    PQfinish(conn);
+}
+
 const char *tl_fresh_db(const char *name)
 {
     static char conninfo[256];

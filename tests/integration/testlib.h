@@ -28,6 +28,9 @@ void tl_sql(const char *conninfo, const char *fmt, ...) __attribute__((format(pr
 /* First column of the first row, malloc'd; NULL for SQL NULL or no row. */
 char *tl_sql_value(const char *conninfo, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Asserts that tl_sql_value() would give want (NULL: SQL NULL or no row). */
+void tl_sql_expect(const char *conninfo, const char *want, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* pg_current_wal_insert_lsn(). */
 uint64_t tl_current_lsn(const char *conninfo);
 /* confirmed_flush_lsn of a slot (0 if missing). */

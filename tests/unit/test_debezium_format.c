@@ -12,6 +12,8 @@
 #include "txn_harness.h"
 
 #include "format/format.h"
+#include "../json_check.h"
+#include "column_values.h"
 
 #define S(lit) ((char *)(lit))
 #define REL(relid_, schema_, name_, ncols_, cols_, nkeys_, keys_)                                  \
@@ -25,18 +27,6 @@
     {                                                                                              \
         .name = (name_), .type_name = (type_name_), .type_oid = (oid_), .sent_oid = (oid_),        \
         .typmod = (typmod_), .not_null = (not_null_), .is_key = (key_), .is_ident = (key_)         \
-    }
-#define TXT(lit)                                                                                   \
-    {                                                                                              \
-        (lit), sizeof(lit) - 1, PGCDC_COL_TEXT                                                     \
-    }
-#define NUL                                                                                        \
-    {                                                                                              \
-        NULL, 0, PGCDC_COL_NULL                                                                    \
-    }
-#define UNCH                                                                                       \
-    {                                                                                              \
-        NULL, 0, PGCDC_COL_UNCHANGED                                                               \
     }
 /* A numeric modifier: ((precision << 16) | scale) + VARHDRSZ. */
 #define NUMERIC_MOD(p, s) (((p) << 16 | (s)) + 4)
@@ -239,21 +229,6 @@ static const char *format_text(pgcdc_formatter *f, const pgcdc_change *c)
     assert_true(v[2] / 1000 == v[1]);
     assert_true(llabs(v[0] / 1000 - (long long)time(NULL)) < 600);
     return result;
-}
-
-static void assert_json(json_t *got, const char *want_text)
-{
-    json_error_t err;
-    json_t *want = json_loads(want_text, JSON_DECODE_ANY, &err);
-
-    if (want == NULL)
-        fail_msg("bad expectation %s: %s", want_text, err.text);
-    if (got == NULL || !json_equal(got, want)) {
-        char *g = got != NULL ? json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-
-        fail_msg("JSON differs\n got: %s\nwant: %s", g != NULL ? g : "(missing)", want_text);
-    }
-    json_decref(want);
 }
 
 static json_t *path(json_t *doc, const char *a, const char *b)

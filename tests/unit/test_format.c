@@ -18,6 +18,7 @@
 #include "core/row.h"
 #include "format/json.h"
 #include "wire/types.h"
+#include "column_values.h"
 
 /* Relation fields are char *; the fixtures point them at literals they never change. */
 #define S(lit) ((char *)(lit))
@@ -33,19 +34,6 @@
     {                                                                                              \
         .name = (name_), .type_name = (type_name_), .type_oid = (oid_), .sent_oid = (oid_),        \
         .typmod = -1, .not_null = -1, .is_key = (key_), .is_ident = (ident_)                       \
-    }
-/* Column values as the decoder hands them over: NUL-terminated text and its length. */
-#define TXT(lit)                                                                                   \
-    {                                                                                              \
-        (lit), sizeof(lit) - 1, PGCDC_COL_TEXT                                                     \
-    }
-#define NUL                                                                                        \
-    {                                                                                              \
-        NULL, 0, PGCDC_COL_NULL                                                                    \
-    }
-#define UNCH                                                                                       \
-    {                                                                                              \
-        NULL, 0, PGCDC_COL_UNCHANGED                                                               \
     }
 
 #define FFFD "\xEF\xBF\xBD"
