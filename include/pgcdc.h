@@ -72,7 +72,8 @@ int pgcdc_version_num(void);
     X(SLOT_BUSY, -23, "replication slot is in use by another process")                             \
     X(SLOT_MISMATCH, -24, "replication slot is not a pgoutput slot of this database")              \
     X(SLOT_LIMIT, -25, "no replication slot left on the server")                                   \
-    X(DATABASE, -26, "database does not exist")
+    X(DATABASE, -26, "database does not exist")                                                    \
+    X(SINK, -27, "a sink could not deliver")
 
 typedef enum pgcdc_err {
 #define PGCDC__ERR_ENUM(name, code, text) PGCDC_ERR_##name = code,
@@ -203,7 +204,7 @@ typedef struct pgcdc_property {
  * A sink: a versioned struct of functions (new members are appended, abi
  * tells which the struct has).  Every function runs on the worker's thread.
  */
-#define PGCDC_SINK_ABI 2
+#define PGCDC_SINK_ABI 3
 typedef struct pgcdc_sink_ops {
     int abi;          /* PGCDC_SINK_ABI */
     const char *kind; /* "file": its URI scheme and its properties' prefix, sink.<kind>. */
@@ -238,6 +239,19 @@ typedef struct pgcdc_sink_ops {
      * halts the worker.  May be NULL (nothing to reopen).
      */
     int (*reopen)(pgcdc_sink *sink);
+    /*
+     * abi 3: checks a URI of this kind before anything connects (called by
+     * pgcdc_config_add_sink()): PGCDC_OK, or PGCDC_ERR_INVALID with a
+     * one-line reason in err (errlen bytes).  May be NULL (any URI).
+     */
+    int (*check_uri)(const char *uri, char *err, size_t errlen);
+    /*
+     * abi 3: checks a property sink.<kind>.<name> that is not in the table
+     * (a client library's own, passed through): PGCDC_OK to keep it (read
+     * with pgcdc_sink_property()), or PGCDC_ERR_INVALID with a reason.  May
+     * be NULL (the table's properties only).
+     */
+    int (*check_property)(const char *name, const char *value, char *err, size_t errlen);
 } pgcdc_sink_ops;
 
 /* The sink's own state and the opaque pointer given with its ops. */

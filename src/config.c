@@ -440,6 +440,13 @@ int pgcdc_config_add_sink_ops(pgcdc_config *cfg, const pgcdc_sink_ops *ops, cons
         return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
                                   "a sink needs ABI 1 to %d, a kind and a write function",
                                   PGCDC_SINK_ABI);
+    if (ops->abi >= 3 && ops->check_uri != NULL) {
+        char why[512] = "";
+
+        if (ops->check_uri(uri != NULL ? uri : "", why, sizeof(why)) != PGCDC_OK)
+            return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "sink \"%s\": %s",
+                                      uri != NULL ? uri : "", why[0] ? why : "invalid URI");
+    }
     copy = strdup(uri != NULL ? uri : "");
     if (copy == NULL)
         return oom(cfg);
@@ -462,7 +469,8 @@ int pgcdc_config_add_sink(pgcdc_config *cfg, const char *uri)
 
     if (ops == NULL)
         return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
-                                  "unknown sink \"%s\" (use - for stdout or file:PATH)",
+                                  "unknown sink \"%s\" (use - for stdout, file:PATH, "
+                                  "kafka://HOST:PORT/TOPIC or http(s)://...)",
                                   uri != NULL ? uri : "(null)");
     return pgcdc_config_add_sink_ops(cfg, ops, uri, NULL);
 }

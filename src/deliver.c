@@ -113,6 +113,58 @@ static inline int call_with_retry(pgcdc_worker *w, const pgcdc_txn *txn, const t
     return rc >= 0 ? rc : retry(w, txn, t, rc);
 }
 
+/* The dead-letter file, opened on first use; err is the failure being recorded. */
+static int dead_file(pgcdc_worker *w, const char *err)
+{
+    int r;
+
+    if (w->dead_open)
+        return PGCDC_OK;
+    r = pgcdc__fileout_open(&w->dead, &w->ctx, w->cfg.dead_letter_path);
+    if (r != PGCDC_OK) {
+        pgcdc__fileout_close(&w->dead);
+        return pgcdc__append(&w->ctx, r, " (%s)", err);
+    }
+    w->dead_open = 1;
+    return PGCDC_OK;
+}
+
+/*
+ * A sink's payload it gave up on (a batch its target refused), as a JSON
+ * string with the error and the sink, durably, before the sink acknowledges it.
+ */
+static int dead_letter_payload(void *arg, const char *uri, const char *data, size_t len,
+                               const char *why)
+{
+    pgcdc_worker *w = arg;
+    pgcdc__buf *out;
+    char err[PGCDC__MSG_SIZE];
+    int r;
+
+    snprintf(err, sizeof(err), "%s", why);
+    r = dead_file(w, err);
+    if (r != PGCDC_OK)
+        return r;
+    out = &w->dead.buf;
+    pgcdc__buf_lit(out, "{\"dead_letter\":{\"error\":");
+    pgcdc__json_cstring(out, err);
+    pgcdc__buf_lit(out, ",\"sink\":");
+    pgcdc__json_cstring(out, uri);
+    pgcdc__buf_lit(out, ",\"at\":");
+    pgcdc__json_utc_time(out, pgcdc__wall_us());
+    pgcdc__buf_lit(out, "},\"payload\":");
+    pgcdc__json_string(out, data, len);
+    pgcdc__buf_lit(out, "}\n");
+    r = pgcdc__fileout_sync(&w->dead, &w->ctx);
+    if (r != PGCDC_OK)
+        return pgcdc__append(&w->ctx, r, " (dead-letter file; %s)", err);
+    atomic_fetch_add(&w->n_dead, 1);
+    pgcdc__log(&w->ctx, PGCDC_LOG_WARNING,
+               "dead-lettered %zu bytes sink \"%s\" gave up on to \"%s\": %s", len, uri,
+               w->cfg.dead_letter_path, err);
+    return PGCDC_OK;
+}
+
 /* The dead-letter policy: the event and its error, durably, before going on. */
 static int dead_letter(pgcdc_worker *w, const pgcdc_change *c)
 {
@@ -124,14 +176,9 @@ static int dead_letter(pgcdc_worker *w, const pgcdc_change *c)
     int r;
 
     memcpy(err, w->ctx.msg, sizeof(err));
-    if (!w->dead_open) {
-        r = pgcdc__fileout_open(&w->dead, &w->ctx, w->cfg.dead_letter_path);
-        if (r != PGCDC_OK) {
-            pgcdc__fileout_close(&w->dead);
-            return pgcdc__append(&w->ctx, r, " (%s)", err);
-        }
-        w->dead_open = 1;
-    }
+    r = dead_file(w, err);
+    if (r != PGCDC_OK)
+        return r;
     if (w->dead_fmt == NULL)
         w->dead_fmt = pgcdc_formatter_new(PGCDC_FORMAT_JSON, w->cat.database);
     if (w->dead_fmt == NULL || pgcdc_formatter_change(w->dead_fmt, c, &event, &len) != PGCDC_OK)
@@ -283,10 +330,13 @@ int pgcdc__deliver_open(pgcdc_worker *w)
         return pgcdc__fail(&w->ctx, PGCDC_ERR_NOMEM, "out of memory");
     for (int i = 0; i < w->cfg.nsinks; i++) {
         const pgcdc__sink_spec *spec = &w->cfg.sinks[i];
+        pgcdc__sink_env env = {&w->ctx,      &w->ledger,    &w->stop, &w->sink_poke,
+                               w->cfg.props, w->cfg.nprops, NULL,     w};
         int r;
 
-        w->sinks[i] = pgcdc__sink_new(spec->ops, spec->uri, spec->opaque, w->cfg.format, &w->ctx,
-                                      &w->ledger, w->cfg.props, w->cfg.nprops);
+        if (w->cfg.error_policy == PGCDC_ON_ERROR_DEAD_LETTER)
+            env.dead_letter = dead_letter_payload;
+        w->sinks[i] = pgcdc__sink_new(spec->ops, spec->uri, spec->opaque, w->cfg.format, &env);
         if (w->sinks[i] == NULL)
             return pgcdc__fail(&w->ctx, PGCDC_ERR_NOMEM, "out of memory");
         w->nsinks++;

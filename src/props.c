@@ -421,14 +421,34 @@ static int check_value(pgcdc_config *cfg, const char *key, const pgcdc_property 
     return PGCDC_OK;
 }
 
-/* A sink property: sink.<kind>.<key> of a built-in kind or of a sink added with its ops. */
-static const pgcdc_property *find_sink_prop(const pgcdc_config *cfg, const char *key,
-                                            const char **why)
+/* Every kind has it: its events' format, instead of the worker's. */
+static const pgcdc_property sink_format_prop = {
+    "format",
+    PGCDC_PROP_ENUM,
+    NULL,
+    0,
+    0,
+    "json|debezium|wal2json",
+    "this kind's sinks get events in this format instead of the worker's (format)"};
+
+/* A property a kind passes through to its client library, once the kind has checked it. */
+static const pgcdc_property sink_passthrough_prop = {
+    "", PGCDC_PROP_STRING, NULL, 0, 0, NULL, "passed through to the sink's client library"};
+
+/*
+ * A sink property: sink.<kind>.<key> of a built-in kind or of a sink added
+ * with its ops; one the kind does not list but lets through (its client
+ * library's own) when its check_property accepts value.
+ */
+static const pgcdc_property *find_sink_prop(pgcdc_config *cfg, const char *key, const char *value,
+                                            const char **why, int *failed)
 {
     const char *kind = key + 5;
     const char *dot = strchr(kind, '.');
     const pgcdc_sink_ops *ops = NULL;
+    const pgcdc_property *p;
     char name[32];
+    char err[512] = "";
 
     *why = "unknown sink kind";
     if (dot == NULL || (size_t)(dot - kind) >= sizeof(name))
@@ -443,7 +463,18 @@ static const pgcdc_property *find_sink_prop(const pgcdc_config *cfg, const char 
     if (ops == NULL)
         return NULL;
     *why = "unknown property of that sink";
-    return pgcdc__sink_property(ops, dot + 1);
+    if (strcmp(dot + 1, "format") == 0)
+        return &sink_format_prop;
+    p = pgcdc__sink_property(ops, dot + 1);
+    if (p != NULL || ops->abi < 3 || ops->check_property == NULL)
+        return p;
+    if (ops->check_property(dot + 1, value, err, sizeof(err)) != PGCDC_OK) {
+        pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "%s: %s", key,
+                           err[0] ? err : "unknown property of that sink");
+        *failed = 1;
+        return NULL;
+    }
+    return &sink_passthrough_prop;
 }
 
 int pgcdc_config_set(pgcdc_config *cfg, const char *key, const char *value, char *errbuf,
@@ -475,10 +506,22 @@ int pgcdc_config_set(pgcdc_config *cfg, const char *key, const char *value, char
             p = &own->info;
         }
     }
-    if (p == NULL && strncmp(norm, "sink.", 5) == 0)
-        p = find_sink_prop(cfg, norm, &why);
-    else if (p == NULL)
+    if (p == NULL && strncmp(norm, "sink.", 5) == 0) {
+        int failed = 0;
+
+        p = find_sink_prop(cfg, norm, value, &why, &failed);
+        if (failed) {
+            r = PGCDC_ERR_INVALID;
+            goto out;
+        }
+        /* A passed-through name is kept as written ("sink.kafka.linger.ms"). */
+        if (p == &sink_passthrough_prop) {
+            r = pgcdc__config_keep_prop(cfg, key, value);
+            goto out;
+        }
+    } else if (p == NULL) {
         p = find_format_prop(norm, &why);
+    }
     if (p == NULL) {
         r = pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
                                "%s \"%s\" (pgcdc --help-config lists every property)", why, key);

@@ -325,6 +325,10 @@ static int step(pgcdc_worker *w, const pgcdc_change **out, int timeout_ms, int p
         }
         if (at_end)
             left_ms = 10;
+        /* A sink's thread has news (a failure, say): its flush tells. */
+        if (atomic_load_explicit(&w->sink_poke, memory_order_relaxed) &&
+            atomic_exchange(&w->sink_poke, 0))
+            idle_done = 0;
         /* Caught up: the idle work first, then a wait. */
         r = pgcdc__stream_receive(w->stream, idle_done ? left_ms : 0, &buf, &len);
         if (r == 1) {

@@ -32,6 +32,7 @@ struct pgcdc_worker {
     pgcdc__describer *describer; /* names what the type table cannot; catalog facts formats need */
     int binary;                  /* the stream asks for binary values */
     atomic_int reopen;           /* pgcdc_worker_reopen() asked for the sinks to be reopened */
+    atomic_int sink_poke;        /* a sink's thread asked for the sinks to be flushed */
     atomic_int busy; /* in user code: the stream's keeper sends status updates meanwhile */
 
     /* Sinks, and the formatters their events share. */

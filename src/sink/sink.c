@@ -9,13 +9,21 @@
 
 #include "core/row.h"
 #include "format/format.h"
+#include "base/num.h"
 #include "sink/file.h"
+#include "sink/http.h"
+#include "sink/kafka.h"
 #include "sink/sink.h"
 
 static const struct {
     const pgcdc_sink_ops *ops;
     const char *prefix; /* of its properties */
-} kinds[] = {{&pgcdc__file_sink, "sink.file"}};
+    const char *alias;  /* another URI scheme of the kind, or NULL */
+} kinds[] = {
+    {&pgcdc__file_sink, "sink.file", NULL},
+    {&pgcdc__kafka_sink, "sink.kafka", NULL},
+    {&pgcdc__http_sink, "sink.http", "https"},
+};
 
 const pgcdc_sink_ops *pgcdc__sink_kind_at(int i, const char **prefix)
 {
@@ -50,6 +58,10 @@ const pgcdc_sink_ops *pgcdc__sink_kind_for_uri(const char *uri)
         return NULL;
     memcpy(scheme, uri, (size_t)(colon - uri));
     scheme[colon - uri] = '\0';
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        if (kinds[i].alias != NULL && strcmp(kinds[i].alias, scheme) == 0)
+            return kinds[i].ops;
+    }
     return pgcdc__sink_kind(scheme);
 }
 
@@ -73,10 +85,10 @@ const pgcdc_property *pgcdc__sink_property(const pgcdc_sink_ops *ops, const char
 }
 
 pgcdc_sink *pgcdc__sink_new(const pgcdc_sink_ops *ops, const char *uri, void *opaque,
-                            pgcdc_format format, pgcdc__ctx *ctx, pgcdc__ledger *ledger,
-                            const pgcdc__prop_value *props, int nprops)
+                            pgcdc_format format, const pgcdc__sink_env *env)
 {
     pgcdc_sink *sink = calloc(1, sizeof(*sink));
+    const char *own;
 
     if (sink == NULL)
         return NULL;
@@ -87,11 +99,16 @@ pgcdc_sink *pgcdc__sink_new(const pgcdc_sink_ops *ops, const char *uri, void *op
     }
     sink->ops = ops;
     sink->opaque = opaque;
+    sink->env = *env;
+    sink->ctx = env->ctx;
+    sink->ledger = env->ledger;
+    sink->props = env->props;
+    sink->nprops = env->nprops;
     sink->format = format;
-    sink->ctx = ctx;
-    sink->ledger = ledger;
-    sink->props = props;
-    sink->nprops = nprops;
+    /* Checked when set: one of the formats' names. */
+    own = pgcdc_sink_property(sink, "format");
+    if (own != NULL)
+        pgcdc_format_parse(own, &sink->format);
     return sink;
 }
 
@@ -193,6 +210,87 @@ const char *pgcdc_sink_property(const pgcdc_sink *sink, const char *key)
     }
     p = pgcdc__sink_property(sink->ops, key);
     return p != NULL ? p->default_value : NULL;
+}
+
+void pgcdc__sink_wake(const pgcdc_sink *sink)
+{
+    if (sink->env.poke != NULL)
+        atomic_store(sink->env.poke, 1);
+    if (sink->env.stop != NULL)
+        pgcdc__stop_wake(sink->env.stop);
+}
+
+int pgcdc__sink_stopping(const pgcdc_sink *sink)
+{
+    return sink->env.stop != NULL && pgcdc__stop_requested(sink->env.stop);
+}
+
+int pgcdc__sink_can_dead_letter(const pgcdc_sink *sink)
+{
+    return sink->env.dead_letter != NULL;
+}
+
+int pgcdc__sink_dead_letter(pgcdc_sink *sink, const char *data, size_t len, const char *why)
+{
+    if (sink->env.dead_letter == NULL)
+        return pgcdc__fail(sink->ctx, PGCDC_ERR_SINK, "%s", why);
+    return sink->env.dead_letter(sink->env.dead_letter_arg, sink->uri, data, len, why);
+}
+
+int pgcdc__sink_prop_at(const pgcdc_sink *sink, int i, const char **name, const char **value)
+{
+    size_t klen = strlen(sink->ops->kind);
+    int seen = 0;
+
+    for (int j = 0; j < sink->nprops; j++) {
+        const char *k = sink->props[j].key;
+
+        if (strncmp(k, "sink.", 5) != 0 || strncmp(k + 5, sink->ops->kind, klen) != 0 ||
+            k[5 + klen] != '.')
+            continue;
+        if (seen++ == i) {
+            *name = k + 6 + klen;
+            *value = sink->props[j].value;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int pgcdc__sink_prop_num(pgcdc_sink *sink, const char *key, long long *out)
+{
+    const pgcdc_property *p = pgcdc__sink_property(sink->ops, key);
+    const char *text = pgcdc_sink_property(sink, key);
+    int on;
+
+    if (p == NULL || text == NULL)
+        return pgcdc__fail(sink->ctx, PGCDC_ERR_INVALID, "sink.%s.%s is not set", sink->ops->kind,
+                           key);
+    switch (p->type) {
+    case PGCDC_PROP_DURATION:
+        if (pgcdc__parse_duration_ms(text, out) == 0)
+            return PGCDC_OK;
+        break;
+    case PGCDC_PROP_SIZE:
+        if (pgcdc__parse_size(text, out) == 0)
+            return PGCDC_OK;
+        break;
+    case PGCDC_PROP_BOOL:
+        if (pgcdc__parse_flag(text, &on) == 0) {
+            *out = on;
+            return PGCDC_OK;
+        }
+        break;
+    default: {
+        char *end;
+
+        *out = strtoll(text, &end, 10);
+        if (end != text && *end == '\0')
+            return PGCDC_OK;
+    }
+    }
+    return pgcdc__fail(sink->ctx, PGCDC_ERR_INVALID, "invalid value \"%s\" for sink.%s.%s", text,
+                       sink->ops->kind, key);
 }
 
 int pgcdc_sink_ack(pgcdc_sink *sink, uint64_t token)

@@ -7,6 +7,7 @@
 #ifndef PGCDC_SINK_SINK_H
 #define PGCDC_SINK_SINK_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +46,26 @@ struct pgcdc_sink_event {
     pgcdc_format format; /* the format of the sink being given the event */
 };
 
+/*
+ * Writes a payload a sink could not deliver, with why, durably to the
+ * dead-letter file; PGCDC_OK or an error (message in the worker's context).
+ * Worker's thread only.
+ */
+typedef int (*pgcdc__dead_letter_fn)(void *arg, const char *sink_uri, const char *data, size_t len,
+                                     const char *why);
+
+/* What the worker lends every sink. */
+typedef struct pgcdc__sink_env {
+    pgcdc__ctx *ctx;
+    pgcdc__ledger *ledger;
+    pgcdc__stop *stop;              /* the worker's stop request (and its wake-up) */
+    atomic_int *poke;               /* set to have the worker flush its sinks soon */
+    const pgcdc__prop_value *props; /* the worker's, for pgcdc_sink_property */
+    int nprops;
+    pgcdc__dead_letter_fn dead_letter; /* NULL: the error policy is to halt */
+    void *dead_letter_arg;
+} pgcdc__sink_env;
+
 struct pgcdc_sink {
     const pgcdc_sink_ops *ops;
     char *uri;
@@ -54,8 +75,9 @@ struct pgcdc_sink {
     int opened;
     pgcdc__ctx *ctx;
     pgcdc__ledger *ledger;
-    const pgcdc__prop_value *props; /* the worker's, for pgcdc_sink_property */
+    const pgcdc__prop_value *props;
     int nprops;
+    pgcdc__sink_env env;
 };
 
 /* The built-in kind for a URI ("-", "file:PATH"), or NULL. */
@@ -67,10 +89,32 @@ const pgcdc_sink_ops *pgcdc__sink_kind_at(int i, const char **prefix);
 /* A kind's property of that name, or NULL. */
 const pgcdc_property *pgcdc__sink_property(const pgcdc_sink_ops *ops, const char *name);
 
-/* A sink for ops at uri; NULL on out of memory.  Not open yet. */
+/*
+ * A sink for ops at uri, in format unless sink.<kind>.format says another;
+ * NULL on out of memory.  Not open yet.  env is copied.
+ */
 pgcdc_sink *pgcdc__sink_new(const pgcdc_sink_ops *ops, const char *uri, void *opaque,
-                            pgcdc_format format, pgcdc__ctx *ctx, pgcdc__ledger *ledger,
-                            const pgcdc__prop_value *props, int nprops);
+                            pgcdc_format format, const pgcdc__sink_env *env);
+
+/* ---- for the built-in sinks that deliver from threads of their own ---- */
+
+/* Any thread: has the worker call the sink's flush soon (to pick up a failure, say). */
+void pgcdc__sink_wake(const pgcdc_sink *sink);
+/* Any thread: 1 once the worker was asked to stop. */
+int pgcdc__sink_stopping(const pgcdc_sink *sink);
+/* Worker's thread: 1 when the error policy is the dead-letter file, 0 when it is to halt. */
+int pgcdc__sink_can_dead_letter(const pgcdc_sink *sink);
+/* Worker's thread: writes data the sink gave up on, with why, durably to the dead-letter file. */
+int pgcdc__sink_dead_letter(pgcdc_sink *sink, const char *data, size_t len, const char *why);
+/*
+ * The i-th property set for this sink's kind (from 0, in the order set, a
+ * later one overriding an earlier one of the same name): 1 with *name (after
+ * "sink.<kind>.") and *value, 0 past the last.
+ */
+int pgcdc__sink_prop_at(const pgcdc_sink *sink, int i, const char **name, const char **value);
+/* A property as a number of its type (duration in ms, size in bytes): *out, or PGCDC_ERR_INVALID.
+ */
+int pgcdc__sink_prop_num(pgcdc_sink *sink, const char *key, long long *out);
 /*
  * Open, write and flush: the sink's own result, with a message in the
  * context when it failed (its own, or one naming the sink).

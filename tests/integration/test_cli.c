@@ -396,9 +396,9 @@ static void test_property_flags_refused(void **state)
     base[8] = "nosuch=1";
     assert_int_equal(tt_run(base), 2);
     tt_assert_stderr_one_line("unknown property \"nosuch\"");
-    base[8] = "sink.kafka.brokers=h:9092";
+    base[8] = "sink.mqtt.brokers=h:9092";
     assert_int_equal(tt_run(base), 2);
-    tt_assert_stderr_one_line("unknown sink kind \"sink.kafka.brokers\"");
+    tt_assert_stderr_one_line("unknown sink kind \"sink.mqtt.brokers\"");
     base[8] = "sink.file.nosuch=1";
     assert_int_equal(tt_run(base), 2);
     tt_assert_stderr_one_line("unknown property of that sink \"sink.file.nosuch\"");
@@ -440,16 +440,16 @@ static void test_property_flags_refused(void **state)
     tt_assert_stderr_one_line("\"-X\" needs a value");
     /* Sinks: an unknown scheme, by --sink or by -X sink=. */
     base[7] = "--sink";
-    base[8] = "kafka:topic";
+    base[8] = "mqtt:topic";
     assert_int_equal(tt_run(base), 2);
-    tt_assert_stderr_one_line("unknown sink \"kafka:topic\"");
+    tt_assert_stderr_one_line("unknown sink \"mqtt:topic\"");
     base[8] = "stdout";
     assert_int_equal(tt_run(base), 2);
     tt_assert_stderr_one_line("unknown sink \"stdout\"");
     base[7] = "-X";
-    base[8] = "sink=kafka:topic";
+    base[8] = "sink=mqtt:topic";
     assert_int_equal(tt_run(base), 2);
-    tt_assert_stderr_one_line("unknown sink \"kafka:topic\"");
+    tt_assert_stderr_one_line("unknown sink \"mqtt:topic\"");
 }
 
 /* --help-config: the property table, a Markdown row for each property, five cells each. */

@@ -716,7 +716,7 @@ static void test_set_lists_append(void **state)
     assert_set(cfg, "sink", "file:/tmp/one");
     assert_field(cfg, "sink", "-,file:/tmp/one");
     assert_ptr_equal(cfg->sinks[0].ops, cfg->sinks[1].ops);
-    assert_refused(cfg, "sink", "kafka:topic", "unknown sink \"kafka:topic\"", NULL);
+    assert_refused(cfg, "sink", "mqtt:topic", "unknown sink \"mqtt:topic\"", NULL);
     assert_refused(cfg, "sink", "", "unknown sink", NULL);
     assert_int_equal(cfg->nsinks, 2);
     /* A sink's properties keep every value set, the last one counting. */
@@ -736,7 +736,7 @@ static void test_set_unknown(void **state)
     assert_refused(cfg, longkey, "1", "unknown property", NULL);
     assert_refused(cfg, "handler", "1", "unknown property \"handler\"", NULL);
     assert_refused(cfg, "handler.", "1", "unknown property", NULL);
-    assert_refused(cfg, "sink.kafka.brokers", "h:9092", "unknown sink kind", "sink.kafka.brokers",
+    assert_refused(cfg, "sink.mqtt.brokers", "h:9092", "unknown sink kind", "sink.mqtt.brokers",
                    NULL);
     assert_refused(cfg, "sink.file", "1", "unknown sink kind", NULL);
     assert_refused(cfg, "sink.", "1", "unknown sink kind", NULL);
@@ -837,7 +837,7 @@ static void test_set_own_sink_property(void **state)
 static void test_add_sink(void **state)
 {
     pgcdc_config *cfg = *state;
-    static const char *const bad[] = {"",       "file",      "kafka:topic", "http://h/x",
+    static const char *const bad[] = {"",       "file",      "mqtt:topic",  "ftp://h/x",
                                       "stdout", "--",        "FILE:/tmp/x", " file:/tmp/x",
                                       "-:",     "file/tmp/x"};
     int opaque;
