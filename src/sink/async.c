@@ -133,9 +133,9 @@ int pgcdc__inflight_drain(pgcdc__inflight *f, int timeout_ms)
             break;
         }
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (timeout_ms >= 0 && (now.tv_sec - start.tv_sec) * 1000 +
-                                       (now.tv_nsec - start.tv_nsec) / 1000000 >=
-                                   timeout_ms) {
+        if (timeout_ms >= 0 &&
+            (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >=
+                timeout_ms) {
             r = PGCDC_ERR_SINK;
             break;
         }

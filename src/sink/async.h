@@ -21,8 +21,8 @@ typedef struct pgcdc__inflight {
     size_t bytes; /* reserved and not yet released */
     size_t peak;  /* the most ever in flight */
     size_t bound;
-    int waiting;  /* the worker waits for room */
-    int err;      /* a failure from the sink's thread; 0 while none */
+    int waiting; /* the worker waits for room */
+    int err;     /* a failure from the sink's thread; 0 while none */
     char msg[PGCDC__MSG_SIZE];
 } pgcdc__inflight;
 

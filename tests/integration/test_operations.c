@@ -76,12 +76,30 @@ static int slot_holder(const char *db, const char *slot)
     return pid;
 }
 
+/*
+ * Sessions a test holds a transaction open in.  Creating a slot anywhere on
+ * the server waits for such a transaction, so a failed test must not leave
+ * one behind for the tests running beside it: the teardown ends them.
+ */
+static PGconn *held[2];
+
+static int end_held(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(held) / sizeof(held[0]); i++) {
+        PQfinish(held[i]);
+        held[i] = NULL;
+    }
+    return 0;
+}
+
 /* A transaction with an xid, left open: creating a slot waits for it. */
 static PGconn *open_transaction(const char *db)
 {
     PGconn *conn = tl_connect(db);
     PGresult *res = PQexec(conn, "BEGIN; SELECT txid_current()");
 
+    held[0] = conn;
     assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
     PQclear(res);
     return conn;
@@ -108,6 +126,7 @@ static void test_signal_during_startup(void **state)
     pid = tt_spawn(args, NULL);
     wait_value(db, "1",
                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND "
+               "datname = current_database() AND "
                "query LIKE '%%pg_create_logical_replication_slot%%' AND pid <> pg_backend_pid()");
     kill(pid, SIGINT);
     assert_int_equal(tt_wait(pid), 128 + SIGINT);
@@ -119,9 +138,11 @@ static void test_signal_during_startup(void **state)
     res = PQexec(blocker, "COMMIT");
     PQclear(res);
     PQfinish(blocker);
+    held[0] = NULL;
 
     /* Another step: setting REPLICA IDENTITY FULL waits for a lock on the table. */
     locker = tl_connect(db);
+    held[1] = locker;
     res = PQexec(locker, "BEGIN; LOCK TABLE a IN ACCESS SHARE MODE");
     assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
     PQclear(res);
@@ -129,13 +150,14 @@ static void test_signal_during_startup(void **state)
     pid = tt_spawn(args, NULL);
     wait_value(db, "1",
                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
-               "query LIKE 'ALTER TABLE%%'");
+               "datname = current_database() AND query LIKE 'ALTER TABLE%%'");
     kill(pid, SIGTERM);
     assert_int_equal(tt_wait(pid), 128 + SIGTERM);
     tt_assert_stderr_one_line("interrupted while trying to set REPLICA IDENTITY FULL (SIGTERM)");
     assert_null(tl_sql_value(db, "SELECT 1 FROM pg_publication WHERE pubname = 'p_int'"));
     tl_sql_expect(db, "d", "SELECT relreplident FROM pg_class WHERE relname = 'a'");
     PQfinish(locker);
+    held[1] = NULL;
 }
 
 /*
@@ -581,11 +603,16 @@ static void test_drop_pipeline(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_signal_during_startup), cmocka_unit_test(test_slot_in_use),
-        cmocka_unit_test(test_slot_exit_codes),       cmocka_unit_test(test_meaningless_options),
-        cmocka_unit_test(test_permanent_errors),      cmocka_unit_test(test_database_renamed),
-        cmocka_unit_test(test_stalled_output),        cmocka_unit_test(test_sighup_reopens_output),
-        cmocka_unit_test(test_password_not_in_ps),    cmocka_unit_test(test_drop_pipeline),
+        cmocka_unit_test_teardown(test_signal_during_startup, end_held),
+        cmocka_unit_test(test_slot_in_use),
+        cmocka_unit_test(test_slot_exit_codes),
+        cmocka_unit_test(test_meaningless_options),
+        cmocka_unit_test(test_permanent_errors),
+        cmocka_unit_test(test_database_renamed),
+        cmocka_unit_test(test_stalled_output),
+        cmocka_unit_test(test_sighup_reopens_output),
+        cmocka_unit_test(test_password_not_in_ps),
+        cmocka_unit_test(test_drop_pipeline),
     };
     int r;
 
