@@ -330,8 +330,17 @@ int pgcdc__deliver_open(pgcdc_worker *w)
         return pgcdc__fail(&w->ctx, PGCDC_ERR_NOMEM, "out of memory");
     for (int i = 0; i < w->cfg.nsinks; i++) {
         const pgcdc__sink_spec *spec = &w->cfg.sinks[i];
-        pgcdc__sink_env env = {&w->ctx,      &w->ledger,    &w->stop, &w->sink_poke,
-                               w->cfg.props, w->cfg.nprops, NULL,     w};
+        pgcdc__sink_env env = {
+            .ctx = &w->ctx,
+            .ledger = &w->ledger,
+            .stop = &w->stop,
+            .poke = &w->sink_poke,
+            .props = w->cfg.props,
+            .nprops = w->cfg.nprops,
+            .dead_letter_arg = w,
+            .slot = w->cfg.slot,
+            .database = w->cat.database,
+        };
         int r;
 
         if (w->cfg.error_policy == PGCDC_ON_ERROR_DEAD_LETTER)

@@ -220,6 +220,16 @@ void pgcdc__sink_wake(const pgcdc_sink *sink)
         pgcdc__stop_wake(sink->env.stop);
 }
 
+const char *pgcdc__sink_slot(const pgcdc_sink *sink)
+{
+    return sink->env.slot != NULL ? sink->env.slot : "";
+}
+
+const char *pgcdc__sink_database(const pgcdc_sink *sink)
+{
+    return sink->env.database != NULL ? sink->env.database : "";
+}
+
 int pgcdc__sink_stopping(const pgcdc_sink *sink)
 {
     return sink->env.stop != NULL && pgcdc__stop_requested(sink->env.stop);

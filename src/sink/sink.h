@@ -64,6 +64,8 @@ typedef struct pgcdc__sink_env {
     int nprops;
     pgcdc__dead_letter_fn dead_letter; /* NULL: the error policy is to halt */
     void *dead_letter_arg;
+    const char *slot; /* the worker's slot and database (names for a sink's own ids) */
+    const char *database;
 } pgcdc__sink_env;
 
 struct pgcdc_sink {
@@ -100,6 +102,9 @@ pgcdc_sink *pgcdc__sink_new(const pgcdc_sink_ops *ops, const char *uri, void *op
 
 /* Any thread: has the worker call the sink's flush soon (to pick up a failure, say). */
 void pgcdc__sink_wake(const pgcdc_sink *sink);
+/* The worker's slot and database names ("" when unknown). */
+const char *pgcdc__sink_slot(const pgcdc_sink *sink);
+const char *pgcdc__sink_database(const pgcdc_sink *sink);
 /* Any thread: 1 once the worker was asked to stop. */
 int pgcdc__sink_stopping(const pgcdc_sink *sink);
 /* Worker's thread: 1 when the error policy is the dead-letter file, 0 when it is to halt. */
