@@ -285,10 +285,12 @@ pgcdc_event_kind pgcdc_sink_event_kind(const pgcdc_sink_event *ev);
  */
 int pgcdc_sink_event_data(const pgcdc_sink_event *ev, const char **data, size_t *len);
 /*
- * The key of a change: a JSON object of its primary-key (or replica
- * identity) columns, from the new row or, for a DELETE, the old one
- * ({"id":1}); empty for a TRUNCATE, a table without a key, and begin and
- * commit events.  PGCDC_OK or PGCDC_ERR_NOMEM.
+ * The key of a change in the sink's format: a JSON object of its
+ * primary-key (or replica identity) columns, from the new row or, for a
+ * DELETE, the old one ({"id":1}); for the Debezium format, the connector's
+ * key struct (the primary key's columns encoded as the values are, with its
+ * schema when schemas are enabled).  Empty for a TRUNCATE, a table without
+ * a key, and begin and commit events.  PGCDC_OK or PGCDC_ERR_NOMEM.
  */
 int pgcdc_sink_event_key(const pgcdc_sink_event *ev, const char **data, size_t *len);
 /* The name the event is routed by ("schema.table"); NULL for begin and commit events. */

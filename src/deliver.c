@@ -339,7 +339,7 @@ int pgcdc__deliver_open(pgcdc_worker *w)
             .nprops = w->cfg.nprops,
             .dead_letter_arg = w,
             .slot = w->cfg.slot,
-            .database = w->cat.database,
+            .database = &w->cat.database,
         };
         int r;
 

@@ -182,8 +182,11 @@ static int debezium_needs(const pgcdc_formatter *f)
 {
     const pgcdc__dbz *x = f->state;
 
-    /* The schema block's "optional" says whether a column is NOT NULL. */
-    return x != NULL && x->schemas ? PGCDC__REL_NOT_NULL : 0;
+    /*
+     * The key is the primary key's columns; with schemas, "optional" says
+     * whether a column is NOT NULL.
+     */
+    return PGCDC__REL_PK | (x != NULL && x->schemas ? PGCDC__REL_NOT_NULL : 0);
 }
 
 /* ---- per relation ---- */
@@ -504,6 +507,54 @@ static void debezium_commit(pgcdc_formatter *f, const pgcdc_txn *txn)
     txn_event(f, txn, 1);
 }
 
+/*
+ * The message key, as the connector makes it: a struct of the primary key's
+ * columns (from the new row, or the old one for a DELETE), encoded as the
+ * values are; nothing (a null key) for a table without a primary key.
+ */
+static void debezium_key(pgcdc_formatter *f, const pgcdc_change *c, pgcdc__buf *j)
+{
+    pgcdc__dbz *x = state_of(f);
+    const pgcdc__relation *rel = c->rel;
+    const pgcdc_row *row = pgcdc_change_new(c) != NULL ? pgcdc_change_new(c) : pgcdc_change_old(c);
+    const pgcdc__dbz_rel *dr = x != NULL ? rel_of(x, rel) : NULL;
+    /* The catalog's primary key when asked for; else the key the stream knows. */
+    const int *keys = rel->npk >= 0 ? rel->pk : rel->keys;
+    int nkeys = rel->npk >= 0 ? rel->npk : rel->nkeys;
+
+    if (dr == NULL) {
+        j->oom = 1;
+        return;
+    }
+    if (row == NULL || nkeys == 0 || c->op == PGCDC_OP_TRUNCATE)
+        return;
+    if (x->schemas)
+        pgcdc__dbz_key_schema(x, j, rel, dr->cols, keys, nkeys);
+    pgcdc__buf_u8(j, '{');
+    for (int k = 0; k < nkeys; k++) {
+        int i = keys[k];
+
+        if (k > 0)
+            pgcdc__buf_u8(j, ',');
+        pgcdc__json_cstring(j, rel->cols[i].name);
+        pgcdc__buf_u8(j, ':');
+        switch (pgcdc__row_state(row, i)) {
+        case PGCDC_VALUE_PRESENT:
+            pgcdc__dbz_column(x, j, row, i, &dr->cols[i]);
+            break;
+        case PGCDC_VALUE_UNCHANGED:
+            pgcdc__dbz_unavailable(x, j, &dr->cols[i]);
+            break;
+        default:
+            pgcdc__buf_put(j, "null", 4);
+            break;
+        }
+    }
+    pgcdc__buf_u8(j, '}');
+    if (x->schemas)
+        pgcdc__buf_u8(j, '}');
+}
+
 const pgcdc__format_ops pgcdc__debezium_format = {
     .name = "debezium",
     .begin = debezium_begin,
@@ -514,4 +565,5 @@ const pgcdc__format_ops pgcdc__debezium_format = {
     .set = debezium_set,
     .needs = debezium_needs,
     .free_state = state_free,
+    .key = debezium_key,
 };

@@ -150,6 +150,12 @@ void pgcdc__dbz_interval(pgcdc__dbz *x, pgcdc__buf *j, const char *s, size_t n);
  */
 void pgcdc__dbz_envelope_schema(const pgcdc__dbz *x, pgcdc__buf *b, const pgcdc__relation *rel,
                                 const pgcdc__dbz_col *cols);
+/*
+ * {"schema":<the key struct's schema>,"payload": for the relation's keys:
+ * its columns keys[0..nkeys-1], encoded as cols says.
+ */
+void pgcdc__dbz_key_schema(const pgcdc__dbz *x, pgcdc__buf *b, const pgcdc__relation *rel,
+                           const pgcdc__dbz_col *cols, const int *keys, int nkeys);
 /* {"schema":<the transaction metadata value's schema>,"payload": for BEGIN and END events. */
 void pgcdc__dbz_txn_schema(pgcdc__buf *b);
 

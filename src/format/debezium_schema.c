@@ -282,3 +282,23 @@ void pgcdc__dbz_envelope_schema(const pgcdc__dbz *x, pgcdc__buf *b, const pgcdc_
     topic_name(b, x, rel);
     pgcdc__buf_lit(b, ".Envelope\",\"version\":2},\"payload\":");
 }
+
+void pgcdc__dbz_key_schema(const pgcdc__dbz *x, pgcdc__buf *b, const pgcdc__relation *rel,
+                           const pgcdc__dbz_col *cols, const int *keys, int nkeys)
+{
+    pgcdc__buf_lit(b, "{\"schema\":{\"type\":\"struct\",\"fields\":[");
+    for (int k = 0; k < nkeys; k++) {
+        int i = keys[k];
+
+        if (k > 0)
+            pgcdc__buf_u8(b, ',');
+        /* A primary key column is never null. */
+        value_schema(b, x, &cols[i], cols[i].kind, 0);
+        pgcdc__buf_lit(b, ",\"field\":");
+        pgcdc__json_cstring(b, rel->cols[i].name);
+        pgcdc__buf_u8(b, '}');
+    }
+    pgcdc__buf_lit(b, "],\"optional\":false,\"name\":\"");
+    topic_name(b, x, rel);
+    pgcdc__buf_lit(b, ".Key\"},\"payload\":");
+}

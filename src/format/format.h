@@ -27,6 +27,11 @@ typedef struct pgcdc__format_ops {
     int (*needs)(const pgcdc_formatter *f);
     /* Frees f->state, or NULL. */
     void (*free_state)(pgcdc_formatter *f);
+    /*
+     * Appends the change's message key in the format (nothing when it has
+     * none), or NULL for pgcdc__fmt_key's object of the key columns.
+     */
+    void (*key)(pgcdc_formatter *f, const pgcdc_change *c, pgcdc__buf *out);
 } pgcdc__format_ops;
 
 /* The format of that name ("wal2json"), or NULL. */

@@ -227,7 +227,7 @@ const char *pgcdc__sink_slot(const pgcdc_sink *sink)
 
 const char *pgcdc__sink_database(const pgcdc_sink *sink)
 {
-    return sink->env.database != NULL ? sink->env.database : "";
+    return sink->env.database != NULL && *sink->env.database != NULL ? *sink->env.database : "";
 }
 
 int pgcdc__sink_stopping(const pgcdc_sink *sink)
@@ -332,7 +332,8 @@ void pgcdc_sink_log(pgcdc_sink *sink, pgcdc_log_level level, const char *fmt, ..
 void pgcdc__formats_init(pgcdc__formats *fs)
 {
     memset(fs, 0, sizeof(*fs));
-    pgcdc__buf_init(&fs->key);
+    for (int i = 0; i < PGCDC__NFORMATS; i++)
+        pgcdc__buf_init(&fs->key[i]);
 }
 
 void pgcdc__formats_set_options(pgcdc__formats *fs, const pgcdc__prop_value *props, int nprops)
@@ -387,7 +388,8 @@ void pgcdc__formats_clear(pgcdc__formats *fs)
 {
     for (int i = 0; i < PGCDC__NFORMATS; i++)
         pgcdc_formatter_free(fs->f[i]);
-    pgcdc__buf_free(&fs->key);
+    for (int i = 0; i < PGCDC__NFORMATS; i++)
+        pgcdc__buf_free(&fs->key[i]);
     free(fs->dbname);
     pgcdc__formats_init(fs);
 }
@@ -443,14 +445,23 @@ int pgcdc_sink_event_data(const pgcdc_sink_event *ev, const char **data, size_t 
 int pgcdc_sink_event_key(const pgcdc_sink_event *ev, const char **data, size_t *len)
 {
     pgcdc_sink_event *mut = (pgcdc_sink_event *)ev;
-    pgcdc__buf *key = &ev->formats->key;
+    int i = (int)ev->format;
+    pgcdc__buf *key = &ev->formats->key[i];
     const char *text;
 
-    if (!ev->keyed) {
+    if (!(ev->keyed & (1u << i))) {
         pgcdc__buf_reset(key);
-        if (ev->change != NULL && ev->change->op != PGCDC_OP_TRUNCATE)
-            pgcdc__fmt_key(key, ev->change);
-        mut->keyed = 1;
+        if (ev->change != NULL && ev->change->op != PGCDC_OP_TRUNCATE) {
+            pgcdc_formatter *f = pgcdc__formats_get(ev->formats, ev->format);
+
+            if (f == NULL)
+                return PGCDC_ERR_NOMEM;
+            if (f->ops->key != NULL)
+                f->ops->key(f, ev->change, key);
+            else
+                pgcdc__fmt_key(key, ev->change);
+        }
+        mut->keyed |= 1u << i;
     }
     text = pgcdc__buf_cstr(key);
     if (text == NULL)

@@ -28,7 +28,7 @@ typedef struct pgcdc__prop_value {
 typedef struct pgcdc__formats {
     char *dbname;
     pgcdc_formatter *f[PGCDC__NFORMATS];
-    pgcdc__buf key;
+    pgcdc__buf key[PGCDC__NFORMATS];
     const pgcdc__prop_value *props; /* the formats' options: <format>.<name>, already checked */
     int nprops;
 } pgcdc__formats;
@@ -42,7 +42,7 @@ struct pgcdc_sink_event {
     unsigned formatted; /* bit per format */
     const char *data[PGCDC__NFORMATS];
     size_t len[PGCDC__NFORMATS];
-    int keyed;
+    unsigned keyed;      /* bit per format */
     pgcdc_format format; /* the format of the sink being given the event */
 };
 
@@ -64,8 +64,8 @@ typedef struct pgcdc__sink_env {
     int nprops;
     pgcdc__dead_letter_fn dead_letter; /* NULL: the error policy is to halt */
     void *dead_letter_arg;
-    const char *slot; /* the worker's slot and database (names for a sink's own ids) */
-    const char *database;
+    const char *slot;      /* the worker's slot (a name for a sink's own ids) */
+    char *const *database; /* its database's name, known once the worker started */
 } pgcdc__sink_env;
 
 struct pgcdc_sink {
@@ -102,7 +102,7 @@ pgcdc_sink *pgcdc__sink_new(const pgcdc_sink_ops *ops, const char *uri, void *op
 
 /* Any thread: has the worker call the sink's flush soon (to pick up a failure, say). */
 void pgcdc__sink_wake(const pgcdc_sink *sink);
-/* The worker's slot and database names ("" when unknown). */
+/* The worker's slot and database names ("" when unknown: the database is, in open). */
 const char *pgcdc__sink_slot(const pgcdc_sink *sink);
 const char *pgcdc__sink_database(const pgcdc_sink *sink);
 /* Any thread: 1 once the worker was asked to stop. */

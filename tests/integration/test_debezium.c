@@ -19,9 +19,10 @@
 /* ~9.6 kB, stored out of line (the columns' storage is EXTERNAL). */
 #define BIG "(SELECT string_agg(md5(g::text), '') FROM generate_series(1, 300) g)"
 
-/* The sink: every event's lines, parsed. */
+/* The sink: every event's lines, parsed, and each change's key (null when it has none). */
 typedef struct lines_sink {
     json_t *lines;
+    json_t *keys;
 } lines_sink;
 
 static int lines_open(pgcdc_sink *sink, const char *uri)
@@ -39,6 +40,17 @@ static int lines_write(pgcdc_sink *sink, const pgcdc_sink_event *ev)
     size_t pos = 0;
 
     assert_int_equal(pgcdc_sink_format(sink), PGCDC_FORMAT_DEBEZIUM);
+    if (pgcdc_sink_event_kind(ev) == PGCDC_EVENT_CHANGE) {
+        const char *key;
+        size_t klen;
+        json_error_t err;
+        json_t *doc = json_null();
+
+        assert_int_equal(pgcdc_sink_event_key(ev, &key, &klen), PGCDC_OK);
+        if (klen > 0 && (doc = json_loadb(key, klen, JSON_REJECT_DUPLICATES, &err)) == NULL)
+            fail_msg("key not JSON (%s): %.*s", err.text, (int)klen, key);
+        json_array_append_new(s->keys, doc);
+    }
     assert_int_equal(pgcdc_sink_event_data(ev, &data, &len), PGCDC_OK);
     while (pos < len) {
         const char *nl = memchr(data + pos, '\n', len - pos);
@@ -62,12 +74,15 @@ static const pgcdc_sink_ops lines_ops = {
     .write = lines_write,
 };
 
-/* Runs a worker on slot up to end with the Debezium options given; returns its lines. */
-static json_t *run(const char *db, const char *slot, const char *tables, uint64_t end,
-                   const char *const *opts)
+/*
+ * Runs a worker on slot up to end with the Debezium options given; returns
+ * its lines, and the changes' keys in *keys (when not NULL).
+ */
+static json_t *run_keyed(const char *db, const char *slot, const char *tables, uint64_t end,
+                         const char *const *opts, json_t **keys)
 {
     pgcdc_config *cfg = tl_config(db, slot, "p_dbz", tables);
-    lines_sink s = {json_array()};
+    lines_sink s = {json_array(), json_array()};
     char err[256];
     pgcdc_worker *w;
 
@@ -84,7 +99,17 @@ static json_t *run(const char *db, const char *slot, const char *tables, uint64_
         fail_msg("worker: %s", pgcdc_worker_errmsg(w));
     pgcdc_worker_free(w);
     pgcdc_config_free(cfg);
+    if (keys != NULL)
+        *keys = s.keys;
+    else
+        json_decref(s.keys);
     return s.lines;
+}
+
+static json_t *run(const char *db, const char *slot, const char *tables, uint64_t end,
+                   const char *const *opts)
+{
+    return run_keyed(db, slot, tables, end, opts, NULL);
 }
 
 /* ---- small readers ---- */
@@ -531,10 +556,85 @@ static void test_debezium_events(void **state)
     tl_sql(db, "SELECT pg_drop_replication_slot('td_dbz')");
 }
 
+/*
+ * The message key as the connector makes it: the primary key's columns
+ * (not the replica identity's), encoded as the values are, from the old row
+ * of a DELETE; null for a table without a primary key; with schemas, a
+ * struct named <prefix>.<schema>.<table>.Key.
+ */
+static void test_debezium_keys(void **state)
+{
+    static const char *const as_string[] = {"debezium.decimal.handling.mode", "string", NULL};
+    static const char *const schemas[] = {"debezium.schemas.enable",
+                                          "true",
+                                          "debezium.topic.prefix",
+                                          "srv",
+                                          "debezium.decimal.handling.mode",
+                                          "string",
+                                          NULL};
+    const char *db = tl_fresh_db("t_dbz_keys");
+    json_t *keys;
+    json_t *lines;
+    json_t *k;
+    json_t *fields;
+    uint64_t end;
+    char err[256];
+    pgcdc_config *cfg = tl_config(db, "s_dbz_keys", "p_dbz", "k,nokey");
+
+    (void)state;
+    tl_sql(db, "CREATE TABLE k (a int, b numeric(6,2), c text UNIQUE NOT NULL, "
+               "PRIMARY KEY (a, b))");
+    /* The replica identity is another key: Debezium's key is still the primary key. */
+    tl_sql(db, "ALTER TABLE k REPLICA IDENTITY USING INDEX k_c_key");
+    tl_sql(db, "CREATE TABLE nokey (x int)");
+    tl_sql(db, "ALTER TABLE nokey REPLICA IDENTITY FULL");
+    assert_int_equal(tl_start_only(cfg, err, sizeof(err)), PGCDC_OK);
+    pgcdc_config_free(cfg);
+    tl_sql(db, "INSERT INTO k VALUES (1, 2.50, 'one'); INSERT INTO nokey VALUES (7)");
+    tl_sql(db, "UPDATE k SET c = 'uno' WHERE a = 1");
+    tl_sql(db, "DELETE FROM k WHERE a = 1");
+    end = tl_current_lsn(db);
+
+    lines = run_keyed(db, "s_dbz_keys", "k,nokey", end, as_string, &keys);
+    assert_int_equal(json_array_size(keys), 4);
+    assert_json(json_array_get(keys, 0), "{\"a\":1,\"b\":\"2.50\"}");
+    assert_true(json_is_null(json_array_get(keys, 1)));
+    assert_json(json_array_get(keys, 2), "{\"a\":1,\"b\":\"2.50\"}");
+    /* The DELETE's old row under that identity holds c only: the key's columns are null. */
+    assert_json(json_array_get(keys, 3), "{\"a\":null,\"b\":null}");
+    json_decref(keys);
+    json_decref(lines);
+
+    tl_sql(db, "ALTER TABLE k REPLICA IDENTITY DEFAULT");
+    tl_sql(db, "INSERT INTO k VALUES (2, 3.25, 'two')");
+    tl_sql(db, "DELETE FROM k WHERE a = 2");
+    end = tl_current_lsn(db);
+    lines = run_keyed(db, "s_dbz_keys", "k,nokey", end, schemas, &keys);
+    assert_int_equal(json_array_size(keys), 2);
+    for (int i = 0; i < 2; i++) {
+        k = json_array_get(keys, (size_t)i);
+        assert_json(json_object_get(k, "payload"), "{\"a\":2,\"b\":\"3.25\"}");
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(k, "schema"), "name")),
+            "srv.public.k.Key");
+        assert_true(json_is_false(json_object_get(json_object_get(k, "schema"), "optional")));
+        fields = json_object_get(json_object_get(k, "schema"), "fields");
+        assert_int_equal(json_array_size(fields), 2);
+        assert_json(json_array_get(fields, 0), "{\"type\":\"int32\",\"optional\":false,"
+                                               "\"field\":\"a\"}");
+        assert_json(json_array_get(fields, 1), "{\"type\":\"string\",\"optional\":false,"
+                                               "\"field\":\"b\"}");
+    }
+    json_decref(keys);
+    json_decref(lines);
+    tl_sql(db, "SELECT pg_drop_replication_slot('s_dbz_keys')");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_debezium_events),
+        cmocka_unit_test(test_debezium_keys),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

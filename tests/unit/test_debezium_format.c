@@ -775,8 +775,9 @@ static void test_schema_block(void **state)
 
     (void)state;
     assert_int_equal(json_object_size(doc), 2);
-    assert_int_equal(f->ops->needs(f), PGCDC__REL_NOT_NULL);
-    assert_int_equal(plain->ops->needs(plain), 0);
+    /* The key needs the primary key; the schema block, NOT NULL too. */
+    assert_int_equal(f->ops->needs(f), PGCDC__REL_NOT_NULL | PGCDC__REL_PK);
+    assert_int_equal(plain->ops->needs(plain), PGCDC__REL_PK);
     assert_string_equal(json_string_value(json_object_get(schema, "name")),
                         "srv.public.types.Envelope");
     assert_json(json_object_get(schema, "version"), "2");
