@@ -202,6 +202,7 @@ static const pgcdc__dbz_rel *rel_of(pgcdc__dbz *x, const pgcdc__relation *rel)
     pgcdc__relation *mut = (pgcdc__relation *)rel;
     pgcdc__dbz_rel *dr = rel->fmt_extra;
     size_t head = offsetof(pgcdc__dbz_rel, cols) + (size_t)rel->ncols * sizeof(pgcdc__dbz_col);
+    pgcdc__dbz_rel *grown;
     pgcdc__buf b;
 
     if (dr != NULL && dr->key == x->key &&
@@ -235,15 +236,15 @@ static const pgcdc__dbz_rel *rel_of(pgcdc__dbz *x, const pgcdc__relation *rel)
         free(dr);
         return NULL;
     }
-    mut->fmt_extra = realloc(dr, head + b.len);
-    if (mut->fmt_extra == NULL) {
+    grown = realloc(dr, head + b.len);
+    if (grown == NULL) {
         free(dr);
     } else {
-        dr = mut->fmt_extra;
-        memcpy((char *)dr + head, b.data, b.len);
+        memcpy((char *)grown + head, b.data, b.len);
+        mut->fmt_extra = grown;
     }
     pgcdc__buf_free(&b);
-    return mut->fmt_extra;
+    return grown;
 }
 
 /* ---- per transaction ---- */
