@@ -272,6 +272,16 @@ static const prop props[] = {
 
 #define NPROPS ((int)(sizeof(props) / sizeof(props[0])))
 
+/* Every kind has it: its events' format, instead of the worker's. */
+static const pgcdc_property sink_format_prop = {
+    "format",
+    PGCDC_PROP_ENUM,
+    NULL,
+    0,
+    0,
+    "json|debezium|wal2json",
+    "this kind's sinks get events in this format instead of the worker's (format)"};
+
 const pgcdc_property *pgcdc_property_at(int i, const char **prefix)
 {
     const pgcdc__format_ops *format;
@@ -293,13 +303,14 @@ const pgcdc_property *pgcdc_property_at(int i, const char **prefix)
         }
         i -= format->nproperties;
     }
+    /* Each kind's own, then the format every kind has. */
     for (int k = 0; (ops = pgcdc__sink_kind_at(k, &sink_prefix)) != NULL; k++) {
-        if (i < ops->nproperties) {
+        if (i <= ops->nproperties) {
             if (prefix != NULL)
                 *prefix = sink_prefix;
-            return &ops->properties[i];
+            return i < ops->nproperties ? &ops->properties[i] : &sink_format_prop;
         }
-        i -= ops->nproperties;
+        i -= ops->nproperties + 1;
     }
     return NULL;
 }
@@ -420,16 +431,6 @@ static int check_value(pgcdc_config *cfg, const char *key, const pgcdc_property 
                                   text);
     return PGCDC_OK;
 }
-
-/* Every kind has it: its events' format, instead of the worker's. */
-static const pgcdc_property sink_format_prop = {
-    "format",
-    PGCDC_PROP_ENUM,
-    NULL,
-    0,
-    0,
-    "json|debezium|wal2json",
-    "this kind's sinks get events in this format instead of the worker's (format)"};
 
 /* A property a kind passes through to its client library, once the kind has checked it. */
 static const pgcdc_property sink_passthrough_prop = {
