@@ -54,6 +54,7 @@ uint64_t pgcdc_worker_confirmed_lsn(const pgcdc_worker *w)
 int pgcdc_worker_stats(const pgcdc_worker *w, pgcdc_stats *st)
 {
     pgcdc_worker *mut = (pgcdc_worker *)w;
+    pgcdc__hist lat;
 
     memset(st, 0, sizeof(*st));
     st->state = (pgcdc_state)atomic_load(&mut->state);
@@ -66,6 +67,11 @@ int pgcdc_worker_stats(const pgcdc_worker *w, pgcdc_stats *st)
     st->reconnects = atomic_load(&mut->n_reconnects);
     st->retries = atomic_load(&mut->n_retries);
     st->dead_letters = atomic_load(&mut->n_dead);
+    pgcdc__ledger_latency(&mut->ledger, &lat);
+    st->confirm_latency_p50_us = pgcdc__hist_quantile(&lat, 0.5);
+    st->confirm_latency_p99_us = pgcdc__hist_quantile(&lat, 0.99);
+    st->confirm_latency_max_us = lat.max;
+    st->confirmed_transactions = lat.count;
     return PGCDC_OK;
 }
 
@@ -186,7 +192,7 @@ static int commit_txn(pgcdc_worker *w, const pgcdc_txn *txn)
 
     if (r != PGCDC_OK)
         return r;
-    pgcdc__ledger_commit(&w->ledger, txn->token, txn->end_lsn);
+    pgcdc__ledger_commit(&w->ledger, txn->token, txn->end_lsn, txn->commit_time);
     pgcdc__ledger_ack(&w->ledger, txn->token); /* the guard */
     w->protocol_errors = 0;
     pgcdc__count(&w->n_txns);
@@ -364,6 +370,7 @@ static int step(pgcdc_worker *w, const pgcdc_change **out, int timeout_ms, int p
 static void finish(pgcdc_worker *w, int graceful)
 {
     int64_t until = pgcdc__now_us() + (int64_t)PGCDC__STOP_GRACE_MS * 1000;
+    pgcdc__hist lat;
     char lsn[32];
 
     while (graceful && pgcdc__deliver_idle(w) == PGCDC_OK && pgcdc__now_us() < until &&
@@ -372,6 +379,14 @@ static void finish(pgcdc_worker *w, int graceful)
     pgcdc__stream_close(w->stream, 1);
     pgcdc__log(&w->ctx, PGCDC_LOG_INFO, "stopped; confirmed up to %s",
                pgcdc_lsn_format(pgcdc__ledger_confirmed(&w->ledger), lsn, sizeof(lsn)));
+    pgcdc__ledger_latency(&w->ledger, &lat);
+    if (lat.count > 0)
+        pgcdc__log(&w->ctx, PGCDC_LOG_DEBUG,
+                   "commit to confirmation: p50 %.3f ms, p99 %.3f ms, max %.3f ms over %llu "
+                   "transactions",
+                   (double)pgcdc__hist_quantile(&lat, 0.5) / 1000.0,
+                   (double)pgcdc__hist_quantile(&lat, 0.99) / 1000.0, (double)lat.max / 1000.0,
+                   (unsigned long long)lat.count);
 }
 
 static int end_run(pgcdc_worker *w, int r)

@@ -4,7 +4,9 @@
  * a committed transaction once everything in it and before it is acknowledged.
  */
 #include <stdlib.h>
+#include <string.h>
 
+#include "base/clock.h"
 #include "core/ledger.h"
 #include "pgcdc.h"
 
@@ -18,6 +20,7 @@ int pgcdc__ledger_init(pgcdc__ledger *l)
     l->count = 0;
     l->next_token = 1;
     l->confirmed = 0;
+    memset(&l->latency, 0, sizeof(l->latency));
     pthread_mutex_init(&l->mu, NULL);
     return PGCDC_OK;
 }
@@ -61,6 +64,8 @@ static pgcdc__ledger_entry *find(pgcdc__ledger *l, uint64_t token)
 
 static void advance(pgcdc__ledger *l)
 {
+    int64_t now = 0;
+
     while (l->count > 0) {
         pgcdc__ledger_entry *e = at(l, 0);
 
@@ -68,6 +73,11 @@ static void advance(pgcdc__ledger *l)
             break;
         if (e->end_lsn > l->confirmed)
             l->confirmed = e->end_lsn;
+        if (e->commit_us > 0) {
+            if (now == 0)
+                now = pgcdc__wall_us();
+            pgcdc__hist_add(&l->latency, now > e->commit_us ? (uint64_t)(now - e->commit_us) : 0);
+        }
         l->head = (l->head + 1) & (l->cap - 1);
         l->count--;
     }
@@ -100,6 +110,7 @@ uint64_t pgcdc__ledger_begin(pgcdc__ledger *l)
         token = l->next_token++;
         e->token = token;
         e->end_lsn = 0;
+        e->commit_us = 0;
         e->pending = 0;
         l->count++;
     }
@@ -134,7 +145,7 @@ int pgcdc__ledger_ack(pgcdc__ledger *l, uint64_t token)
     return r;
 }
 
-void pgcdc__ledger_commit(pgcdc__ledger *l, uint64_t token, uint64_t end_lsn)
+void pgcdc__ledger_commit(pgcdc__ledger *l, uint64_t token, uint64_t end_lsn, int64_t commit_us)
 {
     pgcdc__ledger_entry *e;
 
@@ -142,6 +153,7 @@ void pgcdc__ledger_commit(pgcdc__ledger *l, uint64_t token, uint64_t end_lsn)
     e = find(l, token);
     if (e != NULL) {
         e->end_lsn = end_lsn;
+        e->commit_us = commit_us;
         advance(l);
     }
     pthread_mutex_unlock(&l->mu);
@@ -180,5 +192,12 @@ void pgcdc__ledger_idle_advance(pgcdc__ledger *l, uint64_t lsn)
     pthread_mutex_lock(&l->mu);
     if (l->count == 0 && lsn > l->confirmed)
         l->confirmed = lsn;
+    pthread_mutex_unlock(&l->mu);
+}
+
+void pgcdc__ledger_latency(pgcdc__ledger *l, pgcdc__hist *out)
+{
+    pthread_mutex_lock(&l->mu);
+    *out = l->latency;
     pthread_mutex_unlock(&l->mu);
 }

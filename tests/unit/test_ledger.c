@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "base/clock.h"
 #include "core/ledger.h"
 #include "pgcdc.h"
 
@@ -49,7 +50,7 @@ static uint64_t committed_with_holds(pgcdc__ledger *l, int n, uint64_t end_lsn)
     assert_int_not_equal(token, 0);
     for (int i = 0; i < n; i++)
         pgcdc__ledger_hold(l, token);
-    pgcdc__ledger_commit(l, token, end_lsn);
+    pgcdc__ledger_commit(l, token, end_lsn, 0);
     return token;
 }
 
@@ -86,13 +87,13 @@ static void test_commit_without_holds(void **state)
     assert_int_not_equal(t1, 0);
     assert_int_equal(pgcdc__ledger_count(l), 1);
     assert_int_equal(pgcdc__ledger_confirmed(l), 0);
-    pgcdc__ledger_commit(l, t1, 0x100);
+    pgcdc__ledger_commit(l, t1, 0x100, 0);
     assert_int_equal(pgcdc__ledger_confirmed(l), 0x100);
     assert_int_equal(pgcdc__ledger_count(l), 0);
 
     t2 = pgcdc__ledger_begin(l);
     assert_true(t2 > t1);
-    pgcdc__ledger_commit(l, t2, 0x200);
+    pgcdc__ledger_commit(l, t2, 0x200, 0);
     assert_int_equal(pgcdc__ledger_confirmed(l), 0x200);
     assert_int_equal(pgcdc__ledger_count(l), 0);
     /* The token of a confirmed transaction is gone. */
@@ -136,7 +137,7 @@ static void test_acked_before_commit(void **state)
     pgcdc__ledger_hold(l, t);
     assert_int_equal(pgcdc__ledger_ack(l, t), PGCDC_OK);
     assert_int_equal(pgcdc__ledger_count(l), 1);
-    pgcdc__ledger_commit(l, t, 0x40);
+    pgcdc__ledger_commit(l, t, 0x40, 0);
     assert_int_equal(pgcdc__ledger_confirmed(l), 0x40);
     assert_int_equal(pgcdc__ledger_count(l), 0);
 }
@@ -185,7 +186,7 @@ static void test_open_tail(void **state)
     assert_int_equal(pgcdc__ledger_ack(l, t2), PGCDC_OK);
     assert_int_equal(pgcdc__ledger_confirmed(l), 0x100);
     assert_int_equal(pgcdc__ledger_count(l), 1);
-    pgcdc__ledger_commit(l, t2, 0x180);
+    pgcdc__ledger_commit(l, t2, 0x180, 0);
     assert_int_equal(pgcdc__ledger_confirmed(l), 0x180);
     assert_int_equal(pgcdc__ledger_count(l), 0);
 }
@@ -197,10 +198,10 @@ static void test_open_head_blocks_later(void **state)
     uint64_t t1 = pgcdc__ledger_begin(l);
     uint64_t t2 = pgcdc__ledger_begin(l);
 
-    pgcdc__ledger_commit(l, t2, 0x200);
+    pgcdc__ledger_commit(l, t2, 0x200, 0);
     assert_int_equal(pgcdc__ledger_confirmed(l), 0);
     assert_int_equal(pgcdc__ledger_count(l), 2);
-    pgcdc__ledger_commit(l, t1, 0x100);
+    pgcdc__ledger_commit(l, t1, 0x100, 0);
     assert_int_equal(pgcdc__ledger_confirmed(l), 0x200);
     assert_int_equal(pgcdc__ledger_count(l), 0);
 }
@@ -225,7 +226,7 @@ static void test_abort_open(void **state)
     assert_int_equal(pgcdc__ledger_confirmed(l), 0);
     /* Neither does a late hold or commit. */
     pgcdc__ledger_hold(l, t2);
-    pgcdc__ledger_commit(l, t2, 0x900);
+    pgcdc__ledger_commit(l, t2, 0x900, 0);
     assert_int_equal(pgcdc__ledger_count(l), 1);
     assert_int_equal(pgcdc__ledger_confirmed(l), 0);
 
@@ -274,7 +275,7 @@ static void test_tokens_never_reused(void **state)
             pgcdc__ledger_abort_open(l);
             assert_int_equal(pgcdc__ledger_ack(l, t), PGCDC_ERR_INVALID);
         } else {
-            pgcdc__ledger_commit(l, t, (uint64_t)(i + 1) * 0x10);
+            pgcdc__ledger_commit(l, t, (uint64_t)(i + 1) * 0x10, 0);
             assert_int_equal(pgcdc__ledger_ack(l, t), PGCDC_OK);
             assert_int_equal(pgcdc__ledger_confirmed(l), (uint64_t)(i + 1) * 0x10);
         }
@@ -390,7 +391,7 @@ static void test_idle_advance(void **state)
     assert_int_equal(pgcdc__ledger_confirmed(l), 0x500);
     /* Committed but held: no move either. */
     pgcdc__ledger_hold(l, t);
-    pgcdc__ledger_commit(l, t, 0x600);
+    pgcdc__ledger_commit(l, t, 0x600, 0);
     pgcdc__ledger_idle_advance(l, 0x800);
     assert_int_equal(pgcdc__ledger_confirmed(l), 0x500);
     assert_int_equal(pgcdc__ledger_ack(l, t), PGCDC_OK);
@@ -477,7 +478,7 @@ static void random_step(pgcdc__ledger *l, model *m, uint64_t *seed, int grow)
             t->pending++;
         } else if (r < 95) {
             m->lsn += 1 + rng_next(seed) % 0x100;
-            pgcdc__ledger_commit(l, t->token, m->lsn);
+            pgcdc__ledger_commit(l, t->token, m->lsn, 0);
             t->end_lsn = m->lsn;
             model_advance(m);
         } else {
@@ -618,7 +619,7 @@ static void test_concurrent_acks(void **state)
             push_item(&q, token);
         }
         last_end = (uint64_t)(i + 1) * 0x30;
-        pgcdc__ledger_commit(l, token, last_end);
+        pgcdc__ledger_commit(l, token, last_end, 0);
         now = pgcdc__ledger_confirmed(l);
         assert_true(now >= prev);
         assert_true(now <= last_end);
@@ -639,6 +640,57 @@ static void test_concurrent_acks(void **state)
     pthread_cond_destroy(&q.cv);
     pthread_mutex_destroy(&q.mu);
     free(q.items);
+}
+
+/* The latency histogram: exact small values, quantiles within a bucket's width. */
+static void test_histogram(void **state)
+{
+    pgcdc__hist h;
+
+    (void)state;
+    memset(&h, 0, sizeof(h));
+    assert_int_equal(pgcdc__hist_quantile(&h, 0.99), 0);
+    for (uint64_t v = 1; v <= 10; v++)
+        pgcdc__hist_add(&h, v);
+    assert_int_equal(h.count, 10);
+    assert_int_equal(pgcdc__hist_quantile(&h, 0.5), 5);
+    assert_int_equal(pgcdc__hist_quantile(&h, 1.0), 10);
+    /* 990 values of 1000 us and 10 of 50 000: p99 is 1000 within 12.5 %, the max exact. */
+    memset(&h, 0, sizeof(h));
+    for (int i = 0; i < 990; i++)
+        pgcdc__hist_add(&h, 1000);
+    for (int i = 0; i < 10; i++)
+        pgcdc__hist_add(&h, 50000);
+    assert_in_range(pgcdc__hist_quantile(&h, 0.99), 1000, 1125);
+    assert_in_range(pgcdc__hist_quantile(&h, 0.999), 50000, 50000);
+    assert_int_equal(h.max, 50000);
+    /* Past the last bucket: counted there, the max still exact. */
+    pgcdc__hist_add(&h, UINT64_MAX / 2);
+    assert_int_equal(pgcdc__hist_quantile(&h, 1.0), UINT64_MAX / 2);
+}
+
+/*
+ * Each confirmed transaction with a commit time adds its commit-to-
+ * confirmation latency; one without adds nothing.
+ */
+static void test_latency_recorded(void **state)
+{
+    pgcdc__ledger *l = *state;
+    pgcdc__hist h;
+    uint64_t t1 = pgcdc__ledger_begin(l);
+    uint64_t t2 = pgcdc__ledger_begin(l);
+
+    pgcdc__ledger_hold(l, t1);
+    /* Committed on the server 5 s ago: at least that much when confirmed. */
+    pgcdc__ledger_commit(l, t1, 0x100, pgcdc__wall_us() - 5000000);
+    pgcdc__ledger_commit(l, t2, 0x200, 0);
+    pgcdc__ledger_latency(l, &h);
+    assert_int_equal(h.count, 0);
+    assert_int_equal(pgcdc__ledger_ack(l, t1), PGCDC_OK);
+    pgcdc__ledger_latency(l, &h);
+    assert_int_equal(h.count, 1);
+    assert_true(h.max >= 5000000);
+    assert_int_equal(pgcdc__ledger_confirmed(l), 0x200);
 }
 
 int main(void)
@@ -662,6 +714,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_confirmed_never_backward, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_against_model, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_acks, setup, teardown),
+        cmocka_unit_test(test_histogram),
+        cmocka_unit_test_setup_teardown(test_latency_recorded, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -226,6 +226,9 @@ static const prop_case prop_cases[] = {
     {"sink", "file:/tmp/events.jsonl", "file:/tmp/events.jsonl"},
     {"sink.file.flush_interval", "0", "0"},
     {"sink.file.flush_bytes", "64kB", "64kB"},
+    {"sink.file.format", "wal2json", "wal2json"},
+    {"sink.kafka.format", "Debezium", "debezium"},
+    {"sink.http.format", "json", "json"},
     {"wal2json.include_transaction", "false", "false"},
     {"wal2json.include_xids", "true", "true"},
     {"wal2json.include_timestamp", "on", "on"},
@@ -272,10 +275,10 @@ static void test_property_table(void **state)
     const pgcdc_property *p;
     int n = count_properties();
     int nsink = 0;
-    char names[64][128];
+    char names[128][128];
 
     (void)state;
-    assert_true(n > 0 && n <= 64);
+    assert_true(n > 0 && n <= 128);
     assert_null(pgcdc_property_at(-1, &kind));
     assert_null(kind);
     kind = "sentinel";
@@ -311,7 +314,8 @@ static void test_property_table(void **state)
             assert_true(p->choices != NULL && strlen(p->choices) > 0);
         /* The formats' options, then the built-in sinks' last, each with its prefix. */
         if (kind != NULL && strncmp(kind, "sink.", 5) == 0) {
-            assert_string_equal(kind, "sink.file");
+            assert_true(strcmp(kind, "sink.file") == 0 || strcmp(kind, "sink.kafka") == 0 ||
+                        strcmp(kind, "sink.http") == 0);
             nsink++;
         } else if (kind != NULL) {
             assert_true(strcmp(kind, "json") == 0 || strcmp(kind, "debezium") == 0 ||
