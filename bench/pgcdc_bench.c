@@ -93,6 +93,7 @@ typedef struct options {
     int timeout_s;
     int protocol;
     int binary; /* -1 text values, 1 binary, 0 the library's default (binary) */
+    int sinks;  /* --sink given: the result has commit-to-confirmation latency */
 } options;
 
 static pgcdc_worker *signal_worker;
@@ -395,6 +396,9 @@ static void usage(FILE *f)
                "      --protocol=1|2        pgoutput protocol version (default 1)\n"
                "      --binary              pgoutput binary mode (the library's default)\n"
                "      --no-binary           text values\n"
+               "      --sink=URI            also deliver every event to this sink (repeatable);\n"
+               "                            the result then has commit-to-confirmation latency\n"
+               "  -X KEY=VALUE              any property (pgcdc --help-config)\n"
                "  -h, --help                print this help and exit\n\n"
                "SIGINT and SIGTERM stop it; the result is printed all the same.\n"
                "Exit status: 0 done, 1 runtime error, 2 bad usage.\n");
@@ -402,7 +406,15 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
 {
-    enum { OPT_TIMEOUT = 256, OPT_READY, OPT_HIST, OPT_PROTOCOL, OPT_BINARY, OPT_NO_BINARY };
+    enum {
+        OPT_TIMEOUT = 256,
+        OPT_READY,
+        OPT_HIST,
+        OPT_PROTOCOL,
+        OPT_BINARY,
+        OPT_NO_BINARY,
+        OPT_SINK
+    };
     static const struct option longopts[] = {
         {"mode", required_argument, NULL, 'm'},
         {"dbname", required_argument, NULL, 'd'},
@@ -417,12 +429,13 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
         {"protocol", required_argument, NULL, OPT_PROTOCOL},
         {"binary", no_argument, NULL, OPT_BINARY},
         {"no-binary", no_argument, NULL, OPT_NO_BINARY},
+        {"sink", required_argument, NULL, OPT_SINK},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int opt;
 
-    while ((opt = getopt_long(argc, argv, "m:d:S:P:t:E:n:h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "m:d:S:P:t:E:n:X:h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'm':
             if (strcmp(optarg, "noop") == 0) {
@@ -476,6 +489,27 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
         case OPT_BINARY:
             o->binary = 1;
             break;
+        case OPT_SINK:
+            if (pgcdc_config_add_sink(cfg, optarg) != PGCDC_OK) {
+                fprintf(stderr, "pgcdc_bench: %s\n", pgcdc_config_errmsg(cfg));
+                return 2;
+            }
+            o->sinks++;
+            break;
+        case 'X': {
+            char *eq = strchr(optarg, '=');
+
+            if (eq == NULL) {
+                fprintf(stderr, "pgcdc_bench: -X needs KEY=VALUE, not \"%s\"\n", optarg);
+                return 2;
+            }
+            *eq = '\0';
+            if (pgcdc_config_set(cfg, optarg, eq + 1, NULL, 0) != PGCDC_OK) {
+                fprintf(stderr, "pgcdc_bench: %s\n", pgcdc_config_errmsg(cfg));
+                return 2;
+            }
+            break;
+        }
         case 'h':
             usage(stdout);
             return -1;
@@ -555,6 +589,17 @@ static void print_result(const bench *b, const options *o, const char *status, i
                h->n > 0 ? h->sum / (double)h->n : 0.0, (long long)hist_quantile(h, 0.50),
                (long long)hist_quantile(h, 0.99), (long long)hist_quantile(h, 0.999),
                (long long)h->max);
+    }
+    if (o->sinks > 0) {
+        pgcdc_stats st;
+
+        pgcdc_worker_stats(b->w, &st);
+        printf(",\"sinks\":%d,\"confirmed_txns\":%llu,\"confirm_p50_us\":%llu,"
+               "\"confirm_p99_us\":%llu,\"confirm_max_us\":%llu",
+               o->sinks, (unsigned long long)st.confirmed_transactions,
+               (unsigned long long)st.confirm_latency_p50_us,
+               (unsigned long long)st.confirm_latency_p99_us,
+               (unsigned long long)st.confirm_latency_max_us);
     }
     printf("}\n");
     fflush(stdout);

@@ -18,7 +18,8 @@ typedef struct pgcdc__hist {
 
 /* Counts one value (microseconds). */
 void pgcdc__hist_add(pgcdc__hist *h, uint64_t us);
-/* The value below which a fraction q (0 to 1) of the values lie (a bucket's upper end), 0 when empty. */
+/* The value below which a fraction q (0 to 1) of the values lie (a bucket's upper end), 0 when
+ * empty. */
 uint64_t pgcdc__hist_quantile(const pgcdc__hist *h, double q);
 
 #endif /* PGCDC_BASE_HIST_H */
