@@ -357,6 +357,23 @@ static const char *op_code(pgcdc_op op)
     return "?";
 }
 
+/* A column's value: absent null, unchanged TOAST as Debezium's placeholder. */
+static void put_value(pgcdc__dbz *x, pgcdc__buf *j, const pgcdc_row *row, int i,
+                      const pgcdc__dbz_col *dc)
+{
+    switch (pgcdc__row_state(row, i)) {
+    case PGCDC_VALUE_PRESENT:
+        pgcdc__dbz_column(x, j, row, i, dc);
+        break;
+    case PGCDC_VALUE_UNCHANGED:
+        pgcdc__dbz_unavailable(x, j, dc);
+        break;
+    default:
+        pgcdc__buf_put(j, "null", 4);
+        break;
+    }
+}
+
 /* A row as a struct: every column, absent ones null, unchanged TOAST as Debezium's placeholder. */
 static void put_row(pgcdc__dbz *x, pgcdc__buf *j, const pgcdc_row *row, const pgcdc__dbz_rel *dr,
                     const pgcdc__rel_text *rt)
@@ -378,17 +395,7 @@ static void put_row(pgcdc__dbz *x, pgcdc__buf *j, const pgcdc_row *row, const pg
             pgcdc__json_cstring(j, rel->cols[i].name);
             pgcdc__buf_u8(j, ':');
         }
-        switch (pgcdc__row_state(row, i)) {
-        case PGCDC_VALUE_PRESENT:
-            pgcdc__dbz_column(x, j, row, i, &dr->cols[i]);
-            break;
-        case PGCDC_VALUE_UNCHANGED:
-            pgcdc__dbz_unavailable(x, j, &dr->cols[i]);
-            break;
-        default:
-            pgcdc__buf_put(j, "null", 4);
-            break;
-        }
+        put_value(x, j, row, i, &dr->cols[i]);
     }
     pgcdc__buf_u8(j, '}');
 }
@@ -539,17 +546,7 @@ static void debezium_key(pgcdc_formatter *f, const pgcdc_change *c, pgcdc__buf *
             pgcdc__buf_u8(j, ',');
         pgcdc__json_cstring(j, rel->cols[i].name);
         pgcdc__buf_u8(j, ':');
-        switch (pgcdc__row_state(row, i)) {
-        case PGCDC_VALUE_PRESENT:
-            pgcdc__dbz_column(x, j, row, i, &dr->cols[i]);
-            break;
-        case PGCDC_VALUE_UNCHANGED:
-            pgcdc__dbz_unavailable(x, j, &dr->cols[i]);
-            break;
-        default:
-            pgcdc__buf_put(j, "null", 4);
-            break;
-        }
+        put_value(x, j, row, i, &dr->cols[i]);
     }
     pgcdc__buf_u8(j, '}');
     if (x->schemas)
