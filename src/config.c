@@ -442,10 +442,13 @@ int pgcdc_config_add_sink_ops(pgcdc_config *cfg, const pgcdc_sink_ops *ops, cons
                                   PGCDC_SINK_ABI);
     if (ops->abi >= 3 && ops->check_uri != NULL) {
         char why[512] = "";
+        char shown[512];
 
-        if (ops->check_uri(uri != NULL ? uri : "", why, sizeof(why)) != PGCDC_OK)
-            return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "sink \"%s\": %s",
-                                      uri != NULL ? uri : "", why[0] ? why : "invalid URI");
+        if (ops->check_uri(uri != NULL ? uri : "", why, sizeof(why)) != PGCDC_OK) {
+            pgcdc__sink_uri_shown(uri != NULL ? uri : "", shown, sizeof(shown));
+            return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "sink \"%s\": %s", shown,
+                                      why[0] ? why : "invalid URI");
+        }
     }
     copy = strdup(uri != NULL ? uri : "");
     if (copy == NULL)
@@ -466,12 +469,15 @@ int pgcdc_config_add_sink_ops(pgcdc_config *cfg, const pgcdc_sink_ops *ops, cons
 int pgcdc_config_add_sink(pgcdc_config *cfg, const char *uri)
 {
     const pgcdc_sink_ops *ops = pgcdc__sink_kind_for_uri(uri);
+    char shown[512];
 
-    if (ops == NULL)
+    if (ops == NULL) {
+        pgcdc__sink_uri_shown(uri != NULL ? uri : "(null)", shown, sizeof(shown));
         return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
                                   "unknown sink \"%s\" (use - for stdout, file:PATH, "
                                   "kafka://HOST:PORT/TOPIC or http(s)://...)",
-                                  uri != NULL ? uri : "(null)");
+                                  shown);
+    }
     return pgcdc_config_add_sink_ops(cfg, ops, uri, NULL);
 }
 

@@ -48,7 +48,7 @@ static const char *describe(const target *t, char *buf, size_t size)
     char sink[96] = "";
 
     if (t->sink != NULL)
-        snprintf(sink, sizeof(sink), " \"%s\"", t->sink->uri);
+        snprintf(sink, sizeof(sink), " \"%s\"", t->sink->shown);
     if (t->c != NULL)
         snprintf(buf, size, "%s%s for %s on %s.%s (seq %u)", who, sink, pgcdc_op_name(t->c->op),
                  t->c->rel->schema, t->c->rel->name, t->c->seq);
@@ -69,8 +69,11 @@ __attribute__((noinline, cold)) static int retry(pgcdc_worker *w, const pgcdc_tx
     char lsn[32];
 
     for (int attempt = 1; attempt <= w->cfg.handler_retries; attempt++) {
-        /* A durable write that failed cannot be had by trying again. */
-        if (t->sink != NULL && rc == PGCDC_ERR_IO)
+        /*
+         * A durable write that failed cannot be had by trying again, nor can
+         * what a sink gave up on after retries of its own.
+         */
+        if (t->sink != NULL && (rc == PGCDC_ERR_IO || rc == PGCDC_ERR_SINK))
             return rc;
         describe(t, what, sizeof(what));
         pgcdc__log(&w->ctx, PGCDC_LOG_WARNING,
@@ -89,7 +92,7 @@ __attribute__((noinline, cold)) static int retry(pgcdc_worker *w, const pgcdc_tx
             return rc;
         delay = delay * 2 > PGCDC__RETRY_MAX_MS ? PGCDC__RETRY_MAX_MS : delay * 2;
     }
-    if (t->sink != NULL && rc == PGCDC_ERR_IO)
+    if (t->sink != NULL && (rc == PGCDC_ERR_IO || rc == PGCDC_ERR_SINK))
         return rc;
     describe(t, what, sizeof(what));
     pgcdc_lsn_format(txn->commit_lsn, lsn, sizeof(lsn));
@@ -220,7 +223,7 @@ static int deliver_to(pgcdc_worker *w, const pgcdc_txn *txn, const target *t)
         pgcdc__ledger_hold(&w->ledger, txn->token);
     if (r >= 0)
         return PGCDC_OK;
-    if (t->c != NULL && r != PGCDC_ERR_IO && r != PGCDC_ERR_STOPPED &&
+    if (t->c != NULL && r != PGCDC_ERR_IO && r != PGCDC_ERR_SINK && r != PGCDC_ERR_STOPPED &&
         w->cfg.error_policy == PGCDC_ON_ERROR_DEAD_LETTER)
         return dead_letter(w, t->c);
     return r;

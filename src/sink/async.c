@@ -77,7 +77,7 @@ int pgcdc__inflight_reserve(pgcdc__inflight *f, size_t n)
     pthread_mutex_unlock(&f->mu);
     if (r == PGCDC_ERR_STOPPED)
         pgcdc_sink_fail(f->sink, r, "stopped while waiting for sink \"%s\" to make room",
-                        f->sink->uri);
+                        f->sink->shown);
     return r;
 }
 
@@ -145,7 +145,7 @@ int pgcdc__inflight_drain(pgcdc__inflight *f, int timeout_ms)
         r = report(f);
     else if (r == PGCDC_ERR_SINK)
         pgcdc_sink_fail(f->sink, r, "sink \"%s\" still had %zu bytes in flight after %d ms",
-                        f->sink->uri, f->bytes, timeout_ms);
+                        f->sink->shown, f->bytes, timeout_ms);
     pthread_mutex_unlock(&f->mu);
     return r;
 }

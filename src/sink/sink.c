@@ -93,7 +93,13 @@ pgcdc_sink *pgcdc__sink_new(const pgcdc_sink_ops *ops, const char *uri, void *op
     if (sink == NULL)
         return NULL;
     sink->uri = strdup(uri != NULL ? uri : "");
-    if (sink->uri == NULL) {
+    sink->shown = malloc(strlen(sink->uri != NULL ? sink->uri : "") + 8);
+    if (sink->shown != NULL)
+        pgcdc__sink_uri_shown(sink->uri != NULL ? sink->uri : "", sink->shown,
+                              strlen(sink->uri != NULL ? sink->uri : "") + 8);
+    if (sink->uri == NULL || sink->shown == NULL) {
+        free(sink->uri);
+        free(sink->shown);
         free(sink);
         return NULL;
     }
@@ -112,11 +118,44 @@ pgcdc_sink *pgcdc__sink_new(const pgcdc_sink_ops *ops, const char *uri, void *op
     return sink;
 }
 
+void pgcdc__sink_uri_shown(const char *uri, char *out, size_t size)
+{
+    const char *auth = strstr(uri, "://");
+    const char *at = NULL;
+    const char *end;
+    const char *query;
+    size_t n = 0;
+
+    if (size == 0)
+        return;
+    out[0] = '\0';
+    if (auth != NULL) {
+        auth += 3;
+        end = auth + strcspn(auth, "/?#");
+        for (const char *p = auth; p < end; p++) {
+            if (*p == '@')
+                at = p;
+        }
+    }
+    query = strchr(auth != NULL ? auth : uri, '?');
+    for (const char *p = uri; *p != '\0' && n + 1 < size; p++) {
+        /* The user and password: up to the authority's last '@'. */
+        if (at != NULL && p >= auth && p <= at)
+            continue;
+        if (p == query) {
+            snprintf(out + n, size - n, "?...");
+            return;
+        }
+        out[n++] = *p;
+    }
+    out[n] = '\0';
+}
+
 /* The message a sink left, or a plain one when it left none. */
 static int sink_failed(pgcdc_sink *sink, const char *what, int r)
 {
     if (pgcdc__errmsg(sink->ctx)[0] == '\0')
-        pgcdc__fail(sink->ctx, r, "sink \"%s\" failed to %s: %s", sink->uri, what,
+        pgcdc__fail(sink->ctx, r, "sink \"%s\" failed to %s: %s", sink->shown, what,
                     pgcdc_strerror(r));
     return r;
 }
@@ -172,6 +211,7 @@ void pgcdc__sink_free(pgcdc_sink *sink)
     if (sink->opened && sink->ops->close != NULL)
         sink->ops->close(sink);
     free(sink->uri);
+    free(sink->shown);
     free(sink);
 }
 
@@ -244,7 +284,7 @@ int pgcdc__sink_dead_letter(pgcdc_sink *sink, const char *data, size_t len, cons
 {
     if (sink->env.dead_letter == NULL)
         return pgcdc__fail(sink->ctx, PGCDC_ERR_SINK, "%s", why);
-    return sink->env.dead_letter(sink->env.dead_letter_arg, sink->uri, data, len, why);
+    return sink->env.dead_letter(sink->env.dead_letter_arg, sink->shown, data, len, why);
 }
 
 int pgcdc__sink_prop_at(const pgcdc_sink *sink, int i, const char **name, const char **value)

@@ -71,6 +71,7 @@ typedef struct pgcdc__sink_env {
 struct pgcdc_sink {
     const pgcdc_sink_ops *ops;
     char *uri;
+    char *shown; /* the URI for messages: no user, password or query */
     void *opaque;
     void *state;
     pgcdc_format format;
@@ -97,6 +98,12 @@ const pgcdc_property *pgcdc__sink_property(const pgcdc_sink_ops *ops, const char
  */
 pgcdc_sink *pgcdc__sink_new(const pgcdc_sink_ops *ops, const char *uri, void *opaque,
                             pgcdc_format format, const pgcdc__sink_env *env);
+
+/*
+ * A URI as messages show it: without the user and password of its authority
+ * and with its query as "?..." (either may hold credentials).
+ */
+void pgcdc__sink_uri_shown(const char *uri, char *out, size_t size);
 
 /* ---- for the built-in sinks that deliver from threads of their own ---- */
 

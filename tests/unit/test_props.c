@@ -228,7 +228,32 @@ static const prop_case prop_cases[] = {
     {"sink.file.flush_bytes", "64kB", "64kB"},
     {"sink.file.format", "wal2json", "wal2json"},
     {"sink.kafka.format", "Debezium", "debezium"},
+    {"sink.kafka.topic_prefix", "inventory", "inventory"},
+    {"sink.kafka.tombstones", "false", "false"},
+    {"sink.kafka.transaction_topic", "inventory.transaction", "inventory.transaction"},
+    {"sink.kafka.exactly_once", "on", "on"},
+    {"sink.kafka.progress_topic", "cdc.progress", "cdc.progress"},
+    {"sink.kafka.transactional_id", "orders-cdc", "orders-cdc"},
+    {"sink.kafka.batch_size", "50", "50"},
+    {"sink.kafka.batch_linger", "1s", "1s"},
+    {"sink.kafka.max_inflight", "1MB", "1MB"},
+    {"sink.kafka.max_elapsed", "1m", "1m"},
     {"sink.http.format", "json", "json"},
+    {"sink.http.batch_size", "10", "10"},
+    {"sink.http.batch_bytes", "64kB", "64kB"},
+    {"sink.http.batch_linger", "0", "0"},
+    {"sink.http.encoding", "NDJSON", "ndjson"},
+    {"sink.http.lanes", "4", "4"},
+    {"sink.http.secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+     "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+    {"sink.http.header", "X-Team: data", "X-Team: data"},
+    {"sink.http.ca_file", "/etc/ssl/certs/ca-certificates.crt",
+     "/etc/ssl/certs/ca-certificates.crt"},
+    {"sink.http.timeout", "5s", "5s"},
+    {"sink.http.retry_initial", "10ms", "10ms"},
+    {"sink.http.retry_max", "1s", "1s"},
+    {"sink.http.max_elapsed", "10m", "10m"},
+    {"sink.http.max_inflight", "1MB", "1MB"},
     {"wal2json.include_transaction", "false", "false"},
     {"wal2json.include_xids", "true", "true"},
     {"wal2json.include_timestamp", "on", "on"},
@@ -838,6 +863,36 @@ static void test_set_own_sink_property(void **state)
     assert_int_equal(cfg->nsinks, 1);
 }
 
+/* Messages show a sink's URI without credentials: no user or password, the query elided. */
+static void test_uri_shown(void **state)
+{
+    static const char *const cases[][2] = {
+        {"https://user:pw@hooks.example:8443/in?token=s3cr3t", "https://hooks.example:8443/in?..."},
+        {"http://a@b@host/x", "http://host/x"},
+        {"http://host/path@x", "http://host/path@x"},
+        {"kafka://h1:9092,h2:9092/${schema}.${table}",
+         "kafka://h1:9092,h2:9092/${schema}.${table}"},
+        {"file:/tmp/a?b", "file:/tmp/a?..."},
+        {"-", "-"},
+        {"", ""},
+    };
+    char out[128];
+    pgcdc_config *cfg = *state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        pgcdc__sink_uri_shown(cases[i][0], out, sizeof(out));
+        assert_string_equal(out, cases[i][1]);
+    }
+    /* Cut short, never overrun. */
+    pgcdc__sink_uri_shown("https://u:p@host/abcdef", out, 12);
+    assert_string_equal(out, "https://hos");
+    /* A refused URI is named without its password either. */
+    assert_int_equal(pgcdc_config_add_sink(cfg, "ftp://u:hunter2@h/x"), PGCDC_ERR_INVALID);
+    assert_null(strstr(pgcdc_config_errmsg(cfg), "hunter2"));
+    assert_int_equal(pgcdc_config_add_sink(cfg, "http://u:hunter2@/x"), PGCDC_ERR_INVALID);
+    assert_null(strstr(pgcdc_config_errmsg(cfg), "hunter2"));
+}
+
 static void test_add_sink(void **state)
 {
     pgcdc_config *cfg = *state;
@@ -953,6 +1008,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_set_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_errbuf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_own_sink_property, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_uri_shown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_sink, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_handler, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_format, setup, teardown),
