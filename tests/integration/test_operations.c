@@ -539,9 +539,17 @@ static void test_sighup_reopens_output(void **state)
 static void test_password_not_in_ps(void **state)
 {
     const char *db = tl_fresh_db("t_ops_pw");
-    const char *args[] = {tool,   "-d",   "dbname=t_ops_pw password='s3cr3t pw' sslmode=disable",
-                          "-S",   "s_pw", "-P",
-                          "p_pw", "-t",   "k",
+    const char *args[] = {tool,
+                          "-d",
+                          "dbname=t_ops_pw password='s3cr3t pw' sslmode=disable",
+                          "-S",
+                          "s_pw",
+                          "-P",
+                          "p_pw",
+                          "-t",
+                          "k",
+                          "-X",
+                          "sink.http.secret=whsec_c2VjcmV0d2hzZWM=",
                           NULL};
     char path[64];
     char *cmdline;
@@ -566,6 +574,9 @@ static void test_password_not_in_ps(void **state)
     assert_null(strstr(cmdline, "s3cr3t"));
     assert_null(strstr(cmdline, "password"));
     assert_non_null(strstr(cmdline, "dbname=t_ops_pw sslmode=disable"));
+    /* Nor a sink's secret. */
+    assert_null(strstr(cmdline, "c2VjcmV0"));
+    assert_non_null(strstr(cmdline, "sink.http.secret="));
     free(cmdline);
     kill(pid, SIGTERM);
     assert_int_equal(tt_wait(pid), 0);

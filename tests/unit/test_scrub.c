@@ -59,11 +59,48 @@ static void test_uri(void **state)
     check("postgresql://db:5432/shop", "postgresql://db:5432/shop", 0);
 }
 
+/* A property's secret value, and a URI's user and password; nothing else. */
+static void test_secrets_and_userinfo(void **state)
+{
+    static const struct {
+        const char *in, *want;
+        int removed, uri;
+    } cases[] = {
+        {"sink.http.secret=whsec_abc", "sink.http.secret=", 1, 0},
+        {"sink.kafka.sasl.password=pw", "sink.kafka.sasl.password=", 1, 0},
+        {"sink.kafka.ssl.key.password=k", "sink.kafka.ssl.key.password=", 1, 0},
+        {"sink.http.secret=", "sink.http.secret=", 0, 0},
+        {"sink.http.batch_size=500", "sink.http.batch_size=500", 0, 0},
+        {"secretary=x", "secretary=x", 0, 0},
+        {"https://user:pw@hooks.example/in", "https://hooks.example/in", 1, 1},
+        {"https://a@b@host/x?y=1", "https://host/x?y=1", 1, 1},
+        {"https://host/path@x", "https://host/path@x", 0, 1},
+        {"kafka://h1:9092,h2:9092/t", "kafka://h1:9092,h2:9092/t", 0, 1},
+        {"file:/tmp/a@b", "file:/tmp/a@b", 0, 1},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t len = strlen(cases[i].in);
+        char *s = malloc(len + 1);
+
+        assert_non_null(s);
+        memcpy(s, cases[i].in, len + 1);
+        assert_int_equal(cases[i].uri ? pgcdc_tool_scrub_userinfo(s) : pgcdc_tool_scrub_secret(s),
+                         cases[i].removed);
+        assert_string_equal(s, cases[i].want);
+        for (size_t j = strlen(s); j <= len; j++)
+            assert_int_equal(s[j], '\0');
+        free(s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keyword_value),
         cmocka_unit_test(test_uri),
+        cmocka_unit_test(test_secrets_and_userinfo),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

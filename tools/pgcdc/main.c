@@ -402,11 +402,16 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
             break;
         case OPT_SINK:
             r = add_sink(cfg, o, optarg);
+            /* Kept by the library: credentials in the URI out of sight of ps. */
+            if (r == 0)
+                pgcdc_tool_scrub_userinfo(optarg);
             break;
         case 'X':
             r = set_property(cfg, optarg);
             if (r == 0 && strncmp(optarg, "dbname=", 7) == 0)
                 pgcdc_tool_scrub_password(optarg + 7);
+            if (r == 0)
+                pgcdc_tool_scrub_secret(optarg);
             if (r == 0 && strncmp(optarg, "sink=", 5) == 0)
                 o->nsinks++;
             if (r == 0 &&

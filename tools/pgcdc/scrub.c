@@ -122,3 +122,45 @@ int pgcdc_tool_scrub_password(char *conninfo)
     }
     return scrub_keyword_value(conninfo);
 }
+
+/* Whether the len bytes at name end in suffix. */
+static int ends_with(const char *name, size_t len, const char *suffix)
+{
+    size_t n = strlen(suffix);
+
+    return len >= n && strncmp(name + len - n, suffix, n) == 0;
+}
+
+int pgcdc_tool_scrub_secret(char *property)
+{
+    char *eq = strchr(property, '=');
+    size_t n;
+
+    if (eq == NULL || eq[1] == '\0')
+        return 0;
+    n = (size_t)(eq - property);
+    if (!ends_with(property, n, "secret") && !ends_with(property, n, "password"))
+        return 0;
+    cut(property, n + 1, strlen(property));
+    return 1;
+}
+
+int pgcdc_tool_scrub_userinfo(char *uri)
+{
+    char *auth = strstr(uri, "://");
+    size_t end;
+    size_t at = 0;
+
+    if (auth == NULL)
+        return 0;
+    auth += 3;
+    end = strcspn(auth, "/?#");
+    for (size_t i = 0; i < end; i++) {
+        if (auth[i] == '@')
+            at = i + 1;
+    }
+    if (at == 0)
+        return 0;
+    cut(uri, (size_t)(auth - uri), (size_t)(auth - uri) + at);
+    return 1;
+}

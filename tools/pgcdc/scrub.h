@@ -13,4 +13,18 @@
  */
 int pgcdc_tool_scrub_password(char *conninfo);
 
+/*
+ * Removes the value of a NAME=VALUE property whose name ends in "secret" or
+ * "password" (sink.http.secret, sink.kafka.sasl.password...).  Returns 1
+ * when it removed one, else 0.
+ */
+int pgcdc_tool_scrub_secret(char *property);
+
+/*
+ * Removes the user and password from the authority of a URI
+ * (https://user:pw@host/... becomes https://host/...).  Returns 1 when it
+ * removed them, else 0.
+ */
+int pgcdc_tool_scrub_userinfo(char *uri);
+
 #endif /* PGCDC_TOOL_SCRUB_H */
