@@ -18,6 +18,12 @@ BEGIN {
     names["recv_pgoutput_bin"] = "pg_recvlogical, pgoutput binary"
     names["pgcdc_lib_bin"] = "pgcdc library, no-op handler, binary values (default)"
     names["pgcdc_cli_bin"] = "pgcdc CLI, JSON, binary values (default)"
+    names["pgcdc_cli_kafka"] = "pgcdc CLI into Kafka (--sink kafka://)"
+    names["pipe_kcat"] = "pgcdc CLI piped into kcat -P"
+    names["pgcdc_cli_http"] = "pgcdc CLI into a webhook, batches of 500"
+    names["pgcdc_cli_sink"] = "pgcdc CLI into a sink that is down for a while"
+    names["pgcdc_live_kafka"] = "pgcdc library, live, delivering to Kafka"
+    names["pgcdc_live_http"] = "pgcdc library, live, delivering to a webhook"
     nchart = split("pgcdc_lib pgcdc_cli pgcdc_lib_bin pgcdc_cli_bin recv_pgoutput recv_pgoutput_bin recv_wal2json", chart, " ")
 }
 
@@ -117,6 +123,16 @@ function best_ratio(w, k) {
     return ceiling_best[w] / cbest[w, k]
 }
 
+# events/s of the consumer named c in workload w, "" when it is not there.
+function eps_of(w, c,    k) {
+    for (k = 1; k <= nc[w]; k++)
+        if (cname[w, k] == c)
+            return eps(w, k)
+    return ""
+}
+
+function over(a, b) { return a == "" || b == "" || b <= 0 ? "" : a / b }
+
 function fmt(f, x) { return x == "" ? "–" : sprintf(f, x) }
 
 function jfmt(f, x) { return x == "" ? "null" : sprintf(f, x) }
@@ -188,6 +204,11 @@ END {
         js = js (i > 1 ? "," : "") "\"" w "\":{\"title\":\"" wtitle[w] "\"," info
         js = js ",\"ceiling_events_per_s\":" (w in ceiling ? sprintf("%.1f", ceiling[w]) : "null")
         js = js ",\"floor_cpu_us_per_event\":" (w in floor_us ? sprintf("%.3f", floor_us[w]) : "null")
+        if (w == "S1") {
+            js = js ",\"kafka_ratio_to_devnull\":" jfmt("%.3f", over(eps_of(w, "pgcdc_cli_kafka"), eps_of(w, "pgcdc_cli_bin")))
+            js = js ",\"kafka_ratio_to_kcat\":" jfmt("%.3f", over(eps_of(w, "pgcdc_cli_kafka"), eps_of(w, "pipe_kcat")))
+            js = js ",\"http_ratio_to_devnull\":" jfmt("%.3f", over(eps_of(w, "pgcdc_cli_http"), eps_of(w, "pgcdc_cli_bin")))
+        }
         cs = ""
         for (k = 1; k <= nc[w]; k++) {
             e = eps(w, k)
@@ -225,6 +246,8 @@ END {
                 cs = cs ",\"mean\":" num(jfield(d, "lat_mean_us")) "}"
                 cs = cs ",\"commit_to_first_event_us\":" num(jfield(d, "commit_to_first_us"))
                 cs = cs ",\"commit_to_last_event_us\":" num(jfield(d, "commit_to_last_us"))
+                if (jfield(d, "confirm_p99_us") != "")
+                    cs = cs ",\"confirm_latency_us\":{\"p50\":" jfield(d, "confirm_p50_us") ",\"p99\":" jfield(d, "confirm_p99_us") ",\"max\":" jfield(d, "confirm_max_us") "}"
             }
             cs = cs ",\"detail\":" cdetail[w, k] "}"
         }
@@ -366,6 +389,40 @@ END {
                     grouped(jfield(d, "lat_p999_us")), grouped(jfield(d, "lat_max_us")), \
                     fmt("%.1f", jfield(d, "commit_to_first_us") / 1000), \
                     fmt("%.1f", jfield(d, "commit_to_last_us") / 1000) >> md
+            }
+        }
+        print "" >> md
+    }
+
+    nk = 0
+    for (i = 1; i <= nw; i++)
+        if (wname[i] ~ /^S/)
+            nk++
+    if (nk > 0) {
+        print "## Sinks\n" >> md
+        print "S1: the same W1 changes drained by the CLI to /dev/null, into Kafka (librdkafka's " \
+            "mock cluster, one broker, idempotent producer, acks=all), piped into kcat -P (the same " \
+            "cluster), and into a webhook target in batches of 500; every target's count is checked. " \
+            "S5: commit-to-confirmation latency at 1 000 transactions/s, from the commit on the " \
+            "server until the sink acknowledged it (pgcdc's own histogram, within 12.5 %). SDOWN: " \
+            "the target down while a backlog larger than the in-flight bound arrives.\n" >> md
+        print "| workload | figure | value |" >> md
+        print "|---|---|--:|" >> md
+        for (i = 1; i <= nw; i++) {
+            w = wname[i]
+            if (w == "S1") {
+                printf "| S1 | Kafka vs /dev/null | %s |\n", fmt("%.2f×", over(eps_of(w, "pgcdc_cli_kafka"), eps_of(w, "pgcdc_cli_bin"))) >> md
+                printf "| S1 | Kafka vs pgcdc \\| kcat -P | %s |\n", fmt("%.2f×", over(eps_of(w, "pgcdc_cli_kafka"), eps_of(w, "pipe_kcat"))) >> md
+                printf "| S1 | webhook vs /dev/null | %s |\n", fmt("%.2f×", over(eps_of(w, "pgcdc_cli_http"), eps_of(w, "pgcdc_cli_bin"))) >> md
+            }
+            for (k = 1; k <= nc[w]; k++) {
+                d = cdetail[w, k]
+                if (w ~ /^S5/ && jfield(d, "confirm_p99_us") != "")
+                    printf "| %s | commit to confirmation p50 / p99 / max ms | %.2f / %.2f / %.2f |\n", w, \
+                        jfield(d, "confirm_p50_us") / 1000, jfield(d, "confirm_p99_us") / 1000, \
+                        jfield(d, "confirm_max_us") / 1000 >> md
+                if (w ~ /^SDOWN/)
+                    printf "| %s | peak RSS MiB (bound %s) | %.1f |\n", w, jstring(winfo[w], "bound"), crss[w, k] / 1024 >> md
             }
         }
         print "" >> md

@@ -1,15 +1,675 @@
-/* The kafka sink: being built. */
-#include "sink/kafka.h"
-#include "sink/sink.h"
+/*
+ * The kafka sink: each change a message (value the event's line, key the
+ * row's key, headers commit_lsn, seq and xid) to a topic named by a
+ * template, through librdkafka's idempotent producer.  A transaction is
+ * acknowledged when the delivery report of its last message comes; the
+ * bytes in flight are bounded; the reports come on the sink's own poll
+ * thread, which never logs.  The exactly-once mode is in kafka_eos.c.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-static int write_event(pgcdc_sink *sink, const pgcdc_sink_event *ev)
+#include <librdkafka/rdkafka.h>
+
+#include "sink/kafka.h"
+#include "sink/kafka_int.h"
+
+#define NOTHING_LOST "nothing after the last confirmed position is lost"
+/* How long close waits for messages still in flight. */
+#define CLOSE_FLUSH_MS 5000
+
+static const pgcdc_property kafka_properties[] = {
+    {"topic_prefix", PGCDC_PROP_STRING, "pgcdc", 0, 0, NULL,
+     "${prefix} in the topic template (the default topic is ${prefix}.${schema}.${table})"},
+    {"tombstones", PGCDC_PROP_BOOL, "true", 0, 0, NULL,
+     "after a DELETE, a message with the same key and a null value (for log compaction)"},
+    {"transaction_topic", PGCDC_PROP_STRING, "", 0, 0, NULL,
+     "topic for the begin and commit events (transaction metadata); empty: none"},
+    {"exactly_once", PGCDC_PROP_BOOL, "false", 0, 0, NULL,
+     "Kafka transactions with the position in a progress topic: no duplicates after a restart"},
+    {"progress_topic", PGCDC_PROP_STRING, "pgcdc.progress", 0, 0, NULL,
+     "exactly-once: compacted topic holding the last position written, per transactional id"},
+    {"transactional_id", PGCDC_PROP_STRING, "", 0, 0, NULL,
+     "exactly-once: the producer's transactional.id (empty: pgcdc.DATABASE.SLOT)"},
+    {"batch_size", PGCDC_PROP_INT, "1000", 1, 1000000, NULL,
+     "exactly-once: events in one Kafka transaction (whole PostgreSQL transactions)"},
+    {"batch_linger", PGCDC_PROP_DURATION, "100ms", 0, 600000, NULL,
+     "exactly-once: a Kafka transaction is committed when its first event is this old"},
+    {"max_inflight", PGCDC_PROP_SIZE, "64MB", 1024, 1LL << 40, NULL,
+     "bytes produced and not yet delivered before the stream waits"},
+    {"max_elapsed", PGCDC_PROP_DURATION, "5m", 1000, 86400000, NULL,
+     "how long a message is retried before it fails (message.timeout.ms, transaction.timeout.ms)"},
+};
+
+#define NPROPERTIES (int)(sizeof(kafka_properties) / sizeof(kafka_properties[0]))
+
+static int start_producer(pgcdc__kafka *ks);
+
+/* ---- delivery reports (the poll thread) ---- */
+
+/* A message is done: the transaction is acknowledged after its last one, freed when let go. */
+static void txn_done(pgcdc__kafka *ks, pgcdc__ktxn *t)
 {
-    (void)ev;
-    return pgcdc_sink_fail(sink, PGCDC_ERR_INVALID, "the kafka sink is not built yet");
+    int ack;
+    int gone;
+    uint64_t token;
+
+    pthread_mutex_lock(&ks->mu);
+    t->pending--;
+    ack = t->pending == 0 && t->deferred && !t->failed && !atomic_load(&ks->closing);
+    gone = t->pending == 0 && !t->open;
+    token = t->token;
+    pthread_mutex_unlock(&ks->mu);
+    if (ack)
+        pgcdc_sink_ack(ks->sink, token);
+    if (gone)
+        free(t);
+}
+
+/* The cluster's state changed: the worker logs it once, from its flush. */
+static void set_state(pgcdc__kafka *ks, int down, const char *msg)
+{
+    int changed;
+
+    pthread_mutex_lock(&ks->mu);
+    /* Down or up is news; another broker's error while down is not. */
+    changed = atomic_load(&ks->down) != down;
+    if (changed) {
+        atomic_store(&ks->down, down);
+        snprintf(ks->state_msg, sizeof(ks->state_msg), "%s", msg);
+        ks->state_seq++;
+    }
+    pthread_mutex_unlock(&ks->mu);
+    if (changed)
+        pgcdc__sink_wake(ks->sink);
+}
+
+/* Keeps what the dead-letter file needs of a refused message, for the worker. */
+static void queue_dead(pgcdc__kafka *ks, const rd_kafka_message_t *m, pgcdc__ktxn *t)
+{
+    pgcdc__kdead *d = calloc(1, sizeof(*d));
+    const void *p = m->payload != NULL ? m->payload : m->key;
+    size_t n = m->payload != NULL ? m->len : m->key_len;
+
+    if (d != NULL)
+        d->payload = malloc(n + 1);
+    if (d == NULL || d->payload == NULL) {
+        free(d);
+        pthread_mutex_lock(&ks->mu);
+        t->failed = 1;
+        pthread_mutex_unlock(&ks->mu);
+        pgcdc__inflight_fail(&ks->inflight, PGCDC_ERR_NOMEM,
+                             "out of memory keeping a message "
+                             "for the dead-letter file");
+        txn_done(ks, t);
+        return;
+    }
+    if (n > 0)
+        memcpy(d->payload, p, n);
+    d->payload[n] = '\0';
+    d->len = n;
+    d->t = t;
+    snprintf(d->why, sizeof(d->why), "could not deliver to topic \"%s\": %s",
+             rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+    pthread_mutex_lock(&ks->mu);
+    *ks->dead_tail = d;
+    ks->dead_tail = &d->next;
+    pthread_mutex_unlock(&ks->mu);
+    pgcdc__sink_wake(ks->sink);
+}
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    pgcdc__kafka *ks = opaque;
+    pgcdc__ktxn *t = m->_private;
+    size_t size = m->len + m->key_len + PGCDC__KAFKA_OVERHEAD;
+
+    (void)rk;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (atomic_load(&ks->down))
+            set_state(ks, 0, "");
+    } else if (!atomic_load(&ks->closing) && ks->eos == NULL && ks->dead_letter && t != NULL) {
+        /* The worker writes it to the dead-letter file, then counts it delivered. */
+        queue_dead(ks, m, t);
+        pgcdc__inflight_release(&ks->inflight, size);
+        return;
+    } else {
+        /* Never acknowledged: purged at close, or failed for good. */
+        if (t != NULL) {
+            pthread_mutex_lock(&ks->mu);
+            t->failed = 1;
+            pthread_mutex_unlock(&ks->mu);
+        }
+        if (!atomic_load(&ks->closing) && ks->eos != NULL)
+            pgcdc__kafka_eos_failed(ks, rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+        else if (!atomic_load(&ks->closing))
+            pgcdc__inflight_fail(&ks->inflight, PGCDC_ERR_SINK,
+                                 "could not deliver to topic \"%s\": %s (" NOTHING_LOST ")",
+                                 rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+    }
+    if (t != NULL)
+        txn_done(ks, t);
+    pgcdc__inflight_release(&ks->inflight, size);
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    pgcdc__kafka *ks = opaque;
+    char fatal[512];
+
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
+        /* The producer is unusable: halt whatever the policy (nothing is confirmed past it). */
+        pgcdc__inflight_fail(&ks->inflight, PGCDC_ERR_IO,
+                             "kafka producer failed: %s (" NOTHING_LOST ")", fatal);
+        return;
+    }
+    set_state(ks, 1, reason);
+}
+
+/* librdkafka's own log lines come on its threads, where the user's hook may not run. */
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    (void)level;
+    (void)fac;
+    (void)buf;
+}
+
+static void *poll_main(void *arg)
+{
+    pgcdc__kafka *ks = arg;
+
+    while (!atomic_load(&ks->quit))
+        rd_kafka_poll(ks->rk, 100);
+    return NULL;
+}
+
+/* ---- the worker's side ---- */
+
+/*
+ * A message librdkafka refused when produced (too large, say): trying again
+ * cannot help.  With the dead-letter policy it goes to the file and counts
+ * as delivered; else the sink gives up (the worker halts, nothing confirmed
+ * past it).
+ */
+static int refused(pgcdc__kafka *ks, const char *topic, rd_kafka_resp_err_t err, const char *data,
+                   size_t len)
+{
+    char why[256];
+
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        return pgcdc_sink_fail(ks->sink, PGCDC_ERR_STOPPED, "stopped while sink \"%s\" was full",
+                               ks->sink->shown);
+    snprintf(why, sizeof(why), "could not produce to topic \"%s\": %s", topic,
+             rd_kafka_err2str(err));
+    if (ks->dead_letter && ks->eos == NULL)
+        return pgcdc__sink_dead_letter(ks->sink, data != NULL ? data : "", len, why);
+    return pgcdc_sink_fail(ks->sink, PGCDC_ERR_SINK, "%s (" NOTHING_LOST ")", why);
+}
+
+int pgcdc__kafka_produce(pgcdc__kafka *ks, const char *topic, const char *key, size_t klen,
+                         const char *value, size_t vlen, const pgcdc_txn *txn, long seq,
+                         const char *batch, void *opaque)
+{
+    size_t size = vlen + klen + PGCDC__KAFKA_OVERHEAD;
+    pgcdc__ktxn *t = opaque;
+    rd_kafka_headers_t *hdrs;
+    rd_kafka_resp_err_t err;
+    char text[32];
+    int r;
+
+    r = pgcdc__inflight_reserve(&ks->inflight, size);
+    if (r != PGCDC_OK)
+        return r;
+    hdrs = rd_kafka_headers_new(4);
+    if (txn != NULL) {
+        pgcdc_lsn_format(pgcdc_txn_commit_lsn(txn), text, sizeof(text));
+        rd_kafka_header_add(hdrs, "commit_lsn", -1, text, -1);
+        snprintf(text, sizeof(text), "%" PRIu32, pgcdc_txn_xid(txn));
+        rd_kafka_header_add(hdrs, "xid", -1, text, -1);
+    }
+    if (seq >= 0) {
+        snprintf(text, sizeof(text), "%ld", seq);
+        rd_kafka_header_add(hdrs, "seq", -1, text, -1);
+    }
+    if (batch != NULL)
+        rd_kafka_header_add(hdrs, "batch", -1, batch, -1);
+    if (t != NULL) {
+        pthread_mutex_lock(&ks->mu);
+        t->pending++;
+        pthread_mutex_unlock(&ks->mu);
+    }
+    for (;;) {
+        err = rd_kafka_producev(ks->rk, RD_KAFKA_V_TOPIC(topic),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_VALUE((void *)value, vlen), RD_KAFKA_V_KEY(key, klen),
+                                RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(t), RD_KAFKA_V_END);
+        /* Our bound is below librdkafka's queue; should it fill all the same, take reports. */
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || pgcdc__sink_stopping(ks->sink))
+            break;
+        rd_kafka_poll(ks->rk, 10);
+    }
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return PGCDC_OK;
+    /* Refused: the headers are still ours. */
+    rd_kafka_headers_destroy(hdrs);
+    if (t != NULL) {
+        pthread_mutex_lock(&ks->mu);
+        t->pending--;
+        pthread_mutex_unlock(&ks->mu);
+    }
+    pgcdc__inflight_release(&ks->inflight, size);
+    return refused(ks, topic, err, value != NULL ? value : key, value != NULL ? vlen : klen);
+}
+
+/* What the poll thread found: failures, refused messages, the cluster's state. */
+static int chores(pgcdc__kafka *ks)
+{
+    pgcdc__kdead *d;
+    unsigned seq;
+    int down;
+    char msg[256];
+    int r;
+
+    pthread_mutex_lock(&ks->mu);
+    seq = ks->state_seq;
+    down = atomic_load(&ks->down);
+    snprintf(msg, sizeof(msg), "%s", ks->state_msg);
+    pthread_mutex_unlock(&ks->mu);
+    if (seq != ks->logged_seq) {
+        ks->logged_seq = seq;
+        if (down)
+            pgcdc_sink_log(ks->sink, PGCDC_LOG_WARNING, "sink \"%s\": %s (retrying)",
+                           ks->sink->shown, msg);
+        else
+            pgcdc_sink_log(ks->sink, PGCDC_LOG_INFO, "sink \"%s\": delivering again",
+                           ks->sink->shown);
+    }
+    for (;;) {
+        pthread_mutex_lock(&ks->mu);
+        d = ks->dead;
+        if (d != NULL) {
+            ks->dead = d->next;
+            if (ks->dead == NULL)
+                ks->dead_tail = &ks->dead;
+        }
+        pthread_mutex_unlock(&ks->mu);
+        if (d == NULL)
+            break;
+        r = pgcdc__sink_dead_letter(ks->sink, d->payload, d->len, d->why);
+        if (r == PGCDC_OK)
+            txn_done(ks, d->t);
+        else {
+            pthread_mutex_lock(&ks->mu);
+            d->t->failed = 1;
+            pthread_mutex_unlock(&ks->mu);
+            txn_done(ks, d->t);
+        }
+        free(d->payload);
+        free(d);
+        if (r != PGCDC_OK)
+            return r;
+    }
+    return pgcdc__inflight_check(&ks->inflight);
+}
+
+/* Lets go of the transaction being written: HANDLED when all of it is delivered, else DEFER. */
+static int end_txn(pgcdc__kafka *ks, int commit)
+{
+    pgcdc__ktxn *t = ks->cur;
+    int gone;
+    int r = PGCDC_HANDLED;
+
+    if (t == NULL)
+        return PGCDC_HANDLED;
+    ks->cur = NULL;
+    pthread_mutex_lock(&ks->mu);
+    t->open = 0;
+    if (commit && t->pending > 0) {
+        t->deferred = 1;
+        r = PGCDC_DEFER;
+    }
+    gone = t->pending == 0;
+    pthread_mutex_unlock(&ks->mu);
+    if (gone)
+        free(t);
+    return r;
+}
+
+/* Transaction metadata: the begin or commit event's data, when the format has some. */
+static int produce_txn_event(pgcdc__kafka *ks, const pgcdc_sink_event *ev, void *opaque,
+                             const char *batch)
+{
+    const pgcdc_txn *txn = pgcdc_sink_event_txn(ev);
+    const char *data;
+    size_t len;
+    char key[16];
+    int r;
+
+    if (ks->txn_topic == NULL)
+        return PGCDC_OK;
+    r = pgcdc_sink_event_data(ev, &data, &len);
+    if (r != PGCDC_OK)
+        return r;
+    snprintf(key, sizeof(key), "%" PRIu32, pgcdc_txn_xid(txn));
+    while (len > 0) {
+        const char *nl = memchr(data, '\n', len);
+        size_t n = nl != NULL ? (size_t)(nl - data) : len;
+
+        if (n > 0) {
+            r = pgcdc__kafka_produce(ks, ks->txn_topic, key, strlen(key), data, n, txn, -1, batch,
+                                     opaque);
+            if (r != PGCDC_OK)
+                return r;
+        }
+        data += n + (nl != NULL);
+        len -= n + (nl != NULL);
+    }
+    return PGCDC_OK;
+}
+
+/* A change: one message per line of its data, then a tombstone after a DELETE. */
+static int produce_change(pgcdc__kafka *ks, const pgcdc_sink_event *ev, void *opaque,
+                          const char *batch)
+{
+    const pgcdc_change *c = pgcdc_sink_event_change(ev);
+    const char *data;
+    const char *key;
+    const char *topic;
+    size_t len;
+    size_t klen;
+    int r = pgcdc_sink_event_data(ev, &data, &len);
+
+    if (r == PGCDC_OK)
+        r = pgcdc_sink_event_key(ev, &key, &klen);
+    if (r != PGCDC_OK)
+        return pgcdc_sink_fail(ks->sink, r, "out of memory");
+    topic = pgcdc__kafka_topic(ks, pgcdc_change_schema(c), pgcdc_change_table(c));
+    if (topic == NULL)
+        return pgcdc_sink_fail(ks->sink, PGCDC_ERR_NOMEM, "out of memory");
+    if (klen == 0)
+        key = NULL;
+    while (len > 0) {
+        const char *nl = memchr(data, '\n', len);
+        size_t n = nl != NULL ? (size_t)(nl - data) : len;
+
+        if (n > 0) {
+            r = pgcdc__kafka_produce(ks, topic, key, klen, data, n, pgcdc_change_txn(c),
+                                     (long)pgcdc_change_seq(c), batch, opaque);
+            if (r != PGCDC_OK)
+                return r;
+        }
+        data += n + (nl != NULL);
+        len -= n + (nl != NULL);
+    }
+    if (ks->tombstones && key != NULL && pgcdc_change_op(c) == PGCDC_OP_DELETE)
+        return pgcdc__kafka_produce(ks, topic, key, klen, NULL, 0, pgcdc_change_txn(c),
+                                    (long)pgcdc_change_seq(c), batch, opaque);
+    return PGCDC_OK;
+}
+
+/* The transaction being written, made at its first event (a resumed one keeps its own). */
+static pgcdc__ktxn *txn_for(pgcdc__kafka *ks, const pgcdc_sink_event *ev)
+{
+    uint64_t token = pgcdc_sink_event_token(ev);
+
+    if (ks->cur != NULL && ks->cur->token == token)
+        return ks->cur;
+    /* One cut off by a lost connection is never acknowledged. */
+    end_txn(ks, 0);
+    ks->cur = calloc(1, sizeof(*ks->cur));
+    if (ks->cur != NULL) {
+        ks->cur->token = token;
+        ks->cur->open = 1;
+    }
+    return ks->cur;
+}
+
+/* Exactly-once: whole PostgreSQL transactions in Kafka transactions, skipping those written. */
+static int eos_write(pgcdc__kafka *ks, const pgcdc_sink_event *ev)
+{
+    const char *batch = NULL;
+    int r = pgcdc__kafka_eos_begin(ks, ev, &batch);
+
+    if (r != PGCDC_OK)
+        return r > 0 ? PGCDC_HANDLED : r;
+    switch (pgcdc_sink_event_kind(ev)) {
+    case PGCDC_EVENT_BEGIN:
+        r = produce_txn_event(ks, ev, NULL, batch);
+        break;
+    case PGCDC_EVENT_CHANGE:
+        r = produce_change(ks, ev, NULL, batch);
+        break;
+    default:
+        r = produce_txn_event(ks, ev, NULL, batch);
+        if (r == PGCDC_OK)
+            return pgcdc__kafka_eos_commit(ks, ev);
+    }
+    /* A message of the Kafka transaction is missing: it must never commit. */
+    return r == PGCDC_OK ? PGCDC_HANDLED : pgcdc__kafka_eos_broken(ks);
+}
+
+static int kafka_write(pgcdc_sink *sink, const pgcdc_sink_event *ev)
+{
+    pgcdc__kafka *ks = pgcdc_sink_state(sink);
+    pgcdc__ktxn *t;
+    int r = ks->rk == NULL ? start_producer(ks) : PGCDC_OK;
+
+    if (r == PGCDC_OK)
+        r = chores(ks);
+    if (r != PGCDC_OK)
+        return r;
+    if (ks->eos != NULL)
+        return eos_write(ks, ev);
+    t = txn_for(ks, ev);
+    if (t == NULL)
+        return pgcdc_sink_fail(sink, PGCDC_ERR_NOMEM, "out of memory");
+    switch (pgcdc_sink_event_kind(ev)) {
+    case PGCDC_EVENT_BEGIN:
+        return produce_txn_event(ks, ev, t, NULL);
+    case PGCDC_EVENT_CHANGE:
+        return produce_change(ks, ev, t, NULL);
+    default:
+        r = produce_txn_event(ks, ev, t, NULL);
+        return r != PGCDC_OK ? r : end_txn(ks, 1);
+    }
+}
+
+static int kafka_flush(pgcdc_sink *sink)
+{
+    pgcdc__kafka *ks = pgcdc_sink_state(sink);
+    int r = ks->rk == NULL ? start_producer(ks) : PGCDC_OK;
+
+    if (r == PGCDC_OK)
+        r = chores(ks);
+    if (r == PGCDC_OK && ks->eos != NULL)
+        r = pgcdc__kafka_eos_flush(ks);
+    return r;
+}
+
+/* ---- open and close ---- */
+
+static int conf_set(pgcdc__kafka *ks, rd_kafka_conf_t *conf, const char *name, const char *value)
+{
+    char why[512];
+
+    if (rd_kafka_conf_set(conf, name, value, why, sizeof(why)) == RD_KAFKA_CONF_OK)
+        return PGCDC_OK;
+    return pgcdc_sink_fail(ks->sink, PGCDC_ERR_INVALID, "sink \"%s\": %s: %s", ks->sink->shown,
+                           name, why);
+}
+
+/* The producer's settings: pgcdc's defaults, then the user's librdkafka properties. */
+static int make_conf(pgcdc__kafka *ks, rd_kafka_conf_t *conf)
+{
+    long long kb = ks->max_inflight / 1024 * 2 + 1024;
+    char num[32];
+    const char *name;
+    const char *value;
+    int r;
+
+    snprintf(num, sizeof(num), "%lld", ks->max_elapsed_ms);
+    r = conf_set(ks, conf, "bootstrap.servers", ks->brokers);
+    if (r == PGCDC_OK)
+        r = conf_set(ks, conf, "client.id", "pgcdc");
+    if (r == PGCDC_OK)
+        r = conf_set(ks, conf, "enable.idempotence", "true");
+    if (r == PGCDC_OK)
+        r = conf_set(ks, conf, "acks", "all");
+    /* The Java client's key-to-partition mapping. */
+    if (r == PGCDC_OK)
+        r = conf_set(ks, conf, "partitioner", "murmur2_random");
+    if (r == PGCDC_OK)
+        r = conf_set(ks, conf, "linger.ms", "5");
+    if (r == PGCDC_OK)
+        r = conf_set(ks, conf, "batch.num.messages", "10000");
+    if (r == PGCDC_OK)
+        r = conf_set(ks, conf, "message.timeout.ms", num);
+    /* librdkafka's queue never refuses before our bound on bytes in flight does. */
+    snprintf(num, sizeof(num), "%lld", kb > 2097151 ? 2097151 : kb);
+    if (r == PGCDC_OK)
+        r = conf_set(ks, conf, "queue.buffering.max.kbytes", num);
+    if (r == PGCDC_OK)
+        r = conf_set(ks, conf, "queue.buffering.max.messages", "10000000");
+    if (r == PGCDC_OK && ks->eos != NULL)
+        r = pgcdc__kafka_eos_conf(ks, conf);
+    for (int i = 0; r == PGCDC_OK && pgcdc__sink_prop_at(ks->sink, i, &name, &value); i++) {
+        if (pgcdc__sink_property(ks->sink->ops, name) == NULL && strcmp(name, "format") != 0)
+            r = conf_set(ks, conf, name, value);
+    }
+    return r;
+}
+
+/* The producer and its poll thread; in exactly-once mode also its transactions' start. */
+static int start_producer(pgcdc__kafka *ks)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char why[512];
+    int r;
+
+    if (conf == NULL)
+        return pgcdc_sink_fail(ks->sink, PGCDC_ERR_NOMEM, "out of memory");
+    rd_kafka_conf_set_opaque(conf, ks);
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_error_cb(conf, on_error);
+    rd_kafka_conf_set_log_cb(conf, on_log);
+    r = make_conf(ks, conf);
+    if (r != PGCDC_OK) {
+        rd_kafka_conf_destroy(conf);
+        return r;
+    }
+    ks->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why));
+    if (ks->rk == NULL) {
+        rd_kafka_conf_destroy(conf);
+        return pgcdc_sink_fail(ks->sink, PGCDC_ERR_INVALID, "sink \"%s\": %s", ks->sink->shown,
+                               why);
+    }
+    if (pthread_create(&ks->poller, NULL, poll_main, ks) != 0)
+        return pgcdc_sink_fail(ks->sink, PGCDC_ERR_NOMEM, "could not start a thread");
+    ks->poller_started = 1;
+    return ks->eos != NULL ? pgcdc__kafka_eos_start(ks) : PGCDC_OK;
+}
+
+static int kafka_open(pgcdc_sink *sink, const char *uri)
+{
+    pgcdc__kafka *ks = calloc(1, sizeof(*ks));
+    char why[512];
+    long long v = 0;
+    const char *tt;
+
+    if (ks == NULL)
+        return pgcdc_sink_fail(sink, PGCDC_ERR_NOMEM, "out of memory");
+    pgcdc_sink_set_state(sink, ks);
+    ks->sink = sink;
+    pthread_mutex_init(&ks->mu, NULL);
+    pgcdc__buf_init(&ks->topic);
+    ks->dead_tail = &ks->dead;
+    pgcdc__inflight_init(&ks->inflight, sink, 1);
+    if (pgcdc__kafka_check_uri(uri, why, sizeof(why)) != PGCDC_OK)
+        return pgcdc_sink_fail(sink, PGCDC_ERR_INVALID, "sink \"%s\": %s", sink->shown, why);
+    tt = pgcdc_sink_property(sink, "transaction_topic");
+    ks->prefix = strdup(pgcdc_sink_property(sink, "topic_prefix"));
+    if (tt != NULL && tt[0] != '\0')
+        ks->txn_topic = strdup(tt);
+    if (pgcdc__kafka_split_uri(ks, uri) != PGCDC_OK || ks->prefix == NULL ||
+        (tt != NULL && tt[0] != '\0' && ks->txn_topic == NULL))
+        return pgcdc_sink_fail(sink, PGCDC_ERR_NOMEM, "out of memory");
+    /* The property table checked the values. */
+    pgcdc__sink_prop_num(sink, "tombstones", &v);
+    ks->tombstones = (int)v;
+    pgcdc__sink_prop_num(sink, "max_inflight", &ks->max_inflight);
+    pgcdc__sink_prop_num(sink, "max_elapsed", &ks->max_elapsed_ms);
+    ks->inflight.bound = (size_t)ks->max_inflight;
+    ks->dead_letter = pgcdc__sink_can_dead_letter(sink);
+    v = 0;
+    pgcdc__sink_prop_num(sink, "exactly_once", &v);
+    /*
+     * The transactional id names the database, known only once the worker
+     * started: that producer starts with the first write.
+     */
+    if (v)
+        return pgcdc__kafka_eos_new(ks);
+    return start_producer(ks);
+}
+
+static void kafka_close(pgcdc_sink *sink)
+{
+    pgcdc__kafka *ks = pgcdc_sink_state(sink);
+    pgcdc__kdead *d;
+
+    if (ks == NULL)
+        return;
+    if (ks->eos != NULL) {
+        /* An open Kafka transaction is aborted (its reports are no failures); acks come from
+         * commits only. */
+        atomic_store(&ks->closing, 1);
+        pgcdc__kafka_eos_close(ks);
+    }
+    if (ks->poller_started) {
+        atomic_store(&ks->quit, 1);
+        pthread_join(ks->poller, NULL);
+    }
+    if (ks->rk != NULL) {
+        rd_kafka_flush(ks->rk, CLOSE_FLUSH_MS);
+        /* What is left is not acknowledged: purge it and take its reports. */
+        atomic_store(&ks->closing, 1);
+        rd_kafka_purge(ks->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        for (int i = 0; i < 500 && rd_kafka_outq_len(ks->rk) > 0; i++)
+            rd_kafka_poll(ks->rk, 10);
+        rd_kafka_destroy(ks->rk);
+    }
+    while ((d = ks->dead) != NULL) {
+        ks->dead = d->next;
+        pthread_mutex_lock(&ks->mu);
+        d->t->failed = 1;
+        pthread_mutex_unlock(&ks->mu);
+        txn_done(ks, d->t);
+        free(d->payload);
+        free(d);
+    }
+    end_txn(ks, 0);
+    pgcdc__inflight_destroy(&ks->inflight);
+    pthread_mutex_destroy(&ks->mu);
+    pgcdc__buf_free(&ks->topic);
+    free(ks->brokers);
+    free(ks->topic_tmpl);
+    free(ks->prefix);
+    free(ks->txn_topic);
+    free(ks);
 }
 
 const pgcdc_sink_ops pgcdc__kafka_sink = {
     .abi = PGCDC_SINK_ABI,
     .kind = "kafka",
-    .write = write_event,
+    .open = kafka_open,
+    .write = kafka_write,
+    .flush = kafka_flush,
+    .close = kafka_close,
+    .properties = kafka_properties,
+    .nproperties = NPROPERTIES,
+    .check_uri = pgcdc__kafka_check_uri,
+    .check_property = pgcdc__kafka_check_property,
 };

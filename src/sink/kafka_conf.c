@@ -1,0 +1,198 @@
+/*
+ * The kafka sink's names: its URI (kafka://HOST:PORT[,HOST:PORT]/TOPIC,
+ * checked before anything connects), the topic template, and librdkafka
+ * properties passed through, checked by librdkafka itself.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "sink/kafka_int.h"
+
+/* ---- the URI: kafka://HOST:PORT[,HOST:PORT]/TOPIC ---- */
+
+static int topic_char(int ch)
+{
+    return isalnum(ch) || ch == '.' || ch == '_' || ch == '-';
+}
+
+/* The template after the placeholders: PGCDC_OK or a reason. */
+static int check_template(const char *t, char *err, size_t errlen)
+{
+    size_t literal = 0;
+
+    while (*t != '\0') {
+        if (t[0] == '$' && t[1] == '{') {
+            const char *end = strchr(t, '}');
+            size_t n = end != NULL ? (size_t)(end - t - 2) : 0;
+
+            if (end == NULL) {
+                snprintf(err, errlen,
+                         "unclosed \"${\" in the topic (use ${schema}, ${table} or "
+                         "${prefix})");
+                return PGCDC_ERR_INVALID;
+            }
+            if (!((n == 6 && strncmp(t + 2, "schema", 6) == 0) ||
+                  (n == 5 && strncmp(t + 2, "table", 5) == 0) ||
+                  (n == 6 && strncmp(t + 2, "prefix", 6) == 0))) {
+                snprintf(err, errlen,
+                         "unknown placeholder \"%.*s\" in the topic (use ${schema}, ${table} or "
+                         "${prefix})",
+                         (int)(end - t + 1), t);
+                return PGCDC_ERR_INVALID;
+            }
+            t = end + 1;
+            continue;
+        }
+        if (!topic_char((unsigned char)*t)) {
+            snprintf(err, errlen,
+                     "character '%c' is not allowed in a Kafka topic name (use letters, digits, "
+                     "'.', '_' and '-')",
+                     *t);
+            return PGCDC_ERR_INVALID;
+        }
+        literal++;
+        t++;
+    }
+    if (literal > 249) {
+        snprintf(err, errlen, "the topic is longer than Kafka's 249 characters");
+        return PGCDC_ERR_INVALID;
+    }
+    return PGCDC_OK;
+}
+
+/* One HOST:PORT of n bytes: PGCDC_OK or a reason. */
+static int check_broker(const char *b, size_t n, char *err, size_t errlen)
+{
+    const char *colon = NULL;
+    long port = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (b[i] == ':')
+            colon = b + i;
+    }
+    if (n == 0 || colon == b) {
+        snprintf(err, errlen, "no broker host (use kafka://HOST:PORT/TOPIC)");
+        return PGCDC_ERR_INVALID;
+    }
+    if (colon == NULL || colon + 1 == b + n) {
+        snprintf(err, errlen, "broker \"%.*s\" has no port (use HOST:PORT, e.g. localhost:9092)",
+                 (int)n, b);
+        return PGCDC_ERR_INVALID;
+    }
+    for (const char *p = colon + 1; p < b + n; p++) {
+        if (!isdigit((unsigned char)*p) || port > 65535) {
+            port = -1;
+            break;
+        }
+        port = port * 10 + (*p - '0');
+    }
+    if (port < 1 || port > 65535) {
+        snprintf(err, errlen, "broker \"%.*s\" has a bad port (use a number from 1 to 65535)",
+                 (int)n, b);
+        return PGCDC_ERR_INVALID;
+    }
+    for (const char *p = b; p < colon; p++) {
+        if (!(isalnum((unsigned char)*p) || strchr(".-_[]:", *p) != NULL)) {
+            snprintf(err, errlen, "broker \"%.*s\" has a bad host name", (int)n, b);
+            return PGCDC_ERR_INVALID;
+        }
+    }
+    return PGCDC_OK;
+}
+
+int pgcdc__kafka_check_uri(const char *uri, char *err, size_t errlen)
+{
+    const char *hosts;
+    const char *slash;
+
+    if (strncmp(uri, "kafka://", 8) != 0) {
+        snprintf(err, errlen, "not a kafka URI (use kafka://HOST:PORT[,HOST:PORT]/TOPIC)");
+        return PGCDC_ERR_INVALID;
+    }
+    hosts = uri + 8;
+    slash = strchr(hosts, '/');
+    if (slash == NULL)
+        slash = hosts + strlen(hosts);
+    for (const char *b = hosts; b <= slash;) {
+        const char *comma = memchr(b, ',', (size_t)(slash - b));
+        const char *end = comma != NULL ? comma : slash;
+
+        if (check_broker(b, (size_t)(end - b), err, errlen) != PGCDC_OK)
+            return PGCDC_ERR_INVALID;
+        b = end + 1;
+    }
+    return *slash == '/' ? check_template(slash + 1, err, errlen) : PGCDC_OK;
+}
+
+/* Splits a checked URI: the brokers and the topic template (owned by ks). */
+int pgcdc__kafka_split_uri(pgcdc__kafka *ks, const char *uri)
+{
+    const char *hosts = uri + 8;
+    const char *slash = strchr(hosts, '/');
+    size_t n = slash != NULL ? (size_t)(slash - hosts) : strlen(hosts);
+    const char *t = slash != NULL && slash[1] != '\0' ? slash + 1 : "${prefix}.${schema}.${table}";
+
+    ks->brokers = strndup(hosts, n);
+    ks->topic_tmpl = strdup(t);
+    return ks->brokers != NULL && ks->topic_tmpl != NULL ? PGCDC_OK : PGCDC_ERR_NOMEM;
+}
+
+/* A name put into a topic: characters Kafka refuses become '_', as Debezium does. */
+static void put_name(pgcdc__buf *b, const char *name)
+{
+    for (; *name != '\0'; name++)
+        pgcdc__buf_u8(b, topic_char((unsigned char)*name) ? (uint8_t)*name : '_');
+}
+
+const char *pgcdc__kafka_topic(pgcdc__kafka *ks, const char *schema, const char *table)
+{
+    const char *t = ks->topic_tmpl;
+
+    pgcdc__buf_reset(&ks->topic);
+    while (*t != '\0') {
+        if (strncmp(t, "${schema}", 9) == 0) {
+            put_name(&ks->topic, schema);
+            t += 9;
+        } else if (strncmp(t, "${table}", 8) == 0) {
+            put_name(&ks->topic, table);
+            t += 8;
+        } else if (strncmp(t, "${prefix}", 9) == 0) {
+            put_name(&ks->topic, ks->prefix);
+            t += 9;
+        } else {
+            pgcdc__buf_u8(&ks->topic, (uint8_t)*t++);
+        }
+    }
+    return pgcdc__buf_cstr(&ks->topic);
+}
+
+/* A librdkafka property the table does not have: librdkafka's own verdict. */
+int pgcdc__kafka_check_property(const char *name, const char *value, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf;
+    rd_kafka_conf_res_t res;
+    char why[512] = "";
+
+    if (strcmp(name, "bootstrap.servers") == 0 || strcmp(name, "metadata.broker.list") == 0 ||
+        strcmp(name, "transactional.id") == 0) {
+        snprintf(err, errlen,
+                 "set by pgcdc (the brokers are the URI's; use "
+                 "sink.kafka.transactional_id with exactly_once)");
+        return PGCDC_ERR_INVALID;
+    }
+    conf = rd_kafka_conf_new();
+    if (conf == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return PGCDC_ERR_NOMEM;
+    }
+    res = rd_kafka_conf_set(conf, name, value, why, sizeof(why));
+    rd_kafka_conf_destroy(conf);
+    if (res == RD_KAFKA_CONF_OK)
+        return PGCDC_OK;
+    snprintf(err, errlen, "%s", why[0] ? why : "not a librdkafka property");
+    return PGCDC_ERR_INVALID;
+}

@@ -1,0 +1,113 @@
+/*
+ * The kafka sink's state, shared by src/sink/kafka.c (the producer, delivery
+ * reports, acknowledgement per transaction) and src/sink/kafka_eos.c (the
+ * exactly-once mode: Kafka transactions and the progress topic).  Only
+ * those two files include librdkafka; this header names its types only.
+ */
+#ifndef PGCDC_SINK_KAFKA_INT_H
+#define PGCDC_SINK_KAFKA_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "sink/async.h"
+#include "sink/sink.h"
+
+typedef struct rd_kafka_s rd_kafka_t;
+
+/* A PostgreSQL transaction's messages not yet reported delivered (the lock held). */
+typedef struct pgcdc__ktxn {
+    uint64_t token;
+    int pending;  /* produced, not yet reported */
+    int open;     /* the worker still holds it (before its commit) */
+    int deferred; /* its commit returned PGCDC_DEFER: acknowledge at pending 0 */
+    int failed;   /* a message failed: never acknowledged */
+} pgcdc__ktxn;
+
+/* A message the cluster refused for good, for the dead-letter file (worker's thread). */
+typedef struct pgcdc__kdead {
+    struct pgcdc__kdead *next;
+    pgcdc__ktxn *t;
+    char *payload;
+    size_t len;
+    char why[256];
+} pgcdc__kdead;
+
+typedef struct pgcdc__kafka_eos pgcdc__kafka_eos;
+
+typedef struct pgcdc__kafka {
+    pgcdc_sink *sink;
+    rd_kafka_t *rk;
+    pgcdc__inflight inflight;
+    pthread_t poller;
+    int poller_started;
+    atomic_int quit;
+    pthread_mutex_t mu; /* guards the ktxns, the dead list and the state below */
+    char *brokers;
+    char *topic_tmpl;
+    char *prefix;
+    char *txn_topic; /* NULL: no transaction metadata */
+    int tombstones;
+    int dead_letter;    /* the error policy is the dead-letter file */
+    atomic_int closing; /* reports now are of purged messages */
+    long long max_inflight;
+    long long max_elapsed_ms;
+    pgcdc__ktxn *cur; /* the transaction being written */
+    pgcdc__kdead *dead;
+    pgcdc__kdead **dead_tail;
+    /* The cluster's state as reports tell it, logged by the worker once per change. */
+    atomic_int down; /* read unlocked by the threads that take reports */
+    unsigned state_seq;
+    unsigned logged_seq;
+    char state_msg[256];
+    pgcdc__buf topic; /* scratch: the expanded topic name */
+    pgcdc__kafka_eos *eos;
+} pgcdc__kafka;
+
+/* Delivery-report size of a message: what was reserved for it. */
+#define PGCDC__KAFKA_OVERHEAD 64
+
+/*
+ * Produces one message (value may be NULL: a tombstone), reserving its bytes
+ * first; opaque goes to the delivery report.  PGCDC_OK or an error (message
+ * in the sink's context).  Worker's thread.
+ */
+int pgcdc__kafka_produce(pgcdc__kafka *ks, const char *topic, const char *key, size_t klen,
+                         const char *value, size_t vlen, const pgcdc_txn *txn, long seq,
+                         const char *batch, void *opaque);
+/* kafka://HOST:PORT[,HOST:PORT]/TOPIC: PGCDC_OK or PGCDC_ERR_INVALID with a reason in err. */
+int pgcdc__kafka_check_uri(const char *uri, char *err, size_t errlen);
+/* Splits a checked URI into ks->brokers and ks->topic_tmpl.  PGCDC_OK or PGCDC_ERR_NOMEM. */
+int pgcdc__kafka_split_uri(pgcdc__kafka *ks, const char *uri);
+/* A librdkafka property: PGCDC_OK when librdkafka takes it, else its reason in err. */
+int pgcdc__kafka_check_property(const char *name, const char *value, char *err, size_t errlen);
+/* Expands the topic template for a change into ks->topic: the name, or NULL (out of memory). */
+const char *pgcdc__kafka_topic(pgcdc__kafka *ks, const char *schema, const char *table);
+
+/* ---- exactly-once (kafka_eos.c) ---- */
+
+/* Reads the mode's properties into a new ks->eos.  PGCDC_OK or an error. */
+int pgcdc__kafka_eos_new(pgcdc__kafka *ks);
+/* Sets the transactional producer's properties on conf (an rd_kafka_conf_t *). */
+int pgcdc__kafka_eos_conf(pgcdc__kafka *ks, void *conf);
+/* The producer was made: fences a previous one and reads the position written. */
+int pgcdc__kafka_eos_start(pgcdc__kafka *ks);
+/*
+ * Before an event's messages: 1 when its transaction was written already
+ * (skip it), PGCDC_OK with *batch (the Kafka transaction's label, for a
+ * header) when it is to be produced, or an error.
+ */
+int pgcdc__kafka_eos_begin(pgcdc__kafka *ks, const pgcdc_sink_event *ev, const char **batch);
+/* After a commit event's messages: PGCDC_HANDLED (the batch committed), DEFER or an error. */
+int pgcdc__kafka_eos_commit(pgcdc__kafka *ks, const pgcdc_sink_event *ev);
+/* A message could not be produced: the Kafka transaction is aborted, the sink fails. */
+int pgcdc__kafka_eos_broken(pgcdc__kafka *ks);
+/* Idle: commits the open batch (and acknowledges it).  PGCDC_OK or an error. */
+int pgcdc__kafka_eos_flush(pgcdc__kafka *ks);
+/* Aborts an open Kafka transaction (bounded) and frees the mode's state. */
+void pgcdc__kafka_eos_close(pgcdc__kafka *ks);
+/* A delivery report's failure in exactly-once mode (any thread). */
+void pgcdc__kafka_eos_failed(pgcdc__kafka *ks, const char *topic, const char *reason);
+
+#endif /* PGCDC_SINK_KAFKA_INT_H */
