@@ -1,49 +1,10 @@
 # The chaos suite's sink scenarios, sourced by tests/chaos/run: pgcdc delivers into
-# Kafka (librdkafka's mock cluster, one broker, one topic of one partition, so the
-# topic holds the events in the order a file would) or into a webhook receiver
-# (NDJSON batches, stored as they are acknowledged), under kill -9 of pgcdc and a
-# failing target.  The target is read back into a JSON-lines file that verify
-# checks as it checks pgcdc's output file: lost = 0, duplicates only in a restart's
-# unconfirmed window, and none at all with Kafka's exactly-once mode.
+# a webhook receiver (NDJSON batches, stored as they are acknowledged), under kill -9
+# of pgcdc and a failing target.  The target is read back into a JSON-lines file that
+# verify checks as it checks pgcdc's output file: lost = 0, duplicates only in a
+# restart's unconfirmed window.
 # shellcheck shell=bash
 # shellcheck disable=SC2153 # DIR, OUT, ... are set by run's helpers
-
-KAFKA_FD=""
-
-# The mock cluster, its control on KAFKA_FD; the topic "chaos" with one partition.
-start_kafka() {
-    local fifo=$DIR/kafka.ctl
-    mkfifo "$fifo"
-    "$KAFKA_MOCK" 1 <"$fifo" >"$DIR/kafka.out" 2>"$DIR/kafka.log" &
-    KAFKA_PID=$!
-    track $KAFKA_PID
-    exec {KAFKA_FD}>"$fifo"
-    for _ in $(seq 1 100); do
-        KAFKA_BOOT=$(head -1 "$DIR/kafka.out" 2>/dev/null)
-        [ -n "$KAFKA_BOOT" ] && break
-        sleep 0.05
-    done
-    [ -n "$KAFKA_BOOT" ] || die "the Kafka mock cluster did not start (see $DIR/kafka.log)"
-    kafka_ctl topic chaos 1
-}
-
-kafka_ctl() { printf '%s\n' "$*" >&"$KAFKA_FD"; }
-
-stop_kafka() {
-    [ -n "$KAFKA_FD" ] && eval "exec $KAFKA_FD>&-"
-    KAFKA_FD=""
-    wait "$KAFKA_PID" 2>/dev/null || true
-    untrack "$KAFKA_PID"
-}
-
-# The topic's messages, one a line, into $OUT (only committed ones with exactly-once).
-read_kafka() {
-    local iso=read_uncommitted
-    [ "${EOS:-0}" = 1 ] && iso=read_committed
-    kcat -C -b "$KAFKA_BOOT" -t chaos -o beginning -e -q -f '%s\n' \
-        -X "isolation.level=$iso" >"$OUT.tmp" 2>>"$DIR/kcat.log" || true
-    mv "$OUT.tmp" "$OUT"
-}
 
 # The webhook receiver, storing every request it answers.
 start_webhook() {
@@ -132,14 +93,7 @@ sink_scenario() {
     if [ -n "${FAIL_SEEN:-}" ] && [ "$(grep -c "$FAIL_SEEN" "$DIR/pgcdc.log" || true)" -lt "$SINK_ROUNDS" ]; then
         check_failed "pgcdc logged fewer than $SINK_ROUNDS target failures (\"$FAIL_SEEN\")"
     fi
-    if [ "${EOS:-0}" = 1 ] && [ "$(field duplicates)" != 0 ]; then
-        check_failed "$(field duplicates) duplicates with exactly-once"
-    fi
     add_row "$title" "$SINK_ROUNDS kills, $SINK_ROUNDS target failures"
-}
-
-kafka_fail() {
-    if [ "$1" = on ]; then kafka_ctl down all; else kafka_ctl up all; fi
 }
 
 webhook_fail() {
@@ -147,33 +101,6 @@ webhook_fail() {
         # Answers of 503, with and without Retry-After, and a dropped connection.
         webhook_control '{"rules":[{"status":503,"retry_after":"1"},{"drop":true},{"status":503},{"status":503},{"status":500},{"drop":true},{"status":429,"retry_after":"1"}]}'
     fi
-}
-
-scenario_kafka() {
-    EOS=0
-    READ_TARGET=read_kafka FAIL_TARGET=kafka_fail FAIL_SEEN=""
-    DIR=$WORK/kafka
-    mkdir -p "$DIR"
-    start_kafka_for kafka
-    OUT_ARGS=(--sink "kafka://$KAFKA_BOOT/chaos")
-    sink_scenario kafka "6. Kafka: kill -9 of pgcdc and brokers down"
-    stop_kafka
-    OUT_ARGS=()
-    end_scenario
-}
-
-scenario_kafka_eos() {
-    EOS=1
-    READ_TARGET=read_kafka FAIL_TARGET=kafka_fail FAIL_SEEN=""
-    DIR=$WORK/kafka_eos
-    mkdir -p "$DIR"
-    start_kafka_for kafka_eos
-    OUT_ARGS=(--sink "kafka://$KAFKA_BOOT/chaos" -X sink.kafka.exactly_once=true)
-    sink_scenario kafka_eos "7. Kafka exactly-once: kill -9 of pgcdc and brokers down"
-    stop_kafka
-    EOS=0
-    OUT_ARGS=()
-    end_scenario
 }
 
 scenario_webhook() {
@@ -187,10 +114,4 @@ scenario_webhook() {
     stop_webhook
     OUT_ARGS=()
     end_scenario
-}
-
-# The cluster lives in the scenario's directory, made before begin_scenario runs.
-start_kafka_for() {
-    DIR=$WORK/$1
-    start_kafka
 }
