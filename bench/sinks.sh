@@ -18,10 +18,11 @@ HTTP_RECEIVER=$BUILD/bench/pgcdc_http_receiver
 SINK_DRAINED=(pgcdc_cli_bin pgcdc_cli_kafka pipe_kcat pgcdc_cli_http)
 KAFKA_PID="" KAFKA_FD="" HTTP_PID="" KAFKA_BOOT="" HTTP_PORT=""
 
+# (Under set -e: a target already gone is no failure.)
 sinks_cleanup() {
-    [ -n "$HTTP_PID" ] && kill -TERM "$HTTP_PID" 2>/dev/null
-    [ -n "$KAFKA_FD" ] && eval "exec $KAFKA_FD>&-"
-    [ -n "$KAFKA_PID" ] && kill -TERM "$KAFKA_PID" 2>/dev/null
+    if [ -n "$HTTP_PID" ]; then kill -TERM "$HTTP_PID" 2>/dev/null || true; fi
+    if [ -n "$KAFKA_FD" ]; then eval "exec $KAFKA_FD>&-"; fi
+    if [ -n "$KAFKA_PID" ]; then kill -TERM "$KAFKA_PID" 2>/dev/null || true; fi
     return 0
 }
 
@@ -123,6 +124,7 @@ s1() {
     kcat_n=$(kafka_count "bench.kcat.s_pipe_kcat_1")
     kafka_stop
     http=$(http_stop "$w")
+    HTTP_PID=""
     check_count "$w" "the webhook target" "$http" "$((expected * REPEAT))"
     stop_server
     record "$w" drain "$expected" "${SINK_DRAINED[@]}"
@@ -159,6 +161,7 @@ s5() {
         kafka_stop
     else
         check_count "$w" "the webhook target" "$(http_stop "$w")" "$n"
+        HTTP_PID=""
     fi
     tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$RAW/$w.generate.out" | head -1)
     END_LSN=$(sql -c "SELECT pg_current_wal_insert_lsn()")
@@ -229,6 +232,7 @@ sdown() {
         kafka_stop
     else
         got=$(http_stop "$w")
+        HTTP_PID=""
     fi
     check_count "$w" "the $kind target" "$got" "$expected"
     stop_server
