@@ -269,13 +269,14 @@ static void test_slot_exit_codes(void **state)
 /* (7) Options that mean nothing are refused; an end position behind the slot is nothing to do. */
 static void test_meaningless_options(void **state)
 {
-    const char *db = tl_fresh_db("t_ops_opts");
+    const char *db = tl_fresh_db("t_ops_ops_opts");
     char before[32];
     char *after;
     char *text;
-    const char *base[] = {
-        tool, "-d", "dbname=t_ops_opts", "-S", "s_opts", "-P", "p_opts", "-t", "o", NULL,
-        NULL, NULL};
+    const char *base[] = {tool,         "-d",         "dbname=t_ops_ops_opts",
+                          "-S",         "s_ops_opts", "-P",
+                          "p_ops_opts", "-t",         "o",
+                          NULL,         NULL,         NULL};
     char endpos[32];
 
     (void)state;
@@ -290,20 +291,22 @@ static void test_meaningless_options(void **state)
     base[10] = "0/0";
     assert_int_equal(tt_run(base), 2);
     tt_assert_stderr_one_line("end position 0/0");
-    assert_null(tl_sql_value(db, "SELECT 1 FROM pg_replication_slots WHERE slot_name = 's_opts'"));
+    assert_null(
+        tl_sql_value(db, "SELECT 1 FROM pg_replication_slots WHERE slot_name = 's_ops_opts'"));
 
     /* Stream something so that the slot moves, then ask for an end behind it. */
     tl_sql(db, "INSERT INTO o VALUES (1)");
     pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
     base[10] = endpos;
-    assert_int_equal(tt_run((const char *[]){tool, "-d", "dbname=t_ops_opts", "-S", "s_opts",
-                                             "--create-slot", "-P", "p_opts", "-t", "o", NULL}),
-                     0);
+    assert_int_equal(
+        tt_run((const char *[]){tool, "-d", "dbname=t_ops_ops_opts", "-S", "s_ops_opts",
+                                "--create-slot", "-P", "p_ops_opts", "-t", "o", NULL}),
+        0);
     tl_sql(db, "INSERT INTO o VALUES (2)");
     pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
     assert_int_equal(tt_run(base), 0);
     assert_int_equal(tl_count_lines(tt_out()), 1);
-    pgcdc_lsn_format(tl_slot_confirmed(db, "s_opts"), before, sizeof(before));
+    pgcdc_lsn_format(tl_slot_confirmed(db, "s_ops_opts"), before, sizeof(before));
     base[10] = "0/1";
     assert_int_equal(tt_run(base), 0);
     tt_assert_stderr_one_line("nothing to stream: the end position 0/1 is at or before the "
@@ -312,7 +315,7 @@ static void test_meaningless_options(void **state)
     assert_null(strstr(text, "confirmed up to"));
     free(text);
     after = tl_sql_value(db, "SELECT confirmed_flush_lsn FROM pg_replication_slots "
-                             "WHERE slot_name = 's_opts'");
+                             "WHERE slot_name = 's_ops_opts'");
     assert_string_equal(after, before);
     free(after);
 
@@ -321,9 +324,10 @@ static void test_meaningless_options(void **state)
     pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
     base[9] = "-o";
     base[10] = "-";
-    assert_int_equal(tt_run((const char *[]){tool, "-d", "dbname=t_ops_opts", "-S", "s_opts", "-P",
-                                             "p_opts", "-t", "o", "-o", "-", "-E", endpos, NULL}),
-                     0);
+    assert_int_equal(
+        tt_run((const char *[]){tool, "-d", "dbname=t_ops_ops_opts", "-S", "s_ops_opts", "-P",
+                                "p_ops_opts", "-t", "o", "-o", "-", "-E", endpos, NULL}),
+        0);
     assert_int_equal(tl_count_lines(tt_out()), 1);
     assert_int_equal(access("-", F_OK), -1);
 }
