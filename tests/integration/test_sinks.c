@@ -131,38 +131,6 @@ static const pgcdc_sink_ops rec_ops = {
     .close = rec_close,
 };
 
-/* A worker running in a thread of its own, so that the test can watch it meanwhile. */
-typedef struct runner {
-    pgcdc_worker *w;
-    pthread_t thread;
-    int result;
-    pthread_t run_thread;
-} runner;
-
-static void *run_main(void *arg)
-{
-    runner *r = arg;
-
-    r->run_thread = pthread_self();
-    r->result = pgcdc_worker_run(r->w);
-    return NULL;
-}
-
-static void start_runner(runner *r, pgcdc_config *cfg)
-{
-    r->w = pgcdc_worker_new(cfg);
-    assert_non_null(r->w);
-    if (pgcdc_worker_start(r->w) != PGCDC_OK)
-        fail_msg("start: %s", pgcdc_worker_errmsg(r->w));
-    assert_int_equal(pthread_create(&r->thread, NULL, run_main, r), 0);
-}
-
-static int join_runner(runner *r)
-{
-    pthread_join(r->thread, NULL);
-    return r->result;
-}
-
 /* Waits until *counter reaches n (under the sink's lock); fails after WAIT_US. */
 static void wait_count(rec_sink *s, const int *counter, int n)
 {
@@ -210,7 +178,7 @@ static void test_confirm_waits_for_every_sink(void **state)
     char err[256];
     pgcdc_config *cfg;
     rec_sink rec;
-    runner run;
+    tl_runner run;
     uint64_t start;
     uint64_t after1;
     uint64_t after2;
@@ -238,7 +206,7 @@ static void test_confirm_waits_for_every_sink(void **state)
     tl_sql(db, "INSERT INTO t VALUES (3, 'c')");
     after2 = lsn_now(db);
     pgcdc_config_set_endpos(cfg, after2);
-    start_runner(&run, cfg);
+    tl_runner_start(&run, cfg);
     pgcdc_config_free(cfg);
 
     /* Both transactions are in both sinks; neither is confirmed: one sink holds them. */
@@ -266,7 +234,7 @@ static void test_confirm_waits_for_every_sink(void **state)
 
     /* The second: the end position is reached, the run ends. */
     assert_int_equal(pgcdc_worker_ack(run.w, rec.tokens[1]), PGCDC_OK);
-    assert_int_equal(join_runner(&run), PGCDC_OK);
+    assert_int_equal(tl_runner_join(&run), PGCDC_OK);
     assert_int_equal(pgcdc_worker_stats(run.w, &st), PGCDC_OK);
     assert_int_equal(st.state, PGCDC_STATE_STOPPED);
     assert_int_equal(st.transactions, 2);

@@ -407,3 +407,29 @@ long tl_count_lines(const char *path)
     fclose(f);
     return n;
 }
+
+static void *runner_main(void *arg)
+{
+    tl_runner *r = arg;
+
+    r->run_thread = pthread_self();
+    atomic_store(&r->running, 1);
+    r->result = pgcdc_worker_run(r->w);
+    return NULL;
+}
+
+void tl_runner_start(tl_runner *r, pgcdc_config *cfg)
+{
+    memset(r, 0, sizeof(*r));
+    r->w = pgcdc_worker_new(cfg);
+    assert_non_null(r->w);
+    if (pgcdc_worker_start(r->w) != PGCDC_OK)
+        fail_msg("start: %s", pgcdc_worker_errmsg(r->w));
+    assert_int_equal(pthread_create(&r->thread, NULL, runner_main, r), 0);
+}
+
+int tl_runner_join(tl_runner *r)
+{
+    pthread_join(r->thread, NULL);
+    return r->result;
+}

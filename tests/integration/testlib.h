@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 #include <libpq-fe.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
 #include "pgcdc.h"
 
@@ -84,5 +86,22 @@ void tl_server_stop(const char *name);
 long tl_count_lines(const char *path);
 
 #define tl_assert_str(a, b) assert_string_equal((a), (b))
+
+/*
+ * A worker running in a thread of its own, so that a test can watch it (and
+ * acknowledge, stop or inspect it) meanwhile.
+ */
+typedef struct tl_runner {
+    pgcdc_worker *w;
+    pthread_t thread;
+    pthread_t run_thread; /* the thread pgcdc_worker_run() runs on, once running is set */
+    atomic_int running;
+    int result;
+} tl_runner;
+
+/* Creates and starts a worker from cfg (which may be freed then), and runs it in a new thread. */
+void tl_runner_start(tl_runner *r, pgcdc_config *cfg);
+/* Waits for the run to end; its result. */
+int tl_runner_join(tl_runner *r);
 
 #endif /* PGCDC_TESTLIB_H */

@@ -648,20 +648,6 @@ static void test_cli_sink(void **state)
 }
 
 /* A worker in a thread of its own, so that the test can watch it. */
-typedef struct runner {
-    pgcdc_worker *w;
-    pthread_t thread;
-    int result;
-} runner;
-
-static void *run_main(void *arg)
-{
-    runner *rn = arg;
-
-    rn->result = pgcdc_worker_run(rn->w);
-    return NULL;
-}
-
 /*
  * Backpressure: with a small max_inflight and a receiver that holds its
  * answers, the worker stops reading well short of a large load; once the
@@ -672,7 +658,7 @@ static void test_backpressure(void **state)
     const char *db = tl_fresh_db("t_http_bp");
     pgcdc_config *cfg;
     pgcdc_stats st;
-    runner rn;
+    tl_runner rn;
     json_t *events;
     uint64_t end;
     uint64_t before;
@@ -693,10 +679,8 @@ static void test_backpressure(void **state)
                k * 500 + 1, k * 500 + 500);
     end = tl_current_lsn(db);
     pgcdc_config_set_endpos(cfg, end);
-    rn.w = pgcdc_worker_new(cfg);
+    tl_runner_start(&rn, cfg);
     pgcdc_config_free(cfg);
-    assert_int_equal(pgcdc_worker_start(rn.w), PGCDC_OK);
-    assert_int_equal(pthread_create(&rn.thread, NULL, run_main, &rn), 0);
 
     /* One request held (one batch in flight), then the worker's position settles. */
     for (long waited = 0; rx_stat(&r, "held") < 1; waited += 20000) {
@@ -718,8 +702,7 @@ static void test_backpressure(void **state)
     assert_true(tl_slot_confirmed(db, "s_http_bp") < end);
 
     json_decref(rx_control(&r, "{\"hold\":false}"));
-    pthread_join(rn.thread, NULL);
-    assert_int_equal(rn.result, PGCDC_OK);
+    assert_int_equal(tl_runner_join(&rn), PGCDC_OK);
     assert_int_equal(pgcdc_worker_stats(rn.w, &st), PGCDC_OK);
     pgcdc_worker_free(rn.w);
     events = rx_events(&r, 0);

@@ -24,8 +24,7 @@
 /* Log lines the worker gave, and whether any came on another thread. */
 typedef struct logs {
     pthread_mutex_t mu;
-    pthread_t worker;
-    int worker_known;
+    tl_runner *runner; /* whose thread the lines must come from */
     int foreign;
     int down;  /* "(retrying)" warnings */
     int again; /* "delivering again" */
@@ -38,7 +37,9 @@ static void on_log(pgcdc_worker *w, pgcdc_log_level level, const char *msg, void
     (void)w;
     (void)level;
     pthread_mutex_lock(&lg->mu);
-    if (lg->worker_known && !pthread_equal(pthread_self(), lg->worker))
+    /* Lines before the run (from the start, on the test's thread) are not the question. */
+    if (lg->runner != NULL && atomic_load(&lg->runner->running) &&
+        !pthread_equal(pthread_self(), lg->runner->run_thread))
         lg->foreign++;
     if (strstr(msg, "(retrying)") != NULL)
         lg->down++;
@@ -47,44 +48,25 @@ static void on_log(pgcdc_worker *w, pgcdc_log_level level, const char *msg, void
     pthread_mutex_unlock(&lg->mu);
 }
 
+/* A runner whose log lines are counted, and checked to come from its thread only. */
 typedef struct runner {
+    tl_runner t;
     pgcdc_worker *w;
-    pthread_t thread;
-    int result;
-    logs *lg;
 } runner;
-
-static void *run_main(void *arg)
-{
-    runner *r = arg;
-
-    if (r->lg != NULL) {
-        pthread_mutex_lock(&r->lg->mu);
-        r->lg->worker = pthread_self();
-        r->lg->worker_known = 1;
-        pthread_mutex_unlock(&r->lg->mu);
-    }
-    r->result = pgcdc_worker_run(r->w);
-    return NULL;
-}
 
 static void start_runner(runner *r, pgcdc_config *cfg, logs *lg)
 {
-    memset(r, 0, sizeof(*r));
-    r->lg = lg;
-    if (lg != NULL)
+    if (lg != NULL) {
+        lg->runner = &r->t;
         pgcdc_config_set_log_cb(cfg, on_log, lg);
-    r->w = pgcdc_worker_new(cfg);
-    assert_non_null(r->w);
-    if (pgcdc_worker_start(r->w) != PGCDC_OK)
-        fail_msg("start: %s", pgcdc_worker_errmsg(r->w));
-    assert_int_equal(pthread_create(&r->thread, NULL, run_main, r), 0);
+    }
+    tl_runner_start(&r->t, cfg);
+    r->w = r->t.w;
 }
 
 static int join_runner(runner *r)
 {
-    pthread_join(r->thread, NULL);
-    return r->result;
+    return tl_runner_join(&r->t);
 }
 
 static pgcdc_stats stats(const runner *r)
