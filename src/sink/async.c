@@ -64,6 +64,7 @@ int pgcdc__inflight_reserve(pgcdc__inflight *f, size_t n)
             break;
         }
         f->waiting = 1;
+        f->want = n;
         wait_slice(f);
     }
     f->waiting = 0;
@@ -83,9 +84,17 @@ int pgcdc__inflight_reserve(pgcdc__inflight *f, size_t n)
 
 void pgcdc__inflight_release(pgcdc__inflight *f, size_t n)
 {
+    size_t room;
+
     pthread_mutex_lock(&f->mu);
     f->bytes = n > f->bytes ? 0 : f->bytes - n;
-    pthread_cond_broadcast(&f->cv);
+    /*
+     * A waiting worker is woken once a quarter of the bound is free (or all
+     * of it), not for every release: else it would wake for each message.
+     */
+    room = f->want > f->bound / 4 ? f->want : f->bound / 4;
+    if (f->bytes == 0 || (f->waiting && f->bytes + room <= f->bound))
+        pthread_cond_broadcast(&f->cv);
     pthread_mutex_unlock(&f->mu);
 }
 

@@ -22,6 +22,7 @@ typedef struct pgcdc__inflight {
     size_t peak;  /* the most ever in flight */
     size_t bound;
     int waiting; /* the worker waits for room */
+    size_t want; /* for that many bytes */
     int err;     /* a failure from the sink's thread; 0 while none */
     char msg[PGCDC__MSG_SIZE];
 } pgcdc__inflight;

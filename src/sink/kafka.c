@@ -13,6 +13,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "base/num.h"
 #include "sink/kafka.h"
 #include "sink/kafka_int.h"
 
@@ -49,23 +50,14 @@ static int start_producer(pgcdc__kafka *ks);
 
 /* ---- delivery reports (the poll thread) ---- */
 
-/* A message is done: the transaction is acknowledged after its last one, freed when let go. */
-static void txn_done(pgcdc__kafka *ks, pgcdc__ktxn *t)
+/* Drops a reference: the last one acknowledges the transaction (if it may) and frees it. */
+static void txn_drop(pgcdc__kafka *ks, pgcdc__ktxn *t)
 {
-    int ack;
-    int gone;
-    uint64_t token;
-
-    pthread_mutex_lock(&ks->mu);
-    t->pending--;
-    ack = t->pending == 0 && t->deferred && !t->failed && !atomic_load(&ks->closing);
-    gone = t->pending == 0 && !t->open;
-    token = t->token;
-    pthread_mutex_unlock(&ks->mu);
-    if (ack)
-        pgcdc_sink_ack(ks->sink, token);
-    if (gone)
-        free(t);
+    if (atomic_fetch_sub(&t->refs, 1) != 1)
+        return;
+    if (t->deferred && !atomic_load(&t->failed) && !atomic_load(&ks->closing))
+        pgcdc_sink_ack(ks->sink, t->token);
+    free(t);
 }
 
 /* The cluster's state changed: the worker logs it once, from its flush. */
@@ -97,13 +89,11 @@ static void queue_dead(pgcdc__kafka *ks, const rd_kafka_message_t *m, pgcdc__ktx
         d->payload = malloc(n + 1);
     if (d == NULL || d->payload == NULL) {
         free(d);
-        pthread_mutex_lock(&ks->mu);
-        t->failed = 1;
-        pthread_mutex_unlock(&ks->mu);
+        atomic_store(&t->failed, 1);
         pgcdc__inflight_fail(&ks->inflight, PGCDC_ERR_NOMEM,
                              "out of memory keeping a message "
                              "for the dead-letter file");
-        txn_done(ks, t);
+        txn_drop(ks, t);
         return;
     }
     if (n > 0)
@@ -137,11 +127,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         return;
     } else {
         /* Never acknowledged: purged at close, or failed for good. */
-        if (t != NULL) {
-            pthread_mutex_lock(&ks->mu);
-            t->failed = 1;
-            pthread_mutex_unlock(&ks->mu);
-        }
+        if (t != NULL)
+            atomic_store(&t->failed, 1);
         if (!atomic_load(&ks->closing) && ks->eos != NULL)
             pgcdc__kafka_eos_failed(ks, rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
         else if (!atomic_load(&ks->closing))
@@ -150,7 +137,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
                                  rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
     }
     if (t != NULL)
-        txn_done(ks, t);
+        txn_drop(ks, t);
     pgcdc__inflight_release(&ks->inflight, size);
 }
 
@@ -210,43 +197,56 @@ static int refused(pgcdc__kafka *ks, const char *topic, rd_kafka_resp_err_t err,
     return pgcdc_sink_fail(ks->sink, PGCDC_ERR_SINK, "%s (" NOTHING_LOST ")", why);
 }
 
+/* The commit_lsn and xid headers' text, made once per transaction. */
+static void txn_headers(pgcdc__kafka *ks, const pgcdc_txn *txn)
+{
+    uint64_t lsn = pgcdc_txn_commit_lsn(txn);
+    uint32_t xid = pgcdc_txn_xid(txn);
+
+    if (ks->hdr_set && ks->hdr_lsn == lsn && ks->hdr_xid == xid)
+        return;
+    pgcdc_lsn_format(lsn, ks->lsn_text, sizeof(ks->lsn_text));
+    ks->lsn_len = strlen(ks->lsn_text);
+    ks->xid_len = (size_t)(pgcdc__put_u64(ks->xid_text, xid) - ks->xid_text);
+    ks->hdr_lsn = lsn;
+    ks->hdr_xid = xid;
+    ks->hdr_set = 1;
+}
+
 int pgcdc__kafka_produce(pgcdc__kafka *ks, const char *topic, const char *key, size_t klen,
                          const char *value, size_t vlen, const pgcdc_txn *txn, long seq,
                          const char *batch, void *opaque)
 {
     size_t size = vlen + klen + PGCDC__KAFKA_OVERHEAD;
     pgcdc__ktxn *t = opaque;
+    rd_kafka_topic_t *rkt = pgcdc__kafka_topic_handle(ks, topic);
     rd_kafka_headers_t *hdrs;
     rd_kafka_resp_err_t err;
     char text[32];
     int r;
 
+    if (rkt == NULL)
+        return pgcdc_sink_fail(ks->sink, PGCDC_ERR_NOMEM, "out of memory");
     r = pgcdc__inflight_reserve(&ks->inflight, size);
     if (r != PGCDC_OK)
         return r;
     hdrs = rd_kafka_headers_new(4);
     if (txn != NULL) {
-        pgcdc_lsn_format(pgcdc_txn_commit_lsn(txn), text, sizeof(text));
-        rd_kafka_header_add(hdrs, "commit_lsn", -1, text, -1);
-        snprintf(text, sizeof(text), "%" PRIu32, pgcdc_txn_xid(txn));
-        rd_kafka_header_add(hdrs, "xid", -1, text, -1);
+        txn_headers(ks, txn);
+        rd_kafka_header_add(hdrs, "commit_lsn", 10, ks->lsn_text, (ssize_t)ks->lsn_len);
+        rd_kafka_header_add(hdrs, "xid", 3, ks->xid_text, (ssize_t)ks->xid_len);
     }
-    if (seq >= 0) {
-        snprintf(text, sizeof(text), "%ld", seq);
-        rd_kafka_header_add(hdrs, "seq", -1, text, -1);
-    }
+    if (seq >= 0)
+        rd_kafka_header_add(hdrs, "seq", 3, text, pgcdc__put_u64(text, (uint64_t)seq) - text);
     if (batch != NULL)
-        rd_kafka_header_add(hdrs, "batch", -1, batch, -1);
-    if (t != NULL) {
-        pthread_mutex_lock(&ks->mu);
-        t->pending++;
-        pthread_mutex_unlock(&ks->mu);
-    }
+        rd_kafka_header_add(hdrs, "batch", 5, batch, -1);
+    if (t != NULL)
+        atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
     for (;;) {
-        err = rd_kafka_producev(ks->rk, RD_KAFKA_V_TOPIC(topic),
-                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                RD_KAFKA_V_VALUE((void *)value, vlen), RD_KAFKA_V_KEY(key, klen),
-                                RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(t), RD_KAFKA_V_END);
+        err =
+            rd_kafka_producev(ks->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_VALUE((void *)value, vlen), RD_KAFKA_V_KEY(key, klen),
+                              RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(t), RD_KAFKA_V_END);
         /* Our bound is below librdkafka's queue; should it fill all the same, take reports. */
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || pgcdc__sink_stopping(ks->sink))
             break;
@@ -256,11 +256,8 @@ int pgcdc__kafka_produce(pgcdc__kafka *ks, const char *topic, const char *key, s
         return PGCDC_OK;
     /* Refused: the headers are still ours. */
     rd_kafka_headers_destroy(hdrs);
-    if (t != NULL) {
-        pthread_mutex_lock(&ks->mu);
-        t->pending--;
-        pthread_mutex_unlock(&ks->mu);
-    }
+    if (t != NULL)
+        atomic_fetch_sub(&t->refs, 1); /* the worker's own reference remains */
     pgcdc__inflight_release(&ks->inflight, size);
     return refused(ks, topic, err, value != NULL ? value : key, value != NULL ? vlen : klen);
 }
@@ -300,14 +297,9 @@ static int chores(pgcdc__kafka *ks)
         if (d == NULL)
             break;
         r = pgcdc__sink_dead_letter(ks->sink, d->payload, d->len, d->why);
-        if (r == PGCDC_OK)
-            txn_done(ks, d->t);
-        else {
-            pthread_mutex_lock(&ks->mu);
-            d->t->failed = 1;
-            pthread_mutex_unlock(&ks->mu);
-            txn_done(ks, d->t);
-        }
+        if (r != PGCDC_OK)
+            atomic_store(&d->t->failed, 1);
+        txn_drop(ks, d->t);
         free(d->payload);
         free(d);
         if (r != PGCDC_OK)
@@ -316,26 +308,32 @@ static int chores(pgcdc__kafka *ks)
     return pgcdc__inflight_check(&ks->inflight);
 }
 
-/* Lets go of the transaction being written: HANDLED when all of it is delivered, else DEFER. */
+/*
+ * Lets go of the transaction being written: HANDLED when all of it is
+ * delivered, DEFER (acknowledged by the last delivery report), or the
+ * failure of one of its messages.
+ */
 static int end_txn(pgcdc__kafka *ks, int commit)
 {
     pgcdc__ktxn *t = ks->cur;
-    int gone;
-    int r = PGCDC_HANDLED;
+    int r;
 
     if (t == NULL)
         return PGCDC_HANDLED;
     ks->cur = NULL;
-    pthread_mutex_lock(&ks->mu);
-    t->open = 0;
-    if (commit && t->pending > 0) {
-        t->deferred = 1;
-        r = PGCDC_DEFER;
+    t->deferred = commit;
+    if (atomic_fetch_sub(&t->refs, 1) != 1)
+        return commit ? PGCDC_DEFER : PGCDC_HANDLED;
+    /* Every message was reported already. */
+    r = PGCDC_HANDLED;
+    if (atomic_load(&t->failed)) {
+        r = pgcdc__inflight_check(&ks->inflight);
+        if (r == PGCDC_OK)
+            r = pgcdc_sink_fail(ks->sink, PGCDC_ERR_SINK,
+                                "a message of the transaction was not delivered (" NOTHING_LOST
+                                ")");
     }
-    gone = t->pending == 0;
-    pthread_mutex_unlock(&ks->mu);
-    if (gone)
-        free(t);
+    free(t);
     return r;
 }
 
@@ -423,7 +421,8 @@ static pgcdc__ktxn *txn_for(pgcdc__kafka *ks, const pgcdc_sink_event *ev)
     ks->cur = calloc(1, sizeof(*ks->cur));
     if (ks->cur != NULL) {
         ks->cur->token = token;
-        ks->cur->open = 1;
+        atomic_init(&ks->cur->refs, 1);
+        atomic_init(&ks->cur->failed, 0);
     }
     return ks->cur;
 }
@@ -639,14 +638,13 @@ static void kafka_close(pgcdc_sink *sink)
         rd_kafka_purge(ks->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         for (int i = 0; i < 500 && rd_kafka_outq_len(ks->rk) > 0; i++)
             rd_kafka_poll(ks->rk, 10);
+        pgcdc__kafka_topics_free(ks);
         rd_kafka_destroy(ks->rk);
     }
     while ((d = ks->dead) != NULL) {
         ks->dead = d->next;
-        pthread_mutex_lock(&ks->mu);
-        d->t->failed = 1;
-        pthread_mutex_unlock(&ks->mu);
-        txn_done(ks, d->t);
+        atomic_store(&d->t->failed, 1);
+        txn_drop(ks, d->t);
         free(d->payload);
         free(d);
     }

@@ -4,6 +4,7 @@
  * properties passed through, checked by librdkafka itself.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,98 @@ const char *pgcdc__kafka_topic(pgcdc__kafka *ks, const char *schema, const char 
         }
     }
     return pgcdc__buf_cstr(&ks->topic);
+}
+
+/* ---- topic handles, one per topic name ---- */
+
+struct pgcdc__ktopic {
+    char *name; /* NULL: a free slot */
+    uint64_t hash;
+    rd_kafka_topic_t *rkt;
+};
+
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 14695981039346656037ULL;
+
+    for (; *s != '\0'; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* Open addressing, at most half full. */
+static struct pgcdc__ktopic *topic_slot(struct pgcdc__ktopic *tab, size_t cap, const char *name,
+                                        uint64_t h)
+{
+    size_t i = (size_t)h & (cap - 1);
+
+    while (tab[i].name != NULL && (tab[i].hash != h || strcmp(tab[i].name, name) != 0))
+        i = (i + 1) & (cap - 1);
+    return &tab[i];
+}
+
+static int topics_grow(pgcdc__kafka *ks)
+{
+    size_t cap = ks->topics_cap > 0 ? ks->topics_cap * 2 : 16;
+    struct pgcdc__ktopic *tab = calloc(cap, sizeof(*tab));
+
+    if (tab == NULL)
+        return PGCDC_ERR_NOMEM;
+    for (size_t i = 0; i < ks->topics_cap; i++) {
+        if (ks->topics[i].name != NULL)
+            *topic_slot(tab, cap, ks->topics[i].name, ks->topics[i].hash) = ks->topics[i];
+    }
+    free(ks->topics);
+    ks->topics = tab;
+    ks->topics_cap = cap;
+    return PGCDC_OK;
+}
+
+/*
+ * Made once per name: a handle spares librdkafka a lookup per message, and
+ * making it asks for the topic's partitions at once (producing by name to a
+ * topic the client has not seen waits for a timer, up to a second, in the
+ * librdkafka versions before 2.10.1).
+ */
+rd_kafka_topic_t *pgcdc__kafka_topic_handle(pgcdc__kafka *ks, const char *name)
+{
+    uint64_t h = name_hash(name);
+    struct pgcdc__ktopic *e;
+
+    if (ks->topics_cap > 0) {
+        e = topic_slot(ks->topics, ks->topics_cap, name, h);
+        if (e->name != NULL)
+            return e->rkt;
+    }
+    if ((ks->ntopics + 1) * 2 > ks->topics_cap && topics_grow(ks) != PGCDC_OK)
+        return NULL;
+    e = topic_slot(ks->topics, ks->topics_cap, name, h);
+    e->name = strdup(name);
+    if (e->name == NULL)
+        return NULL;
+    e->rkt = rd_kafka_topic_new(ks->rk, name, NULL);
+    if (e->rkt == NULL) {
+        free(e->name);
+        e->name = NULL;
+        return NULL;
+    }
+    e->hash = h;
+    ks->ntopics++;
+    return e->rkt;
+}
+
+void pgcdc__kafka_topics_free(pgcdc__kafka *ks)
+{
+    for (size_t i = 0; i < ks->topics_cap; i++) {
+        if (ks->topics[i].name != NULL) {
+            rd_kafka_topic_destroy(ks->topics[i].rkt);
+            free(ks->topics[i].name);
+        }
+    }
+    free(ks->topics);
+    ks->topics = NULL;
+    ks->topics_cap = 0;
+    ks->ntopics = 0;
 }
 
 /* A librdkafka property the table does not have: librdkafka's own verdict. */

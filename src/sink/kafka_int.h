@@ -15,14 +15,20 @@
 #include "sink/sink.h"
 
 typedef struct rd_kafka_s rd_kafka_t;
+typedef struct rd_kafka_topic_s rd_kafka_topic_t;
+struct pgcdc__ktopic;
 
-/* A PostgreSQL transaction's messages not yet reported delivered (the lock held). */
+/*
+ * A PostgreSQL transaction's messages not yet reported delivered.  refs
+ * counts them, plus one while the worker still writes the transaction;
+ * whoever drops the last reference acknowledges (when deferred and no
+ * message failed) and frees it.
+ */
 typedef struct pgcdc__ktxn {
     uint64_t token;
-    int pending;  /* produced, not yet reported */
-    int open;     /* the worker still holds it (before its commit) */
-    int deferred; /* its commit returned PGCDC_DEFER: acknowledge at pending 0 */
-    int failed;   /* a message failed: never acknowledged */
+    atomic_int refs;
+    int deferred;      /* its commit returned PGCDC_DEFER (set before the worker's drop) */
+    atomic_int failed; /* a message failed: never acknowledged */
 } pgcdc__ktxn;
 
 /* A message the cluster refused for good, for the dead-letter file (worker's thread). */
@@ -61,8 +67,19 @@ typedef struct pgcdc__kafka {
     unsigned state_seq;
     unsigned logged_seq;
     char state_msg[256];
-    pgcdc__buf topic; /* scratch: the expanded topic name */
+    pgcdc__buf topic;             /* scratch: the expanded topic name */
+    struct pgcdc__ktopic *topics; /* the topic handles by name (kafka_conf.c) */
+    size_t ntopics;
+    size_t topics_cap;
     pgcdc__kafka_eos *eos;
+    /* The headers' text of the transaction being written. */
+    uint64_t hdr_lsn;
+    uint32_t hdr_xid;
+    int hdr_set;
+    char lsn_text[24];
+    char xid_text[12];
+    size_t lsn_len;
+    size_t xid_len;
 } pgcdc__kafka;
 
 /* Delivery-report size of a message: what was reserved for it. */
@@ -84,6 +101,14 @@ int pgcdc__kafka_split_uri(pgcdc__kafka *ks, const char *uri);
 int pgcdc__kafka_check_property(const char *name, const char *value, char *err, size_t errlen);
 /* Expands the topic template for a change into ks->topic: the name, or NULL (out of memory). */
 const char *pgcdc__kafka_topic(pgcdc__kafka *ks, const char *schema, const char *table);
+
+/*
+ * The producer's handle for a topic, made at its first use (which asks the
+ * cluster for its partitions at once).  NULL: out of memory.  Worker's thread.
+ */
+rd_kafka_topic_t *pgcdc__kafka_topic_handle(pgcdc__kafka *ks, const char *name);
+/* Lets go of the topic handles (before the producer is destroyed). */
+void pgcdc__kafka_topics_free(pgcdc__kafka *ks);
 
 /* ---- exactly-once (kafka_eos.c) ---- */
 

@@ -242,6 +242,72 @@ static void test_topics_values_keys(void **state)
     kt_mock_stop(&m);
 }
 
+/* Many tables, a topic each (the producer's topic handles grow past their first table). */
+static void test_many_topics(void **state)
+{
+    enum { NTABLES = 20 };
+    const char *db = "dbname=k_many";
+    char tables[NTABLES * 8];
+    kt_mock m;
+    char uri[600];
+    pgcdc_config *cfg;
+    char err[256];
+    size_t len = 0;
+
+    (void)state;
+    kt_mock_start(&m, 1);
+    snprintf(uri, sizeof(uri), "kafka://%s", m.bootstrap);
+    tl_fresh_db("k_many");
+    for (int i = 0; i < NTABLES; i++) {
+        tl_sql(db, "CREATE TABLE m%d (id int PRIMARY KEY, v text)", i);
+        len += (size_t)snprintf(tables + len, sizeof(tables) - len, "%sm%d", i > 0 ? "," : "", i);
+    }
+    cfg = tl_config(db, "s_k_many", "p_k_many", tables);
+    assert_int_equal(tl_start_only(cfg, err, sizeof(err)), PGCDC_OK);
+    set(cfg, "sink", uri);
+    /* Two transactions, each touching every table: per topic, id 1 then id 2. */
+    for (int round = 1; round <= 2; round++) {
+        char txn[NTABLES * 48];
+
+        len = (size_t)snprintf(txn, sizeof(txn), "BEGIN;");
+        for (int i = 0; i < NTABLES; i++)
+            len += (size_t)snprintf(txn + len, sizeof(txn) - len,
+                                    " INSERT INTO m%d VALUES (%d, 'r%d');", i, round, round);
+        snprintf(txn + len, sizeof(txn) - len, " COMMIT");
+        tl_sql(db, "%s", txn);
+    }
+    pgcdc_config_set_endpos(cfg, tl_current_lsn(db));
+    {
+        pgcdc_worker *w = pgcdc_worker_new(cfg);
+        int r;
+
+        assert_int_equal(pgcdc_worker_start(w), PGCDC_OK);
+        r = pgcdc_worker_run(w);
+        if (r != PGCDC_OK)
+            fail_msg("run: %d %s", r, pgcdc_worker_errmsg(w));
+        pgcdc_worker_free(w);
+    }
+    pgcdc_config_free(cfg);
+    for (int i = 0; i < NTABLES; i++) {
+        char topic[64];
+        kt_read rd;
+        const kt_msg *a;
+        const kt_msg *b;
+
+        snprintf(topic, sizeof(topic), "pgcdc.public.m%d", i);
+        kt_read_topic(m.bootstrap, topic, 2, 0, &rd);
+        assert_int_equal(rd.n, 2);
+        a = kt_find_key(&rd, "{\"id\":1}", 0);
+        b = kt_find_key(&rd, "{\"id\":2}", 0);
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_true(strstr(a->value, "\"r1\"") != NULL);
+        assert_true(strstr(b->value, "\"r2\"") != NULL);
+        kt_read_free(&rd);
+    }
+    kt_mock_stop(&m);
+}
+
 /* A template, the Debezium format (values and keys), no tombstones, the transaction topic. */
 static void test_debezium_template_txn_topic(void **state)
 {
@@ -748,6 +814,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refused_before_connecting),
         cmocka_unit_test(test_topics_values_keys),
+        cmocka_unit_test(test_many_topics),
         cmocka_unit_test(test_debezium_template_txn_topic),
         cmocka_unit_test(test_slot_waits_for_brokers),
         cmocka_unit_test(test_dead_letter_and_halt),
