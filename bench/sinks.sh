@@ -192,9 +192,10 @@ sdown() {
     # connections, never answers); the backlog comes while it is down.
     consumer_cmd "$c" "s_${c}_1" --sink "$uri" -X "sink.$kind.max_inflight=$SDOWN_BOUND" \
         -X "sink.$kind.max_elapsed=1h"
+    # (In LIVE, not CHILD, which generate's run takes over; cleanup stops either.)
     "$MEASURE" -o "$RAW/$w.$c.measure.json" -l "$w/$c" -t "$CONSUMER_TIMEOUT" -- "${CMD[@]}" \
         >"$RAW/$w.$c.out" 2>"$RAW/$w.$c.err" &
-    CHILD=$!
+    LIVE=$!
     sleep 2
     t0=$(date +%s)
     if [ "$kind" = kafka ]; then
@@ -216,12 +217,12 @@ sdown() {
     for _ in $(seq 1 $((CONSUMER_TIMEOUT * 10))); do
         [ "$(sql -c "SELECT confirmed_flush_lsn >= '$END_LSN' FROM pg_replication_slots
                      WHERE slot_name = 's_${c}_1'")" = t ] && break
-        kill -0 "$CHILD" 2>/dev/null || break
+        kill -0 "$LIVE" 2>/dev/null || break
         sleep 0.1
     done
-    kill -TERM "$CHILD" 2>/dev/null || true
-    wait "$CHILD" || rc=$?
-    CHILD=""
+    kill -TERM "$LIVE" 2>/dev/null || true
+    wait "$LIVE" || rc=$?
+    LIVE=""
     if [ "$rc" != 0 ]; then
         FAILED=1
         log "$w: $c failed (exit $rc):"

@@ -82,8 +82,12 @@ typedef struct pgcdc__kafka {
     size_t xid_len;
 } pgcdc__kafka;
 
-/* Delivery-report size of a message: what was reserved for it. */
-#define PGCDC__KAFKA_OVERHEAD 64
+/*
+ * What librdkafka keeps for a message besides its value and key (measured on
+ * 2.0: the message, its headers and the allocator's own, about 500 bytes),
+ * counted against the bound on bytes in flight so the bound is memory.
+ */
+#define PGCDC__KAFKA_OVERHEAD 512
 
 /*
  * Produces one message (value may be NULL: a tombstone), reserving its bytes
