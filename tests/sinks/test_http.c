@@ -121,6 +121,17 @@ static void assert_confirmed_past(const pgcdc_stats *st, json_t *events)
 
 /* ---- tests ---- */
 
+/* The target got exactly the ids first..last, in order; with st, the slot is confirmed past. */
+static void expect_delivered(rx *r, const pgcdc_stats *st, int first, int last)
+{
+    json_t *events = rx_events(r, 0);
+
+    rx_expect_ids(events, first, last);
+    if (st != NULL)
+        assert_confirmed_past(st, events);
+    json_decref(events);
+}
+
 /* JSON arrays of at most batch_size events, in order, signed, with the custom headers. */
 static void test_json_batches_signed(void **state)
 {
@@ -129,7 +140,6 @@ static void test_json_batches_signed(void **state)
     pgcdc_worker *w;
     pgcdc_stats st;
     json_t *reqs;
-    json_t *events;
     json_t *req;
     size_t i;
     uint64_t end;
@@ -178,10 +188,7 @@ static void test_json_batches_signed(void **state)
         json_decref(batch);
     }
     json_decref(reqs);
-    events = rx_events(&r, 0);
-    rx_expect_ids(events, 1, 30);
-    assert_confirmed_past(&st, events);
-    json_decref(events);
+    expect_delivered(&r, &st, 1, 30);
     rx_stop(&r);
 }
 
@@ -235,7 +242,6 @@ static void test_retries_keep_order(void **state)
     pgcdc_config *cfg;
     pgcdc_worker *w;
     pgcdc_stats st;
-    json_t *events;
     json_t *reqs;
     json_t *req;
     char cmd[512];
@@ -289,10 +295,7 @@ static void test_retries_keep_order(void **state)
     /* The same first batch each time until it got through. */
     assert_non_null(strstr(seen, "503 429 500 dropped 200"));
     json_decref(reqs);
-    events = rx_events(&r, 0);
-    rx_expect_ids(events, 1, 12);
-    assert_confirmed_past(&st, events);
-    json_decref(events);
+    expect_delivered(&r, &st, 1, 12);
     /*
      * Once failing, once recovered (libcurl itself sends a request again
      * once when a reused connection turns out dead, so the count of
@@ -423,7 +426,6 @@ static void test_refused_batch_dead_lettered(void **state)
     pgcdc_stats st;
     json_t *line;
     json_t *batch;
-    json_t *events;
     json_error_t jerr;
     uint64_t end;
     int fd = mkstemp(dlq);
@@ -456,10 +458,7 @@ static void test_refused_batch_dead_lettered(void **state)
     rx_expect_ids(batch, 1, 2);
     json_decref(batch);
     json_decref(line);
-    events = rx_events(&r, 0);
-    rx_expect_ids(events, 3, 4);
-    assert_confirmed_past(&st, events);
-    json_decref(events);
+    expect_delivered(&r, &st, 3, 4);
     unlink(dlq);
     rx_stop(&r);
 }
@@ -520,7 +519,6 @@ static void test_https(void **state)
     const char *db = tl_fresh_db("t_http_tls");
     pgcdc_config *cfg;
     pgcdc_worker *w;
-    json_t *events;
     json_t *reqs;
     uint64_t end;
     rx r;
@@ -535,9 +533,7 @@ static void test_https(void **state)
     assert_int_equal(run_to_end(cfg, end, &w), PGCDC_OK);
     pgcdc_worker_free(w);
     pgcdc_config_free(cfg);
-    events = rx_events(&r, 0);
-    rx_expect_ids(events, 1, 2);
-    json_decref(events);
+    expect_delivered(&r, NULL, 1, 2);
 
     /* Without the CA the certificate is not trusted: the run halts at once. */
     cfg = tl_config(db, "s_http_tls", "p_http_tls", "t");
@@ -620,7 +616,6 @@ static void test_cli_sink(void **state)
     const char *db = tl_fresh_db("t_http_cli");
     const char *tool = tt_tool();
     char endpos[32];
-    json_t *events;
     json_t *reqs;
     json_t *req;
     size_t i;
@@ -641,9 +636,7 @@ static void test_cli_sink(void **state)
     assert_int_equal(json_array_size(reqs), 2);
     json_array_foreach(reqs, i, req) assert_true(json_is_true(json_object_get(req, "verified")));
     json_decref(reqs);
-    events = rx_events(&r, 0);
-    rx_expect_ids(events, 1, 3);
-    json_decref(events);
+    expect_delivered(&r, NULL, 1, 3);
     rx_stop(&r);
 }
 
@@ -659,7 +652,6 @@ static void test_backpressure(void **state)
     pgcdc_config *cfg;
     pgcdc_stats st;
     tl_runner rn;
-    json_t *events;
     uint64_t end;
     uint64_t before;
     uint64_t received = 0;
@@ -705,10 +697,7 @@ static void test_backpressure(void **state)
     assert_int_equal(tl_runner_join(&rn), PGCDC_OK);
     assert_int_equal(pgcdc_worker_stats(rn.w, &st), PGCDC_OK);
     pgcdc_worker_free(rn.w);
-    events = rx_events(&r, 0);
-    rx_expect_ids(events, 1, 4000);
-    assert_confirmed_past(&st, events);
-    json_decref(events);
+    expect_delivered(&r, &st, 1, 4000);
     rx_stop(&r);
 }
 
