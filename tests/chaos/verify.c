@@ -52,6 +52,7 @@ typedef struct verifier {
     size_t captxns;
     restart restarts[MAX_RESTARTS];
     int nrestarts;
+    int no_duplicates; /* exactly-once: any duplicate breaks a guarantee */
 } verifier;
 
 /* ---- comparing one change ---- */
@@ -341,6 +342,11 @@ static void check_events(verifier *vf)
         int t = e->table;
 
         if (e->first != k) {
+            if (vf->no_duplicates && vf->st.duplicates < SHOW)
+                fprintf(stderr,
+                        "verify: duplicate at offset %" PRId64 " (xid %u seq %u), and none may "
+                        "be (--no-duplicates)\n",
+                        e->start, e->xid, e->seq);
             vf->st.duplicates++;
             if (!explained(vf, e, &vf->ev.v[e->first]) && vf->st.duplicates_unexplained++ < SHOW)
                 fprintf(stderr,
@@ -499,7 +505,8 @@ static int ok(const verifier *vf)
 
     return s->transactions > 0 && s->lost == 0 && s->mismatched == 0 && s->incomplete == 0 &&
            s->unexpected == 0 && s->order_violations == 0 && s->duplicates_unexplained == 0 &&
-           s->duplicates <= s->window && s->sample_violations == 0 && s->oracle_errors == 0 &&
+           s->duplicates <= s->window && (!vf->no_duplicates || s->duplicates == 0) &&
+           s->sample_violations == 0 && s->oracle_errors == 0 &&
            vf->ev.corrupt == 0 && vf->ev.inconsistent == 0;
 }
 
@@ -530,11 +537,12 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: verify --oracle FILE --output FILE --tables SCHEMA.T1,SCHEMA.T2...\n"
-            "              [--samples FILE] [--restarts FILE]\n"
+            "              [--samples FILE] [--restarts FILE] [--no-duplicates]\n"
             "ORACLE: COPY (SELECT lsn, xid, data FROM pg_logical_slot_get_changes(<test_decoding\n"
             "slot>, NULL, NULL, 'include-xids', '1', 'skip-empty-xacts', '1')) TO STDOUT.\n"
             "OUTPUT: pgcdc's native JSON lines.  SAMPLES, RESTARTS: lines \"TIME CONFIRMED_LSN\n"
             "COMPLETE_END ...\" from tests/chaos/sampler; a restart line starts with its kind.\n"
+            "--no-duplicates: exactly-once delivery, a duplicate fails even after a restart.\n"
             "Exit status: 0 all guarantees held, 1 one was broken, 2 bad usage or input.\n");
 }
 
@@ -559,6 +567,8 @@ int main(int argc, char **argv)
             samples = argv[++i];
         else if (strcmp(argv[i], "--restarts") == 0 && i + 1 < argc)
             restarts = argv[++i];
+        else if (strcmp(argv[i], "--no-duplicates") == 0)
+            vf.no_duplicates = 1;
         else {
             usage();
             return 2;

@@ -132,6 +132,22 @@ static pgcdc_config *setup(const char *name, const char *tables, const char *uri
     return setup_in(db, name, tables, uri);
 }
 
+/* Runs a worker to the end position and frees it and the config; the run must succeed. */
+static void run_to_end(pgcdc_config *cfg, uint64_t end)
+{
+    pgcdc_worker *w;
+    int r;
+
+    pgcdc_config_set_endpos(cfg, end);
+    w = pgcdc_worker_new(cfg);
+    assert_int_equal(pgcdc_worker_start(w), PGCDC_OK);
+    r = pgcdc_worker_run(w);
+    if (r != PGCDC_OK)
+        fail_msg("run: %d %s", r, pgcdc_worker_errmsg(w));
+    pgcdc_worker_free(w);
+    pgcdc_config_free(cfg);
+}
+
 static json_t *parse(const char *text)
 {
     json_error_t jerr;
@@ -185,18 +201,7 @@ static void test_topics_values_keys(void **state)
     tl_sql(db, "DELETE FROM t WHERE id = 2");
     tl_sql(db, "TRUNCATE t");
     end = tl_current_lsn(db);
-    pgcdc_config_set_endpos(cfg, end);
-    {
-        pgcdc_worker *w = pgcdc_worker_new(cfg);
-
-        assert_int_equal(pgcdc_worker_start(w), PGCDC_OK);
-        int r = pgcdc_worker_run(w);
-
-        if (r != PGCDC_OK)
-            fail_msg("run: %d %s", r, pgcdc_worker_errmsg(w));
-        pgcdc_worker_free(w);
-    }
-    pgcdc_config_free(cfg);
+    run_to_end(cfg, end);
 
     /* ${prefix}.${schema}.${table}: two inserts, an update, a delete, its tombstone, a truncate. */
     kt_read_topic(m.bootstrap, "pgcdc.public.t", 6, 0, &rd);
@@ -276,18 +281,7 @@ static void test_many_topics(void **state)
         snprintf(txn + len, sizeof(txn) - len, " COMMIT");
         tl_sql(db, "%s", txn);
     }
-    pgcdc_config_set_endpos(cfg, tl_current_lsn(db));
-    {
-        pgcdc_worker *w = pgcdc_worker_new(cfg);
-        int r;
-
-        assert_int_equal(pgcdc_worker_start(w), PGCDC_OK);
-        r = pgcdc_worker_run(w);
-        if (r != PGCDC_OK)
-            fail_msg("run: %d %s", r, pgcdc_worker_errmsg(w));
-        pgcdc_worker_free(w);
-    }
-    pgcdc_config_free(cfg);
+    run_to_end(cfg, tl_current_lsn(db));
     for (int i = 0; i < NTABLES; i++) {
         char topic[64];
         kt_read rd;
@@ -315,14 +309,12 @@ static void test_debezium_template_txn_topic(void **state)
     kt_mock m;
     char uri[600];
     pgcdc_config *cfg;
-    pgcdc_worker *w;
     kt_read rd;
     kt_read tx;
     const kt_msg *k;
     int begins = 0;
     int ends = 0;
     json_t *doc;
-    int r;
 
     (void)state;
     kt_mock_start(&m, 1);
@@ -339,14 +331,7 @@ static void test_debezium_template_txn_topic(void **state)
     tl_sql(db, "UPDATE t SET v = 'c' WHERE id = 1");
     tl_sql(db, "DELETE FROM t WHERE id = 2");
     tl_sql(db, "INSERT INTO \"Odd Tab\" VALUES (9)");
-    pgcdc_config_set_endpos(cfg, tl_current_lsn(db));
-    w = pgcdc_worker_new(cfg);
-    assert_int_equal(pgcdc_worker_start(w), PGCDC_OK);
-    r = pgcdc_worker_run(w);
-    if (r != PGCDC_OK)
-        fail_msg("run: %d %s", r, pgcdc_worker_errmsg(w));
-    pgcdc_worker_free(w);
-    pgcdc_config_free(cfg);
+    run_to_end(cfg, tl_current_lsn(db));
 
     kt_read_topic(m.bootstrap, "cdc.public_t", 4, 0, &rd);
     assert_int_equal(rd.n, 4); /* no tombstone */
