@@ -39,7 +39,8 @@ static const pgcdc_property kafka_properties[] = {
     {"batch_linger", PGCDC_PROP_DURATION, "100ms", 0, 600000, NULL,
      "exactly-once: a Kafka transaction is committed when its first event is this old"},
     {"max_inflight", PGCDC_PROP_SIZE, "64MB", 1024, 1LL << 40, NULL,
-     "bytes produced and not yet delivered before the stream waits"},
+     "memory of messages produced and not yet delivered (value, key and librdkafka's ~500 bytes "
+     "each); reading the stream waits beyond it"},
     {"max_elapsed", PGCDC_PROP_DURATION, "5m", 1000, 86400000, NULL,
      "how long a message is retried before it fails (message.timeout.ms, transaction.timeout.ms)"},
 };

@@ -1,7 +1,7 @@
 /*
  * The kafka sink's exactly-once mode (a fenced producer in the library;
  * kill -9 at several points of a load with the command line, against the
- * stand-alone mock cluster of tests/sinks/kafka_mock.c), and the command
+ * stand-alone mock cluster of tools/kafka-mock/kafka_mock.c), and the command
  * line refusing URIs and properties before connecting.
  *
  * librdkafka 2.0.2's mock cluster keeps no transaction markers: a
