@@ -2,7 +2,9 @@
  * pgcdc_http_receiver: the benchmark's webhook target.  Accepts HTTP/1.1
  * POSTs on 127.0.0.1 (keep-alive, Content-Length bodies, "Expect:
  * 100-continue"), answers each at once with 200, and counts the events in
- * the bodies (the elements of a JSON array, or the objects of NDJSON).
+ * the bodies (the elements of a JSON array, or the objects of NDJSON).  A
+ * request whose webhook-id came before (a retry after a timeout: the first
+ * one arrived, its answer did not) counts as duplicate events.
  * Prints one JSON line when stopped (SIGINT, SIGTERM) or once --expect
  * events arrived.
  */
@@ -28,6 +30,8 @@ typedef struct conn {
     size_t head_len;
     size_t body_left; /* bytes of the body still to read */
     int in_body;
+    char id[128]; /* the request's webhook-id, "" when none */
+    unsigned long long body_events;
     /* The event counter's state within the body. */
     int depth;
     int in_string;
@@ -35,7 +39,7 @@ typedef struct conn {
 } conn;
 
 typedef struct totals {
-    unsigned long long requests, events, bytes;
+    unsigned long long requests, events, bytes, duplicate_events;
     double first_s, last_s;
 } totals;
 
@@ -55,8 +59,69 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The webhook-ids of the requests answered: an open-addressing set. */
+static char **ids;
+static size_t ids_cap;
+static size_t ids_n;
+
+/* 1 when id was seen before; else remembers it.  Requests without an id are never repeats. */
+static int id_seen(const char *id)
+{
+    size_t h = 5381;
+
+    if (id[0] == '\0')
+        return 0;
+    if ((ids_n + 1) * 2 > ids_cap) {
+        size_t cap = ids_cap > 0 ? ids_cap * 2 : 1024;
+        char **tab = calloc(cap, sizeof(*tab));
+
+        if (tab == NULL) {
+            perror("pgcdc_http_receiver");
+            exit(1);
+        }
+        for (size_t i = 0; i < ids_cap; i++) {
+            size_t g = 5381;
+
+            if (ids[i] == NULL)
+                continue;
+            for (const char *q = ids[i]; *q != '\0'; q++)
+                g = g * 33 + (unsigned char)*q;
+            while (tab[g & (cap - 1)] != NULL)
+                g++;
+            tab[g & (cap - 1)] = ids[i];
+        }
+        free(ids);
+        ids = tab;
+        ids_cap = cap;
+    }
+    for (const char *q = id; *q != '\0'; q++)
+        h = h * 33 + (unsigned char)*q;
+    for (;; h++) {
+        char **e = &ids[h & (ids_cap - 1)];
+
+        if (*e == NULL) {
+            *e = strdup(id);
+            ids_n++;
+            return 0;
+        }
+        if (strcmp(*e, id) == 0)
+            return 1;
+    }
+}
+
+/* A whole request arrived: its events count, or count as duplicates. */
+static void request_done(conn *c, totals *t)
+{
+    if (id_seen(c->id))
+        t->duplicate_events += c->body_events;
+    else
+        t->events += c->body_events;
+    c->body_events = 0;
+    t->requests++;
+}
+
 /* Counts the objects that open at the top level of an array body or of NDJSON. */
-static void count_events(conn *c, const char *p, size_t n, totals *t)
+static void count_events(conn *c, const char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         char ch = p[i];
@@ -75,7 +140,7 @@ static void count_events(conn *c, const char *p, size_t n, totals *t)
         } else if (ch == '{' || ch == '[') {
             /* An object directly inside the top-level array, or at the top of NDJSON. */
             if (ch == '{' && (c->depth == 1 || c->depth == 0))
-                t->events++;
+                c->body_events++;
             c->depth++;
         } else if (ch == '}' || ch == ']') {
             c->depth--;
@@ -84,17 +149,26 @@ static void count_events(conn *c, const char *p, size_t n, totals *t)
 }
 
 /* The Content-Length of a complete head, and whether it asks for 100-continue. */
-static long parse_head(const char *head, int *expect_continue)
+static long parse_head(const char *head, int *expect_continue, char *id, size_t idlen)
 {
     const char *p = head;
     long len = -1;
 
     *expect_continue = 0;
+    id[0] = '\0';
     while ((p = strstr(p, "\r\n")) != NULL) {
         p += 2;
         if (strncasecmp(p, "Content-Length:", 15) == 0)
             len = strtol(p + 15, NULL, 10);
-        else if (strncasecmp(p, "Expect:", 7) == 0 && strstr(p, "100-continue") != NULL)
+        else if (strncasecmp(p, "webhook-id:", 11) == 0) {
+            const char *v = p + 11;
+            size_t n;
+
+            while (*v == ' ')
+                v++;
+            n = strcspn(v, "\r\n");
+            snprintf(id, idlen, "%.*s", (int)n, v);
+        } else if (strncasecmp(p, "Expect:", 7) == 0 && strstr(p, "100-continue") != NULL)
             *expect_continue = 1;
     }
     return len;
@@ -131,13 +205,13 @@ static int on_readable(conn *c, totals *t)
         if (c->in_body) {
             size_t take = (size_t)n - pos < c->body_left ? (size_t)n - pos : c->body_left;
 
-            count_events(c, buf + pos, take, t);
+            count_events(c, buf + pos, take);
             pos += take;
             c->body_left -= take;
             if (c->body_left == 0) {
                 c->in_body = 0;
                 c->head_len = 0;
-                t->requests++;
+                request_done(c, t);
                 t->last_s = now_s();
                 if (send_all(c->fd, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n") != 0)
                     return -1;
@@ -155,7 +229,7 @@ static int on_readable(conn *c, totals *t)
             c->head[c->head_len] = '\0';
             if (c->head_len < 4 || memcmp(c->head + c->head_len - 4, "\r\n\r\n", 4) != 0)
                 continue;
-            len = parse_head(c->head, &cont);
+            len = parse_head(c->head, &cont, c->id, sizeof(c->id));
             if (len < 0) {
                 send_all(c->fd, "HTTP/1.1 411 Length Required\r\nContent-Length: 0\r\n\r\n");
                 return -1;
@@ -167,10 +241,11 @@ static int on_readable(conn *c, totals *t)
             c->in_body = 1;
             c->body_left = (size_t)len;
             c->depth = c->in_string = c->escaped = 0;
+            c->body_events = 0;
             if (len == 0) {
                 c->in_body = 0;
                 c->head_len = 0;
-                t->requests++;
+                request_done(c, t);
                 if (send_all(c->fd, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n") != 0)
                     return -1;
             }
@@ -294,9 +369,9 @@ int main(int argc, char **argv)
             }
         }
     }
-    printf("{\"tool\":\"pgcdc_http_receiver\",\"requests\":%llu,\"events\":%llu,\"bytes\":%llu,"
-           "\"first_s\":%.6f,\"last_s\":%.6f}\n",
-           t.requests, t.events, t.bytes, t.first_s, t.last_s);
+    printf("{\"tool\":\"pgcdc_http_receiver\",\"requests\":%llu,\"events\":%llu,"
+           "\"duplicate_events\":%llu,\"bytes\":%llu,\"first_s\":%.6f,\"last_s\":%.6f}\n",
+           t.requests, t.events, t.duplicate_events, t.bytes, t.first_s, t.last_s);
     for (int i = 0; i < MAX_CONNS; i++) {
         if (conns[i].fd >= 0)
             close(conns[i].fd);

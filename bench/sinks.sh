@@ -80,12 +80,18 @@ http_start() {
     die "$w: the webhook target did not start: $(cat "$RAW/$w.http.err")"
 }
 
-# Stops the webhook target; prints the events it counted.
+# Stops the webhook target; prints the events it counted (a batch sent again after a
+# timeout, its webhook-id seen before, counts apart: duplicate_events).
 http_stop() {
     kill -TERM "$HTTP_PID" 2>/dev/null || true
     wait "$HTTP_PID" 2>/dev/null || true
     HTTP_PID=""
     sed -n 's/.*"events":\([0-9]*\).*/\1/p' "$RAW/$1.http.out" | awk '{ s += $1 } END { print s + 0 }'
+}
+
+http_duplicates() {
+    sed -n 's/.*"duplicate_events":\([0-9]*\).*/\1/p' "$RAW/$1.http.out" |
+        awk '{ s += $1 } END { print s + 0 }'
 }
 
 # A count a target gave back against the workload's.
@@ -174,7 +180,7 @@ s5() {
 
 # The CLI into a target that is down while a backlog past the in-flight bound arrives.
 sdown() {
-    local w=$1 kind=$2 rows=$SDOWN_ROWS expected uri c=pgcdc_cli_sink rc=0 t0 got
+    local w=$1 kind=$2 rows=$SDOWN_ROWS expected uri c=pgcdc_cli_sink rc=0 t0 got dups
     log "$w: $kind down for ${SDOWN_SECONDS}s while $rows rows arrive (bound $SDOWN_BOUND)"
     start_server "$w"
     TABLES=(w1)
@@ -236,8 +242,10 @@ sdown() {
         HTTP_PID=""
     fi
     check_count "$w" "the $kind target" "$got" "$expected"
+    dups=0
+    [ "$kind" = http ] && dups=$(http_duplicates "$w")
     stop_server
     record "$w" live "$expected" "$c"
     workload_info "$w" "$kind down for ${SDOWN_SECONDS}s while $rows W1 rows arrive; in-flight bound $SDOWN_BOUND: peak RSS, nothing lost" \
-        "{\"rows\":$rows,\"down_s\":$SDOWN_SECONDS,\"bound\":\"$SDOWN_BOUND\",\"expected_events\":$expected,\"delivered_events\":$got,$(common_info)}"
+        "{\"rows\":$rows,\"down_s\":$SDOWN_SECONDS,\"bound\":\"$SDOWN_BOUND\",\"expected_events\":$expected,\"delivered_events\":$got,\"duplicate_events\":$dups,$(common_info)}"
 }
