@@ -18,6 +18,7 @@ void pgcdc__inflight_init(pgcdc__inflight *f, pgcdc_sink *sink, size_t bound)
     pthread_condattr_t attr;
 
     memset(f, 0, sizeof(*f));
+    atomic_init(&f->failed, 0);
     pthread_mutex_init(&f->mu, NULL);
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -111,6 +112,7 @@ void pgcdc__inflight_fail(pgcdc__inflight *f, int err, const char *fmt, ...)
         va_end(ap);
         pgcdc__one_line(f->msg, sizeof(f->msg), line);
         f->err = err < 0 ? err : PGCDC_ERR_SINK;
+        atomic_store_explicit(&f->failed, 1, memory_order_release);
     }
     pthread_cond_broadcast(&f->cv);
     pthread_mutex_unlock(&f->mu);
@@ -121,6 +123,9 @@ int pgcdc__inflight_check(pgcdc__inflight *f)
 {
     int r = PGCDC_OK;
 
+    /* (Unlocked first: sinks check for every event.) */
+    if (!atomic_load_explicit(&f->failed, memory_order_acquire))
+        return PGCDC_OK;
     pthread_mutex_lock(&f->mu);
     if (f->err != 0)
         r = report(f);

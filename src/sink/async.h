@@ -9,6 +9,7 @@
 #define PGCDC_SINK_ASYNC_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "base/log.h"
@@ -21,9 +22,10 @@ typedef struct pgcdc__inflight {
     size_t bytes; /* reserved and not yet released */
     size_t peak;  /* the most ever in flight */
     size_t bound;
-    int waiting; /* the worker waits for room */
-    size_t want; /* for that many bytes */
-    int err;     /* a failure from the sink's thread; 0 while none */
+    int waiting;       /* the worker waits for room */
+    size_t want;       /* for that many bytes */
+    int err;           /* a failure from the sink's thread; 0 while none */
+    atomic_int failed; /* err is set (read without the lock) */
     char msg[PGCDC__MSG_SIZE];
 } pgcdc__inflight;
 

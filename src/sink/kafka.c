@@ -73,6 +73,7 @@ static void set_state(pgcdc__kafka *ks, int down, const char *msg)
         atomic_store(&ks->down, down);
         snprintf(ks->state_msg, sizeof(ks->state_msg), "%s", msg);
         ks->state_seq++;
+        atomic_store_explicit(&ks->news, 1, memory_order_release);
     }
     pthread_mutex_unlock(&ks->mu);
     if (changed)
@@ -107,6 +108,7 @@ static void queue_dead(pgcdc__kafka *ks, const rd_kafka_message_t *m, pgcdc__ktx
     pthread_mutex_lock(&ks->mu);
     *ks->dead_tail = d;
     ks->dead_tail = &d->next;
+    atomic_store_explicit(&ks->news, 1, memory_order_release);
     pthread_mutex_unlock(&ks->mu);
     pgcdc__sink_wake(ks->sink);
 }
@@ -272,6 +274,10 @@ static int chores(pgcdc__kafka *ks)
     char msg[256];
     int r;
 
+    /* (Checked unlocked first: this runs for every event.) */
+    if (atomic_load_explicit(&ks->news, memory_order_acquire) == 0)
+        return pgcdc__inflight_check(&ks->inflight);
+    atomic_store(&ks->news, 0);
     pthread_mutex_lock(&ks->mu);
     seq = ks->state_seq;
     down = atomic_load(&ks->down);

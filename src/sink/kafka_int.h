@@ -64,6 +64,7 @@ typedef struct pgcdc__kafka {
     pgcdc__kdead **dead_tail;
     /* The cluster's state as reports tell it, logged by the worker once per change. */
     atomic_int down; /* read unlocked by the threads that take reports */
+    atomic_int news; /* the state changed or a message is refused: chores has work */
     unsigned state_seq;
     unsigned logged_seq;
     char state_msg[256];

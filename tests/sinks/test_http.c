@@ -632,9 +632,19 @@ static void test_cli_sink(void **state)
                                 "sink.http.batch_size=2", "-X", "sink.http.secret=" SECRET, NULL}),
         0);
     tt_cleanup();
+    /* Three events in batches of at most two (a batch may close early on a busy machine). */
     reqs = rx_requests(&r);
-    assert_int_equal(json_array_size(reqs), 2);
-    json_array_foreach(reqs, i, req) assert_true(json_is_true(json_object_get(req, "verified")));
+    assert_true(json_array_size(reqs) >= 2);
+    json_array_foreach(reqs, i, req)
+    {
+        json_error_t jerr;
+        json_t *batch = json_loads(json_string_value(json_object_get(req, "body")), 0, &jerr);
+
+        assert_true(json_is_true(json_object_get(req, "verified")));
+        assert_non_null(batch);
+        assert_true(json_array_size(batch) >= 1 && json_array_size(batch) <= 2);
+        json_decref(batch);
+    }
     json_decref(reqs);
     expect_delivered(&r, NULL, 1, 3);
     rx_stop(&r);
