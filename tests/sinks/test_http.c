@@ -428,6 +428,7 @@ static void test_refused_batch_dead_lettered(void **state)
     json_t *batch;
     json_error_t jerr;
     uint64_t end;
+    int first;
     int fd = mkstemp(dlq);
     rx r;
 
@@ -454,11 +455,15 @@ static void test_refused_batch_dead_lettered(void **state)
     assert_non_null(line);
     assert_non_null(strstr(
         json_string_value(json_object_get(json_object_get(line, "dead_letter"), "error")), "422"));
+    /* The first batch: ids 1 and 2, or 1 alone when the worker caught up in between. */
     batch = json_loads(json_string_value(json_object_get(line, "payload")), 0, &jerr);
-    rx_expect_ids(batch, 1, 2);
+    assert_non_null(batch);
+    first = (int)json_array_size(batch);
+    assert_true(first == 1 || first == 2);
+    rx_expect_ids(batch, 1, first);
     json_decref(batch);
     json_decref(line);
-    expect_delivered(&r, &st, 3, 4);
+    expect_delivered(&r, &st, first + 1, 4);
     unlink(dlq);
     rx_stop(&r);
 }
@@ -521,6 +526,7 @@ static void test_https(void **state)
     pgcdc_worker *w;
     json_t *reqs;
     uint64_t end;
+    size_t answered;
     rx r;
 
     (void)state;
@@ -534,6 +540,9 @@ static void test_https(void **state)
     pgcdc_worker_free(w);
     pgcdc_config_free(cfg);
     expect_delivered(&r, NULL, 1, 2);
+    reqs = rx_requests(&r);
+    answered = json_array_size(reqs);
+    json_decref(reqs);
 
     /* Without the CA the certificate is not trusted: the run halts at once. */
     cfg = tl_config(db, "s_http_tls", "p_http_tls", "t");
@@ -544,8 +553,9 @@ static void test_https(void **state)
     assert_non_null(strstr(pgcdc_worker_errmsg(w), "certificate"));
     pgcdc_worker_free(w);
     pgcdc_config_free(cfg);
+    /* Nothing more reached the receiver. */
     reqs = rx_requests(&r);
-    assert_int_equal(json_array_size(reqs), 1);
+    assert_int_equal(json_array_size(reqs), answered);
     json_decref(reqs);
     rx_stop(&r);
 }
