@@ -3,8 +3,9 @@
  * POSTs on 127.0.0.1 (keep-alive, Content-Length bodies, "Expect:
  * 100-continue"), answers each at once with 200, and counts the events in
  * the bodies (the elements of a JSON array, or the objects of NDJSON).  A
- * request whose webhook-id came before (a retry after a timeout: the first
- * one arrived, its answer did not) counts as duplicate events.
+ * request whose webhook-id came before on the same path (a retry after a
+ * timeout: the first one arrived, its answer did not) counts as duplicate
+ * events.
  * Prints one JSON line when stopped (SIGINT, SIGTERM) or once --expect
  * events arrived.
  */
@@ -30,7 +31,7 @@ typedef struct conn {
     size_t head_len;
     size_t body_left; /* bytes of the body still to read */
     int in_body;
-    char id[128]; /* the request's webhook-id, "" when none */
+    char id[256]; /* the request's path and webhook-id, "" when it has no id */
     unsigned long long body_events;
     /* The event counter's state within the body. */
     int depth;
@@ -166,8 +167,12 @@ static long parse_head(const char *head, int *expect_continue, char *id, size_t 
 
             while (*v == ' ')
                 v++;
+            const char *path = strchr(head, ' ');
+            size_t plen = path != NULL ? strcspn(path + 1, " \r\n") : 0;
+
             n = strcspn(v, "\r\n");
-            snprintf(id, idlen, "%.*s", (int)n, v);
+            /* Per path: every consumer of a run has its own. */
+            snprintf(id, idlen, "%.*s %.*s", (int)plen, path != NULL ? path + 1 : "", (int)n, v);
         } else if (strncasecmp(p, "Expect:", 7) == 0 && strstr(p, "100-continue") != NULL)
             *expect_continue = 1;
     }
