@@ -506,8 +506,8 @@ static int ok(const verifier *vf)
     return s->transactions > 0 && s->lost == 0 && s->mismatched == 0 && s->incomplete == 0 &&
            s->unexpected == 0 && s->order_violations == 0 && s->duplicates_unexplained == 0 &&
            s->duplicates <= s->window && (!vf->no_duplicates || s->duplicates == 0) &&
-           s->sample_violations == 0 && s->oracle_errors == 0 &&
-           vf->ev.corrupt == 0 && vf->ev.inconsistent == 0;
+           s->sample_violations == 0 && s->oracle_errors == 0 && vf->ev.corrupt == 0 &&
+           vf->ev.inconsistent == 0;
 }
 
 static void summary(const verifier *vf)
