@@ -71,7 +71,8 @@ static void set_state(pgcdc__kafka *ks, int down, const char *msg)
     changed = atomic_load(&ks->down) != down;
     if (changed) {
         atomic_store(&ks->down, down);
-        snprintf(ks->state_msg, sizeof(ks->state_msg), "%s", msg);
+        if (down)
+            snprintf(ks->state_msg, sizeof(ks->state_msg), "%s", msg);
         ks->state_seq++;
         atomic_store_explicit(&ks->news, 1, memory_order_release);
     }
@@ -265,33 +266,47 @@ int pgcdc__kafka_produce(pgcdc__kafka *ks, const char *topic, const char *key, s
     return refused(ks, topic, err, value != NULL ? value : key, value != NULL ? vlen : klen);
 }
 
+void pgcdc__kafka_log_state(pgcdc__kafka *ks)
+{
+    unsigned seq;
+    int down;
+    char msg[256];
+
+    pthread_mutex_lock(&ks->mu);
+    seq = ks->state_seq;
+    down = atomic_load(&ks->down);
+    snprintf(msg, sizeof(msg), "%s", ks->state_msg);
+    pthread_mutex_unlock(&ks->mu);
+    if (seq == ks->logged_seq)
+        return;
+    /*
+     * Down and up alternate: two changes or more since the last line, or down
+     * now, mean an outage to tell, even one that ended while the worker was
+     * busy elsewhere (in a Kafka transaction's commit, say).
+     */
+    if ((down || seq - ks->logged_seq >= 2) && !ks->logged_down) {
+        pgcdc_sink_log(ks->sink, PGCDC_LOG_WARNING, "sink \"%s\": %s (retrying)", ks->sink->shown,
+                       msg);
+        ks->logged_down = 1;
+    }
+    if (!down && ks->logged_down) {
+        pgcdc_sink_log(ks->sink, PGCDC_LOG_INFO, "sink \"%s\": delivering again", ks->sink->shown);
+        ks->logged_down = 0;
+    }
+    ks->logged_seq = seq;
+}
+
 /* What the poll thread found: failures, refused messages, the cluster's state. */
 static int chores(pgcdc__kafka *ks)
 {
     pgcdc__kdead *d;
-    unsigned seq;
-    int down;
-    char msg[256];
     int r;
 
     /* (Checked unlocked first: this runs for every event.) */
     if (atomic_load_explicit(&ks->news, memory_order_acquire) == 0)
         return pgcdc__inflight_check(&ks->inflight);
     atomic_store(&ks->news, 0);
-    pthread_mutex_lock(&ks->mu);
-    seq = ks->state_seq;
-    down = atomic_load(&ks->down);
-    snprintf(msg, sizeof(msg), "%s", ks->state_msg);
-    pthread_mutex_unlock(&ks->mu);
-    if (seq != ks->logged_seq) {
-        ks->logged_seq = seq;
-        if (down)
-            pgcdc_sink_log(ks->sink, PGCDC_LOG_WARNING, "sink \"%s\": %s (retrying)",
-                           ks->sink->shown, msg);
-        else
-            pgcdc_sink_log(ks->sink, PGCDC_LOG_INFO, "sink \"%s\": delivering again",
-                           ks->sink->shown);
-    }
+    pgcdc__kafka_log_state(ks);
     for (;;) {
         pthread_mutex_lock(&ks->mu);
         d = ks->dead;
@@ -530,6 +545,9 @@ static int make_conf(pgcdc__kafka *ks, rd_kafka_conf_t *conf)
         r = conf_set(ks, conf, "partitioner", "murmur2_random");
     if (r == PGCDC_OK)
         r = conf_set(ks, conf, "linger.ms", "5");
+    /* Back within a second of the brokers (librdkafka's default waits up to 10 s). */
+    if (r == PGCDC_OK)
+        r = conf_set(ks, conf, "reconnect.backoff.max.ms", "1000");
     if (r == PGCDC_OK)
         r = conf_set(ks, conf, "batch.num.messages", "10000");
     if (r == PGCDC_OK)

@@ -367,6 +367,8 @@ static int commit_batch(pgcdc__kafka *ks, uint64_t own_token)
         if (pgcdc__sink_stopping(ks->sink) && until > pgcdc__now_us() + STOP_GRACE_US)
             until = pgcdc__now_us() + STOP_GRACE_US;
         rd_kafka_flush(ks->rk, 500);
+        /* An outage lived through here is told too, not only its end. */
+        pgcdc__kafka_log_state(ks);
     }
     r = pgcdc__inflight_check(&ks->inflight);
     if (r != PGCDC_OK || rd_kafka_outq_len(ks->rk) > 0) {

@@ -67,6 +67,7 @@ typedef struct pgcdc__kafka {
     atomic_int news; /* the state changed or a message is refused: chores has work */
     unsigned state_seq;
     unsigned logged_seq;
+    int logged_down; /* the last line logged said down */
     char state_msg[256];
     pgcdc__buf topic;             /* scratch: the expanded topic name */
     struct pgcdc__ktopic *topics; /* the topic handles by name (kafka_conf.c) */
@@ -98,6 +99,8 @@ typedef struct pgcdc__kafka {
 int pgcdc__kafka_produce(pgcdc__kafka *ks, const char *topic, const char *key, size_t klen,
                          const char *value, size_t vlen, const pgcdc_txn *txn, long seq,
                          const char *batch, void *opaque);
+/* Logs the cluster's state (down, delivering again) once per change.  Worker's thread. */
+void pgcdc__kafka_log_state(pgcdc__kafka *ks);
 /* kafka://HOST:PORT[,HOST:PORT]/TOPIC: PGCDC_OK or PGCDC_ERR_INVALID with a reason in err. */
 int pgcdc__kafka_check_uri(const char *uri, char *err, size_t errlen);
 /* Splits a checked URI into ks->brokers and ks->topic_tmpl.  PGCDC_OK or PGCDC_ERR_NOMEM. */
