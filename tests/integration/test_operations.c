@@ -225,7 +225,6 @@ static void test_slot_exit_codes(void **state)
     const char *other = tl_fresh_db("t_ops_codes2");
     const char *args[] = {tool, "-d", "dbname=t_ops_codes", "-S", NULL, "-P", "p_codes", "-t", "c",
                           NULL, NULL};
-    char *free_slots;
 
     (void)state;
     tl_sql(db, "CREATE TABLE c (id int PRIMARY KEY)");
@@ -248,22 +247,30 @@ static void test_slot_exit_codes(void **state)
     assert_int_equal(tt_run(args), 3);
     tt_assert_stderr_one_line("replication slot \"s_codes_none\" does not exist");
 
-    /* Every slot of the server taken (physical ones, which cost nothing). */
-    free_slots = tl_sql_value(db, "SELECT current_setting('max_replication_slots')::int - "
-                                  "count(*) FROM pg_replication_slots");
-    tl_sql(db,
-           "SELECT pg_create_physical_replication_slot('s_codes_fill_' || g) "
-           "FROM generate_series(1, %s) g",
-           free_slots);
-    free(free_slots);
-    args[6] = "p_codes_new";
-    args[9] = NULL;
-    assert_int_equal(tt_run(args), 6);
-    tt_assert_stderr_one_line("replication slots of the server are in use");
-    assert_null(tl_sql_value(db, "SELECT 1 FROM pg_publication WHERE pubname = 'p_codes_new'"));
     tl_sql(db, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
                "WHERE slot_name LIKE 's_codes_%%'");
     free(db);
+}
+
+/*
+ * (6) Every slot of the server taken: exit 6, nothing created.  On a server
+ * of its own: filling the shared one would fail the tests running beside.
+ */
+static void test_slots_all_taken(void **state)
+{
+    char conninfo[512];
+    const char *args[] = {tool, "-d", conninfo, "-S", "s_full", "-P", "p_full", "-t", "c", NULL};
+
+    (void)state;
+    tl_server_start("slots", "--set max_replication_slots=2", conninfo, sizeof(conninfo));
+    tl_sql(conninfo, "CREATE TABLE c (id int PRIMARY KEY)");
+    /* Physical slots, which cost nothing. */
+    tl_sql(conninfo, "SELECT pg_create_physical_replication_slot('s_fill_' || g) "
+                     "FROM generate_series(1, 2) g");
+    assert_int_equal(tt_run(args), 6);
+    tt_assert_stderr_one_line("replication slots of the server are in use");
+    assert_null(tl_sql_value(conninfo, "SELECT 1 FROM pg_publication WHERE pubname = 'p_full'"));
+    tl_server_stop("slots");
 }
 
 /* (7) Options that mean nothing are refused; an end position behind the slot is nothing to do. */
@@ -621,6 +628,7 @@ int main(void)
         cmocka_unit_test_teardown(test_signal_during_startup, end_held),
         cmocka_unit_test(test_slot_in_use),
         cmocka_unit_test(test_slot_exit_codes),
+        cmocka_unit_test(test_slots_all_taken),
         cmocka_unit_test(test_meaningless_options),
         cmocka_unit_test(test_permanent_errors),
         cmocka_unit_test(test_database_renamed),
