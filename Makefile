@@ -59,20 +59,21 @@ check-valgrind:
 	$(CMAKE) --build build-valgrind -j $(JOBS)
 	$(CTEST) --test-dir build-valgrind --output-on-failure -j $(JOBS)
 
-# libFuzzer under ASan+UBSan, seeded with messages recorded from a real server.
+# libFuzzer under ASan+UBSan, seeded with messages recorded from a real server.  A
+# finding prints the fuzzer's report and leaves its input in build-fuzz/ (crash-*).
 FUZZ_SECONDS ?= 60
+fuzz_run = build-fuzz/tests/fuzz/$(1) -max_total_time=$(2) -print_final_stats=1 \
+	    -artifact_prefix=build-fuzz/ build-fuzz/corpus-$(3) $(4) >build-fuzz/$(1).log 2>&1 || \
+	    { tail -n 60 build-fuzz/$(1).log; exit 1; }; tail -n 4 build-fuzz/$(1).log
 check-fuzz:
 	$(CMAKE) -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DPGCDC_WERROR=ON -DPGCDC_FUZZ=ON \
 	    -DPGCDC_TESTS=OFF
 	$(CMAKE) --build build-fuzz -j $(JOBS) --target fuzz_decoder fuzz_binval fuzz_txn
 	rm -rf build-fuzz/corpus-decoder build-fuzz/corpus-binval build-fuzz/corpus-txn
 	mkdir -p build-fuzz/corpus-decoder build-fuzz/corpus-binval build-fuzz/corpus-txn
-	build-fuzz/tests/fuzz/fuzz_decoder -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	    build-fuzz/corpus-decoder tests/fuzz/corpus 2>&1 | tail -4
-	build-fuzz/tests/fuzz/fuzz_binval -max_total_time=15 -print_final_stats=1 \
-	    build-fuzz/corpus-binval 2>&1 | tail -4
-	build-fuzz/tests/fuzz/fuzz_txn -max_total_time=30 -print_final_stats=1 \
-	    build-fuzz/corpus-txn tests/fuzz/corpus-txn 2>&1 | tail -4
+	$(call fuzz_run,fuzz_decoder,$(FUZZ_SECONDS),decoder,tests/fuzz/corpus)
+	$(call fuzz_run,fuzz_binval,15,binval,)
+	$(call fuzz_run,fuzz_txn,30,txn,tests/fuzz/corpus-txn)
 
 format:
 	clang-format -i $(SOURCES)

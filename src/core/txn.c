@@ -148,7 +148,8 @@ static int open_txn(pgcdc__assembly *ta, pgcdc__event *ev, uint32_t xid, uint64_
     ta->txn.xid = xid;
     ta->txn.commit_lsn = commit_lsn;
     ta->txn.end_lsn = 0;
-    ta->txn.commit_time = commit_time + PGCDC__EPOCH_DIFF_US;
+    if (pgcdc__unix_us_from_pg(commit_time, &ta->txn.commit_time) != 0)
+        ta->txn.commit_time = INT64_MAX - 1;
     ta->txn.nchanges = 0;
     ta->txn.origin = NULL;
     ta->txn.origin_lsn = 0;

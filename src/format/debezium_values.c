@@ -540,6 +540,7 @@ void pgcdc__dbz_column(pgcdc__dbz *x, pgcdc__buf *j, const pgcdc_row *row, int c
                        const pgcdc__dbz_col *dc)
 {
     const pgcdc__col *v = &row->cols[col];
+    int64_t t;
 
     if (dc->kind == PGCDC__DBZ_K_NATIVE) {
         pgcdc__fmt_column(j, row, col, 0);
@@ -557,12 +558,9 @@ void pgcdc__dbz_column(pgcdc__dbz *x, pgcdc__buf *j, const pgcdc_row *row, int c
                                                    : ((int64_t)days + 10957) * US_PER_DAY);
             return;
         }
+        /* (Past what Unix microseconds hold, near the year 294276: as its text reads.) */
         if ((dc->kind == PGCDC__DBZ_K_TIMESTAMP || dc->kind == PGCDC__DBZ_K_TIMESTAMPTZ) &&
-            v->len == 8) {
-            int64_t t = (int64_t)pgcdc__be64(p);
-
-            if (t != INT64_MAX && t != INT64_MIN)
-                t += PGCDC__EPOCH_DIFF_US;
+            v->len == 8 && pgcdc__unix_us_from_pg((int64_t)pgcdc__be64(p), &t) == 0) {
             if (dc->kind == PGCDC__DBZ_K_TIMESTAMP)
                 pgcdc__dbz_timestamp(j, t, dc->precision);
             else

@@ -615,8 +615,13 @@ static void test_binary_values(void **state)
     static const uint8_t ts[8] = {0, 0, 0, 0x02, 0x54, 0x0b, 0xe4, 0x00}; /* 10000 s */
     static const uint8_t tsneg[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}; /* -1 µs */
     static const uint8_t tsinf[8] = {0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    /* 294276-12-31 23:59:59.999999, PostgreSQL's last: past what Unix µs in an int64 hold. */
+    static const uint8_t tslast[8] = {0x7f, 0xff, 0xff, 0x5b, 0xb3, 0xb2, 0x9f, 0xff};
+    pgcdc_formatter *f = fmt_new(NULL);
     pgcdc__col row[NT];
-    json_t *a;
+    pgcdc__buf texts;
+    pgcdc_change c;
+    json_t *a, *doc;
 
     (void)state;
     memcpy(row, t_row, sizeof(row));
@@ -635,6 +640,22 @@ static void test_binary_values(void **state)
     assert_json(json_object_get(a, "tstz"), "\"1999-12-31T23:59:59.999999Z\"");
     assert_json(json_object_get(a, "tstz0"), "\"infinity\"");
     json_decref(a);
+    /* As the text of the same timestamp reads (the change's text arena holds it). */
+    row[11] = (pgcdc__col){(const char *)tslast, 8, PGCDC_COL_BINARY};
+    pgcdc__buf_init(&texts);
+    pgcdc__buf_reserve(&texts, 1024);
+    c = make_change(PGCDC_OP_INSERT, &t_rel, NULL, 0, row, 0x1A2B100, 0);
+    c.new_row.texts = &texts;
+    doc = format_doc(f, &c);
+    assert_json(json_object_get(json_object_get(doc, "after"), "ts"),
+                "\"294276-12-31 23:59:59.999999\"");
+    json_decref(doc);
+    row[11] = (pgcdc__col)TXT("294276-12-31 23:59:59.999999");
+    a = types_after(NULL, row);
+    assert_json(json_object_get(a, "ts"), "\"294276-12-31 23:59:59.999999\"");
+    json_decref(a);
+    pgcdc__buf_free(&texts);
+    pgcdc_formatter_free(f);
 }
 
 static void test_unchanged_toast(void **state)
