@@ -23,16 +23,6 @@
 /* Type OIDs the type table does not name (pg_type.dat). */
 enum { OID_XML = 142, OID_BOX = 603, OID_BIT = 1560, OID_VARBIT = 1562, OID_TSVECTOR = 3614 };
 
-/* The built-in array types and their elements (pg_type.dat's typarray). */
-static const uint32_t array_types[][2] = {
-    {1000, 16},   {1001, 17},   {1002, 18},   {1003, 19},   {1005, 21},   {1007, 23},
-    {1009, 25},   {1014, 1042}, {1015, 1043}, {1016, 20},   {1017, 600},  {1020, 603},
-    {1021, 700},  {1022, 701},  {1028, 26},   {1115, 1114}, {1182, 1082}, {1183, 1083},
-    {1185, 1184}, {1187, 1186}, {1231, 1700}, {1270, 1266}, {2951, 2950}, {199, 114},
-    {3807, 3802}, {1041, 869},  {651, 650},   {1040, 829},  {775, 774},   {791, 790},
-    {143, 142},   {1561, 1560}, {1563, 1562}, {3643, 3614}, {3905, 3904}, {3907, 3906},
-    {3909, 3908}, {3911, 3910}, {3913, 3912}, {3927, 3926}};
-
 /*
  * What an unchanged TOASTed value becomes, by column type
  * (UnchangedToastedPlaceholder): the placeholder as text, as bytes, as a
@@ -188,17 +178,14 @@ void pgcdc__dbz_classify(const pgcdc__relcol_info *col, pgcdc__dbz_col *out)
 {
     const char *name = col->type_name;
     size_t name_len = name != NULL ? strlen(name) : 0;
-    uint32_t elem = 0;
-    int is_array = 0;
+    uint32_t elem = pgcdc__type_array_element(col->type_oid);
+    int is_array = elem != 0;
 
     memset(out, 0, sizeof(*out));
-    for (size_t i = 0; i < sizeof(array_types) / sizeof(array_types[0]); i++) {
-        if (array_types[i][0] == col->type_oid) {
-            elem = array_types[i][1];
-            is_array = 1;
-        }
-    }
-    /* Arrays of enums, domains and extension types: known by the name. */
+    /*
+     * Built-in arrays are known by their OID (the type table), even without a
+     * name; arrays of enums, domains and extension types by the name.
+     */
     if (!is_array && name_len > 2 && strcmp(name + name_len - 2, "[]") == 0)
         is_array = 1;
     if (is_array) {

@@ -1,8 +1,9 @@
 /*
  * The kafka sink's state, shared by src/sink/kafka.c (the producer, delivery
  * reports, acknowledgement per transaction) and src/sink/kafka_eos.c (the
- * exactly-once mode: Kafka transactions and the progress topic).  Only
- * those two files include librdkafka; this header names its types only.
+ * exactly-once mode: Kafka transactions and the progress topic), and
+ * src/sink/kafka_conf.c (properties, topic handles, outage logging).  Only
+ * those three files include librdkafka; this header names its types only.
  */
 #ifndef PGCDC_SINK_KAFKA_INT_H
 #define PGCDC_SINK_KAFKA_INT_H

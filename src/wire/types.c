@@ -162,8 +162,7 @@ static const char *plain_name(uint32_t oid)
     return pgcdc__type_of(oid)->name;
 }
 
-/* The element type of an array type named here, or 0. */
-static uint32_t array_element(uint32_t oid)
+uint32_t pgcdc__type_array_element(uint32_t oid)
 {
     switch (oid) {
 #define ARRAY_CASE(oid, elem)                                                                      \
@@ -278,7 +277,7 @@ static int name_scalar(uint32_t oid, int32_t typmod, char *buf, size_t size)
 
 int pgcdc__type_name(uint32_t oid, int32_t typmod, char *buf, size_t size)
 {
-    uint32_t elem = array_element(oid);
+    uint32_t elem = pgcdc__type_array_element(oid);
     int n;
 
     if (size == 0)

@@ -67,6 +67,13 @@ typedef struct pgcdc__type {
 const pgcdc__type *pgcdc__type_of(uint32_t oid);
 
 /*
+ * The element type of a built-in array type (the arrays of the table's types
+ * and of the other built-in types named here: 1017 point[] -> 600 point), or
+ * 0 for an OID that is not one (a scalar, or an array type the catalog made).
+ */
+uint32_t pgcdc__type_array_element(uint32_t oid);
+
+/*
  * The type's name with its modifier, as format_type(oid, typmod) prints it
  * ("numeric(5,3)", "character varying(60)", "timestamp(3) with time zone",
  * "bit varying(5)", "interval day to second(2)", "text[]", "bpchar" for a
