@@ -653,7 +653,12 @@ static void kafka_close(pgcdc_sink *sink)
         pgcdc__kafka_eos_close(ks);
     }
     if (ks->poller_started) {
+        rd_kafka_queue_t *mainq = rd_kafka_queue_get_main(ks->rk);
+
+        /* The poller returns from its wait at once, not at its next timeout. */
         atomic_store(&ks->quit, 1);
+        rd_kafka_queue_yield(mainq);
+        rd_kafka_queue_destroy(mainq);
         pthread_join(ks->poller, NULL);
     }
     if (ks->rk != NULL) {
