@@ -545,7 +545,7 @@ void pgcdc__dbz_column(pgcdc__dbz *x, pgcdc__buf *j, const pgcdc_row *row, int c
                                                    : ((int64_t)days + 10957) * US_PER_DAY);
             return;
         }
-        /* (Past what Unix microseconds hold, near the year 294276: as its text reads.) */
+        /* (Past what Unix microseconds hold, the year 294247 on: as its text reads.) */
         if ((dc->kind == PGCDC__DBZ_K_TIMESTAMP || dc->kind == PGCDC__DBZ_K_TIMESTAMPTZ) &&
             v->len == 8 && pgcdc__unix_us_from_pg((int64_t)pgcdc__be64(p), &t) == 0) {
             if (dc->kind == PGCDC__DBZ_K_TIMESTAMP)
