@@ -100,10 +100,11 @@ typedef enum pgcdc_op {
     PGCDC_OP_INSERT = 'I',
     PGCDC_OP_UPDATE = 'U',
     PGCDC_OP_DELETE = 'D',
-    PGCDC_OP_TRUNCATE = 'T'
+    PGCDC_OP_TRUNCATE = 'T',
+    PGCDC_OP_READ = 'R' /* a row as a snapshot read it (its new row only) */
 } pgcdc_op;
 
-/* Returns "INSERT", "UPDATE", "DELETE" or "TRUNCATE" ("UNKNOWN" otherwise). */
+/* Returns "INSERT", "UPDATE", "DELETE", "TRUNCATE" or "READ" ("UNKNOWN" otherwise). */
 const char *pgcdc_op_name(pgcdc_op op);
 
 /* The state of one column in one row. */
@@ -594,6 +595,20 @@ uint32_t pgcdc_txn_nchanges(const pgcdc_txn *txn);
 /* Token for pgcdc_worker_ack() when the commit callback returned PGCDC_DEFER. */
 uint64_t pgcdc_txn_token(const pgcdc_txn *txn);
 
+/*
+ * Snapshots deliver the rows already in a table as READ changes, in
+ * transactions of their own (one per chunk of rows, xid 0).  Such a
+ * transaction's commit LSN is where the snapshot stands in the stream: the
+ * slot's consistent point for an initial snapshot, the closing watermark of
+ * the chunk for an incremental one.
+ */
+typedef enum pgcdc_snapshot_kind {
+    PGCDC_SNAPSHOT_NONE = 0,       /* a transaction of the stream */
+    PGCDC_SNAPSHOT_INITIAL = 1,    /* rows of the slot's exported snapshot, before the stream */
+    PGCDC_SNAPSHOT_INCREMENTAL = 2 /* rows read while streaming, between two watermarks */
+} pgcdc_snapshot_kind;
+pgcdc_snapshot_kind pgcdc_txn_snapshot(const pgcdc_txn *txn);
+
 /* ---- changes ---- */
 
 pgcdc_op pgcdc_change_op(const pgcdc_change *c);
@@ -628,6 +643,8 @@ int pgcdc_change_nkeys(const pgcdc_change *c);
 const char *pgcdc_change_key(const pgcdc_change *c, int k);
 /* TRUNCATE options: bit 1 CASCADE, bit 2 RESTART IDENTITY. */
 int pgcdc_change_truncate_flags(const pgcdc_change *c);
+/* 1 for the last READ of a snapshot (of its last table), else 0. */
+int pgcdc_change_snapshot_last(const pgcdc_change *c);
 
 /* ---- rows: read by column index (0-based) or name ---- */
 

@@ -53,6 +53,8 @@ const char *pgcdc_op_name(pgcdc_op op)
         return "DELETE";
     case PGCDC_OP_TRUNCATE:
         return "TRUNCATE";
+    case PGCDC_OP_READ:
+        return "READ";
     }
     return "UNKNOWN";
 }

@@ -15,6 +15,11 @@ uint32_t pgcdc_txn_xid(const pgcdc_txn *txn)
     return txn->xid;
 }
 
+pgcdc_snapshot_kind pgcdc_txn_snapshot(const pgcdc_txn *txn)
+{
+    return (pgcdc_snapshot_kind)txn->snapshot;
+}
+
 uint64_t pgcdc_txn_commit_lsn(const pgcdc_txn *txn)
 {
     return txn->commit_lsn;
@@ -120,6 +125,11 @@ const char *pgcdc_change_key(const pgcdc_change *c, int k)
 int pgcdc_change_truncate_flags(const pgcdc_change *c)
 {
     return c->truncate_flags;
+}
+
+int pgcdc_change_snapshot_last(const pgcdc_change *c)
+{
+    return c->snapshot_last;
 }
 
 int pgcdc_row_ncols(const pgcdc_row *row)

@@ -31,6 +31,7 @@ struct pgcdc_txn {
     uint64_t origin_lsn;   /* the Origin message's commit LSN, with origin */
     uint64_t begin_lsn;    /* walStart of the Begin message (of Stream Commit, when streamed) */
     uint64_t prev_end_lsn; /* end LSN of the commit received before this one (0: none yet) */
+    int snapshot;          /* pgcdc_snapshot_kind */
 };
 
 struct pgcdc_change {
@@ -40,6 +41,7 @@ struct pgcdc_change {
     uint64_t lsn; /* of the change's own record (the message's walStart) */
     uint32_t seq;
     int truncate_flags;
+    int snapshot_last; /* READ: the snapshot's last row */
     int has_old;
     int has_new;
     pgcdc_row old_row;
