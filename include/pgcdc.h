@@ -393,6 +393,25 @@ int pgcdc_config_set_link_timeout(pgcdc_config *cfg, int timeout_ms);
  */
 int pgcdc_config_set_standby(pgcdc_config *cfg, int standby);
 
+/*
+ * Snapshots: the rows already in the tables, as READ changes.
+ * INITIAL: when this start creates the slot, its exported snapshot is read
+ * (by snapshot.parallel connections) before the stream, which goes on from
+ * the slot's consistent point: nothing missed, nothing twice.  INITIAL_ONLY:
+ * the same, then the run ends.  INCREMENTAL: the tables are read while
+ * streaming, chunk by chunk between two watermarks.  NEVER (the default):
+ * none, unless one is asked for while streaming (a pgcdc.signal message).
+ * Progress is kept in snapshot.state_file, so a snapshot stopped by a crash
+ * goes on after its last acknowledged chunk.
+ */
+typedef enum pgcdc_snapshot_mode {
+    PGCDC_SNAPSHOT_NEVER = 0,
+    PGCDC_SNAPSHOT_MODE_INITIAL = 1,
+    PGCDC_SNAPSHOT_MODE_INITIAL_ONLY = 2,
+    PGCDC_SNAPSHOT_MODE_INCREMENTAL = 3
+} pgcdc_snapshot_mode;
+int pgcdc_config_set_snapshot(pgcdc_config *cfg, pgcdc_snapshot_mode mode);
+
 int pgcdc_config_set_change_cb(pgcdc_config *cfg, pgcdc_change_cb cb, void *opaque);
 int pgcdc_config_set_begin_cb(pgcdc_config *cfg, pgcdc_begin_cb cb, void *opaque);
 int pgcdc_config_set_commit_cb(pgcdc_config *cfg, pgcdc_commit_cb cb, void *opaque);
@@ -562,11 +581,30 @@ typedef struct pgcdc_stats {
     uint64_t confirm_latency_p99_us;
     uint64_t confirm_latency_max_us;
     uint64_t confirmed_transactions;
-    uint64_t reserved[18]; /* zero */
+    /* The snapshot under way (zeros when none): READ rows handed out, of about how many. */
+    uint64_t snapshot_rows;
+    uint64_t snapshot_rows_estimate;
+    uint64_t snapshot_tables;      /* tables it reads */
+    uint64_t snapshot_tables_done; /* of them, read and acknowledged to the end */
+    uint64_t reserved[14];         /* zero */
 } pgcdc_stats;
 
 /* Fills st; safe from any thread (each counter is read atomically).  PGCDC_OK. */
 int pgcdc_worker_stats(const pgcdc_worker *w, pgcdc_stats *st);
+
+/* One table of the snapshot under way, for a progress display. */
+typedef struct pgcdc_snapshot_table {
+    char table[256];        /* "schema.name" */
+    uint64_t rows;          /* READ rows handed out */
+    uint64_t rows_estimate; /* the catalog's estimate of its rows (0: unknown) */
+    int done;               /* read and acknowledged to the end */
+} pgcdc_snapshot_table;
+/*
+ * The i-th table (from 0) of the snapshot under way: PGCDC_OK, or
+ * PGCDC_ERR_RANGE past the last (or when none is under way).  Safe from
+ * any thread.
+ */
+int pgcdc_worker_snapshot_table(const pgcdc_worker *w, int i, pgcdc_snapshot_table *out);
 
 /* Name of the database the worker streams from (known after prepare/start), or NULL. */
 const char *pgcdc_worker_database(const pgcdc_worker *w);

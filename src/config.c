@@ -25,6 +25,9 @@ pgcdc_config *pgcdc_config_new(void)
     cfg->handler_delay_ms = 100;
     cfg->reconnect_max_ms = 30000;
     cfg->link_timeout_ms = 25000;
+    cfg->snapshot_parallel = 1;
+    cfg->snapshot_chunk_rows = 20000;
+    cfg->snapshot_chunk_bytes = 16 * 1024 * 1024;
     cfg->log_level = PGCDC_LOG_INFO;
     cfg->format = PGCDC_FORMAT_JSON;
     return cfg;
@@ -50,6 +53,7 @@ void pgcdc__config_clear(pgcdc_config *cfg)
     free(cfg->publication);
     free(cfg->spool_dir);
     free(cfg->dead_letter_path);
+    free(cfg->snapshot_state);
     memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -361,6 +365,20 @@ int pgcdc_config_set_standby(pgcdc_config *cfg, int standby)
     return PGCDC_OK;
 }
 
+int pgcdc_config_set_snapshot(pgcdc_config *cfg, pgcdc_snapshot_mode mode)
+{
+    if ((int)mode < PGCDC_SNAPSHOT_NEVER || mode > PGCDC_SNAPSHOT_MODE_INCREMENTAL)
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
+                                  "snapshot must be never, initial, initial_only or incremental");
+    cfg->snapshot_mode = (int)mode;
+    return PGCDC_OK;
+}
+
+int pgcdc__config_set_snapshot_state(pgcdc_config *cfg, const char *path)
+{
+    return set_string(cfg, &cfg->snapshot_state, path);
+}
+
 int pgcdc_config_set_change_cb(pgcdc_config *cfg, pgcdc_change_cb cb, void *opaque)
 {
     cfg->change_cb = cb;
@@ -541,6 +559,7 @@ int pgcdc__config_copy(pgcdc_config *dst, const pgcdc_config *src)
     dst->publication = dup_or_null(src->publication, &failed);
     dst->spool_dir = dup_or_null(src->spool_dir, &failed);
     dst->dead_letter_path = dup_or_null(src->dead_letter_path, &failed);
+    dst->snapshot_state = dup_or_null(src->snapshot_state, &failed);
     dst->tables = dup_array(src->tables, src->ntables, sizeof(*src->tables), &failed);
     dst->ntables = dst->tables != NULL ? src->ntables : 0;
     for (int i = 0; i < dst->ntables; i++) {

@@ -41,6 +41,11 @@ struct pgcdc_config {
     int64_t reconnect_max_elapsed_ms; /* 0: no limit */
     int link_timeout_ms;
     int standby;
+    int snapshot_mode;            /* pgcdc_snapshot_mode */
+    int snapshot_parallel;        /* readers of an initial snapshot */
+    long snapshot_chunk_rows;     /* rows of a chunk at most */
+    int64_t snapshot_chunk_bytes; /* an incremental chunk's memory, about */
+    char *snapshot_state;         /* the state file; NULL: pgcdc-<slot>.snapshot */
     pgcdc_format format;
     pgcdc__sink_spec *sinks;
     int nsinks;
@@ -69,6 +74,7 @@ int pgcdc__valid_slot_name(const char *name);
 int pgcdc__config_fail(pgcdc_config *cfg, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Keeps a sink property's value (the key already checked); PGCDC_OK or PGCDC_ERR_NOMEM. */
+int pgcdc__config_set_snapshot_state(pgcdc_config *cfg, const char *path);
 int pgcdc__config_keep_prop(pgcdc_config *cfg, const char *key, const char *value);
 
 #endif /* PGCDC_CONFIG_H */

@@ -164,6 +164,44 @@ static int set_standby(pgcdc_config *cfg, const char *text, long long num)
     return pgcdc_config_set_standby(cfg, (int)num);
 }
 
+static int set_snapshot(pgcdc_config *cfg, const char *text, long long num)
+{
+    static const char *const modes[] = {"never", "initial", "initial_only", "incremental"};
+
+    (void)num;
+    for (int i = 0; i < 4; i++)
+        if (strcmp(text, modes[i]) == 0)
+            return pgcdc_config_set_snapshot(cfg, (pgcdc_snapshot_mode)i);
+    return pgcdc_config_set_snapshot(cfg, (pgcdc_snapshot_mode)-1);
+}
+
+static int set_snapshot_parallel(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)text;
+    cfg->snapshot_parallel = (int)num;
+    return PGCDC_OK;
+}
+
+static int set_snapshot_chunk_rows(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)text;
+    cfg->snapshot_chunk_rows = (long)num;
+    return PGCDC_OK;
+}
+
+static int set_snapshot_chunk_bytes(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)text;
+    cfg->snapshot_chunk_bytes = num;
+    return PGCDC_OK;
+}
+
+static int set_snapshot_state(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)num;
+    return pgcdc__config_set_snapshot_state(cfg, text);
+}
+
 static int set_log_level(pgcdc_config *cfg, const char *text, long long num)
 {
     static const char *const levels[] = {"error", "warning", "info", "debug"};
@@ -259,6 +297,23 @@ static const prop props[] = {
     {{"standby", PGCDC_PROP_BOOL, "false", NONE,
       "when another process holds the slot: wait and take over when it frees, instead of failing"},
      set_standby},
+    {{"snapshot", PGCDC_PROP_ENUM, "never", 0, 0, "never|initial|initial_only|incremental",
+      "rows already in the tables as READ events: initial (the new slot's snapshot, then the "
+      "stream), initial_only (then exit), incremental (read while streaming), never"},
+     set_snapshot},
+    {{"snapshot.parallel", PGCDC_PROP_INT, "1", 1, 64, NULL,
+      "connections that read an initial snapshot (each table cut into as many key ranges)"},
+     set_snapshot_parallel},
+    {{"snapshot.chunk_rows", PGCDC_PROP_INT, "20000", 1, 10000000, NULL,
+      "rows of a chunk at most: the unit of progress kept, and of an incremental read"},
+     set_snapshot_chunk_rows},
+    {{"snapshot.chunk_bytes", PGCDC_PROP_SIZE, "16MB", 65536, 1073741824, NULL,
+      "about the memory of an incremental chunk (rows held until its closing watermark)"},
+     set_snapshot_chunk_bytes},
+    {{"snapshot.state_file", PGCDC_PROP_STRING, NULL, NONE,
+      "where a snapshot's progress is kept (fsynced before its chunks are confirmed); "
+      "default pgcdc-<slot>.snapshot in the working directory"},
+     set_snapshot_state},
     {{"log_level", PGCDC_PROP_ENUM, "info", 0, 0, "error|warning|info|debug",
       "log lines at and above this level go to the log hook (or stderr)"},
      set_log_level},

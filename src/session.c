@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "pg/slot.h"
+#include "snapshot.h"
 #include "worker.h"
 
 /* A stream that lived this long starts the reconnect backoff afresh. */
@@ -29,6 +30,8 @@ static void catalog_opts(const pgcdc_worker *w, pgcdc__catalog_opts *o)
     o->create_slot = w->cfg.create_slot;
     o->create_publication = w->cfg.create_publication;
     o->replica_identity_full = w->cfg.replica_identity_full;
+    o->export_snapshot = w->cfg.snapshot_mode == PGCDC_SNAPSHOT_MODE_INITIAL ||
+                         w->cfg.snapshot_mode == PGCDC_SNAPSHOT_MODE_INITIAL_ONLY;
 }
 
 /* The start was cut short by a stop request: say so (the context names the step). */
@@ -93,6 +96,8 @@ static int open_stream(pgcdc_worker *w)
     o.sql_ascii = w->cat.encoding != NULL && strcmp(w->cat.encoding, "SQL_ASCII") == 0;
     o.status_interval_ms = w->cfg.status_interval_ms;
     o.link_timeout_ms = w->cfg.link_timeout_ms;
+    /* Snapshot watermarks and signals come as logical messages. */
+    o.messages = w->cat.server_version >= 140000;
     pgcdc__assembly_set_binary(w->ta, w->binary);
     return pgcdc__stream_open(w->stream, &o);
 }
@@ -261,10 +266,35 @@ int pgcdc__reconnect(pgcdc_worker *w)
     return PGCDC_OK;
 }
 
+int pgcdc__stream_begin(pgcdc_worker *w)
+{
+    char lsn[32];
+    int r = slot_held(w, w->cat.slot_active_pid, 0);
+
+    if (r == PGCDC_OK)
+        r = open_stream(w);
+    /* Taken since the preflight looked: by whom, and what then. */
+    if (r == PGCDC_ERR_SLOT_BUSY) {
+        r = slot_busy(w, 0);
+        if (r == PGCDC_OK || r == PGCDC_ERR_CONNECT)
+            r = open_again(w, 0);
+    }
+    r = startup_result(w, r);
+    if (r != PGCDC_OK)
+        return r;
+    w->stream_opened_us = pgcdc__now_us();
+    pgcdc__log(&w->ctx, PGCDC_LOG_INFO,
+               "streaming from slot \"%s\" at %s (publication \"%s\", %s values)", w->cfg.slot,
+               pgcdc_lsn_format(w->cat.slot_lsn, lsn, sizeof(lsn)), w->cfg.publication,
+               w->binary ? "binary" : "text");
+    return PGCDC_OK;
+}
+
 int pgcdc_worker_start(pgcdc_worker *w)
 {
     char lsn[32];
     char end[32];
+    int defer = 0;
     int timeout;
     int r;
 
@@ -303,24 +333,21 @@ int pgcdc_worker_start(pgcdc_worker *w)
         pgcdc__log(&w->ctx, PGCDC_LOG_INFO,
                    "binary values not used: a listed table has a column of "
                    "a type pgcdc reads only as text");
-    r = slot_held(w, w->cat.slot_active_pid, 0);
-    if (r == PGCDC_OK)
-        r = open_stream(w);
-    /* Taken since the preflight looked: by whom, and what then. */
-    if (r == PGCDC_ERR_SLOT_BUSY) {
-        r = slot_busy(w, 0);
-        if (r == PGCDC_OK || r == PGCDC_ERR_CONNECT)
-            r = open_again(w, 0);
+    r = pgcdc__snapshot_start(w, &defer);
+    if (r != PGCDC_OK && w->cat.slot_created && w->cfg.snapshot_mode != PGCDC_SNAPSHOT_NEVER) {
+        /* All or nothing: a slot made for a snapshot that cannot start would skip it next time. */
+        char msg[PGCDC__MSG_SIZE];
+
+        snprintf(msg, sizeof(msg), "%s", w->ctx.msg);
+        pgcdc__snapshot_free(w);
+        pgcdc_worker_drop(w, PGCDC_DROP_SLOT);
+        pgcdc__fail(&w->ctx, r, "%s", msg);
     }
-    r = startup_result(w, r);
+    if (r == PGCDC_OK && !defer)
+        r = pgcdc__stream_begin(w);
     if (r != PGCDC_OK)
         goto fail;
-    w->stream_opened_us = pgcdc__now_us();
     atomic_store(&w->state, PGCDC_STATE_STREAMING);
-    pgcdc__log(&w->ctx, PGCDC_LOG_INFO,
-               "streaming from slot \"%s\" at %s (publication \"%s\", %s values)", w->cfg.slot,
-               pgcdc_lsn_format(w->cat.slot_lsn, lsn, sizeof(lsn)), w->cfg.publication,
-               w->binary ? "binary" : "text");
     return PGCDC_OK;
 fail:
     pgcdc__stream_close(w->stream, 0);

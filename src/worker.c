@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "snapshot.h"
 #include "worker.h"
 
 /* Consecutive protocol errors after which reconnecting is pointless. */
@@ -72,6 +73,7 @@ int pgcdc_worker_stats(const pgcdc_worker *w, pgcdc_stats *st)
     st->confirm_latency_p99_us = pgcdc__hist_quantile(&lat, 0.99);
     st->confirm_latency_max_us = lat.max;
     st->confirmed_transactions = lat.count;
+    pgcdc__snapshot_stats(w, st);
     return PGCDC_OK;
 }
 
@@ -118,6 +120,7 @@ void pgcdc_worker_free(pgcdc_worker *w)
 {
     if (w == NULL)
         return;
+    pgcdc__snapshot_free(w);
     pgcdc__stream_free(w->stream);
     pgcdc__assembly_free(w->ta);
     pgcdc__describer_free(w->describer);
@@ -206,7 +209,7 @@ static int commit_txn(pgcdc_worker *w, const pgcdc_txn *txn)
  * the stream's (nothing of the relation's changes was handed out); a query
  * that fails leaves the names unknown, with a warning.
  */
-static int describe_relation(pgcdc_worker *w, pgcdc__relation *rel)
+int pgcdc__describe_relation(pgcdc_worker *w, pgcdc__relation *rel)
 {
     int flags = 0;
     int r;
@@ -229,14 +232,14 @@ static int describe_relation(pgcdc_worker *w, pgcdc__relation *rel)
     return PGCDC_OK;
 }
 
-/* Acts on one event; sets *out to a change for the caller in pull mode. */
-static int handle(pgcdc_worker *w, const pgcdc__event *ev, const pgcdc_change **out, int pull)
+int pgcdc__handle(pgcdc_worker *w, const pgcdc__event *ev, const pgcdc_change **out, int pull)
 {
     switch (ev->type) {
     case PGCDC__EV_BEGIN:
         return begin_txn(w, ev);
     case PGCDC__EV_CHANGE:
         pgcdc__count(&w->n_changes);
+        pgcdc__snapshot_change(w, ev->change);
         if (pull)
             *out = ev->change;
         return pgcdc__deliver_change(w, ev->change, !pull);
@@ -252,7 +255,9 @@ static int handle(pgcdc_worker *w, const pgcdc__event *ev, const pgcdc_change **
         w->binary = 0;
         return pgcdc__reconnect(w);
     case PGCDC__EV_RELATION:
-        return describe_relation(w, ev->relation);
+        return pgcdc__describe_relation(w, ev->relation);
+    case PGCDC__EV_MESSAGE:
+        return pgcdc__snapshot_message(w, ev->message);
     }
     return PGCDC_OK;
 }
@@ -275,6 +280,41 @@ static int input_failed(pgcdc_worker *w, int r)
     if (r != PGCDC_ERR_PROTOCOL || ++w->protocol_errors >= PGCDC__MAX_PROTOCOL_ERRORS)
         return r;
     return pgcdc__reconnect(w);
+}
+
+/*
+ * One step of a snapshot that goes before the stream: 1 to go on, or what
+ * step() returns (PGCDC_OK with *out set, or at the timeout; an error).
+ */
+static int snapshot_step(pgcdc_worker *w, const pgcdc_change **out, int pull, int64_t deadline,
+                         int *idle_done)
+{
+    int r = pgcdc__snapshot_next(w, out, pull);
+
+    if (r < 0)
+        return r;
+    if (r == PGCDC_OK) {
+        *idle_done = 0;
+        return *out != NULL ? PGCDC_OK : 1;
+    }
+    if (r == 2) {
+        /* The initial snapshot is over: initial_only ends here, else the stream begins. */
+        if (w->cfg.snapshot_mode == PGCDC_SNAPSHOT_MODE_INITIAL_ONLY)
+            return PGCDC_ERR_STOPPED;
+        r = pgcdc__stream_begin(w);
+        return r == PGCDC_OK ? 1 : r;
+    }
+    /* Nothing ready: the idle work first, then a wait. */
+    if (!*idle_done) {
+        *idle_done = 1;
+        r = pgcdc__deliver_idle(w);
+        return r == PGCDC_OK ? 1 : r;
+    }
+    if (deadline >= 0 && pgcdc__now_us() >= deadline)
+        return PGCDC_OK;
+    pgcdc__snapshot_wait(w, 100);
+    *idle_done = 0;
+    return 1;
 }
 
 /*
@@ -304,9 +344,18 @@ static int step(pgcdc_worker *w, const pgcdc_change **out, int timeout_ms, int p
             if (r != PGCDC_OK)
                 return r;
         }
+        r = pgcdc__snapshot_poll(w);
+        if (r != PGCDC_OK)
+            return r;
+        if (pgcdc__snapshot_pending(w)) {
+            r = snapshot_step(w, out, pull, deadline, &idle_done);
+            if (r != 1)
+                return r;
+            continue;
+        }
         r = pgcdc__assembly_next(w->ta, &ev);
         if (r == 1) {
-            r = handle(w, &ev, out, pull);
+            r = pgcdc__handle(w, &ev, out, pull);
             if (r != PGCDC_OK)
                 *out = NULL;
             if (r != PGCDC_OK || *out != NULL)
@@ -373,7 +422,8 @@ static void finish(pgcdc_worker *w, int graceful)
     pgcdc__hist lat;
     char lsn[32];
 
-    while (graceful && pgcdc__deliver_idle(w) == PGCDC_OK && pgcdc__now_us() < until &&
+    while (graceful && pgcdc__deliver_idle(w) == PGCDC_OK && pgcdc__snapshot_poll(w) == PGCDC_OK &&
+           pgcdc__now_us() < until &&
            pgcdc__ledger_count(&w->ledger) > (size_t)(pgcdc__assembly_in_txn(w->ta) ? 1 : 0))
         pgcdc__sleep_us(10000);
     pgcdc__stream_close(w->stream, 1);

@@ -30,6 +30,7 @@ struct pgcdc_worker {
     pgcdc__stream *stream;
     pgcdc__assembly *ta;
     pgcdc__describer *describer; /* names what the type table cannot; catalog facts formats need */
+    struct pgcdc__snaprun *snap; /* snapshots (snapshot.c); NULL before the start */
     int binary;                  /* the stream asks for binary values */
     atomic_int reopen;           /* pgcdc_worker_reopen() asked for the sinks to be reopened */
     atomic_int sink_poke;        /* a sink's thread asked for the sinks to be flushed */
@@ -70,6 +71,13 @@ static inline void pgcdc__count(_Atomic uint64_t *counter)
                           memory_order_relaxed);
 }
 
+/* worker.c: acts on one event (out: the change for a pull-mode caller; may be NULL). */
+int pgcdc__handle(pgcdc_worker *w, const pgcdc__event *ev, const pgcdc_change **out, int pull);
+/* worker.c: completes a relation from the catalog before its first change goes out. */
+int pgcdc__describe_relation(pgcdc_worker *w, pgcdc__relation *rel);
+
+/* session.c: opens the stream for the first time (waiting for or failing on a held slot). */
+int pgcdc__stream_begin(pgcdc_worker *w);
 /* session.c: the stream is lost (the context says why): open another, with backoff. */
 int pgcdc__reconnect(pgcdc_worker *w);
 /* 1 when retrying cannot mend r (then *r and the message are the start's own), else 0. */

@@ -201,3 +201,15 @@ void pgcdc__ledger_latency(pgcdc__ledger *l, pgcdc__hist *out)
     *out = l->latency;
     pthread_mutex_unlock(&l->mu);
 }
+
+uint32_t pgcdc__ledger_pending(pgcdc__ledger *l, uint64_t token)
+{
+    pgcdc__ledger_entry *e;
+    uint32_t n;
+
+    pthread_mutex_lock(&l->mu);
+    e = find(l, token);
+    n = e != NULL ? e->pending : 0;
+    pthread_mutex_unlock(&l->mu);
+    return n;
+}

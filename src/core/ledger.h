@@ -51,6 +51,8 @@ size_t pgcdc__ledger_count(pgcdc__ledger *l);
 uint64_t pgcdc__ledger_confirmed(pgcdc__ledger *l);
 /* A copy of the commit-to-confirmation latency histogram. */
 void pgcdc__ledger_latency(pgcdc__ledger *l, pgcdc__hist *out);
+/* Items of the transaction not yet acknowledged; 0 once it is confirmed (or unknown). */
+uint32_t pgcdc__ledger_pending(pgcdc__ledger *l, uint64_t token);
 /* Raises the confirmed LSN to lsn when nothing is outstanding (idle keepalive). */
 void pgcdc__ledger_idle_advance(pgcdc__ledger *l, uint64_t lsn);
 

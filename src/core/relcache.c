@@ -231,3 +231,18 @@ int pgcdc__relation_name_types(pgcdc__relation *rel)
     }
     return missing;
 }
+
+int pgcdc__relation_complete(pgcdc__relation *rel, const pgcdc__tableset *ts)
+{
+    const pgcdc__table_info *t = pgcdc__tableset_find(ts, rel->relid);
+
+    rel->wanted = ts->ntables == 0 || t != NULL;
+    if (t != NULL && t->npk > 0 && pgcdc__relation_set_keys(rel, t->pk, t->npk) < 0)
+        return PGCDC_ERR_NOMEM;
+    if (t != NULL && pgcdc__relation_set_types(rel, t->col_names, t->col_types, t->col_oids,
+                                               t->col_base_oids, t->ncols) != 0)
+        return PGCDC_ERR_NOMEM;
+    if (pgcdc__relation_name_types(rel) < 0)
+        return PGCDC_ERR_NOMEM;
+    return PGCDC_OK;
+}

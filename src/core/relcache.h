@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "core/tables.h"
 #include "wire/decoder.h"
 
 /* Catalog facts a format may need beyond the Relation message (pgcdc__describe reads them). */
@@ -77,5 +78,12 @@ int pgcdc__relation_set_types(pgcdc__relation *rel, char *const *names, char *co
  * PGCDC_ERR_NOMEM.
  */
 int pgcdc__relation_name_types(pgcdc__relation *rel);
+
+/*
+ * Completes a relation just cached from what the catalog found at preflight
+ * (ts): whether it is wanted, its primary key, its type names.  PGCDC_OK or
+ * PGCDC_ERR_NOMEM.
+ */
+int pgcdc__relation_complete(pgcdc__relation *rel, const pgcdc__tableset *ts);
 
 #endif /* PGCDC_CORE_RELCACHE_H */

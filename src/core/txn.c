@@ -407,18 +407,8 @@ static int truncate_change(pgcdc__assembly *ta, pgcdc__event *ev)
 static int relation(pgcdc__assembly *ta, pgcdc__event *ev, const pgcdc__msg *m)
 {
     pgcdc__relation *rel = pgcdc__relcache_update(ta->rc, m);
-    const pgcdc__table_info *t;
 
-    if (rel == NULL)
-        return pgcdc__fail(ta->ctx, PGCDC_ERR_NOMEM, "out of memory");
-    t = pgcdc__tableset_find(ta->tables, rel->relid);
-    rel->wanted = ta->tables->ntables == 0 || t != NULL;
-    if (t != NULL && t->npk > 0 && pgcdc__relation_set_keys(rel, t->pk, t->npk) < 0)
-        return pgcdc__fail(ta->ctx, PGCDC_ERR_NOMEM, "out of memory");
-    if (t != NULL && pgcdc__relation_set_types(rel, t->col_names, t->col_types, t->col_oids,
-                                               t->col_base_oids, t->ncols) != 0)
-        return pgcdc__fail(ta->ctx, PGCDC_ERR_NOMEM, "out of memory");
-    if (pgcdc__relation_name_types(rel) < 0)
+    if (rel == NULL || pgcdc__relation_complete(rel, ta->tables) != PGCDC_OK)
         return pgcdc__fail(ta->ctx, PGCDC_ERR_NOMEM, "out of memory");
     for (int i = 0; ta->binary && rel->wanted && i < rel->ncols; i++) {
         if (rel->cols[i].bin_class != PGCDC__BIN_NONE)
@@ -522,8 +512,14 @@ static int dispatch(pgcdc__assembly *ta, pgcdc__event *ev)
     }
     case PGCDC_MSG_STREAM_COMMIT:
         return stream_commit(ta, ev, m);
+    case PGCDC_MSG_MESSAGE:
+        /* For the worker (snapshot watermarks and signals), not for handlers. */
+        memset(ev, 0, sizeof(*ev));
+        ev->type = PGCDC__EV_MESSAGE;
+        ev->message = m;
+        return 1;
     default:
-        /* Type and logical decoding messages carry nothing for handlers. */
+        /* Type messages carry nothing for handlers. */
         return 0;
     }
 }

@@ -29,7 +29,9 @@ typedef enum pgcdc__ev_type {
      */
     PGCDC__EV_RELATION = 'R',
     /* A listed table has a column that binary values cannot carry: reconnect in text mode. */
-    PGCDC__EV_TEXT_MODE = 'T'
+    PGCDC__EV_TEXT_MODE = 'T',
+    /* A logical decoding message (pg_logical_emit_message): outside a transaction, or in one. */
+    PGCDC__EV_MESSAGE = 'M'
 } pgcdc__ev_type;
 
 typedef struct pgcdc__event {
@@ -38,6 +40,7 @@ typedef struct pgcdc__event {
     pgcdc_txn *txn;
     const pgcdc_change *change; /* CHANGE */
     pgcdc__relation *relation;  /* RELATION */
+    const pgcdc__msg *message;  /* MESSAGE: prefix, content, flags and lsn in message.u.message */
     /* BEGIN: the transaction cut by pgcdc__assembly_cut, sent again; it resumes after what was
      * delivered, and keeps the token it had. */
     int resumed;

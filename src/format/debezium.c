@@ -264,8 +264,11 @@ static void track_txn(pgcdc__dbz *x, const pgcdc_txn *txn)
 
 /*
  * The source block's fields that are the transaction's, formatted once:
- * ,"source":{..,"sequence":"[\"<end LSN of the commit before>\",\"  then,
+ * ,"source":{..,"snapshot":"  then, from snap_off,
+ * ","db":..,"sequence":"[\"<end LSN of the commit before>\",\"  then,
  * from mid_off, \"]","ts_us":..,"ts_ns":..,
+ * The snapshot value goes between the first two parts and the change's LSN
+ * between the last two: both are the change's own.
  */
 static void cache_txn(pgcdc__dbz *x, const char *dbname, const pgcdc_txn *txn)
 {
@@ -280,7 +283,9 @@ static void cache_txn(pgcdc__dbz *x, const char *dbname, const pgcdc_txn *txn)
     pgcdc__json_cstring(h, x->prefix);
     pgcdc__buf_lit(h, ",\"ts_ms\":");
     pgcdc__json_i64(h, txn->commit_time / 1000 - (txn->commit_time % 1000 < 0));
-    pgcdc__buf_lit(h, ",\"snapshot\":\"false\",\"db\":");
+    pgcdc__buf_lit(h, ",\"snapshot\":\"");
+    x->snap_off = h->len;
+    pgcdc__buf_lit(h, "\",\"db\":");
     pgcdc__json_cstring(h, dbname);
     /* A string holding a JSON array: [last commit's end LSN, this change's LSN]. */
     if (txn->prev_end_lsn != 0) {
@@ -353,8 +358,37 @@ static const char *op_code(pgcdc_op op)
         return "d";
     case PGCDC_OP_TRUNCATE:
         return "t";
+    case PGCDC_OP_READ:
+        return "r";
     }
     return "?";
+}
+
+/*
+ * source.snapshot, the connector's SnapshotRecord: "false" in the stream;
+ * in a snapshot "true", and "last" for the last row of an initial one;
+ * "incremental" for every row of an incremental snapshot, which the
+ * connector never marks last.
+ */
+static const char *snapshot_value(const pgcdc_change *c)
+{
+    switch (c->txn->snapshot) {
+    case PGCDC_SNAPSHOT_INITIAL:
+        return c->snapshot_last ? "last" : "true";
+    case PGCDC_SNAPSHOT_INCREMENTAL:
+        return "incremental";
+    default:
+        return "false";
+    }
+}
+
+/*
+ * source.lsn: the change's own LSN; a snapshot's row has none of its own
+ * and, as in the connector, carries where the snapshot stands in the stream.
+ */
+static uint64_t event_lsn(const pgcdc_change *c)
+{
+    return c->op == PGCDC_OP_READ ? c->txn->commit_lsn : c->lsn;
 }
 
 /* A column's value: absent null, unchanged TOAST as Debezium's placeholder. */
@@ -408,6 +442,8 @@ static void debezium_change(pgcdc_formatter *f, const pgcdc_change *c)
     const pgcdc__rel_text *rt = pgcdc__rel_text_of(rel);
     const pgcdc__dbz_rel *dr = x != NULL ? rel_of(x, rel) : NULL;
     const pgcdc_txn *txn = c->txn;
+    uint64_t lsn = event_lsn(c);
+    int snapshot = txn->snapshot != PGCDC_SNAPSHOT_NONE;
     int64_t now_us;
 
     if (dr == NULL) {
@@ -425,14 +461,20 @@ static void debezium_change(pgcdc_formatter *f, const pgcdc_change *c)
     put_row(x, j, pgcdc_change_old(c), dr, rt);
     pgcdc__buf_lit(j, ",\"after\":");
     put_row(x, j, pgcdc_change_new(c), dr, rt);
-    pgcdc__buf_put(j, x->head.data, x->mid_off);
-    pgcdc__json_u64(j, c->lsn);
+    pgcdc__buf_put(j, x->head.data, x->snap_off);
+    pgcdc__buf_lit(j, snapshot_value(c));
+    pgcdc__buf_put(j, x->head.data + x->snap_off, x->mid_off - x->snap_off);
+    pgcdc__json_u64(j, lsn);
     pgcdc__buf_put(j, x->head.data + x->mid_off, x->head.len - x->mid_off);
     pgcdc__fmt_rel_head(j, rel, rt);
+    /* A snapshot is read outside any transaction of the stream (xid 0): no id. */
     pgcdc__buf_lit(j, ",\"txId\":");
-    pgcdc__json_u64(j, txn->xid);
+    if (snapshot)
+        pgcdc__buf_lit(j, "null");
+    else
+        pgcdc__json_u64(j, txn->xid);
     pgcdc__buf_lit(j, ",\"lsn\":");
-    pgcdc__json_u64(j, c->lsn);
+    pgcdc__json_u64(j, lsn);
     pgcdc__buf_lit(j, ",\"xmin\":null,\"origin\":");
     pgcdc__json_cstring(j, txn->origin);
     pgcdc__buf_lit(j, ",\"origin_lsn\":");
@@ -440,12 +482,13 @@ static void debezium_change(pgcdc_formatter *f, const pgcdc_change *c)
         pgcdc__json_u64(j, txn->origin_lsn);
     else
         pgcdc__buf_lit(j, "null");
-    if (x->tx_metadata) {
+    /* The connector gives snapshot events no transaction block (nor BEGIN and END). */
+    if (x->tx_metadata && !snapshot) {
         /* PostgresTransactionMonitor's id: the xid and the event's own LSN. */
         pgcdc__buf_lit(j, "},\"transaction\":{\"id\":\"");
         pgcdc__json_u64(j, txn->xid);
         pgcdc__buf_u8(j, ':');
-        pgcdc__json_u64(j, c->lsn);
+        pgcdc__json_u64(j, lsn);
         pgcdc__buf_lit(j, "\",\"total_order\":");
         pgcdc__json_u64(j, (uint64_t)c->seq + 1);
         pgcdc__buf_lit(j, ",\"data_collection_order\":");
@@ -466,7 +509,10 @@ static void debezium_change(pgcdc_formatter *f, const pgcdc_change *c)
     pgcdc__buf_lit(j, x->schemas ? "}}\n" : "}\n");
 }
 
-/* A BEGIN or END event (the transaction topic's value), when transaction metadata is on. */
+/*
+ * A BEGIN or END event (the transaction topic's value), when transaction
+ * metadata is on; none around a snapshot's rows, as the connector sends none.
+ */
 static void txn_event(pgcdc_formatter *f, const pgcdc_txn *txn, int end)
 {
     pgcdc__buf *j = &f->out;
@@ -476,7 +522,7 @@ static void txn_event(pgcdc_formatter *f, const pgcdc_txn *txn, int end)
         j->oom = 1;
         return;
     }
-    if (!x->tx_metadata)
+    if (!x->tx_metadata || txn->snapshot != PGCDC_SNAPSHOT_NONE)
         return;
     track_txn(x, txn);
     if (x->schemas)

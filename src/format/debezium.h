@@ -98,7 +98,8 @@ typedef struct pgcdc__dbz {
     uint64_t txn_token, txn_commit_lsn;
     uint32_t txn_xid;
     int txn_known;
-    pgcdc__buf head;  /* ,"source":{"version":..,"sequence":"[\"<last commit>\",\" */
+    pgcdc__buf head;  /* ,"source":{"version":..,"snapshot":" */
+    size_t snap_off;  /* then ","db":..,"sequence":"[\"<last commit>\",\": from snap_off on */
     size_t mid_off;   /* then \"]","ts_us":..,"ts_ns":..,: from mid_off on */
     int64_t last_seq; /* the change counted last, and its table's order */
     uint32_t last_order;

@@ -300,8 +300,11 @@ static void wal2json_change(pgcdc_formatter *f, const pgcdc_change *c)
     pgcdc__buf *j = &f->out;
     const pgcdc_row *old_row = pgcdc_change_old(c);
     const pgcdc_row *new_row = pgcdc_change_new(c);
-    /* wal2json's action letters are pgoutput's message bytes. */
-    char action = (char)c->op;
+    /*
+     * wal2json's action letters are pgoutput's message bytes.  It has no
+     * snapshot: a snapshot's row reads as the insert that would make it.
+     */
+    char action = c->op == PGCDC_OP_READ ? 'I' : (char)c->op;
 
     if (action != 'I' && action != 'U' && action != 'D' && action != 'T')
         action = '?';

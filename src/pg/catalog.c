@@ -11,6 +11,7 @@
 #include "pg/catalog.h"
 #include "pg/conn.h"
 #include "pg/slot.h"
+#include "pg/snapshot.h"
 #include "pgcdc.h"
 
 void pgcdc__catalog_clear(pgcdc__catalog *cat)
@@ -18,6 +19,8 @@ void pgcdc__catalog_clear(pgcdc__catalog *cat)
     pgcdc__tableset_clear(&cat->ts);
     free(cat->database);
     free(cat->encoding);
+    if (cat->export_conn != NULL)
+        PQfinish(cat->export_conn);
     memset(cat, 0, sizeof(*cat));
 }
 
@@ -571,9 +574,16 @@ int pgcdc__catalog_prepare(pgcdc__ctx *ctx, const pgcdc__catalog_opts *cfg, pgcd
             pgcdc__log(ctx, PGCDC_LOG_INFO, "created publication \"%s\"", cfg->publication);
     }
     if (!slot_exists) {
-        r = pgcdc__slot_create(ctx, conn, cfg->slot, &cat->slot_lsn);
+        if (cfg->export_snapshot)
+            r = pgcdc__snap_export(ctx, cfg->conninfo, cfg->slot, &cat->slot_lsn,
+                                   cat->snapshot_name, &cat->export_conn);
+        else
+            r = pgcdc__slot_create(ctx, conn, cfg->slot, &cat->slot_lsn);
         /* Interrupted just as the server finished: what this start made goes again. */
         if (r == PGCDC_OK && pgcdc__ctx_stopping(ctx)) {
+            if (cat->export_conn != NULL)
+                PQfinish(cat->export_conn);
+            cat->export_conn = NULL;
             pgcdc__slot_drop(NULL, conn, cfg->slot);
             r = pgcdc__interrupted(ctx, PGCDC_ERR_STOPPED, "create replication slot");
         }

@@ -21,6 +21,7 @@ typedef struct pgcdc__catalog_opts {
     int create_slot;
     int create_publication;
     int replica_identity_full;
+    int export_snapshot; /* create a missing slot with an exported snapshot (kept open) */
 } pgcdc__catalog_opts;
 
 typedef struct pgcdc__catalog {
@@ -32,6 +33,9 @@ typedef struct pgcdc__catalog {
     int slot_created;          /* this start created the slot */
     int slot_active_pid;       /* the server process holding the slot at start; 0 if none */
     int wal_sender_timeout_ms; /* the server's; 0 when disabled */
+    /* export_snapshot and the slot was created: the connection that holds its snapshot. */
+    PGconn *export_conn;
+    char snapshot_name[64];
 } pgcdc__catalog;
 
 /* Preflight checks, then creates what is missing (publication, slot), all or nothing. */

@@ -23,6 +23,7 @@ typedef struct pgcdc__stream_opts {
     int proto_version;
     int binary;
     int sql_ascii;          /* the database is SQL_ASCII: take its bytes as they are */
+    int messages;           /* logical decoding messages too (PostgreSQL 14 and later) */
     int status_interval_ms; /* regular status updates */
     int link_timeout_ms;    /* silence while waiting on the server after which the link is dead */
 } pgcdc__stream_opts;

@@ -148,6 +148,12 @@ static void drain(pgcdc__assembly *ta, pgcdc__ctx *ctx, order *o)
             break;
         case PGCDC__EV_TEXT_MODE:
             break;
+        case PGCDC__EV_MESSAGE:
+            /* Prefix and content are read as the worker reads them (snapshot.c). */
+            sink += strlen(ev.message->u.message.prefix) + ev.message->u.message.len;
+            if (ev.message->u.message.len > 0)
+                sink += (uint8_t)ev.message->u.message.content[ev.message->u.message.len - 1];
+            break;
         case PGCDC__EV_RELATION:
             for (int i = 0; i < ev.relation->ncols; i++)
                 sink += ev.relation->cols[i].type_name != NULL

@@ -1,8 +1,9 @@
 /*
  * Unit tests for the formatters (src/format.c, src/json.c): changes built
  * directly from the internal structs, exact output for the native and
- * wal2json formats (Debezium's: test_debezium_format.c), and every line
- * parsed back with jansson.
+ * wal2json formats (Debezium's: test_debezium_format.c; snapshot rows in
+ * every format: test_format_snapshot.c), and every line parsed back with
+ * jansson.
  */
 #include <setjmp.h>
 #include <stdarg.h>

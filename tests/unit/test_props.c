@@ -91,6 +91,16 @@ static int field_text(const pgcdc_config *cfg, const char *name, char *buf, size
         put_num(buf, n, cfg->link_timeout_ms);
     else if (strcmp(name, "standby") == 0)
         put_num(buf, n, cfg->standby);
+    else if (strcmp(name, "snapshot") == 0)
+        put_num(buf, n, cfg->snapshot_mode);
+    else if (strcmp(name, "snapshot.parallel") == 0)
+        put_num(buf, n, cfg->snapshot_parallel);
+    else if (strcmp(name, "snapshot.chunk_rows") == 0)
+        put_num(buf, n, cfg->snapshot_chunk_rows);
+    else if (strcmp(name, "snapshot.chunk_bytes") == 0)
+        put_num(buf, n, (long long)cfg->snapshot_chunk_bytes);
+    else if (strcmp(name, "snapshot.state_file") == 0)
+        put_str(buf, n, cfg->snapshot_state);
     else if (strcmp(name, "log_level") == 0)
         put_num(buf, n, cfg->log_level);
     else if (strcmp(name, "format") == 0)
@@ -221,6 +231,11 @@ static const prop_case prop_cases[] = {
     {"reconnect.max_elapsed", "2h", "7200000"},
     {"link_timeout", "90s", "90000"},
     {"standby", "on", "1"},
+    {"snapshot", "incremental", "3"},
+    {"snapshot.parallel", "2", "2"},
+    {"snapshot.chunk_rows", "5000", "5000"},
+    {"snapshot.chunk_bytes", "1MB", "1048576"},
+    {"snapshot.state_file", "/var/tmp/orders.snapshot", "/var/tmp/orders.snapshot"},
     {"log_level", "debug", "3"},
     {"format", "debezium", "1"},
     {"sink", "file:/tmp/events.jsonl", "file:/tmp/events.jsonl"},

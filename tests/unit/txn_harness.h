@@ -234,7 +234,8 @@ static inline void out_row(pgcdc__buf *b, const char *what, const pgcdc_row *row
 /* One line per event: its type letter, then its fields, rows read as a handler would. */
 static inline void dump_event(pgcdc__buf *b, const pgcdc__event *ev, int relations)
 {
-    if (ev->type == PGCDC__EV_RELATION && !relations)
+    /* Logical messages are the worker's (snapshot watermarks): dumped with the relations. */
+    if ((ev->type == PGCDC__EV_RELATION || ev->type == PGCDC__EV_MESSAGE) && !relations)
         return;
     const pgcdc_txn *txn = ev->txn;
     const pgcdc_change *c = ev->change;
@@ -284,6 +285,12 @@ static inline void dump_event(pgcdc__buf *b, const pgcdc__event *ev, int relatio
         break;
     case PGCDC__EV_TEXT_MODE:
         pgcdc__buf_lit(b, "T text_mode");
+        break;
+    case PGCDC__EV_MESSAGE:
+        out(b, "M prefix=%s transactional=%d", ev->message->u.message.prefix,
+            ev->message->u.message.flags & 1);
+        out_lsn(b, "lsn", ev->message->u.message.lsn);
+        out(b, " len=%u", ev->message->u.message.len);
         break;
     case PGCDC__EV_RELATION:
         /* Each column's type as named from the message alone ("?" for the catalog's to name). */

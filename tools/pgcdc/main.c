@@ -63,6 +63,9 @@ static void usage(void)
            "      --drop-slot            drop the slot, then exit\n"
            "      --drop-publication     drop the publication, then exit (with --drop-slot:\n"
            "                             both, removing the pipeline)\n"
+           "      --snapshot MODE        rows already in the tables as READ events: initial\n"
+           "                             (when the slot is created), initial_only, incremental\n"
+           "                             or never (see -X snapshot.*)\n"
            "      --standby              when another process streams from the slot, wait\n"
            "                             and take over once it is free (default: fail)\n\n"
            "Streaming:\n"
@@ -256,7 +259,8 @@ enum {
     OPT_SINK,
     OPT_HELP_CONFIG,
     OPT_DROP_PUBLICATION,
-    OPT_STANDBY
+    OPT_STANDBY,
+    OPT_SNAPSHOT
 };
 
 typedef struct options {
@@ -323,6 +327,7 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
         {"drop-slot", no_argument, NULL, OPT_DROP_SLOT},
         {"drop-publication", no_argument, NULL, OPT_DROP_PUBLICATION},
         {"standby", no_argument, NULL, OPT_STANDBY},
+        {"snapshot", required_argument, NULL, OPT_SNAPSHOT},
         {"if-not-exists", no_argument, NULL, OPT_IF_NOT_EXISTS},
         {"start", no_argument, NULL, OPT_START},
         {"no-create", no_argument, NULL, OPT_NO_CREATE},
@@ -435,6 +440,13 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
         case OPT_DROP_PUBLICATION:
             o->drop_publication = 1;
             break;
+        case OPT_SNAPSHOT: {
+            char kv[64];
+
+            snprintf(kv, sizeof(kv), "snapshot=%s", optarg);
+            r = set_property(cfg, kv);
+            break;
+        }
         case OPT_STANDBY:
             pgcdc_config_set_standby(cfg, 1);
             break;
