@@ -498,7 +498,7 @@ int pgcdc__snapshot_poll(pgcdc_worker *w)
     pgcdc__snaprun *s = w->snap;
     int r;
 
-    if (s == NULL || (s->phase == PHASE_NONE && s->nfifo == 0))
+    if (s == NULL || (s->phase == PHASE_NONE && s->nfifo == 0 && s->plan.nsegs == 0))
         return PGCDC_OK;
     r = keep_progress(w);
     if (r != PGCDC_OK)

@@ -1,0 +1,286 @@
+/*
+ * Snapshots against a real server, under writers that insert, update,
+ * delete (rows not read yet too) and change keys: the READ rows and the
+ * stream's changes, replayed into a map keyed by the primary key, equal
+ * the table's final contents row for row.  For an initial snapshot (two
+ * readers) and for an incremental one killed with SIGKILL midway and
+ * resumed from its state file.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+#define ROWS 30000
+#define MAXID 400000
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+/* ---- what the worker hands out, as lines "op id old_id v", durable at commit ---- */
+
+static long long col(const pgcdc_row *row, const char *name)
+{
+    int64_t v = -1;
+
+    if (row != NULL)
+        pgcdc_row_int64(row, name, &v);
+    return (long long)v;
+}
+
+static int append_change(pgcdc_worker *w, const pgcdc_change *c, void *opaque)
+{
+    FILE *f = opaque;
+    const pgcdc_row *n = pgcdc_change_new(c);
+    const pgcdc_row *o = pgcdc_change_old(c);
+
+    (void)w;
+    fprintf(f, "%c %lld %lld %lld\n", (char)pgcdc_change_op(c), col(n, "id"), col(o, "id"),
+            col(n, "v"));
+    return PGCDC_HANDLED;
+}
+
+static int sync_commit(pgcdc_worker *w, const pgcdc_txn *txn, void *opaque)
+{
+    FILE *f = opaque;
+
+    (void)w;
+    (void)txn;
+    return fflush(f) == 0 && fsync(fileno(f)) == 0 ? PGCDC_HANDLED : -1;
+}
+
+/* Replays the file into a map and compares it with the table, row for row. */
+static void check_replay(const char *db, const char *path, long *reads)
+{
+    long long *val = malloc(sizeof(*val) * MAXID);
+    char *present = calloc(MAXID, 1);
+    FILE *f = fopen(path, "r");
+    char op;
+    long long id, old, v;
+    long n = 0;
+    char *count;
+    char *sum;
+    long long mine = 0;
+    long long my_sum = 0;
+
+    assert_non_null(f);
+    *reads = 0;
+    while (fscanf(f, " %c %lld %lld %lld", &op, &id, &old, &v) == 4) {
+        if (op == 'R')
+            (*reads)++;
+        if (op == 'D') {
+            assert_true(old > 0 && old < MAXID);
+            present[old] = 0;
+            continue;
+        }
+        assert_true(id > 0 && id < MAXID);
+        if (op == 'U' && old > 0 && old != id)
+            present[old] = 0; /* a key change */
+        present[id] = 1;
+        val[id] = v;
+        n++;
+    }
+    fclose(f);
+    for (long i = 0; i < MAXID; i++) {
+        if (present[i]) {
+            mine++;
+            my_sum += (i * 7 + val[i]) % 1000003;
+        }
+    }
+    count = tl_sql_value(db, "SELECT count(*) FROM s");
+    sum = tl_sql_value(db, "SELECT coalesce(sum((id::bigint * 7 + v) %% 1000003), 0) FROM s");
+    assert_int_equal(mine, atoll(count));
+    assert_int_equal(my_sum, atoll(sum));
+    /* Row for row: every id of the table is in the map with its value. */
+    for (long i = 1; i < MAXID; i += 997) {
+        char *got = tl_sql_value(db, "SELECT coalesce((SELECT v FROM s WHERE id = %ld), -1)", i);
+
+        assert_int_equal(present[i] ? val[i] : -1, atoll(got));
+        free(got);
+    }
+    free(count);
+    free(sum);
+    free(val);
+    free(present);
+}
+
+/* ---- writers ---- */
+
+typedef struct writer {
+    const char *db;
+    int rounds;
+    pthread_t thread;
+} writer;
+
+static void *write_load(void *arg)
+{
+    writer *wr = arg;
+
+    /* Each round: updates all over, deletes of high keys (not read yet), inserts, key changes. */
+    for (int r = 0; r < wr->rounds; r++) {
+        tl_sql(wr->db, "UPDATE s SET v = v + 1 WHERE id %% 97 = %d", r % 97);
+        tl_sql(wr->db, "DELETE FROM s WHERE id BETWEEN %d AND %d", ROWS - 100 * (r + 1),
+               ROWS - 100 * (r + 1) + 20);
+        tl_sql(wr->db, "INSERT INTO s SELECT %d + g, g FROM generate_series(1, 50) g",
+               100000 + r * 100);
+        tl_sql(wr->db, "UPDATE s SET id = id + 200000 WHERE id BETWEEN %d AND %d", 1000 + r * 300,
+               1000 + r * 300 + 4);
+        sleep_ms(5);
+    }
+    return NULL;
+}
+
+static void load_table(const char *db)
+{
+    tl_sql(db, "CREATE TABLE s (id int PRIMARY KEY, v int NOT NULL)");
+    tl_sql(db, "INSERT INTO s SELECT g, g %% 1000 FROM generate_series(1, %d) g", ROWS);
+    tl_sql(db, "ANALYZE s");
+}
+
+static pgcdc_config *snap_config(const char *db, const char *state, FILE *f, const char *mode)
+{
+    /* Slots are the server's: one per database. */
+    pgcdc_config *cfg =
+        tl_config(db, strstr(db, "init") ? "s_snap_init" : "s_snap_inc", "p_snap", "s");
+    char err[256];
+
+    assert_int_equal(pgcdc_config_set(cfg, "snapshot", mode, err, sizeof(err)), PGCDC_OK);
+    assert_int_equal(pgcdc_config_set(cfg, "snapshot.state_file", state, err, sizeof(err)),
+                     PGCDC_OK);
+    assert_int_equal(pgcdc_config_set(cfg, "snapshot.chunk_rows", "1000", err, sizeof(err)),
+                     PGCDC_OK);
+    assert_int_equal(pgcdc_config_set(cfg, "snapshot.parallel", "2", err, sizeof(err)), PGCDC_OK);
+    pgcdc_config_set_change_cb(cfg, append_change, f);
+    pgcdc_config_set_commit_cb(cfg, sync_commit, f);
+    return cfg;
+}
+
+/* Runs until the snapshot is over and everything up to now is confirmed, then stops. */
+static void run_to_the_end(tl_runner *r, const char *db, const char *state)
+{
+    uint64_t end = 0;
+
+    for (int i = 0; i < 6000; i++) {
+        if (end == 0 && access(state, F_OK) != 0)
+            end = tl_current_lsn(db);
+        if (end != 0 && pgcdc_worker_confirmed_lsn(r->w) >= end)
+            break;
+        sleep_ms(10);
+    }
+    assert_true(end != 0);
+    assert_true(pgcdc_worker_confirmed_lsn(r->w) >= end);
+    pgcdc_worker_stop(r->w);
+    assert_int_equal(tl_runner_join(r), PGCDC_OK);
+    pgcdc_worker_free(r->w);
+}
+
+static void temp_paths(char *out, char *state)
+{
+    int fd = mkstemp(out);
+
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(state, 64, "%s.snapshot", out);
+}
+
+static void test_initial_under_writers(void **unused)
+{
+    const char *db = tl_fresh_db("t_snap_init");
+    char out[] = "/tmp/pgcdc-snap-XXXXXX";
+    char state[64];
+    writer wr = {db, 40, 0};
+    pgcdc_config *cfg;
+    tl_runner r;
+    FILE *f;
+    long reads;
+
+    (void)unused;
+    temp_paths(out, state);
+    load_table(db);
+    f = fopen(out, "a");
+    assert_int_equal(pthread_create(&wr.thread, NULL, write_load, &wr), 0);
+    cfg = snap_config(db, state, f, "initial");
+    tl_runner_start(&r, cfg);
+    pgcdc_config_free(cfg);
+    pthread_join(wr.thread, NULL);
+    run_to_the_end(&r, db, state);
+    fclose(f);
+    check_replay(db, out, &reads);
+    /* The exported snapshot: every row of the table as it was when the slot was made. */
+    assert_true(reads >= ROWS - 40 * 21 && reads <= ROWS + 40 * 50);
+    unlink(out);
+}
+
+static void child_run(const char *db, const char *out, const char *state)
+{
+    FILE *f = fopen(out, "a");
+    pgcdc_worker *w = pgcdc_worker_new(snap_config(db, state, f, "incremental"));
+
+    if (pgcdc_worker_start(w) == PGCDC_OK)
+        pgcdc_worker_run(w);
+    _exit(1);
+}
+
+static void test_incremental_killed_and_resumed(void **unused)
+{
+    const char *db = tl_fresh_db("t_snap_inc");
+    char out[] = "/tmp/pgcdc-snap-XXXXXX";
+    char state[64];
+    writer wr = {db, 60, 0};
+    char msg[512];
+    pgcdc_config *cfg;
+    tl_runner r;
+    pid_t pid;
+    FILE *f;
+    long reads;
+
+    (void)unused;
+    temp_paths(out, state);
+    load_table(db);
+    /* The slot first, so that the snapshot is an incremental one while streaming. */
+    cfg = tl_config(db, "s_snap_inc", "p_snap", "s");
+    assert_int_equal(tl_start_only(cfg, msg, sizeof(msg)), PGCDC_OK);
+    pgcdc_config_free(cfg);
+    assert_int_equal(pthread_create(&wr.thread, NULL, write_load, &wr), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        child_run(db, out, state);
+    /* Killed midway: some chunks acknowledged, the rest not. */
+    for (int i = 0; i < 3000 && tl_count_lines(out) < ROWS / 3; i++)
+        sleep_ms(2);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    assert_true(access(state, F_OK) == 0);
+    f = fopen(out, "a");
+    cfg = snap_config(db, state, f, "incremental");
+    tl_runner_start(&r, cfg);
+    pgcdc_config_free(cfg);
+    pthread_join(wr.thread, NULL);
+    run_to_the_end(&r, db, state);
+    fclose(f);
+    check_replay(db, out, &reads);
+    /* Resumed after its last acknowledged chunk, not from the start. */
+    assert_true(reads < 2 * ROWS - 1000);
+    unlink(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_initial_under_writers),
+        cmocka_unit_test(test_incremental_killed_and_resumed),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
