@@ -511,6 +511,7 @@ int pgcdc__snapshot_poll(pgcdc_worker *w)
         pgcdc__log(&w->ctx, PGCDC_LOG_INFO, "snapshot done: %llu rows",
                    (unsigned long long)s->rows_sent);
         pgcdc__snap_forget(s->state_path);
+        pgcdc__snap_inc_free(s);
         pthread_mutex_lock(&s->mu);
         pgcdc__snap_plan_clear(&s->plan);
         pthread_mutex_unlock(&s->mu);
