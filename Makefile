@@ -68,12 +68,13 @@ fuzz_run = build-fuzz/tests/fuzz/$(1) -max_total_time=$(2) -print_final_stats=1 
 check-fuzz:
 	$(CMAKE) -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DPGCDC_WERROR=ON -DPGCDC_FUZZ=ON \
 	    -DPGCDC_TESTS=OFF
-	$(CMAKE) --build build-fuzz -j $(JOBS) --target fuzz_decoder fuzz_binval fuzz_txn
-	rm -rf build-fuzz/corpus-decoder build-fuzz/corpus-binval build-fuzz/corpus-txn
-	mkdir -p build-fuzz/corpus-decoder build-fuzz/corpus-binval build-fuzz/corpus-txn
+	$(CMAKE) --build build-fuzz -j $(JOBS) --target fuzz_decoder fuzz_binval fuzz_txn fuzz_copy
+	rm -rf build-fuzz/corpus-decoder build-fuzz/corpus-binval build-fuzz/corpus-txn build-fuzz/corpus-copy
+	mkdir -p build-fuzz/corpus-decoder build-fuzz/corpus-binval build-fuzz/corpus-txn build-fuzz/corpus-copy
 	$(call fuzz_run,fuzz_decoder,$(FUZZ_SECONDS),decoder,tests/fuzz/corpus)
 	$(call fuzz_run,fuzz_binval,15,binval,)
 	$(call fuzz_run,fuzz_txn,30,txn,tests/fuzz/corpus-txn)
+	$(call fuzz_run,fuzz_copy,15,copy,)
 
 format:
 	clang-format -i $(SOURCES)

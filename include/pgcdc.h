@@ -606,6 +606,17 @@ typedef struct pgcdc_snapshot_table {
  */
 int pgcdc_worker_snapshot_table(const pgcdc_worker *w, int i, pgcdc_snapshot_table *out);
 
+/*
+ * Asks every pgcdc streaming from the worker's database for an incremental
+ * snapshot of tables (comma-separated, "schema.table" or "table"), of the
+ * rows matching where (an SQL condition; NULL: all), by writing a
+ * pgcdc.signal logical message, the same as
+ * pg_logical_emit_message(true, 'pgcdc.signal', '{"snapshot":[...],"where":"..."}').
+ * A pipeline that does not stream a named table logs that and goes on.
+ * Needs no start; the role needs EXECUTE on pg_logical_emit_message.
+ */
+int pgcdc_worker_request_snapshot(pgcdc_worker *w, const char *tables, const char *where);
+
 /* Name of the database the worker streams from (known after prepare/start), or NULL. */
 const char *pgcdc_worker_database(const pgcdc_worker *w);
 /* Highest LSN confirmed to the server (the slot's position as far as we know). */

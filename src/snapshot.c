@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "format/json.h"
 #include "snapshot_int.h"
 #include "wire/copy.h"
 
@@ -650,5 +651,53 @@ int pgcdc_worker_snapshot_table(const pgcdc_worker *w, int i, pgcdc_snapshot_tab
         r = PGCDC_OK;
     }
     pthread_mutex_unlock(&s->mu);
+    return r;
+}
+
+int pgcdc_worker_request_snapshot(pgcdc_worker *w, const char *tables, const char *where)
+{
+    pgcdc__buf j;
+    char lsn_text[32];
+    uint64_t lsn = 0;
+    const char *p = tables;
+    int n = 0;
+    int r;
+
+    if (w->cfg.conninfo == NULL)
+        return pgcdc__fail(&w->ctx, PGCDC_ERR_INVALID,
+                           "no connection string (set one, e.g. \"host=... dbname=...\")");
+    pgcdc__buf_init(&j);
+    pgcdc__buf_lit(&j, "{\"snapshot\":[");
+    while (p != NULL && *p != '\0') {
+        const char *comma = strchr(p, ',');
+        size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+        char name[256];
+
+        if (len > 0 && len < sizeof(name)) {
+            memcpy(name, p, len);
+            name[len] = '\0';
+            if (n++ > 0)
+                pgcdc__buf_u8(&j, ',');
+            pgcdc__json_cstring(&j, name);
+        }
+        p = comma != NULL ? comma + 1 : NULL;
+    }
+    pgcdc__buf_u8(&j, ']');
+    if (where != NULL) {
+        pgcdc__buf_lit(&j, ",\"where\":");
+        pgcdc__json_cstring(&j, where);
+    }
+    pgcdc__buf_u8(&j, '}');
+    if (n == 0)
+        r = pgcdc__fail(&w->ctx, PGCDC_ERR_INVALID,
+                        "no table to snapshot (give \"schema.table\", comma-separated)");
+    else if (j.oom)
+        r = pgcdc__snap_fail_oom(w);
+    else
+        r = pgcdc__snap_signal(&w->ctx, w->cfg.conninfo, pgcdc__buf_cstr(&j), &lsn);
+    if (r == PGCDC_OK)
+        pgcdc__log(&w->ctx, PGCDC_LOG_INFO, "asked for a snapshot of %s at %s", tables,
+                   pgcdc_lsn_format(lsn, lsn_text, sizeof(lsn_text)));
+    pgcdc__buf_free(&j);
     return r;
 }

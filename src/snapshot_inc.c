@@ -51,6 +51,13 @@ static int check_tables(pgcdc_worker *w)
     for (int i = 0; i < s->plan.nsegs; i++) {
         const pgcdc__snap_table *t = &s->plan.tables[s->plan.segs[i].table];
 
+        if (!s->plan.segs[i].done && t->nkey == 0 && s->plan.kind == PGCDC_SNAPSHOT_INITIAL)
+            return pgcdc__fail(&w->ctx, PGCDC_ERR_TABLE,
+                               "the initial snapshot was cut short before the end of table %s, "
+                               "which has no primary key: it cannot go on consistently while "
+                               "streaming (drop the slot with --drop-slot and start again, or add "
+                               "a primary key)",
+                               t->quoted);
         if (!s->plan.segs[i].done && t->nkey == 0)
             return pgcdc__fail(&w->ctx, PGCDC_ERR_TABLE,
                                "table %s has no primary key: an incremental snapshot reads it in "

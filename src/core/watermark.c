@@ -88,8 +88,10 @@ int pgcdc__chunk_add(pgcdc__chunk *c, const char *line, size_t len)
     copy = (char *)c->scratch.data;
     if (len > 0 && copy[len - 1] == '\n')
         len--;
-    if (pgcdc__copy_split(copy, len, cols, c->ncols) != 0)
+    if (pgcdc__copy_split(copy, len, cols, c->ncols) != 0) {
+        c->data.len = c->off[c->nrows]; /* not kept */
         return PGCDC_ERR_PROTOCOL;
+    }
     c->key_off[c->nrows] = (uint32_t)c->keys.len;
     for (int k = 0; k < c->nkey; k++) {
         const pgcdc__col *col = &cols[c->key_cols[k]];

@@ -512,3 +512,23 @@ int pgcdc__snap_end_read(pgcdc__ctx *ctx, PGconn *conn)
 
     return r != PGCDC_OK && PQstatus(conn) == CONNECTION_BAD ? PGCDC_ERR_CONNECT : r;
 }
+
+int pgcdc__snap_signal(pgcdc__ctx *ctx, const char *conninfo, const char *content, uint64_t *lsn)
+{
+    const char *params[2] = {PGCDC__SIGNAL_PREFIX, content};
+    PGresult *res;
+    PGconn *conn;
+    int r;
+
+    conn = pgcdc__connect(ctx, conninfo, 0, NULL, &r);
+    if (conn == NULL)
+        return r;
+    res = pgcdc__query(ctx, conn, "write the snapshot signal",
+                       "SELECT pg_logical_emit_message(true, $1, $2)", 2, params, NULL);
+    if (res != NULL) {
+        pgcdc_lsn_parse(PQgetvalue(res, 0, 0), lsn);
+        PQclear(res);
+    }
+    PQfinish(conn);
+    return res != NULL ? PGCDC_OK : PGCDC_ERR_SQL;
+}

@@ -73,6 +73,9 @@ int pgcdc__snap_read(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__snap_plan *p,
 int pgcdc__snap_begin_read(pgcdc__ctx *ctx, PGconn *conn, uint32_t **xip, int *nxip);
 int pgcdc__snap_end_read(pgcdc__ctx *ctx, PGconn *conn);
 
+/* Writes a snapshot signal (a transactional logical message) with its JSON content. */
+int pgcdc__snap_signal(pgcdc__ctx *ctx, const char *conninfo, const char *content, uint64_t *lsn);
+
 /* Closes a connection of these; NULL is a no-op. */
 void pgcdc__snap_disconnect(PGconn *conn);
 

@@ -5,21 +5,11 @@
 #include <string.h>
 
 #include "wire/copy.h"
+#include "wire/value.h"
 
 static int octal(char c)
 {
     return c >= '0' && c <= '7';
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* Decodes the escape after a backslash at s[*i] into *out; -1 for a lone trailing backslash. */
@@ -50,11 +40,11 @@ static int unescape(const char *s, size_t end, size_t *i, char *out)
         *out = '\v';
         return 0;
     case 'x':
-        if (*i < end && hexval(s[*i]) >= 0) {
-            int v = hexval(s[(*i)++]);
+        if (*i < end && pgcdc__hex_value(s[*i]) >= 0) {
+            int v = pgcdc__hex_value(s[(*i)++]);
 
-            if (*i < end && hexval(s[*i]) >= 0)
-                v = v * 16 + hexval(s[(*i)++]);
+            if (*i < end && pgcdc__hex_value(s[*i]) >= 0)
+                v = v * 16 + pgcdc__hex_value(s[(*i)++]);
             *out = (char)v;
             return 0;
         }

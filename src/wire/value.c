@@ -658,7 +658,7 @@ int pgcdc__parse_timestamp(const char *s, size_t len, int64_t *out)
     return 0;
 }
 
-static int hex_value(char c)
+int pgcdc__hex_value(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -682,7 +682,7 @@ long pgcdc__bytea_hex_size(const char *s, size_t len)
     if (!bytea_prefix_ok(s, len) || (len - 2) / 2 > (size_t)LONG_MAX)
         return -1;
     for (i = 2; i < len; i++) {
-        if (hex_value(s[i]) < 0)
+        if (pgcdc__hex_value(s[i]) < 0)
             return -1;
     }
     return (long)((len - 2) / 2);
@@ -703,8 +703,8 @@ int pgcdc__parse_bytea_hex(const char *s, size_t len, uint8_t *buf, size_t cap, 
         return -1;
     size = (len - 2) / 2;
     for (i = 0; i < size; i++) {
-        int hi = hex_value(s[2 + 2 * i]);
-        int lo = hex_value(s[3 + 2 * i]);
+        int hi = pgcdc__hex_value(s[2 + 2 * i]);
+        int lo = pgcdc__hex_value(s[3 + 2 * i]);
 
         if (hi < 0 || lo < 0)
             return -1;

@@ -27,6 +27,8 @@ int pgcdc__parse_timestamp(const char *s, size_t len, int64_t *out);
 int pgcdc__parse_bytea_hex(const char *s, size_t len, uint8_t *buf, size_t cap, size_t *outlen);
 /* Decoded size of a "\x..." bytea text, or -1 if malformed. */
 long pgcdc__bytea_hex_size(const char *s, size_t len);
+/* The value of a hex digit (either case), or -1. */
+int pgcdc__hex_value(char c);
 /* 1 if the numeric/float text is a finite number (JSON-safe as is), 0 for NaN/Infinity. */
 int pgcdc__number_is_finite(const char *s, size_t len);
 

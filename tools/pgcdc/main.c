@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "pgcdc.h"
+#include "progress.h"
 #include "scrub.h"
 
 /* Exit codes (README: Exit codes); a start interrupted by a signal exits 128 + its number. */
@@ -66,6 +67,9 @@ static void usage(void)
            "      --snapshot MODE        rows already in the tables as READ events: initial\n"
            "                             (when the slot is created), initial_only, incremental\n"
            "                             or never (see -X snapshot.*)\n"
+           "      --request-snapshot TABLES  ask the pgcdc streaming from this database for an\n"
+           "                             incremental snapshot of TABLES (schema.table,...)\n"
+           "      --where COND           ... of the rows matching COND only\n"
            "      --standby              when another process streams from the slot, wait\n"
            "                             and take over once it is free (default: fail)\n\n"
            "Streaming:\n"
@@ -260,7 +264,9 @@ enum {
     OPT_HELP_CONFIG,
     OPT_DROP_PUBLICATION,
     OPT_STANDBY,
-    OPT_SNAPSHOT
+    OPT_SNAPSHOT,
+    OPT_REQUEST_SNAPSHOT,
+    OPT_WHERE
 };
 
 typedef struct options {
@@ -271,7 +277,9 @@ typedef struct options {
     int start;
     int nsinks;
     int verbosity;
-    int log_level_set; /* by -X log_level=..., which -v and -q then leave alone */
+    int log_level_set;   /* by -X log_level=..., which -v and -q then leave alone */
+    const char *request; /* --request-snapshot: the tables */
+    const char *where;   /* --where */
 } options;
 
 /* -X KEY=VALUE. */
@@ -328,6 +336,8 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
         {"drop-publication", no_argument, NULL, OPT_DROP_PUBLICATION},
         {"standby", no_argument, NULL, OPT_STANDBY},
         {"snapshot", required_argument, NULL, OPT_SNAPSHOT},
+        {"request-snapshot", required_argument, NULL, OPT_REQUEST_SNAPSHOT},
+        {"where", required_argument, NULL, OPT_WHERE},
         {"if-not-exists", no_argument, NULL, OPT_IF_NOT_EXISTS},
         {"start", no_argument, NULL, OPT_START},
         {"no-create", no_argument, NULL, OPT_NO_CREATE},
@@ -440,6 +450,12 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
         case OPT_DROP_PUBLICATION:
             o->drop_publication = 1;
             break;
+        case OPT_REQUEST_SNAPSHOT:
+            o->request = optarg;
+            break;
+        case OPT_WHERE:
+            o->where = optarg;
+            break;
         case OPT_SNAPSHOT: {
             char kv[64];
 
@@ -509,6 +525,10 @@ static int parse_args(int argc, char **argv, pgcdc_config *cfg, options *o)
         return usage_error("no database given (use --dbname)");
     if (!have_dbname)
         pgcdc_config_set_conninfo(cfg, "");
+    if (o->where != NULL && o->request == NULL)
+        return usage_error("--where only goes with --request-snapshot");
+    if (o->request != NULL)
+        return 0; /* a message to the running pgcdc: no slot or publication needed */
     if (o->create_slot && (o->drop_slot || o->drop_publication))
         return usage_error("--create-slot and --drop-%s cannot be combined",
                            o->drop_slot ? "slot" : "publication");
@@ -545,8 +565,13 @@ static int run_stream(pgcdc_worker *w)
 {
     int r = pgcdc_worker_start(w);
 
-    if (r == PGCDC_OK)
+    if (r == PGCDC_OK) {
+        /* A snapshot's progress on a terminal (its lines stay blank without one). */
+        pgcdc_tool_progress *p = pgcdc_tool_progress_start(w);
+
         r = pgcdc_worker_run(w);
+        pgcdc_tool_progress_stop(p);
+    }
     return r == PGCDC_OK ? 0 : fail_with(w, r);
 }
 
@@ -595,7 +620,10 @@ int main(int argc, char **argv)
         return EXIT_RUNTIME;
     }
     catch_signals(w);
-    if (o.drop_slot || o.drop_publication) {
+    if (o.request != NULL) {
+        r = pgcdc_worker_request_snapshot(w, o.request, o.where);
+        r = r == PGCDC_OK ? 0 : fail_with(w, r);
+    } else if (o.drop_slot || o.drop_publication) {
         interrupt_note = "";
         r = pgcdc_worker_drop(w, (o.drop_slot ? PGCDC_DROP_SLOT : 0) |
                                      (o.drop_publication ? PGCDC_DROP_PUBLICATION : 0));
