@@ -261,6 +261,7 @@ int pgcdc__reconnect(pgcdc_worker *w)
     if (r != PGCDC_OK)
         return r;
     pgcdc__count(&w->n_reconnects);
+    pgcdc__snapshot_reconnected(w);
     atomic_store(&w->state, PGCDC_STATE_STREAMING);
     pgcdc__log(&w->ctx, PGCDC_LOG_INFO, "reconnected to slot \"%s\"", w->cfg.slot);
     return PGCDC_OK;

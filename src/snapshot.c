@@ -16,6 +16,8 @@
 
 /* How often progress is logged while a snapshot runs. */
 #define PROGRESS_LOG_US 10000000
+/* How often the progress of acknowledged chunks is kept, at most (unless the worker waits). */
+#define SAVE_EVERY_US 1000000
 
 int pgcdc__snap_fail_oom(pgcdc_worker *w)
 {
@@ -371,10 +373,9 @@ int pgcdc__snap_emit_row(pgcdc_worker *w, int ti, char *line, size_t len, int la
     c->new_row.rel = t->rel;
     c->new_row.cols = s->cols;
     c->new_row.texts = &s->texts;
-    pthread_mutex_lock(&s->mu);
-    s->sent[ti]++;
+    /* Only this thread writes them; the progress display reads them (under mu, for the array). */
+    __atomic_store_n(&s->sent[ti], s->sent[ti] + 1, __ATOMIC_RELAXED);
     s->rows_sent++;
-    pthread_mutex_unlock(&s->mu);
     memset(&ev, 0, sizeof(ev));
     ev.type = PGCDC__EV_CHANGE;
     ev.txn = &s->txn;
@@ -448,22 +449,36 @@ static void log_progress(pgcdc_worker *w, int force)
     }
 }
 
-/* Keeps the progress of the chunks acknowledged (the oldest first), then releases them. */
-static int keep_progress(pgcdc_worker *w)
+/*
+ * Keeps the progress of the chunks acknowledged (the oldest first), then
+ * releases them.  One fsync for many chunks: unless forced (the worker is
+ * about to wait, or stops), at most once a second or every 64 chunks.
+ */
+static int keep_progress(pgcdc_worker *w, int force)
 {
     pgcdc__snaprun *s = w->snap;
     uint64_t tokens[64];
+    int64_t now;
+    int ready = 0;
     int n = 0;
     int r;
 
-    while (n < s->nfifo && n < 64) {
+    while (
+        ready < s->nfifo && ready < 64 &&
+        (s->fifo[ready].token == 0 || pgcdc__ledger_pending(&w->ledger, s->fifo[ready].token) <= 1))
+        ready++;
+    if (ready == 0)
+        return PGCDC_OK;
+    now = pgcdc__now_us();
+    if (!force && ready < 64 && now - s->saved_us < SAVE_EVERY_US)
+        return PGCDC_OK;
+    s->saved_us = now;
+    while (n < ready) {
         pending *p = &s->fifo[n];
         pgcdc__snap_seg *seg = &s->plan.segs[p->seg];
         pgcdc__snap_table *t = &s->plan.tables[seg->table];
         int done = 1;
 
-        if (p->token != 0 && pgcdc__ledger_pending(&w->ledger, p->token) > 1)
-            break;
         if (p->key != NULL) {
             pgcdc__snap_keys_free(seg->acked, pgcdc__snap_width(t));
             seg->acked = p->key;
@@ -494,14 +509,14 @@ static int keep_progress(pgcdc_worker *w)
     return PGCDC_OK;
 }
 
-int pgcdc__snapshot_poll(pgcdc_worker *w)
+int pgcdc__snapshot_poll(pgcdc_worker *w, int force)
 {
     pgcdc__snaprun *s = w->snap;
     int r;
 
     if (s == NULL || (s->phase == PHASE_NONE && s->nfifo == 0 && s->plan.nsegs == 0))
         return PGCDC_OK;
-    r = keep_progress(w);
+    r = keep_progress(w, force);
     if (r != PGCDC_OK)
         return r;
     if (s->phase == PHASE_INCREMENTAL)
@@ -595,7 +610,7 @@ int pgcdc__snapshot_next(pgcdc_worker *w, const pgcdc_change **out, int pull)
         return pgcdc__snap_inc_next(w, out, pull);
     if (s->defer_stream) {
         /* The initial snapshot is handed out: initial_only waits for its acknowledgements. */
-        r = keep_progress(w);
+        r = keep_progress(w, 1);
         if (r != PGCDC_OK)
             return r;
         if (w->cfg.snapshot_mode == PGCDC_SNAPSHOT_MODE_INITIAL_ONLY && s->nfifo > 0)
@@ -624,7 +639,7 @@ void pgcdc__snapshot_stats(const pgcdc_worker *w, pgcdc_stats *st)
         return;
     pthread_mutex_lock(&s->mu);
     for (int i = 0; i < s->plan.ntables; i++) {
-        st->snapshot_rows += s->sent[i];
+        st->snapshot_rows += __atomic_load_n(&s->sent[i], __ATOMIC_RELAXED);
         st->snapshot_rows_estimate += s->plan.tables[i].rows_estimate;
         st->snapshot_tables++;
         st->snapshot_tables_done += s->plan.tables[i].done != 0;
@@ -645,7 +660,7 @@ int pgcdc_worker_snapshot_table(const pgcdc_worker *w, int i, pgcdc_snapshot_tab
         const pgcdc__snap_table *t = &s->plan.tables[i];
 
         snprintf(out->table, sizeof(out->table), "%s", t->route != NULL ? t->route : t->quoted);
-        out->rows = s->sent[i];
+        out->rows = __atomic_load_n(&s->sent[i], __ATOMIC_RELAXED);
         out->rows_estimate = t->rows_estimate;
         out->done = t->done;
         r = PGCDC_OK;
@@ -700,4 +715,15 @@ int pgcdc_worker_request_snapshot(pgcdc_worker *w, const char *tables, const cha
                    pgcdc_lsn_format(lsn, lsn_text, sizeof(lsn_text)));
     pgcdc__buf_free(&j);
     return r;
+}
+
+int pgcdc__snapshot_in_chunk(const pgcdc_worker *w)
+{
+    return w->snap != NULL && w->snap->begun;
+}
+
+void pgcdc__snapshot_reconnected(pgcdc_worker *w)
+{
+    if (w->snap != NULL && w->snap->cstate == CHUNK_WINDOW)
+        w->snap->cstate = CHUNK_WAIT_LOW;
 }

@@ -31,14 +31,23 @@ int pgcdc__snapshot_next(pgcdc_worker *w, const pgcdc_change **out, int pull);
 void pgcdc__snapshot_wait(pgcdc_worker *w, int timeout_ms);
 /*
  * Between events: keeps the progress of acknowledged chunks (durably, then
- * lets the ledger confirm past them), and outside a transaction starts the
- * next incremental chunk.  PGCDC_OK or an error.
+ * lets the ledger confirm past them; batched unless forced, as before a
+ * wait), and outside a transaction starts the next incremental chunk.
+ * PGCDC_OK or an error.
  */
-int pgcdc__snapshot_poll(pgcdc_worker *w);
+int pgcdc__snapshot_poll(pgcdc_worker *w, int force);
 /* A logical message from the stream: a watermark or a signal. */
 int pgcdc__snapshot_message(pgcdc_worker *w, const pgcdc__msg *m);
 /* A change from the stream: drops its rows from the chunk whose window is open. */
 void pgcdc__snapshot_change(pgcdc_worker *w, const pgcdc_change *c);
+/* 1 while a chunk's transaction is open (between its begin and commit). */
+int pgcdc__snapshot_in_chunk(const pgcdc_worker *w);
+/*
+ * The stream was opened again: it goes on from the confirmed position, so
+ * an open window waits for its low watermark again (changes from before it
+ * must not drop rows of the chunk).
+ */
+void pgcdc__snapshot_reconnected(pgcdc_worker *w);
 void pgcdc__snapshot_stats(const pgcdc_worker *w, pgcdc_stats *st);
 
 #endif /* PGCDC_SNAPSHOT_H */

@@ -202,9 +202,17 @@ int pgcdc__snap_inc_poll(pgcdc_worker *w)
 
     if (s->cstate != CHUNK_IDLE || s->defer_stream || pgcdc__assembly_in_txn(w->ta))
         return PGCDC_OK;
-    for (int i = 0; i < s->plan.nsegs; i++)
-        if (!s->read_end[i])
-            return read_chunk(w, i);
+    for (int i = 0; i < s->plan.nsegs; i++) {
+        if (!s->read_end[i]) {
+            int r;
+
+            /* The keeper keeps the stream's status flowing while the chunk is read. */
+            pgcdc__worker_busy(w, 1);
+            r = read_chunk(w, i);
+            pgcdc__worker_busy(w, 0);
+            return r;
+        }
+    }
     return PGCDC_OK;
 }
 

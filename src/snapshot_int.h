@@ -38,6 +38,7 @@ struct pgcdc__snaprun {
     uint64_t rows_sent;
     int segs_left;     /* segments whose last chunk is not handed out yet */
     int64_t logged_us; /* when progress was last logged */
+    int64_t saved_us;  /* when progress was last kept */
 
     /* Handing out: the chunk's transaction and the change being handed out. */
     pgcdc_txn txn;

@@ -152,7 +152,7 @@ static int stopping(pgcdc_worker *w)
 
     if (!pgcdc__stop_requested(&w->stop))
         return 0;
-    if (!pgcdc__assembly_in_txn(w->ta))
+    if (!pgcdc__assembly_in_txn(w->ta) && !pgcdc__snapshot_in_chunk(w))
         return 1;
     /* A graceful stop lets the transaction in flight finish, so a restart repeats none of it. */
     now = pgcdc__now_us();
@@ -308,6 +308,8 @@ static int snapshot_step(pgcdc_worker *w, const pgcdc_change **out, int pull, in
     if (!*idle_done) {
         *idle_done = 1;
         r = pgcdc__deliver_idle(w);
+        if (r == PGCDC_OK)
+            r = pgcdc__snapshot_poll(w, 1);
         return r == PGCDC_OK ? 1 : r;
     }
     if (deadline >= 0 && pgcdc__now_us() >= deadline)
@@ -344,7 +346,7 @@ static int step(pgcdc_worker *w, const pgcdc_change **out, int timeout_ms, int p
             if (r != PGCDC_OK)
                 return r;
         }
-        r = pgcdc__snapshot_poll(w);
+        r = pgcdc__snapshot_poll(w, 0);
         if (r != PGCDC_OK)
             return r;
         if (pgcdc__snapshot_pending(w)) {
@@ -395,6 +397,8 @@ static int step(pgcdc_worker *w, const pgcdc_change **out, int timeout_ms, int p
             idle_done = 1;
             log_confirmed(w);
             r = pgcdc__deliver_idle(w);
+            if (r == PGCDC_OK)
+                r = pgcdc__snapshot_poll(w, 1);
             if (r != PGCDC_OK)
                 return r;
             continue;
@@ -422,9 +426,10 @@ static void finish(pgcdc_worker *w, int graceful)
     pgcdc__hist lat;
     char lsn[32];
 
-    while (graceful && pgcdc__deliver_idle(w) == PGCDC_OK && pgcdc__snapshot_poll(w) == PGCDC_OK &&
-           pgcdc__now_us() < until &&
-           pgcdc__ledger_count(&w->ledger) > (size_t)(pgcdc__assembly_in_txn(w->ta) ? 1 : 0))
+    while (graceful && pgcdc__deliver_idle(w) == PGCDC_OK &&
+           pgcdc__snapshot_poll(w, 1) == PGCDC_OK && pgcdc__now_us() < until &&
+           pgcdc__ledger_count(&w->ledger) >
+               (size_t)(pgcdc__assembly_in_txn(w->ta) || pgcdc__snapshot_in_chunk(w) ? 1 : 0))
         pgcdc__sleep_us(10000);
     pgcdc__stream_close(w->stream, 1);
     pgcdc__log(&w->ctx, PGCDC_LOG_INFO, "stopped; confirmed up to %s",

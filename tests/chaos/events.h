@@ -30,6 +30,7 @@ typedef struct events {
     uint32_t *xid_slots;
     size_t nslots;
     long corrupt;      /* lines that are not a pgcdc event, a torn last line included */
+    long reads;        /* a snapshot's READ rows (not in the oracle): skipped */
     long inconsistent; /* an xid seen with two commit LSNs */
 } events;
 
