@@ -425,14 +425,15 @@ EOF
 scenario_snapshot() {
     begin_scenario snapshot
     start_server
+    # Rows from before the slots, only the snapshot can deliver; enough of them, in small
+    # chunks, for the snapshot to outlast the kills.
+    PREPARE_SQL="INSERT INTO chaos_a (k, v) SELECT g, md5(g::text) FROM generate_series(1, $SNAP_ROWS) g;
+        INSERT INTO chaos_b (qty, note) SELECT g, md5(g::text) FROM generate_series(1, $SNAP_ROWS) g"
     prepare_db
-    # Rows enough, in small chunks, for the snapshot to outlast the kills.
-    psql_q -c "INSERT INTO chaos_a (k, v) SELECT g, md5(g::text) FROM generate_series(1, $SNAP_ROWS) g" \
-        -c "INSERT INTO chaos_b (qty, note) SELECT g, md5(g::text) FROM generate_series(1, $SNAP_ROWS) g" \
-        >/dev/null
+    PREPARE_SQL=
     start_sampler
     start_workload
-    local snap=(--snapshot incremental -X snapshot.chunk_rows=100 -X "snapshot.state_file=$DIR/snapshot.state")
+    local snap=(--snapshot incremental -X snapshot.chunk_rows=50 -X "snapshot.state_file=$DIR/snapshot.state")
     local i delay kills=0 t0
     start_pgcdc "${snap[@]}"
     for i in $(seq 1 "$SNAP_KILLS"); do
