@@ -357,12 +357,36 @@ static void test_window_drops_changed_rows(void **unused)
     unlink(out);
 }
 
+/* A table an incremental snapshot cannot read: the start says which and why, and what to do. */
+static void test_keyless_refused(void **unused)
+{
+    const char *db = tl_fresh_db("t_snap_nokey");
+    char msg[512];
+    char err[128];
+    pgcdc_config *cfg;
+
+    (void)unused;
+    tl_sql(db, "CREATE TABLE n (a int, b text)");
+    tl_sql(db, "ALTER TABLE n REPLICA IDENTITY FULL");
+    cfg = tl_config(db, "s_snap_nokey", "p_snap", "n");
+    assert_int_equal(pgcdc_config_set(cfg, "snapshot", "incremental", err, sizeof(err)), PGCDC_OK);
+    assert_int_equal(pgcdc_config_set(cfg, "snapshot.state_file", "/tmp/pgcdc-snap-nokey.state",
+                                      err, sizeof(err)),
+                     PGCDC_OK);
+    assert_int_equal(tl_start_only(cfg, msg, sizeof(msg)), PGCDC_ERR_TABLE);
+    assert_non_null(strstr(msg, "public.n has no primary key"));
+    assert_non_null(strstr(msg, "add a primary key"));
+    pgcdc_config_free(cfg);
+    unlink("/tmp/pgcdc-snap-nokey.state");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_initial_under_writers),
         cmocka_unit_test(test_incremental_killed_and_resumed),
         cmocka_unit_test(test_window_drops_changed_rows),
+        cmocka_unit_test(test_keyless_refused),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
