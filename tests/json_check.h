@@ -1,10 +1,28 @@
 /*
  * JSON checks shared by unit and integration tests (cmocka and jansson
- * included before): a value equal to an expected JSON text, an integer
- * member.
+ * included before): a line of output as JSON, a value equal to an expected
+ * JSON text, an integer member.
  */
 #ifndef PGCDC_TEST_JSON_CHECK_H
 #define PGCDC_TEST_JSON_CHECK_H
+
+/*
+ * One line of output (len bytes, its newline included) parsed as JSON; fails
+ * the test unless it is exactly one line of JSON.  The caller frees it.
+ */
+static inline json_t *json_line(const char *out, size_t len)
+{
+    json_error_t err;
+    json_t *doc;
+
+    assert_true(len > 0);
+    assert_int_equal(out[len - 1], '\n');
+    assert_null(memchr(out, '\n', len - 1));
+    doc = json_loadb(out, len - 1, JSON_REJECT_DUPLICATES, &err);
+    if (doc == NULL)
+        fail_msg("not JSON (%s): %.*s", err.text, (int)len, out);
+    return doc;
+}
 
 /* got equals the JSON of want_text; a failure shows both. */
 static inline void assert_json(json_t *got, const char *want_text)

@@ -168,20 +168,6 @@ static pgcdc_formatter *fmt_new(const char *const *opts)
     return f;
 }
 
-static json_t *parse_line(const char *out, size_t len)
-{
-    json_error_t err;
-    json_t *doc;
-
-    assert_true(len > 0);
-    assert_int_equal(out[len - 1], '\n');
-    assert_null(memchr(out, '\n', len - 1));
-    doc = json_loadb(out, len - 1, JSON_REJECT_DUPLICATES, &err);
-    if (doc == NULL)
-        fail_msg("not JSON (%s): %.*s", err.text, (int)len, out);
-    return doc;
-}
-
 /* One change formatted: its line parsed. */
 static json_t *format_doc(pgcdc_formatter *f, const pgcdc_change *c)
 {
@@ -189,7 +175,7 @@ static json_t *format_doc(pgcdc_formatter *f, const pgcdc_change *c)
     size_t len;
 
     assert_int_equal(pgcdc_formatter_change(f, c, &out, &len), PGCDC_OK);
-    return parse_line(out, len);
+    return json_line(out, len);
 }
 
 /*
@@ -206,7 +192,7 @@ static const char *format_text(pgcdc_formatter *f, const pgcdc_change *c)
     long long v[3];
 
     assert_int_equal(pgcdc_formatter_change(f, c, &out, &len), PGCDC_OK);
-    json_decref(parse_line(out, len));
+    json_decref(json_line(out, len));
     assert_true(len < sizeof(result));
     memcpy(result, out, len - 1);
     result[len - 1] = '\0';
@@ -904,7 +890,7 @@ static void test_schema_block(void **state)
     assert_non_null(json_object_get(json_object_get(doc, "payload"), "transaction"));
     json_decref(doc);
     assert_int_equal(pgcdc_formatter_begin(f, &txn, &out, &len), PGCDC_OK);
-    doc = parse_line(out, len);
+    doc = json_line(out, len);
     assert_string_equal(json_string_value(json_object_get(json_object_get(doc, "schema"), "name")),
                         "io.debezium.connector.common.TransactionMetadataValue");
     assert_string_equal(json_string_value(path(doc, "payload", "status")), "BEGIN");
@@ -1010,7 +996,7 @@ static const char *values_of(const pgcdc__buf *lines, const char *obj, const cha
     joined[0] = '\0';
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
-        json_t *doc = parse_line(p, (size_t)(nl - p) + 1);
+        json_t *doc = json_line(p, (size_t)(nl - p) + 1);
         json_t *v = obj != NULL ? path(doc, obj, key) : json_object_get(doc, key);
         char *text = v != NULL ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
 
