@@ -128,6 +128,16 @@ static int watermark(pgcdc_worker *w, char kind, uint64_t *lsn)
     return pgcdc__snap_emit(&w->ctx, s->conn, PGCDC__WATERMARK_PREFIX, content, lsn);
 }
 
+/* Whether the chunk's snapshot saw running a transaction the stream handed out already. */
+static int saw_running(const pgcdc__snaprun *s)
+{
+    for (int i = 0; i < s->nxip; i++)
+        for (size_t k = 0; k < sizeof(s->recent) / sizeof(s->recent[0]); k++)
+            if (s->recent[k] == s->xip[i] && s->xip[i] != 0)
+                return 1;
+    return 0;
+}
+
 /* Reads the next chunk of segment i between its watermarks. */
 static int read_chunk(pgcdc_worker *w, int i)
 {
@@ -143,9 +153,20 @@ static int read_chunk(pgcdc_worker *w, int i)
     pgcdc__chunk_init(&s->chunk, t->rel->ncols, t->nkey, t->key_cols);
     free(s->xip);
     s->xip = NULL;
-    r = watermark(w, 'L', &s->low_lsn);
-    if (r == PGCDC_OK)
-        r = pgcdc__snap_begin_read(&w->ctx, s->conn, &s->xip, &s->nxip);
+    for (int tries = 0;; tries++) {
+        r = watermark(w, 'L', &s->low_lsn);
+        if (r == PGCDC_OK)
+            r = pgcdc__snap_begin_read(&w->ctx, s->conn, &s->xip, &s->nxip);
+        if (r != PGCDC_OK || !saw_running(s) || tries == 1000)
+            break;
+        /* A transaction handed out already is not visible yet: a moment, then again. */
+        r = pgcdc__snap_end_read(&w->ctx, s->conn);
+        if (r != PGCDC_OK)
+            break;
+        free(s->xip);
+        s->xip = NULL;
+        pgcdc__stop_sleep(&w->stop, 1);
+    }
     if (r == PGCDC_OK)
         r = pgcdc__snap_read(&w->ctx, s->conn, &s->plan, seg, s->next[i], s->limit, add_row,
                              &s->chunk, &rows, &next);
@@ -287,7 +308,11 @@ void pgcdc__snapshot_change(pgcdc_worker *w, const pgcdc_change *c)
     pgcdc__snaprun *s = w->snap;
     const pgcdc__snap_table *t;
 
-    if (s == NULL || (s->cstate != CHUNK_WINDOW && s->cstate != CHUNK_WAIT_LOW))
+    if (s == NULL)
+        return;
+    if (c->txn->xid != 0 && s->recent[(s->recent_at - 1) % 256] != c->txn->xid)
+        s->recent[s->recent_at++ % 256] = c->txn->xid;
+    if (s->cstate != CHUNK_WINDOW && s->cstate != CHUNK_WAIT_LOW)
         return;
     if (s->cstate == CHUNK_WAIT_LOW && !unseen(s, c->txn->xid))
         return;

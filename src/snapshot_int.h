@@ -73,6 +73,14 @@ struct pgcdc__snaprun {
     long limit;    /* rows of the next chunk */
     uint32_t *xip; /* transactions the chunk's snapshot saw running */
     int nxip;
+    /*
+     * The last transactions whose changes the stream handed out: one the
+     * chunk's snapshot still saw running (its commit record was sent before
+     * the server made it visible) would leave a row of the chunk older than
+     * the change already out, so that chunk is read again.
+     */
+    uint32_t recent[256];
+    unsigned recent_at;
     char ***next;  /* per segment: the key the next chunk reads after (NULL: its start) */
     int *read_end; /* per segment: its last chunk was read */
 };

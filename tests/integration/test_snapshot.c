@@ -46,8 +46,8 @@ static int append_change(pgcdc_worker *w, const pgcdc_change *c, void *opaque)
     const pgcdc_row *o = pgcdc_change_old(c);
 
     (void)w;
-    fprintf(f, "%c %lld %lld %lld\n", (char)pgcdc_change_op(c), col(n, "id"), col(o, "id"),
-            col(n, "v"));
+    fprintf(f, "%c %lld %lld %lld %llx\n", (char)pgcdc_change_op(c), col(n, "id"), col(o, "id"),
+            col(n, "v"), (unsigned long long)pgcdc_change_commit_lsn(c));
     return PGCDC_HANDLED;
 }
 
@@ -76,7 +76,7 @@ static void check_replay(const char *db, const char *path, long *reads)
 
     assert_non_null(f);
     *reads = 0;
-    while (fscanf(f, " %c %lld %lld %lld", &op, &id, &old, &v) == 4) {
+    while (fscanf(f, " %c %lld %lld %lld %*x", &op, &id, &old, &v) == 4) {
         if (op == 'R')
             (*reads)++;
         if (op == 'D') {
@@ -150,14 +150,14 @@ static void load_table(const char *db)
 
 static pgcdc_config *snap_config(const char *db, const char *state, FILE *f, const char *mode)
 {
-    /* Slots are the server's: one per database. */
-    pgcdc_config *cfg = tl_config(db,
-                                  strstr(db, "init")  ? "s_snap_init"
-                                  : strstr(db, "win") ? "s_snap_win"
-                                                      : "s_snap_inc",
-                                  "p_snap", "s");
+    /* Slots are the server's: one per database, named after it. */
+    const char *name = strchr(db, '=') + 1; /* "dbname=t_snap_..." */
+    char slot[64];
+    pgcdc_config *cfg;
     char err[256];
 
+    snprintf(slot, sizeof(slot), "s%s", name + 1); /* t_snap_x -> s_snap_x */
+    cfg = tl_config(db, slot, "p_snap", "s");
     assert_int_equal(pgcdc_config_set(cfg, "snapshot", mode, err, sizeof(err)), PGCDC_OK);
     assert_int_equal(pgcdc_config_set(cfg, "snapshot.state_file", state, err, sizeof(err)),
                      PGCDC_OK);
@@ -225,10 +225,10 @@ static void test_initial_under_writers(void **unused)
     unlink(out);
 }
 
-static void child_run(const char *db, const char *out, const char *state)
+static void child_run(const char *db, const char *out, const char *state, const char *mode)
 {
     FILE *f = fopen(out, "a");
-    pgcdc_worker *w = pgcdc_worker_new(snap_config(db, state, f, "incremental"));
+    pgcdc_worker *w = pgcdc_worker_new(snap_config(db, state, f, mode));
 
     if (pgcdc_worker_start(w) == PGCDC_OK)
         pgcdc_worker_run(w);
@@ -252,14 +252,14 @@ static void test_incremental_killed_and_resumed(void **unused)
     temp_paths(out, state);
     load_table(db);
     /* The slot first, so that the snapshot is an incremental one while streaming. */
-    cfg = tl_config(db, "s_snap_inc", "p_snap", "s");
+    cfg = tl_config(db, "s_snap_inc", "p_snap", "s"); /* as snap_config names it */
     assert_int_equal(tl_start_only(cfg, msg, sizeof(msg)), PGCDC_OK);
     pgcdc_config_free(cfg);
     assert_int_equal(pthread_create(&wr.thread, NULL, write_load, &wr), 0);
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0)
-        child_run(db, out, state);
+        child_run(db, out, state, "incremental");
     /* Killed midway: some chunks acknowledged, the rest not. */
     for (int i = 0; i < 3000 && tl_count_lines(out) < ROWS / 3; i++)
         sleep_ms(2);
@@ -275,6 +275,50 @@ static void test_incremental_killed_and_resumed(void **unused)
     fclose(f);
     check_replay(db, out, &reads);
     /* Resumed after its last acknowledged chunk, not from the start. */
+    assert_true(reads < 2 * ROWS - 1000);
+    unlink(out);
+}
+
+/*
+ * An initial snapshot killed midway: the next start (the slot exists now) goes on after
+ * its last acknowledged chunks, as an incremental snapshot from the consistent point.
+ */
+static void test_initial_killed_and_resumed(void **unused)
+{
+    const char *db = tl_fresh_db("t_snap_init2");
+    char out[] = "/tmp/pgcdc-snap-XXXXXX";
+    char state[64];
+    writer wr = {db, 60, 0};
+    pgcdc_config *cfg;
+    tl_runner r;
+    pid_t pid;
+    FILE *f;
+    long reads;
+
+    (void)unused;
+    temp_paths(out, state);
+    load_table(db);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        child_run(db, out, state, "initial");
+    for (int i = 0; i < 3000 && tl_count_lines(out) < ROWS / 3; i++)
+        sleep_ms(2);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    /* Killed before its end: progress kept, and the slot stays at its consistent point. */
+    assert_true(access(state, F_OK) == 0);
+    assert_true(tl_count_lines(out) < ROWS);
+    assert_int_equal(pthread_create(&wr.thread, NULL, write_load, &wr), 0);
+    f = fopen(out, "a");
+    cfg = snap_config(db, state, f, "initial");
+    tl_runner_start(&r, cfg);
+    pgcdc_config_free(cfg);
+    pthread_join(wr.thread, NULL);
+    run_to_the_end(&r, db, state);
+    fclose(f);
+    check_replay(db, out, &reads);
+    /* Not from the start: fewer READ rows than two whole tables. */
     assert_true(reads < 2 * ROWS - 1000);
     unlink(out);
 }
@@ -385,6 +429,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_initial_under_writers),
         cmocka_unit_test(test_incremental_killed_and_resumed),
+        cmocka_unit_test(test_initial_killed_and_resumed),
         cmocka_unit_test(test_window_drops_changed_rows),
         cmocka_unit_test(test_keyless_refused),
     };
