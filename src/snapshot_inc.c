@@ -128,13 +128,28 @@ static int watermark(pgcdc_worker *w, char kind, uint64_t *lsn)
     return pgcdc__snap_emit(&w->ctx, s->conn, PGCDC__WATERMARK_PREFIX, content, lsn);
 }
 
-/* Whether the chunk's snapshot saw running a transaction the stream handed out already. */
+/*
+ * Whether xid's changes are missing from the chunk: it was running when the
+ * chunk's snapshot was taken, or began (or had its xid) from xmax on, which
+ * pg_current_snapshot() does not list.  Compared as PostgreSQL compares
+ * 32-bit xids, modulo 2^32.
+ */
+static int unseen(const pgcdc__snaprun *s, uint32_t xid)
+{
+    if ((int32_t)(xid - s->xmax) >= 0)
+        return 1;
+    for (int i = 0; i < s->nxip; i++)
+        if (s->xip[i] == xid)
+            return 1;
+    return 0;
+}
+
+/* Whether the chunk's snapshot did not see a transaction the stream handed out already. */
 static int saw_running(const pgcdc__snaprun *s)
 {
-    for (int i = 0; i < s->nxip; i++)
-        for (size_t k = 0; k < sizeof(s->recent) / sizeof(s->recent[0]); k++)
-            if (s->recent[k] == s->xip[i] && s->xip[i] != 0)
-                return 1;
+    for (size_t k = 0; k < sizeof(s->recent) / sizeof(s->recent[0]); k++)
+        if (s->recent[k] != 0 && unseen(s, s->recent[k]))
+            return 1;
     return 0;
 }
 
@@ -156,7 +171,7 @@ static int read_chunk(pgcdc_worker *w, int i)
     for (int tries = 0;; tries++) {
         r = watermark(w, 'L', &s->low_lsn);
         if (r == PGCDC_OK)
-            r = pgcdc__snap_begin_read(&w->ctx, s->conn, &s->xip, &s->nxip);
+            r = pgcdc__snap_begin_read(&w->ctx, s->conn, &s->xip, &s->nxip, &s->xmax);
         if (r != PGCDC_OK || !saw_running(s) || tries == 1000)
             break;
         /* A transaction handed out already is not visible yet: a moment, then again. */
@@ -292,15 +307,6 @@ int pgcdc__snap_inc_next(pgcdc_worker *w, const pgcdc_change **out, int pull)
         return pgcdc__snap_emit_row(w, ti, line, len, last, out, pull);
     }
     return chunk_over(w, 1);
-}
-
-/* Whether xid was running when the chunk's snapshot was taken. */
-static int unseen(const pgcdc__snaprun *s, uint32_t xid)
-{
-    for (int i = 0; i < s->nxip; i++)
-        if (s->xip[i] == xid)
-            return 1;
-    return 0;
 }
 
 void pgcdc__snapshot_change(pgcdc_worker *w, const pgcdc_change *c)

@@ -73,6 +73,7 @@ struct pgcdc__snaprun {
     long limit;    /* rows of the next chunk */
     uint32_t *xip; /* transactions the chunk's snapshot saw running */
     int nxip;
+    uint32_t xmax; /* and from this one on, none it saw (running or not) */
     /*
      * The last transactions whose changes the stream handed out: one the
      * chunk's snapshot still saw running (its commit record was sent before

@@ -464,7 +464,7 @@ void pgcdc__snap_disconnect(PGconn *conn)
         PQfinish(conn);
 }
 
-int pgcdc__snap_begin_read(pgcdc__ctx *ctx, PGconn *conn, uint32_t **xip, int *nxip)
+int pgcdc__snap_begin_read(pgcdc__ctx *ctx, PGconn *conn, uint32_t **xip, int *nxip, uint32_t *xmax)
 {
     PGresult *res;
     const char *p;
@@ -482,8 +482,13 @@ int pgcdc__snap_begin_read(pgcdc__ctx *ctx, PGconn *conn, uint32_t **xip, int *n
                        NULL, NULL);
     if (res == NULL)
         return PQstatus(conn) == CONNECTION_BAD ? PGCDC_ERR_CONNECT : PGCDC_ERR_SQL;
-    /* "xmin:xmax:xip,xip,...": the transactions running when the snapshot was taken. */
+    /*
+     * "xmin:xmax:xip,xip,...": the transactions running when the snapshot was
+     * taken, and xmax, from which on none is seen (running ones included,
+     * which xip leaves out).
+     */
     p = strchr(PQgetvalue(res, 0, 0), ':');
+    *xmax = p != NULL ? (uint32_t)strtoull(p + 1, NULL, 10) : 0;
     p = p != NULL ? strchr(p + 1, ':') : NULL;
     while (p != NULL && *++p != '\0') {
         char *end;

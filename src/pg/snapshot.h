@@ -67,10 +67,11 @@ int pgcdc__snap_read(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__snap_plan *p,
 /*
  * An incremental chunk's read is a REPEATABLE READ transaction: begin it
  * and learn the transactions running when its snapshot was taken (*xip,
- * malloc'd: their changes are not in the chunk, wherever the stream puts
- * their commits), then end it after the read.
+ * malloc'd, and every one from *xmax on: their changes are not in the
+ * chunk, wherever the stream puts their commits), then end it after the read.
  */
-int pgcdc__snap_begin_read(pgcdc__ctx *ctx, PGconn *conn, uint32_t **xip, int *nxip);
+int pgcdc__snap_begin_read(pgcdc__ctx *ctx, PGconn *conn, uint32_t **xip, int *nxip,
+                           uint32_t *xmax);
 int pgcdc__snap_end_read(pgcdc__ctx *ctx, PGconn *conn);
 
 /* Writes a snapshot signal (a transactional logical message) with its JSON content. */
