@@ -125,7 +125,7 @@ static int watermark(pgcdc_worker *w, char kind, uint64_t *lsn)
 
     snprintf(content, sizeof(content), "%s:%llx:%llu:%c", w->cfg.slot, (unsigned long long)s->run,
              (unsigned long long)s->cid, kind);
-    return pgcdc__snap_emit(&w->ctx, s->conn, PGCDC__WATERMARK_PREFIX, content, lsn);
+    return pgcdc__snap_emit(&w->ctx, s->conn, 0, PGCDC__WATERMARK_PREFIX, content, lsn);
 }
 
 /*

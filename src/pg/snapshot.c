@@ -444,12 +444,13 @@ int pgcdc__snap_read(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__snap_plan *p,
     return r;
 }
 
-int pgcdc__snap_emit(pgcdc__ctx *ctx, PGconn *conn, const char *prefix, const char *content,
-                     uint64_t *lsn)
+int pgcdc__snap_emit(pgcdc__ctx *ctx, PGconn *conn, int transactional, const char *prefix,
+                     const char *content, uint64_t *lsn)
 {
-    const char *params[2] = {prefix, content};
-    PGresult *res = pgcdc__query(ctx, conn, "write a watermark into the WAL",
-                                 "SELECT pg_logical_emit_message(false, $1, $2)", 2, params, NULL);
+    const char *params[3] = {transactional ? "true" : "false", prefix, content};
+    PGresult *res =
+        pgcdc__query(ctx, conn, "write a logical message into the WAL",
+                     "SELECT pg_logical_emit_message($1::bool, $2, $3)", 3, params, NULL);
 
     if (res == NULL)
         return PQstatus(conn) == CONNECTION_BAD ? PGCDC_ERR_CONNECT : PGCDC_ERR_SQL;
@@ -520,20 +521,13 @@ int pgcdc__snap_end_read(pgcdc__ctx *ctx, PGconn *conn)
 
 int pgcdc__snap_signal(pgcdc__ctx *ctx, const char *conninfo, const char *content, uint64_t *lsn)
 {
-    const char *params[2] = {PGCDC__SIGNAL_PREFIX, content};
-    PGresult *res;
     PGconn *conn;
     int r;
 
     conn = pgcdc__connect(ctx, conninfo, 0, NULL, &r);
     if (conn == NULL)
         return r;
-    res = pgcdc__query(ctx, conn, "write the snapshot signal",
-                       "SELECT pg_logical_emit_message(true, $1, $2)", 2, params, NULL);
-    if (res != NULL) {
-        pgcdc_lsn_parse(PQgetvalue(res, 0, 0), lsn);
-        PQclear(res);
-    }
+    r = pgcdc__snap_emit(ctx, conn, 1, PGCDC__SIGNAL_PREFIX, content, lsn);
     PQfinish(conn);
-    return res != NULL ? PGCDC_OK : PGCDC_ERR_SQL;
+    return r;
 }

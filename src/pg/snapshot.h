@@ -80,8 +80,8 @@ int pgcdc__snap_signal(pgcdc__ctx *ctx, const char *conninfo, const char *conten
 /* Closes a connection of these; NULL is a no-op. */
 void pgcdc__snap_disconnect(PGconn *conn);
 
-/* Writes a non-transactional logical message; *lsn is where it lies.  PGCDC_OK or an error. */
-int pgcdc__snap_emit(pgcdc__ctx *ctx, PGconn *conn, const char *prefix, const char *content,
-                     uint64_t *lsn);
+/* Writes a logical message (a watermark: not transactional); *lsn is where it lies. */
+int pgcdc__snap_emit(pgcdc__ctx *ctx, PGconn *conn, int transactional, const char *prefix,
+                     const char *content, uint64_t *lsn);
 
 #endif /* PGCDC_PG_SNAPSHOT_H */
