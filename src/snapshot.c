@@ -72,6 +72,7 @@ void pgcdc__snapshot_free(pgcdc_worker *w)
     pgcdc__snap_plan_clear(&s->plan);
     pgcdc__relcache_free(s->rc);
     pgcdc__snap_disconnect(s->conn);
+    pgcdc__snap_disconnect(s->look);
     pthread_mutex_destroy(&s->mu);
     free(s->state_path);
     free(s);
@@ -105,6 +106,7 @@ int pgcdc__snap_describe_table(pgcdc_worker *w, PGconn *conn, int ti)
     memset(&d, 0, sizeof(d));
     d.quoted = t->quoted;
     r = pgcdc__snap_describe(&w->ctx, conn, s->rc, &w->cat.ts, info, &d);
+    d.by_pages = t->by_pages || d.nkey == 0;
     if (r != PGCDC_OK)
         return r;
     r = pgcdc__describe_relation(w, d.rel);
@@ -125,6 +127,8 @@ int pgcdc__snap_describe_table(pgcdc_worker *w, PGconn *conn, int ti)
     t->route = strdup(route);
     t->oid = d.oid;
     t->nkey = d.nkey;
+    t->by_pages = d.by_pages;
+    t->relkind = d.relkind;
     t->key_cols = d.key_cols;
     t->key_quoted = d.key_quoted;
     t->key_types = d.key_types;
@@ -189,6 +193,14 @@ static int plan_initial(pgcdc_worker *w)
             break;
         }
         r = pgcdc__snap_describe_table(w, conn, ti);
+        /*
+         * A plain table is read by pages: a sequential scan streams it as
+         * fast as COPY does, where reading in key order goes through the
+         * index and the buffer cache.  A partitioned one in key order (its
+         * partitions' pages do not make one order).
+         */
+        if (r == PGCDC_OK && s->plan.tables[ti].relkind == 'r')
+            s->plan.tables[ti].by_pages = 1;
         if (r == PGCDC_OK)
             r = pgcdc__snap_split(&w->ctx, conn, &s->plan, ti, w->cfg.snapshot_parallel);
     }
@@ -251,6 +263,9 @@ int pgcdc__snapshot_start(pgcdc_worker *w, int *defer_stream)
             s->readers =
                 pgcdc__snap_readers_start(&w->ctx, w->cfg.conninfo, w->cat.snapshot_name, &s->plan,
                                           w->cfg.snapshot_parallel, w->cfg.snapshot_chunk_rows, &r);
+        for (int i = 0; r == PGCDC_OK && i < s->plan.ntables && s->look == NULL; i++)
+            if (s->plan.tables[i].by_pages && s->plan.tables[i].nkey > 0)
+                s->look = pgcdc__snap_connect(&w->ctx, w->cfg.conninfo, w->cat.snapshot_name, &r);
         /* Every reader holds the snapshot now (or failed): let it go. */
         pgcdc__snap_disconnect(w->cat.export_conn);
         w->cat.export_conn = NULL;
@@ -538,6 +553,29 @@ int pgcdc__snapshot_poll(pgcdc_worker *w, int force)
 
 /* ---- the initial snapshot ---- */
 
+/*
+ * Where the segment of a chunk read by pages stands after it: the page of
+ * its last row, as the snapshot sees it (the pages before it are read and
+ * that one is read again on a resume).  NULL in *key: as before.
+ */
+static int bound_page(pgcdc_worker *w, const pgcdc__snap_block *b, char ***key)
+{
+    pgcdc__snaprun *s = w->snap;
+    uint64_t page;
+    char num[24];
+    char *p = num;
+    int r;
+
+    *key = NULL;
+    r = pgcdc__snap_locate(&w->ctx, s->look, &s->plan.tables[s->plan.segs[b->seg].table], b->bound,
+                           &page);
+    if (r != PGCDC_OK || page == UINT64_MAX)
+        return r;
+    snprintf(num, sizeof(num), "%llu", (unsigned long long)page);
+    *key = pgcdc__snap_keys_dup(&p, 1);
+    return *key == NULL ? pgcdc__snap_fail_oom(w) : PGCDC_OK;
+}
+
 /* The next event of the initial snapshot. */
 static int initial_next(pgcdc_worker *w, const pgcdc_change **out, int pull)
 {
@@ -553,6 +591,8 @@ static int initial_next(pgcdc_worker *w, const pgcdc_change **out, int pull)
             s->phase = PHASE_NONE;
             pgcdc__snap_readers_free(s->readers);
             s->readers = NULL;
+            pgcdc__snap_disconnect(s->look);
+            s->look = NULL;
             return PGCDC_OK;
         }
         if (r < 0)
@@ -560,6 +600,15 @@ static int initial_next(pgcdc_worker *w, const pgcdc_change **out, int pull)
         s->blk = b;
         s->pos = 0;
         s->pin = b->reader;
+        if (b->bound != NULL && s->look != NULL) {
+            r = bound_page(w, b, &b->key);
+            if (r != PGCDC_OK) {
+                pgcdc__snap_readers_release(s->readers, b);
+                s->blk = NULL;
+                s->pin = -1;
+                return r;
+            }
+        }
         if (b->first && b->last && b->rows == 0) {
             /* An empty chunk: its progress, nothing to hand out. */
             r = pgcdc__snap_push_empty(w, b->seg, b->key, b->seg_end);

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "snapshot_int.h"
-#include "wire/copy.h"
 
 /* The first chunk's rows, before the rows' size is known. */
 #define FIRST_CHUNK_ROWS 1000
@@ -183,7 +182,8 @@ static int read_chunk(pgcdc_worker *w, int i)
         pgcdc__stop_sleep(&w->stop, 1);
     }
     if (r == PGCDC_OK)
-        r = pgcdc__snap_read(&w->ctx, s->conn, &s->plan, seg, s->next[i], s->limit, add_row,
+        r = pgcdc__snap_read(&w->ctx, s->conn, &s->plan, seg, s->next[i],
+                             t->by_pages ? pgcdc__snap_chunk_pages(t, s->limit) : s->limit, add_row,
                              &s->chunk, &rows, &next);
     if (r == PGCDC_OK)
         r = pgcdc__snap_end_read(&w->ctx, s->conn);
@@ -195,33 +195,33 @@ static int read_chunk(pgcdc_worker *w, int i)
         pgcdc__chunk_free(&s->chunk);
         return r;
     }
-    s->cend = rows < s->limit;
+    if (t->by_pages) {
+        /* A page range (an initial snapshot resumed): on from the page after it. */
+        char page[24];
+        char *p = page;
+
+        s->cend = next == UINT64_MAX || (seg->hi != NULL && next >= strtoull(seg->hi[0], NULL, 10));
+        snprintf(page, sizeof(page), "%llu", (unsigned long long)next);
+        if (!s->cend && (s->ckey = pgcdc__snap_keys_dup(&p, 1)) == NULL)
+            return pgcdc__snap_fail_oom(w);
+    } else {
+        s->cend = rows < s->limit;
+        if (rows > 0) {
+            /* The next chunk starts after this one's last key. */
+            size_t len;
+            char *line = pgcdc__chunk_row(&s->chunk, (uint32_t)rows - 1, &len);
+
+            s->ckey = pgcdc__snap_row_key(t, line, len);
+            if (s->ckey == NULL)
+                return pgcdc__fail(&w->ctx, PGCDC_ERR_PROTOCOL,
+                                   "could not read the key of the last row of a chunk of %s",
+                                   t->quoted);
+        }
+    }
     if (rows > 0) {
-        /* The next chunk starts after this one's last key; the next chunks' size from this. */
-        size_t len;
-        char *line = pgcdc__chunk_row(&s->chunk, (uint32_t)rows - 1, &len);
-        pgcdc__col *cols = s->cols;
-        char *copy = malloc(len + 1);
-        char *v[32];
+        /* The next chunks' size from this one's rows. */
         long per = (long)(s->chunk.data.len / (size_t)rows) + 1;
 
-        if (copy == NULL)
-            return pgcdc__snap_fail_oom(w);
-        memcpy(copy, line, len);
-        copy[len] = '\0';
-        if (pgcdc__copy_split(copy, len, cols, t->rel->ncols) != 0) {
-            free(copy);
-            return pgcdc__fail(&w->ctx, PGCDC_ERR_PROTOCOL,
-                               "a row of %s read by the snapshot "
-                               "does not have its columns",
-                               t->quoted);
-        }
-        for (int k = 0; k < t->nkey; k++)
-            v[k] = (char *)(cols[t->key_cols[k]].data != NULL ? cols[t->key_cols[k]].data : "");
-        s->ckey = pgcdc__snap_keys_dup(v, t->nkey);
-        free(copy);
-        if (s->ckey == NULL)
-            return pgcdc__snap_fail_oom(w);
         s->limit = (long)(w->cfg.snapshot_chunk_bytes / per);
         if (s->limit > w->cfg.snapshot_chunk_rows)
             s->limit = w->cfg.snapshot_chunk_rows;

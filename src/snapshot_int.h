@@ -52,7 +52,8 @@ struct pgcdc__snaprun {
     pgcdc__snap_readers *readers;
     pgcdc__snap_block *blk;
     size_t pos;
-    int pin; /* the reader whose chunk is open, or -1 */
+    PGconn *look; /* under the exported snapshot: the pages where chunks read by pages end */
+    int pin;      /* the reader whose chunk is open, or -1 */
 
     /* Chunks handed out, oldest first. */
     pending *fifo;

@@ -4,7 +4,7 @@
  *
  *   pgcdc-snapshot 1
  *   plan   <kind> <lsn> <signal lsn>
- *   table  <quoted name> <condition|\N> <key width> <rows done> <done>
+ *   table  <quoted name> <condition|\N> <key width> <rows done> <done> <by pages>
  *   seg    <table> <done> <lo...> <hi...> <acked...>   (\N for an absent bound)
  */
 #include <errno.h>
@@ -124,6 +124,41 @@ int pgcdc__snap_add_seg(pgcdc__snap_plan *p, int table, char **lo, char **hi)
     return p->nsegs++;
 }
 
+char **pgcdc__snap_row_key(const pgcdc__snap_table *t, const char *line, size_t len)
+{
+    pgcdc__col *cols;
+    char *copy;
+    char *v[32];
+    char **key = NULL;
+
+    if (t->nkey <= 0 || t->nkey > 32 || t->rel == NULL)
+        return NULL;
+    if (len > 0 && line[len - 1] == '\n')
+        len--;
+    cols = calloc((size_t)t->rel->ncols, sizeof(*cols));
+    copy = malloc(len + 1);
+    if (cols != NULL && copy != NULL) {
+        memcpy(copy, line, len);
+        copy[len] = '\0';
+        if (pgcdc__copy_split(copy, len, cols, t->rel->ncols) == 0) {
+            for (int k = 0; k < t->nkey; k++)
+                v[k] = (char *)(cols[t->key_cols[k]].data != NULL ? cols[t->key_cols[k]].data : "");
+            key = pgcdc__snap_keys_dup(v, t->nkey);
+        }
+    }
+    free(cols);
+    free(copy);
+    return key;
+}
+
+long pgcdc__snap_chunk_pages(const pgcdc__snap_table *t, long rows)
+{
+    uint64_t per = t->rows_estimate > 0 && t->pages > 0 ? t->rows_estimate / t->pages : 50;
+    long pages = rows / (long)(per > 0 ? per : 1);
+
+    return pages > 0 ? pages : 1;
+}
+
 int pgcdc__snap_find_table(const pgcdc__snap_plan *p, const char *quoted)
 {
     for (int i = 0; i < p->ntables; i++)
@@ -239,6 +274,7 @@ int pgcdc__snap_save(pgcdc__ctx *ctx, const pgcdc__snap_plan *p, const char *pat
         put_num(&b, (uint64_t)pgcdc__snap_width(t));
         put_num(&b, t->rows_done);
         put_num(&b, (uint64_t)t->done);
+        put_num(&b, (uint64_t)t->by_pages);
         pgcdc__buf_u8(&b, '\n');
     }
     for (int i = 0; i < p->nsegs; i++) {
@@ -304,7 +340,7 @@ static int load_line(pgcdc__snap_plan *p, char *s, size_t len)
         p->signal_lsn = num(&f[3]);
         return 0;
     }
-    if (strcmp(f[0].data, "table") == 0 && n == 6 && f[1].kind == PGCDC_COL_TEXT) {
+    if (strcmp(f[0].data, "table") == 0 && n == 7 && f[1].kind == PGCDC_COL_TEXT) {
         pgcdc__snap_table t;
         int w = (int)num(&f[3]);
 
@@ -316,6 +352,7 @@ static int load_line(pgcdc__snap_plan *p, char *s, size_t len)
         t.nkey = w; /* the width; the catalog says whether it is a key */
         t.rows_done = num(&f[4]);
         t.done = (int)num(&f[5]);
+        t.by_pages = num(&f[6]) != 0;
         return pgcdc__snap_add_table(p, &t) < 0 ? -2 : 0;
     }
     if (strcmp(f[0].data, "seg") == 0 && n >= 3) {
@@ -328,7 +365,7 @@ static int load_line(pgcdc__snap_plan *p, char *s, size_t len)
 
         if (table < 0 || table >= p->ntables)
             return -1;
-        w = p->tables[table].nkey;
+        w = pgcdc__snap_width(&p->tables[table]);
         if (n != 3 + 3 * w)
             return -1;
         if (take_keys(&f[3], w, &lo) != 0 || take_keys(&f[3 + w], w, &hi) != 0 ||

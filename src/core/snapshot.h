@@ -1,8 +1,8 @@
 /*
  * A snapshot's plan and progress: the tables it reads, each cut into
- * segments of its key range (page ranges for a table without a key), and
- * for each segment the last key whose chunk every handler and sink
- * acknowledged.  The progress is kept in a state file, written (fsynced,
+ * segments of its key range or of its pages, and for each segment where
+ * the last chunk that every handler and sink acknowledged ends: its last
+ * key, or the page to go on from.  The progress is kept in a state file, written (fsynced,
  * renamed into place) before the slot is confirmed past a chunk, so a
  * snapshot stopped by a crash continues after its last acknowledged chunk.
  * No libpq: the SQL is pg/snapshot.c's.
@@ -20,7 +20,14 @@ typedef struct pgcdc__snap_table {
     char *route;  /* "schema.name" as events name it */
     char *where;  /* a condition on its rows (a backfill of some of them), or NULL */
     uint32_t oid;
-    int nkey;          /* key columns; 0: read by page ranges (an initial snapshot only) */
+    int nkey; /* key columns (0: none; such a table is read by pages) */
+    /*
+     * Read by pages rather than by key: segments are page ranges, each read
+     * by one sequential or TID range scan (an initial snapshot's tables, as
+     * fast as COPY reads them), and progress is the page to go on from.
+     */
+    int by_pages;
+    char relkind;      /* pg_class.relkind: 'r' for a plain table */
     int *key_cols;     /* their indexes among the relation's columns */
     char **key_quoted; /* their names as SQL spells them */
     char **key_types;  /* their types (format_type) */
@@ -41,8 +48,12 @@ typedef struct pgcdc__snap_seg {
      */
     char **lo;
     char **hi;
-    char **acked; /* the last key of the last acknowledged chunk (NULL: none yet) */
-    int done;     /* every chunk of it acknowledged */
+    /*
+     * Where the acknowledged chunks end (NULL: none yet): the last key of
+     * the last one, or for a page range the page to go on from.
+     */
+    char **acked;
+    int done; /* every chunk of it acknowledged */
 } pgcdc__snap_seg;
 
 typedef struct pgcdc__snap_plan {
@@ -59,8 +70,16 @@ void pgcdc__snap_plan_clear(pgcdc__snap_plan *p);
 /* The number of key values of a segment of t: its key's, or 1 (a page). */
 static inline int pgcdc__snap_width(const pgcdc__snap_table *t)
 {
-    return t->nkey > 0 ? t->nkey : 1;
+    return t->nkey > 0 && !t->by_pages ? t->nkey : 1;
 }
+/*
+ * The key of a row of t (a line of COPY text; a trailing newline is
+ * ignored) as t->nkey strings; NULL when the line does not have t's
+ * columns, or on out of memory.
+ */
+char **pgcdc__snap_row_key(const pgcdc__snap_table *t, const char *line, size_t len);
+/* Pages of t holding about rows rows (at least 1), from its estimates. */
+long pgcdc__snap_chunk_pages(const pgcdc__snap_table *t, long rows);
 /* Adds a table (strings copied; key arrays taken over); its index, or -1 on out of memory. */
 int pgcdc__snap_add_table(pgcdc__snap_plan *p, const pgcdc__snap_table *t);
 /* Adds a segment of table with bounds lo and hi (taken over, may be NULL); -1 on out of memory. */

@@ -13,10 +13,16 @@
 #include "pgcdc.h"
 #include "wire/copy.h"
 
-/* The value text the stream's session settings give (pg/conn.c), for a normal connection. */
+/*
+ * The value text the stream's session settings give (pg/conn.c), for a
+ * normal connection; and scans that start at a table's first page and
+ * run in one process (no parallel workers), so a scan's rows come in page
+ * order (progress is kept by page).
+ */
 #define SESSION_SQL                                                                                \
     "SET datestyle = ISO; SET intervalstyle = postgres; SET timezone = UTC; "                      \
-    "SET bytea_output = hex; SET extra_float_digits = 1"
+    "SET bytea_output = hex; SET extra_float_digits = 1; SET synchronize_seqscans = off; "         \
+    "SET max_parallel_workers_per_gather = 0"
 
 /* Appends s without its NUL (pgcdc__buf_str writes a wire string, NUL included). */
 static void text(pgcdc__buf *b, const char *s)
@@ -157,6 +163,7 @@ int pgcdc__snap_describe(pgcdc__ctx *ctx, PGconn *conn, pgcdc__relcache *rc,
     t->oid = ti->oid;
     t->rows_estimate = strtoull(PQgetvalue(res, 0, 7), NULL, 10);
     t->pages = strtoull(PQgetvalue(res, 0, 8), NULL, 10);
+    t->relkind = PQgetvalue(res, 0, 11)[0];
     pgcdc__buf_init(&list);
     for (int i = 0; i < PQntuples(res); i++) {
         if (i > 0)
@@ -243,10 +250,10 @@ int pgcdc__snap_split(pgcdc__ctx *ctx, PGconn *conn, pgcdc__snap_plan *p, int ti
     double pct;
     int taken = 0;
 
-    if (n <= 1 || (t->nkey > 0 && t->rows_estimate < (uint64_t)n * 1000) ||
-        (t->nkey == 0 && t->pages < (uint64_t)n * 8))
+    if (n <= 1 || (!t->by_pages && t->rows_estimate < (uint64_t)n * 1000) ||
+        (t->by_pages && t->pages < (uint64_t)n * 8))
         return pgcdc__snap_add_seg(p, ti, NULL, NULL) < 0 ? oom(ctx) : PGCDC_OK;
-    if (t->nkey == 0) {
+    if (t->by_pages) {
         /* Page ranges of equal size; the last one open-ended (the table may grow). */
         for (int i = 0; i < n; i++) {
             char lo[24];
@@ -337,7 +344,26 @@ static int chunk_sql(pgcdc__ctx *ctx, PGconn *conn, pgcdc__buf *b, const pgcdc__
         text(b, t->where);
         pgcdc__buf_lit(b, ") AND ");
     }
-    if (t->nkey == 0) {
+    if (t->by_pages && limit <= 0) {
+        /*
+         * The whole segment in one scan: a sequential scan for a whole
+         * table (the server's fastest read), a TID range scan for a range.
+         */
+        *next = UINT64_MAX;
+        pgcdc__buf_lit(b, "true");
+        if (s->lo != NULL) {
+            snprintf(num, sizeof(num), " AND ctid >= '(%llu,0)'::tid",
+                     strtoull(s->lo[0], NULL, 10));
+            text(b, num);
+        }
+        if (s->hi != NULL) {
+            snprintf(num, sizeof(num), " AND ctid < '(%llu,0)'::tid", strtoull(s->hi[0], NULL, 10));
+            text(b, num);
+        }
+        pgcdc__buf_lit(b, ") TO STDOUT");
+        return PGCDC_OK;
+    }
+    if (t->by_pages) {
         /* A page range: TID range scans (PostgreSQL 14 and later). */
         uint64_t from = strtoull(after != NULL   ? after[0]
                                  : s->lo != NULL ? s->lo[0]
@@ -455,6 +481,39 @@ int pgcdc__snap_emit(pgcdc__ctx *ctx, PGconn *conn, int transactional, const cha
     if (res == NULL)
         return PQstatus(conn) == CONNECTION_BAD ? PGCDC_ERR_CONNECT : PGCDC_ERR_SQL;
     pgcdc_lsn_parse(PQgetvalue(res, 0, 0), lsn);
+    PQclear(res);
+    return PGCDC_OK;
+}
+
+int pgcdc__snap_locate(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__snap_table *t, char *const *key,
+                       uint64_t *page)
+{
+    pgcdc__buf sql;
+    PGresult *res;
+    int r;
+
+    *page = UINT64_MAX;
+    pgcdc__buf_init(&sql);
+    pgcdc__buf_lit(&sql, "SELECT ctid FROM ");
+    text(&sql, t->quoted);
+    pgcdc__buf_lit(&sql, " WHERE ");
+    key_tuple(&sql, t);
+    pgcdc__buf_lit(&sql, " = ");
+    r = key_values(ctx, conn, &sql, t, key);
+    if (r == PGCDC_OK && sql.oom)
+        r = oom(ctx);
+    if (r != PGCDC_OK) {
+        pgcdc__buf_free(&sql);
+        return r;
+    }
+    res = pgcdc__query(ctx, conn, "find the page of a snapshot chunk's last row",
+                       pgcdc__buf_cstr(&sql), 0, NULL, NULL);
+    pgcdc__buf_free(&sql);
+    if (res == NULL)
+        return PQstatus(conn) == CONNECTION_BAD ? PGCDC_ERR_CONNECT : PGCDC_ERR_SQL;
+    /* "(page,item)" */
+    if (PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == '(')
+        *page = strtoull(PQgetvalue(res, 0, 0) + 1, NULL, 10);
     PQclear(res);
     return PGCDC_OK;
 }

@@ -55,9 +55,9 @@ typedef int (*pgcdc__snap_row_fn)(void *opaque, const char *line, int len);
 
 /*
  * Reads the chunk of segment s after key `after` (NULL: from the segment's
- * start), up to limit rows (page ranges: limit pages), by COPY: fn gets
- * each row.  *rows is how many came, *next (for a page range) the page
- * to go on from.  PGCDC_OK, an error of fn's, or PGCDC_ERR_SQL /
+ * start), up to limit rows (page ranges: limit pages, from page `after`;
+ * limit 0: the whole range in one scan), by COPY: fn gets each row.  *rows is how many came, *next
+ * (for a page range) the page to go on from.  PGCDC_OK, an error of fn's, or PGCDC_ERR_SQL /
  * PGCDC_ERR_CONNECT with the context set.
  */
 int pgcdc__snap_read(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__snap_plan *p,
@@ -76,6 +76,13 @@ int pgcdc__snap_end_read(pgcdc__ctx *ctx, PGconn *conn);
 
 /* Writes a snapshot signal (a transactional logical message) with its JSON content. */
 int pgcdc__snap_signal(pgcdc__ctx *ctx, const char *conninfo, const char *content, uint64_t *lsn);
+
+/*
+ * The page of the row of t (read by pages) whose key is key, as conn's
+ * snapshot sees it: *page, or UINT64_MAX when there is no such row.
+ */
+int pgcdc__snap_locate(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__snap_table *t, char *const *key,
+                       uint64_t *page);
 
 /* Closes a connection of these; NULL is a no-op. */
 void pgcdc__snap_disconnect(PGconn *conn);

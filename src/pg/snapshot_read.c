@@ -12,7 +12,6 @@
 #include "pg/snapshot.h"
 #include "pg/snapshot_read.h"
 #include "pgcdc.h"
-#include "wire/copy.h"
 
 /* A block is handed on once it holds this much (a single wider row makes a bigger one). */
 #define BLOCK_BYTES (256 * 1024)
@@ -34,6 +33,8 @@ typedef struct reader {
     pgcdc__buf last;        /* the last row of the chunk so far */
     int seg;
     int cur_first;
+    const pgcdc__snap_table *scan; /* the table read by one scan, cut into chunks here */
+    long in_chunk;                 /* rows of the scan's chunk so far */
     pgcdc__ctx ctx;
 } reader;
 
@@ -65,11 +66,12 @@ static pgcdc__snap_block *block_new(int index, int seg)
     return b;
 }
 
-static void block_free(pgcdc__snap_block *b, int width)
+static void block_free(pgcdc__snap_block *b, const pgcdc__snap_table *t)
 {
     if (b == NULL)
         return;
-    pgcdc__snap_keys_free(b->key, width);
+    pgcdc__snap_keys_free(b->key, pgcdc__snap_width(t));
+    pgcdc__snap_keys_free(b->bound, t->nkey);
     pgcdc__buf_free(&b->data);
     free(b);
 }
@@ -108,6 +110,20 @@ static int on_row(void *opaque, const char *line, int len)
     pgcdc__buf_put(&rd->cur->data, line, (size_t)len);
     rd->cur->rows++;
     atomic_fetch_add_explicit(&rd->all->rows, 1, memory_order_relaxed);
+    if (rd->scan != NULL && ++rd->in_chunk >= rd->all->chunk_rows) {
+        /* A chunk of the scan ends here; the segment stands where this row lies. */
+        rd->cur->last = 1;
+        rd->in_chunk = 0;
+        rd->cur_first = 1;
+        if (rd->scan->nkey > 0 &&
+            (rd->cur->bound = pgcdc__snap_row_key(rd->scan, line, (size_t)len)) == NULL)
+            return pgcdc__fail(&rd->ctx, PGCDC_ERR_PROTOCOL,
+                               "could not read the key of the last row of a chunk of %s",
+                               rd->scan->quoted);
+        if (rd->cur->data.oom)
+            return pgcdc__fail(&rd->ctx, PGCDC_ERR_NOMEM, "out of memory");
+        return push(rd) == 0 ? PGCDC_OK : PGCDC_ERR_STOPPED;
+    }
     if (rd->cur->data.len < BLOCK_BYTES)
         return PGCDC_OK;
     /* Handed on: keep its last row, whose key the next chunk starts after. */
@@ -116,29 +132,6 @@ static int on_row(void *opaque, const char *line, int len)
     if (rd->cur->data.oom || rd->last.oom)
         return pgcdc__fail(&rd->ctx, PGCDC_ERR_NOMEM, "out of memory");
     return push(rd) == 0 ? PGCDC_OK : PGCDC_ERR_STOPPED;
-}
-
-/* The key of the chunk's last row (line with its newline), as width values. */
-static char **last_key(const pgcdc__snap_table *t, const char *line, size_t len)
-{
-    pgcdc__col *cols = calloc((size_t)t->rel->ncols, sizeof(*cols));
-    char *copy = malloc(len + 1);
-    char *v[32];
-    char **key = NULL;
-
-    if (cols != NULL && copy != NULL) {
-        memcpy(copy, line, len);
-        if (len > 0 && copy[len - 1] == '\n')
-            len--;
-        if (pgcdc__copy_split(copy, len, cols, t->rel->ncols) == 0) {
-            for (int k = 0; k < t->nkey; k++)
-                v[k] = (char *)(cols[t->key_cols[k]].data != NULL ? cols[t->key_cols[k]].data : "");
-            key = pgcdc__snap_keys_dup(v, t->nkey);
-        }
-    }
-    free(cols);
-    free(copy);
-    return key;
 }
 
 /* The start of the last line of a block's data. */
@@ -160,14 +153,8 @@ static int read_chunk(reader *rd, const pgcdc__snap_seg *s, char **after, char *
     long rows = 0;
     int r;
 
-    if (t->nkey == 0) {
-        /* Pages holding about chunk_rows rows. */
-        uint64_t per = t->rows_estimate > 0 && t->pages > 0 ? t->rows_estimate / t->pages : 50;
-
-        limit = (long)(rd->all->chunk_rows / (long)(per > 0 ? per : 1));
-        if (limit < 1)
-            limit = 1;
-    }
+    if (t->by_pages)
+        limit = pgcdc__snap_chunk_pages(t, limit);
     rd->cur_first = 1;
     pgcdc__buf_reset(&rd->last);
     r = pgcdc__snap_read(&rd->ctx, rd->conn, rd->all->plan, s, after, limit, on_row, rd, &rows,
@@ -175,7 +162,7 @@ static int read_chunk(reader *rd, const pgcdc__snap_seg *s, char **after, char *
     if (r != PGCDC_OK)
         return r;
     *key = NULL;
-    if (t->nkey == 0) {
+    if (t->by_pages) {
         char page[24];
         char *p = page;
 
@@ -189,9 +176,10 @@ static int read_chunk(reader *rd, const pgcdc__snap_seg *s, char **after, char *
             if (rd->cur != NULL && rd->cur->rows > 0) {
                 size_t at = last_line_at(&rd->cur->data);
 
-                *key = last_key(t, (const char *)rd->cur->data.data + at, rd->cur->data.len - at);
+                *key = pgcdc__snap_row_key(t, (const char *)rd->cur->data.data + at,
+                                           rd->cur->data.len - at);
             } else {
-                *key = last_key(t, (const char *)rd->last.data, rd->last.len);
+                *key = pgcdc__snap_row_key(t, (const char *)rd->last.data, rd->last.len);
             }
             if (*key == NULL)
                 return pgcdc__fail(&rd->ctx, PGCDC_ERR_PROTOCOL,
@@ -210,6 +198,31 @@ static int read_chunk(reader *rd, const pgcdc__snap_seg *s, char **after, char *
     rd->cur->key = *key != NULL ? pgcdc__snap_keys_dup(*key, pgcdc__snap_width(t)) : NULL;
     if (*key != NULL && rd->cur->key == NULL)
         return pgcdc__fail(&rd->ctx, PGCDC_ERR_NOMEM, "out of memory");
+    return push(rd) == 0 ? PGCDC_OK : PGCDC_ERR_STOPPED;
+}
+
+/* Reads segment s of a table read by pages in one scan, cut into chunks as its rows come. */
+static int read_scan(reader *rd, const pgcdc__snap_seg *s)
+{
+    uint64_t next = 0;
+    long rows = 0;
+    int r;
+
+    rd->scan = &rd->all->plan->tables[s->table];
+    rd->in_chunk = 0;
+    rd->cur_first = 1;
+    r = pgcdc__snap_read(&rd->ctx, rd->conn, rd->all->plan, s, NULL, 0, on_row, rd, &rows, &next);
+    rd->scan = NULL;
+    if (r != PGCDC_OK)
+        return r;
+    if (rd->cur == NULL) {
+        rd->cur = block_new(rd->index, rd->seg);
+        if (rd->cur == NULL)
+            return pgcdc__fail(&rd->ctx, PGCDC_ERR_NOMEM, "out of memory");
+        rd->cur->first = rd->cur_first;
+    }
+    rd->cur->last = 1;
+    rd->cur->seg_end = 1;
     return push(rd) == 0 ? PGCDC_OK : PGCDC_ERR_STOPPED;
 }
 
@@ -246,6 +259,10 @@ static void *run(void *arg)
         rd->seg = seg;
         if (s->acked != NULL && after == NULL)
             rc = pgcdc__fail(&rd->ctx, PGCDC_ERR_NOMEM, "out of memory");
+        if (rc == PGCDC_OK && r->plan->tables[s->table].by_pages && s->acked == NULL) {
+            rc = read_scan(rd, s);
+            end = 1;
+        }
         while (rc == PGCDC_OK && !end) {
             char **key = NULL;
 
@@ -409,7 +426,7 @@ void pgcdc__snap_readers_wait(pgcdc__snap_readers *r, int which, int timeout_ms)
 void pgcdc__snap_readers_release(pgcdc__snap_readers *r, pgcdc__snap_block *b)
 {
     if (b != NULL)
-        block_free(b, pgcdc__snap_width(&r->plan->tables[r->plan->segs[b->seg].table]));
+        block_free(b, &r->plan->tables[r->plan->segs[b->seg].table]);
 }
 
 const char *pgcdc__snap_readers_error(pgcdc__snap_readers *r)

@@ -18,10 +18,16 @@
 typedef struct pgcdc__snap_block {
     int reader;
     int seg;
-    int first;       /* the first block of a chunk */
-    int last;        /* the last block of a chunk */
-    int seg_end;     /* the last block of the segment's last chunk */
-    char **key;      /* last block: where the segment stands after the chunk (NULL: as before) */
+    int first;   /* the first block of a chunk */
+    int last;    /* the last block of a chunk */
+    int seg_end; /* the last block of the segment's last chunk */
+    char **key;  /* last block: where the segment stands after the chunk (NULL: as before) */
+    /*
+     * Last block of a chunk of a table with a key read by pages: the key of
+     * the chunk's last row (the table's key width), whose page is where the
+     * segment stands after the chunk; the worker looks it up.
+     */
+    char **bound;
     long rows;       /* rows in this block */
     pgcdc__buf data; /* whole rows, each a line of COPY text */
 } pgcdc__snap_block;
@@ -32,8 +38,7 @@ typedef struct pgcdc__snap_readers pgcdc__snap_readers;
  * Opens n connections that import the snapshot (NULL: each its own
  * REPEATABLE READ snapshot) and starts their threads.  The plan must
  * outlive the readers; they read its segments' bounds and progress, and
- * skip done segments.  chunk_rows bounds a chunk of a keyed table,
- * chunk_pages one of a table read by pages.  NULL with the context set
+ * skip done segments.  chunk_rows bounds a chunk.  NULL with the context set
  * (*err) on failure.
  */
 pgcdc__snap_readers *pgcdc__snap_readers_start(pgcdc__ctx *ctx, const char *conninfo,

@@ -84,11 +84,19 @@ static void test_state_round_trip(void **state)
     t.nkey = 0;
     t.done = 1;
     assert_int_equal(pgcdc__snap_add_table(&p, &t), 1);
+    /* A table with a key read by pages: its ranges and progress are pages. */
+    memset(&t, 0, sizeof(t));
+    t.quoted = (char *)"public.big";
+    t.nkey = 3;
+    t.by_pages = 1;
+    assert_int_equal(pgcdc__snap_add_table(&p, &t), 2);
     assert_int_equal(pgcdc__snap_add_seg(&p, 0, NULL, keys("5", "tab\there")), 0);
     assert_int_equal(pgcdc__snap_add_seg(&p, 0, keys("5", "tab\there"), NULL), 1);
     p.segs[1].acked = keys("9", "new\nline\\");
     assert_int_equal(pgcdc__snap_add_seg(&p, 1, keys("0", NULL), NULL), 2);
     p.segs[2].done = 1;
+    assert_int_equal(pgcdc__snap_add_seg(&p, 2, keys("100", NULL), NULL), 3);
+    p.segs[3].acked = keys("117", NULL);
     /* Loaded tables have no key arrays: the width stands in for them until the catalog fills. */
     p.tables[0].nkey = 2;
     assert_int_equal(pgcdc__snap_save(NULL, &p, path), PGCDC_OK);
@@ -96,7 +104,7 @@ static void test_state_round_trip(void **state)
     assert_int_equal(q.kind, PGCDC_SNAPSHOT_INITIAL);
     assert_int_equal(q.lsn, 0x16B3748);
     assert_int_equal(q.signal_lsn, 0x2000);
-    assert_int_equal(q.ntables, 2);
+    assert_int_equal(q.ntables, 3);
     assert_string_equal(q.tables[0].quoted, "public.\"Odd\ttable\"");
     assert_string_equal(q.tables[0].where, "note <> 'a\\b'");
     assert_int_equal(q.tables[0].nkey, 2);
@@ -104,7 +112,13 @@ static void test_state_round_trip(void **state)
     assert_null(q.tables[1].where);
     assert_int_equal(q.tables[1].nkey, 1);
     assert_int_equal(q.tables[1].done, 1);
-    assert_int_equal(q.nsegs, 3);
+    assert_int_equal(q.tables[0].by_pages, 0);
+    assert_int_equal(q.tables[2].by_pages, 1);
+    assert_int_equal(pgcdc__snap_width(&q.tables[2]), 1);
+    assert_int_equal(q.nsegs, 4);
+    assert_string_equal(q.segs[3].lo[0], "100");
+    assert_null(q.segs[3].hi);
+    assert_string_equal(q.segs[3].acked[0], "117");
     assert_null(q.segs[0].lo);
     assert_string_equal(q.segs[0].hi[1], "tab\there");
     assert_string_equal(q.segs[1].lo[0], "5");
@@ -130,6 +144,40 @@ static void test_state_round_trip(void **state)
     assert_int_equal(pgcdc__snap_load(NULL, &q, path), PGCDC_ERR_INVALID);
     pgcdc__snap_forget(path);
     assert_int_equal(pgcdc__snap_load(NULL, &q, path), 0);
+}
+
+/* A row's key out of its COPY line, and the pages a chunk of rows takes. */
+static void test_row_key(void **state)
+{
+    pgcdc__relation rel;
+    pgcdc__snap_table t;
+    int key_cols[2] = {2, 0};
+    const char line[] = "7\tignored\ta\\tb\n";
+    char **k;
+
+    (void)state;
+    memset(&rel, 0, sizeof(rel));
+    rel.ncols = 3;
+    memset(&t, 0, sizeof(t));
+    t.rel = &rel;
+    t.nkey = 2;
+    t.key_cols = key_cols;
+    k = pgcdc__snap_row_key(&t, line, strlen(line));
+    assert_non_null(k);
+    assert_string_equal(k[0], "a\tb");
+    assert_string_equal(k[1], "7");
+    pgcdc__snap_keys_free(k, 2);
+    /* Not the table's columns: no key. */
+    assert_null(pgcdc__snap_row_key(&t, "7\tx\n", 4));
+    t.nkey = 0;
+    assert_null(pgcdc__snap_row_key(&t, line, strlen(line)));
+
+    t.rows_estimate = 10000;
+    t.pages = 100;
+    assert_int_equal(pgcdc__snap_chunk_pages(&t, 1000), 10);
+    assert_int_equal(pgcdc__snap_chunk_pages(&t, 10), 1);
+    t.pages = 0; /* unknown: 50 rows a page */
+    assert_int_equal(pgcdc__snap_chunk_pages(&t, 1000), 20);
 }
 
 static void test_chunk_drop(void **state)
@@ -187,6 +235,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_copy_split),
         cmocka_unit_test(test_state_round_trip),
+        cmocka_unit_test(test_row_key),
         cmocka_unit_test(test_chunk_drop),
     };
 
