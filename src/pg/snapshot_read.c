@@ -96,44 +96,6 @@ static int push(reader *rd)
     return ok ? 0 : -1;
 }
 
-static int on_row(void *opaque, const char *line, int len)
-{
-    reader *rd = opaque;
-
-    if (rd->cur == NULL) {
-        rd->cur = block_new(rd->index, rd->seg);
-        if (rd->cur == NULL)
-            return pgcdc__fail(&rd->ctx, PGCDC_ERR_NOMEM, "out of memory");
-        rd->cur->first = rd->cur_first;
-        rd->cur_first = 0;
-    }
-    pgcdc__buf_put(&rd->cur->data, line, (size_t)len);
-    rd->cur->rows++;
-    atomic_fetch_add_explicit(&rd->all->rows, 1, memory_order_relaxed);
-    if (rd->scan != NULL && ++rd->in_chunk >= rd->all->chunk_rows) {
-        /* A chunk of the scan ends here; the segment stands where this row lies. */
-        rd->cur->last = 1;
-        rd->in_chunk = 0;
-        rd->cur_first = 1;
-        if (rd->scan->nkey > 0 &&
-            (rd->cur->bound = pgcdc__snap_row_key(rd->scan, line, (size_t)len)) == NULL)
-            return pgcdc__fail(&rd->ctx, PGCDC_ERR_PROTOCOL,
-                               "could not read the key of the last row of a chunk of %s",
-                               rd->scan->quoted);
-        if (rd->cur->data.oom)
-            return pgcdc__fail(&rd->ctx, PGCDC_ERR_NOMEM, "out of memory");
-        return push(rd) == 0 ? PGCDC_OK : PGCDC_ERR_STOPPED;
-    }
-    if (rd->cur->data.len < BLOCK_BYTES)
-        return PGCDC_OK;
-    /* Handed on: keep its last row, whose key the next chunk starts after. */
-    pgcdc__buf_reset(&rd->last);
-    pgcdc__buf_put(&rd->last, line, (size_t)len);
-    if (rd->cur->data.oom || rd->last.oom)
-        return pgcdc__fail(&rd->ctx, PGCDC_ERR_NOMEM, "out of memory");
-    return push(rd) == 0 ? PGCDC_OK : PGCDC_ERR_STOPPED;
-}
-
 /* The start of the last line of a block's data. */
 static size_t last_line_at(const pgcdc__buf *b)
 {
@@ -144,7 +106,86 @@ static size_t last_line_at(const pgcdc__buf *b)
     return i;
 }
 
-/* Reads one chunk after `after`; *key where the segment stands after it, *end at its end. */
+/* The block being filled, made when there is none (a chunk's first when a chunk begins). */
+static pgcdc__snap_block *filling(reader *rd)
+{
+    if (rd->cur == NULL) {
+        rd->cur = block_new(rd->index, rd->seg);
+        if (rd->cur == NULL) {
+            pgcdc__fail(&rd->ctx, PGCDC_ERR_NOMEM, "out of memory");
+            return NULL;
+        }
+        rd->cur->first = rd->cur_first;
+        rd->cur_first = 0;
+    }
+    return rd->cur;
+}
+
+/* The key of the last row read (in the block being filled, or kept when a block went on). */
+static char **last_row_key(reader *rd, const pgcdc__snap_table *t)
+{
+    char **key;
+
+    if (rd->cur != NULL && rd->cur->rows > 0) {
+        size_t at = last_line_at(&rd->cur->data);
+
+        key = pgcdc__snap_row_key(t, (const char *)rd->cur->data.data + at, rd->cur->data.len - at);
+    } else {
+        key = pgcdc__snap_row_key(t, (const char *)rd->last.data, rd->last.len);
+    }
+    if (key == NULL)
+        pgcdc__fail(&rd->ctx, PGCDC_ERR_PROTOCOL,
+                    "could not read the key of the last row of a chunk of %s", t->quoted);
+    return key;
+}
+
+/*
+ * Ends the scan's chunk before a row that follows it (so a scan's last
+ * chunk is never empty, and its last row is known for the last one): the
+ * segment stands where the chunk's last row lies.
+ */
+static int cut(reader *rd)
+{
+    /* An empty block ends a chunk whose rows all went on in full blocks. */
+    if (filling(rd) == NULL)
+        return PGCDC_ERR_NOMEM;
+    if (rd->cur->data.oom)
+        return pgcdc__fail(&rd->ctx, PGCDC_ERR_NOMEM, "out of memory");
+    if (rd->scan->nkey > 0 && (rd->cur->bound = last_row_key(rd, rd->scan)) == NULL)
+        return PGCDC_ERR_PROTOCOL;
+    rd->cur->last = 1;
+    rd->in_chunk = 0;
+    rd->cur_first = 1;
+    return push(rd) == 0 ? PGCDC_OK : PGCDC_ERR_STOPPED;
+}
+
+static int on_row(void *opaque, const char *line, int len)
+{
+    reader *rd = opaque;
+
+    if (rd->scan != NULL && rd->in_chunk >= rd->all->chunk_rows) {
+        int r = cut(rd);
+
+        if (r != PGCDC_OK)
+            return r;
+    }
+    if (filling(rd) == NULL)
+        return PGCDC_ERR_NOMEM;
+    pgcdc__buf_put(&rd->cur->data, line, (size_t)len);
+    rd->cur->rows++;
+    rd->in_chunk++;
+    atomic_fetch_add_explicit(&rd->all->rows, 1, memory_order_relaxed);
+    if (rd->cur->data.len < BLOCK_BYTES)
+        return PGCDC_OK;
+    /* Handed on: keep its last row, whose key the chunk may end at. */
+    pgcdc__buf_reset(&rd->last);
+    pgcdc__buf_put(&rd->last, line, (size_t)len);
+    if (rd->cur->data.oom || rd->last.oom)
+        return pgcdc__fail(&rd->ctx, PGCDC_ERR_NOMEM, "out of memory");
+    return push(rd) == 0 ? PGCDC_OK : PGCDC_ERR_STOPPED;
+}
+
+/* Reads one chunk after key `after`; *key where the segment stands after it, *end at its end. */
 static int read_chunk(reader *rd, const pgcdc__snap_seg *s, char **after, char ***key, int *end)
 {
     const pgcdc__snap_table *t = &rd->all->plan->tables[s->table];
@@ -153,8 +194,6 @@ static int read_chunk(reader *rd, const pgcdc__snap_seg *s, char **after, char *
     long rows = 0;
     int r;
 
-    if (t->by_pages)
-        limit = pgcdc__snap_chunk_pages(t, limit);
     rd->cur_first = 1;
     pgcdc__buf_reset(&rd->last);
     r = pgcdc__snap_read(&rd->ctx, rd->conn, rd->all->plan, s, after, limit, on_row, rd, &rows,
@@ -162,40 +201,14 @@ static int read_chunk(reader *rd, const pgcdc__snap_seg *s, char **after, char *
     if (r != PGCDC_OK)
         return r;
     *key = NULL;
-    if (t->by_pages) {
-        char page[24];
-        char *p = page;
-
-        *end = next == UINT64_MAX || (s->hi != NULL && next >= strtoull(s->hi[0], NULL, 10));
-        snprintf(page, sizeof(page), "%llu", (unsigned long long)next);
-        if (!*end && (*key = pgcdc__snap_keys_dup(&p, 1)) == NULL)
-            return pgcdc__fail(&rd->ctx, PGCDC_ERR_NOMEM, "out of memory");
-    } else {
-        *end = rows < limit;
-        if (rows > 0) {
-            if (rd->cur != NULL && rd->cur->rows > 0) {
-                size_t at = last_line_at(&rd->cur->data);
-
-                *key = pgcdc__snap_row_key(t, (const char *)rd->cur->data.data + at,
-                                           rd->cur->data.len - at);
-            } else {
-                *key = pgcdc__snap_row_key(t, (const char *)rd->last.data, rd->last.len);
-            }
-            if (*key == NULL)
-                return pgcdc__fail(&rd->ctx, PGCDC_ERR_PROTOCOL,
-                                   "could not read the key of the last row of a chunk of %s",
-                                   t->quoted);
-        }
-    }
-    if (rd->cur == NULL) {
-        rd->cur = block_new(rd->index, rd->seg);
-        if (rd->cur == NULL)
-            return pgcdc__fail(&rd->ctx, PGCDC_ERR_NOMEM, "out of memory");
-        rd->cur->first = rd->cur_first;
-    }
+    *end = rows < limit;
+    if (rows > 0 && (*key = last_row_key(rd, t)) == NULL)
+        return PGCDC_ERR_PROTOCOL;
+    if (filling(rd) == NULL)
+        return PGCDC_ERR_NOMEM;
     rd->cur->last = 1;
     rd->cur->seg_end = *end;
-    rd->cur->key = *key != NULL ? pgcdc__snap_keys_dup(*key, pgcdc__snap_width(t)) : NULL;
+    rd->cur->key = *key != NULL ? pgcdc__snap_keys_dup(*key, t->nkey) : NULL;
     if (*key != NULL && rd->cur->key == NULL)
         return pgcdc__fail(&rd->ctx, PGCDC_ERR_NOMEM, "out of memory");
     return push(rd) == 0 ? PGCDC_OK : PGCDC_ERR_STOPPED;
@@ -215,12 +228,8 @@ static int read_scan(reader *rd, const pgcdc__snap_seg *s)
     rd->scan = NULL;
     if (r != PGCDC_OK)
         return r;
-    if (rd->cur == NULL) {
-        rd->cur = block_new(rd->index, rd->seg);
-        if (rd->cur == NULL)
-            return pgcdc__fail(&rd->ctx, PGCDC_ERR_NOMEM, "out of memory");
-        rd->cur->first = rd->cur_first;
-    }
+    if (filling(rd) == NULL)
+        return PGCDC_ERR_NOMEM;
     rd->cur->last = 1;
     rd->cur->seg_end = 1;
     return push(rd) == 0 ? PGCDC_OK : PGCDC_ERR_STOPPED;
@@ -259,7 +268,8 @@ static void *run(void *arg)
         rd->seg = seg;
         if (s->acked != NULL && after == NULL)
             rc = pgcdc__fail(&rd->ctx, PGCDC_ERR_NOMEM, "out of memory");
-        if (rc == PGCDC_OK && r->plan->tables[s->table].by_pages && s->acked == NULL) {
+        if (rc == PGCDC_OK && r->plan->tables[s->table].by_pages) {
+            /* An initial snapshot's: never resumed by these readers, so from its start. */
             rc = read_scan(rd, s);
             end = 1;
         }
