@@ -206,6 +206,69 @@ static void test_output_survives_kill(void **state)
     unlink(file);
 }
 
+static void nap_10ms(void)
+{
+    struct timespec ts = {0, 10000000};
+
+    nanosleep(&ts, NULL);
+}
+
+/* --request-snapshot asks the pgcdc streaming from the database for a snapshot of some rows. */
+static void test_request_snapshot(void **state)
+{
+    const char *db = tl_fresh_db("t_cli_req");
+    char file[] = "/tmp/pgcdc-req-XXXXXX";
+    const char *args[] = {
+        tool, "-d", "dbname=t_cli_req", "-S",    "s_cli_req", "-P", "p_cli_req", "-t", "q",
+        "-o", file, "--snapshot",       "never", NULL};
+    int fd = mkstemp(file);
+    json_t *lines;
+    char *v = NULL;
+    pid_t pid;
+
+    (void)state;
+    close(fd);
+    tl_sql(db, "CREATE TABLE q (id int PRIMARY KEY, v text)");
+    tl_sql(db, "INSERT INTO q SELECT g, 'v' || g FROM generate_series(1, 50) g");
+    /* No table named: refused, saying what to give. */
+    assert_int_not_equal(
+        tt_run((const char *[]){tool, "-d", "dbname=t_cli_req", "--request-snapshot", ",", NULL}),
+        0);
+    tt_assert_stderr_one_line("no table to snapshot");
+    pid = tt_spawn(args, "/dev/null");
+    for (int i = 0; i < 3000; i++) {
+        free(v);
+        v = tl_sql_value(db, "SELECT count(*) FROM pg_replication_slots "
+                             "WHERE slot_name = 's_cli_req' AND active");
+        if (strcmp(v, "1") == 0)
+            break;
+        nap_10ms();
+    }
+    assert_string_equal(v, "1");
+    free(v);
+    assert_int_equal(
+        tt_wait(tt_spawn((const char *[]){tool, "-d", "dbname=t_cli_req", "--request-snapshot",
+                                          "public.q", "--where", "id > 40", NULL},
+                         "/dev/null")),
+        0);
+    for (int i = 0; i < 3000 && tl_count_lines(file) < 10; i++)
+        nap_10ms();
+    kill(pid, SIGTERM);
+    assert_int_equal(tt_wait(pid), 0);
+    /* The rows of the condition, once each, as READ events. */
+    lines = tt_parse_lines(file);
+    assert_int_equal(json_array_size(lines), 10);
+    for (size_t i = 0; i < json_array_size(lines); i++) {
+        json_t *o = json_array_get(lines, i);
+
+        assert_string_equal(json_string_value(json_object_get(o, "op")), "READ");
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "new"), "id")),
+                         41 + (json_int_t)i);
+    }
+    json_decref(lines);
+    unlink(file);
+}
+
 static void test_sigterm_confirms_handled(void **state)
 {
     const char *db = tl_fresh_db("t_cli_sig");
@@ -595,6 +658,7 @@ int main(void)
         cmocka_unit_test(test_help_version_usage),
         cmocka_unit_test(test_stream_to_endpos),
         cmocka_unit_test(test_output_survives_kill),
+        cmocka_unit_test(test_request_snapshot),
         cmocka_unit_test(test_sigterm_confirms_handled),
         cmocka_unit_test(test_sigterm_under_load),
         cmocka_unit_test(test_output_faults),
