@@ -1,0 +1,238 @@
+/*
+ * pgcdc --config FILE: a pipeline streamed from a YAML file, with ${ENV}
+ * and flags overriding the file; --check finding bad settings with their
+ * line and column; several pipelines in one process, each with its own
+ * slot, tables and output.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "testlib.h"
+#include "tool.h"
+
+static const char *tool;
+static const char *outpath;
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void nap_10ms(void)
+{
+    struct timespec ts = {0, 10000000};
+
+    nanosleep(&ts, NULL);
+}
+
+/* The "new" ids of a file's events, and that each event's table is table. */
+static int ids_of(const char *path, const char *table, int *ids, int max)
+{
+    json_t *lines = tt_parse_lines(path);
+    int n = 0;
+
+    for (size_t i = 0; i < json_array_size(lines) && n < max; i++) {
+        json_t *o = json_array_get(lines, i);
+
+        assert_string_equal(json_string_value(json_object_get(o, "table")), table);
+        ids[n++] = (int)json_integer_value(json_object_get(json_object_get(o, "new"), "id"));
+    }
+    json_decref(lines);
+    return n;
+}
+
+static void test_file_and_flags(void **state)
+{
+    const char *db = tl_fresh_db("t_cfg");
+    char cfg[] = "/tmp/pgcdc-cfg-XXXXXX";
+    char out[] = "/tmp/pgcdc-cfgout-XXXXXX";
+    char text[1024];
+    char endpos[32];
+    json_t *lines;
+    int fd;
+
+    (void)state;
+    close(mkstemp(cfg));
+    fd = mkstemp(out);
+    close(fd);
+    tl_sql(db, "CREATE TABLE a (id int PRIMARY KEY, v text)");
+    tl_sql(db, "CREATE TABLE b (id int PRIMARY KEY, v text)");
+    setenv("PGCDC_T_DB", "t_cfg", 1);
+    snprintf(text, sizeof(text),
+             "# one pipeline\n"
+             "dbname: dbname=${PGCDC_T_DB}\n"
+             "slot: s_yml\n"
+             "publication: p_cfg\n"
+             "tables: [a, b]\n"
+             "output: %s\n"
+             "format: debezium\n"
+             "handler:\n"
+             "  retries: 2\n",
+             out);
+    write_file(cfg, text);
+    assert_int_equal(tt_run((const char *[]){tool, "--config", cfg, "--check", NULL}), 0);
+    {
+        char *said = tt_slurp(outpath);
+
+        assert_non_null(strstr(said, "ok (1 pipeline: s_yml)"));
+        free(said);
+    }
+    /* The first run makes the slot; then rows of both tables, in native JSON by flag. */
+    pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
+    assert_int_equal(tt_run((const char *[]){tool, "--config", cfg, "-E", endpos, NULL}), 0);
+    tl_sql(db, "INSERT INTO a VALUES (1, 'x'); INSERT INTO b VALUES (2, 'y')");
+    pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
+    assert_int_equal(
+        tt_run((const char *[]){tool, "--config", cfg, "-E", endpos, "-F", "json", NULL}), 0);
+    lines = tt_parse_lines(out);
+    assert_int_equal(json_array_size(lines), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(lines, 0), "op")),
+                        "INSERT");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(lines, 1), "table")),
+                        "b");
+    json_decref(lines);
+    /* Without the flag, the file's format. */
+    tl_sql(db, "INSERT INTO a VALUES (3, 'z')");
+    pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
+    assert_int_equal(tt_run((const char *[]){tool, "--config", cfg, "-E", endpos, NULL}), 0);
+    lines = tt_parse_lines(out);
+    assert_int_equal(json_array_size(lines), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(lines, 2), "op")), "c");
+    json_decref(lines);
+    /* A flag's output replaces the file's. */
+    tl_sql(db, "INSERT INTO a VALUES (4, 'w')");
+    pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
+    assert_int_equal(
+        tt_run((const char *[]){tool, "--config", cfg, "-E", endpos, "-o", "-", NULL}), 0);
+    lines = tt_parse_lines(outpath);
+    assert_int_equal(json_array_size(lines), 1);
+    json_decref(lines);
+    lines = tt_parse_lines(out);
+    assert_int_equal(json_array_size(lines), 3);
+    json_decref(lines);
+    unlink(cfg);
+    unlink(out);
+}
+
+static void test_check_reports_positions(void **state)
+{
+    char cfg[] = "/tmp/pgcdc-cfg-XXXXXX";
+    char *err;
+
+    (void)state;
+    close(mkstemp(cfg));
+    write_file(cfg, "dbname: x\n"
+                    "slot: s\n"
+                    "publication: p\n"
+                    "handler:\n"
+                    "  retries: lots\n"
+                    "format: xml\n"
+                    "frobnicate: 1\n");
+    assert_int_equal(tt_run((const char *[]){tool, "--config", cfg, "--check", NULL}), 2);
+    err = tt_slurp(tt_err());
+    /* Every bad setting, each on its line with its place and what would do. */
+    assert_non_null(strstr(err, ":5:12: invalid value \"lots\" for handler.retries (use an "
+                                "integer)\n"));
+    assert_non_null(
+        strstr(err, ":6:9: invalid value \"xml\" for format (use one of: json|debezium|wal2json)"));
+    assert_non_null(strstr(err, ":7:13: unknown property \"frobnicate\""));
+    free(err);
+    write_file(cfg, "slot: s\n  publication: [\n");
+    assert_int_equal(tt_run((const char *[]){tool, "--config", cfg, "--check", NULL}), 2);
+    tt_assert_stderr_one_line("not valid YAML");
+    write_file(cfg, "dbname: x\nslot: s\n");
+    assert_int_equal(tt_run((const char *[]){tool, "--config", cfg, "--check", NULL}), 2);
+    tt_assert_stderr_one_line("no publication given");
+    assert_int_equal(tt_run((const char *[]){tool, "--check", NULL}), 2);
+    tt_assert_stderr_one_line("--check goes with --config FILE");
+    assert_int_equal(tt_run((const char *[]){tool, "--config", "/nonexistent.yaml", NULL}), 2);
+    tt_assert_stderr_one_line("cannot read it");
+    unlink(cfg);
+}
+
+static void test_pipelines(void **state)
+{
+    const char *db = tl_fresh_db("t_cfg_pipes");
+    char cfg[] = "/tmp/pgcdc-cfg-XXXXXX";
+    char out_a[] = "/tmp/pgcdc-cfga-XXXXXX";
+    char out_b[] = "/tmp/pgcdc-cfgb-XXXXXX";
+    char text[1024];
+    int ids[16];
+    pid_t pid;
+    char *v = NULL;
+
+    (void)state;
+    close(mkstemp(cfg));
+    close(mkstemp(out_a));
+    close(mkstemp(out_b));
+    tl_sql(db, "CREATE TABLE a (id int PRIMARY KEY, v text)");
+    tl_sql(db, "CREATE TABLE b (id int PRIMARY KEY, v text)");
+    snprintf(text, sizeof(text),
+             "dbname: dbname=t_cfg_pipes\n"
+             "pipelines:\n"
+             "  - slot: s_yml_a\n"
+             "    publication: p_cfg_a\n"
+             "    table: a\n"
+             "    output: %s\n"
+             "  - slot: s_yml_b\n"
+             "    publication: p_cfg_b\n"
+             "    table: b\n"
+             "    output: %s\n",
+             out_a, out_b);
+    write_file(cfg, text);
+    /* A flag naming one pipeline is refused. */
+    assert_int_equal(tt_run((const char *[]){tool, "--config", cfg, "-S", "x", NULL}), 2);
+    tt_assert_stderr_one_line("--slot names one pipeline, and the file has 2");
+    pid = tt_spawn((const char *[]){tool, "--config", cfg, NULL}, "/dev/null");
+    for (int i = 0; i < 3000; i++) {
+        free(v);
+        v = tl_sql_value(db, "SELECT count(*) FROM pg_replication_slots "
+                             "WHERE slot_name IN ('s_yml_a', 's_yml_b') AND active");
+        if (strcmp(v, "2") == 0)
+            break;
+        nap_10ms();
+    }
+    assert_string_equal(v, "2");
+    free(v);
+    tl_sql(db, "INSERT INTO a VALUES (1, 'x'), (2, 'y'); INSERT INTO b VALUES (7, 'z')");
+    for (int i = 0; i < 3000 && (tl_count_lines(out_a) < 2 || tl_count_lines(out_b) < 1); i++)
+        nap_10ms();
+    kill(pid, SIGTERM);
+    assert_int_equal(tt_wait(pid), 0);
+    /* Each pipeline's rows in its own output, and only those. */
+    assert_int_equal(ids_of(out_a, "a", ids, 16), 2);
+    assert_int_equal(ids[0], 1);
+    assert_int_equal(ids[1], 2);
+    assert_int_equal(ids_of(out_b, "b", ids, 16), 1);
+    assert_int_equal(ids[0], 7);
+    unlink(cfg);
+    unlink(out_a);
+    unlink(out_b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_file_and_flags),
+        cmocka_unit_test(test_check_reports_positions),
+        cmocka_unit_test(test_pipelines),
+    };
+    int r;
+
+    tl_env();
+    tool = tt_tool();
+    outpath = tt_out();
+    r = cmocka_run_group_tests(tests, NULL, NULL);
+    tt_cleanup();
+    return r;
+}
