@@ -73,7 +73,8 @@ int pgcdc_version_num(void);
     X(SLOT_MISMATCH, -24, "replication slot is not a pgoutput slot of this database")              \
     X(SLOT_LIMIT, -25, "no replication slot left on the server")                                   \
     X(DATABASE, -26, "database does not exist")                                                    \
-    X(SINK, -27, "a sink could not deliver")
+    X(SINK, -27, "a sink could not deliver")                                                       \
+    X(WAL_BUDGET, -28, "the replication slot holds more WAL than slot.max_retained_wal")
 
 typedef enum pgcdc_err {
 #define PGCDC__ERR_ENUM(name, code, text) PGCDC_ERR_##name = code,
@@ -586,8 +587,35 @@ typedef struct pgcdc_stats {
     uint64_t snapshot_rows_estimate;
     uint64_t snapshot_tables;      /* tables it reads */
     uint64_t snapshot_tables_done; /* of them, read and acknowledged to the end */
-    uint64_t reserved[14];         /* zero */
+    /*
+     * The slot as the server sees it (pg_replication_slots), read at the
+     * start and every 5 s on a connection of its own: the WAL it holds back
+     * (the server's WAL position minus the slot's restart_lsn, in bytes; 0
+     * before the first reading), the bytes that may still be written before
+     * the slot is in danger of being invalidated (safe_wal_size, under
+     * max_slot_wal_keep_size; -1 when there is no such limit, or unknown),
+     * its wal_status (a pgcdc_wal_status), and 1 while slot_retained_wal is
+     * over slot.max_retained_wal.
+     */
+    uint64_t slot_retained_wal;
+    int64_t slot_safe_wal_size;
+    int32_t slot_wal_status;
+    int32_t slot_over_budget;
+    /* Heartbeats written (heartbeat.interval), and the WAL position of the last one (0: none). */
+    uint64_t heartbeats;
+    uint64_t heartbeat_lsn;
+    uint64_t reserved[9]; /* zero */
 } pgcdc_stats;
+
+/* A slot's wal_status (pg_replication_slots, PostgreSQL 13 and later). */
+typedef enum pgcdc_wal_status {
+    PGCDC_WAL_STATUS_UNKNOWN = 0, /* not read yet, or a server before PostgreSQL 13 */
+    PGCDC_WAL_STATUS_RESERVED,    /* the WAL it needs is within max_wal_size */
+    PGCDC_WAL_STATUS_EXTENDED,    /* beyond max_wal_size, still kept for it */
+    PGCDC_WAL_STATUS_UNRESERVED,  /* beyond max_slot_wal_keep_size: removed at the next
+                                   * checkpoint unless the slot catches up first */
+    PGCDC_WAL_STATUS_LOST         /* WAL it needs was removed: the slot is unusable */
+} pgcdc_wal_status;
 
 /* Fills st; safe from any thread (each counter is read atomically).  PGCDC_OK. */
 int pgcdc_worker_stats(const pgcdc_worker *w, pgcdc_stats *st);

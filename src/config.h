@@ -46,6 +46,9 @@ struct pgcdc_config {
     long snapshot_chunk_rows;     /* rows of a chunk at most */
     int64_t snapshot_chunk_bytes; /* an incremental chunk's memory, about */
     char *snapshot_state;         /* the state file; NULL: pgcdc-<slot>.snapshot */
+    int heartbeat_ms;             /* a logical message this often while streaming; 0: off */
+    int64_t max_retained_wal;     /* the slot's WAL budget in bytes; 0: none */
+    int max_retained_wal_exit;    /* over the budget: stop with PGCDC_ERR_WAL_BUDGET */
     pgcdc_format format;
     pgcdc__sink_spec *sinks;
     int nsinks;

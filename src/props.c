@@ -202,6 +202,31 @@ static int set_snapshot_state(pgcdc_config *cfg, const char *text, long long num
     return pgcdc__config_set_snapshot_state(cfg, text);
 }
 
+static int set_heartbeat(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)text;
+    if (num > 0 && num < 100)
+        return pgcdc__config_fail(
+            cfg, PGCDC_ERR_INVALID,
+            "heartbeat.interval must be 0 (off) or at least 100ms, not %lldms", num);
+    cfg->heartbeat_ms = (int)num;
+    return PGCDC_OK;
+}
+
+static int set_max_retained_wal(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)text;
+    cfg->max_retained_wal = num;
+    return PGCDC_OK;
+}
+
+static int set_max_retained_wal_exit(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)text;
+    cfg->max_retained_wal_exit = (int)num;
+    return PGCDC_OK;
+}
+
 static int set_log_level(pgcdc_config *cfg, const char *text, long long num)
 {
     static const char *const levels[] = {"error", "warning", "info", "debug"};
@@ -314,6 +339,17 @@ static const prop props[] = {
       "where a snapshot's progress is kept (fsynced before its chunks are confirmed); "
       "default pgcdc-<slot>.snapshot in the working directory"},
      set_snapshot_state},
+    {{"heartbeat.interval", PGCDC_PROP_DURATION, "0ms", 0, 86400000, NULL,
+      "while streaming, write a logical message (prefix pgcdc.heartbeat) in the slot's database "
+      "this often, so that an idle slot always has a recent position to confirm (0: off)"},
+     set_heartbeat},
+    {{"slot.max_retained_wal", PGCDC_PROP_SIZE, NULL, 1, 4398046511104LL, NULL,
+      "warn (and flag it in the stats) while the slot holds back more WAL than this, read every "
+      "5 s (default: no budget)"},
+     set_max_retained_wal},
+    {{"slot.max_retained_wal_exit", PGCDC_PROP_BOOL, "false", NONE,
+      "over slot.max_retained_wal: stop with PGCDC_ERR_WAL_BUDGET instead of only warning"},
+     set_max_retained_wal_exit},
     {{"log_level", PGCDC_PROP_ENUM, "info", 0, 0, "error|warning|info|debug",
       "log lines at and above this level go to the log hook (or stderr)"},
      set_log_level},

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "monitor.h"
 #include "pg/slot.h"
 #include "snapshot.h"
 #include "worker.h"
@@ -281,6 +282,8 @@ int pgcdc__stream_begin(pgcdc_worker *w)
             r = open_again(w, 0);
     }
     r = startup_result(w, r);
+    if (r == PGCDC_OK)
+        r = pgcdc__monitor_start(w);
     if (r != PGCDC_OK)
         return r;
     w->stream_opened_us = pgcdc__now_us();

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "monitor.h"
+#include "pg/monitor.h"
 #include "snapshot.h"
 #include "worker.h"
 
@@ -74,6 +76,7 @@ int pgcdc_worker_stats(const pgcdc_worker *w, pgcdc_stats *st)
     st->confirm_latency_max_us = lat.max;
     st->confirmed_transactions = lat.count;
     pgcdc__snapshot_stats(w, st);
+    pgcdc__monitor_stats(w, st);
     return PGCDC_OK;
 }
 
@@ -120,6 +123,7 @@ void pgcdc_worker_free(pgcdc_worker *w)
 {
     if (w == NULL)
         return;
+    pgcdc__monitor_free(w);
     pgcdc__snapshot_free(w);
     pgcdc__stream_free(w->stream);
     pgcdc__assembly_free(w->ta);
@@ -257,6 +261,10 @@ int pgcdc__handle(pgcdc_worker *w, const pgcdc__event *ev, const pgcdc_change **
     case PGCDC__EV_RELATION:
         return pgcdc__describe_relation(w, ev->relation);
     case PGCDC__EV_MESSAGE:
+        /* A heartbeat with everything before it handled: the slot may move past it. */
+        if (ev->idle_lsn != 0 &&
+            strcmp(ev->message->u.message.prefix, PGCDC__HEARTBEAT_PREFIX) == 0)
+            pgcdc__ledger_idle_advance(&w->ledger, ev->idle_lsn);
         return pgcdc__snapshot_message(w, ev->message);
     }
     return PGCDC_OK;
@@ -347,6 +355,8 @@ static int step(pgcdc_worker *w, const pgcdc_change **out, int timeout_ms, int p
                 return r;
         }
         r = pgcdc__snapshot_poll(w, 0);
+        if (r == PGCDC_OK)
+            r = pgcdc__monitor_poll(w);
         if (r != PGCDC_OK)
             return r;
         if (pgcdc__snapshot_pending(w)) {
@@ -431,6 +441,7 @@ static void finish(pgcdc_worker *w, int graceful)
            pgcdc__ledger_count(&w->ledger) >
                (size_t)(pgcdc__assembly_in_txn(w->ta) || pgcdc__snapshot_in_chunk(w) ? 1 : 0))
         pgcdc__sleep_us(10000);
+    pgcdc__monitor_stop(w);
     pgcdc__stream_close(w->stream, 1);
     pgcdc__log(&w->ctx, PGCDC_LOG_INFO, "stopped; confirmed up to %s",
                pgcdc_lsn_format(pgcdc__ledger_confirmed(&w->ledger), lsn, sizeof(lsn)));

@@ -36,6 +36,9 @@ struct pgcdc_worker {
     atomic_int sink_poke;        /* a sink's thread asked for the sinks to be flushed */
     atomic_int busy; /* in user code: the stream's keeper sends status updates meanwhile */
 
+    /* Heartbeats and the slot's state (monitor.c); NULL until the stream begins. */
+    struct pgcdc__monitor *_Atomic monitor;
+
     /* Sinks, and the formatters their events share. */
     pgcdc_sink **sinks;
     int nsinks;

@@ -517,6 +517,10 @@ static int dispatch(pgcdc__assembly *ta, pgcdc__event *ev)
         memset(ev, 0, sizeof(*ev));
         ev->type = PGCDC__EV_MESSAGE;
         ev->message = m;
+        /* Nothing in flight before it: the worker may confirm up to it (a heartbeat). */
+        if (!(m->u.message.flags & 1) && !ta->in_txn && pgcdc__spool_count(ta->spool) == 0 &&
+            (ta->endpos == 0 || m->u.message.lsn <= ta->endpos))
+            ev->idle_lsn = m->u.message.lsn;
         return 1;
     default:
         /* Type messages carry nothing for handlers. */

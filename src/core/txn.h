@@ -47,7 +47,8 @@ typedef struct pgcdc__event {
     /* BEGIN: the cut transaction was not sent again (cannot happen while the slot holds it). */
     int cut_lost;
     /* KEEPALIVE: the server's position when nothing is in flight (never past the end
-     * position), else 0; and whether the server asks for a status update at once. */
+     * position), else 0; and whether the server asks for a status update at once.
+     * MESSAGE: likewise the message's own position, for one outside any transaction. */
     uint64_t idle_lsn;
     int reply;
 } pgcdc__event;

@@ -2,7 +2,8 @@
  * pgcdc --config FILE: a pipeline streamed from a YAML file, with ${ENV}
  * and flags overriding the file; --check finding bad settings with their
  * line and column; several pipelines in one process, each with its own
- * slot, tables and output.
+ * slot, tables and output; log lines with their time and level, as text
+ * or JSON, and a summary every interval.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -98,8 +99,7 @@ static void test_file_and_flags(void **state)
     assert_int_equal(json_array_size(lines), 2);
     assert_string_equal(json_string_value(json_object_get(json_array_get(lines, 0), "op")),
                         "INSERT");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(lines, 1), "table")),
-                        "b");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(lines, 1), "table")), "b");
     json_decref(lines);
     /* Without the flag, the file's format. */
     tl_sql(db, "INSERT INTO a VALUES (3, 'z')");
@@ -112,8 +112,8 @@ static void test_file_and_flags(void **state)
     /* A flag's output replaces the file's. */
     tl_sql(db, "INSERT INTO a VALUES (4, 'w')");
     pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
-    assert_int_equal(
-        tt_run((const char *[]){tool, "--config", cfg, "-E", endpos, "-o", "-", NULL}), 0);
+    assert_int_equal(tt_run((const char *[]){tool, "--config", cfg, "-E", endpos, "-o", "-", NULL}),
+                     0);
     lines = tt_parse_lines(outpath);
     assert_int_equal(json_array_size(lines), 1);
     json_decref(lines);
@@ -220,12 +220,74 @@ static void test_pipelines(void **state)
     unlink(out_b);
 }
 
+/* Streaming for a while: a line when it starts, then summaries, each a JSON object. */
+static void test_log_lines(void **state)
+{
+    const char *db = tl_fresh_db("t_cfg_log");
+    const char *args[] = {tool,
+                          "-d",
+                          "dbname=t_cfg_log",
+                          "-S",
+                          "s_yml_log",
+                          "-P",
+                          "p_yml_log",
+                          "-t",
+                          "l",
+                          "-o",
+                          "/dev/null",
+                          "--log-format",
+                          "json",
+                          "--summary-interval",
+                          "1",
+                          NULL};
+    char *err;
+    char *line;
+    char *save = NULL;
+    int starts = 0;
+    int summaries = 0;
+    pid_t pid;
+
+    (void)state;
+    tl_sql(db, "CREATE TABLE l (id int PRIMARY KEY)");
+    pid = tt_spawn(args, "/dev/null");
+    assert_true(tt_wait_stderr("\"msg\":\"streaming from slot"));
+    tl_sql(db, "INSERT INTO l SELECT generate_series(1, 5)");
+    assert_true(tt_wait_stderr("\"msg\":\"streaming: 5 events"));
+    kill(pid, SIGTERM);
+    assert_int_equal(tt_wait(pid), 0);
+    err = tt_slurp(tt_err());
+    for (line = strtok_r(err, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+        json_error_t e;
+        json_t *o = json_loads(line, 0, &e);
+        const char *msg;
+        const char *when;
+
+        if (o == NULL)
+            fail_msg("not a JSON line: %s", line);
+        msg = json_string_value(json_object_get(o, "msg"));
+        when = json_string_value(json_object_get(o, "time"));
+        assert_non_null(msg);
+        /* 2026-12-03T10:55:01.123Z */
+        assert_non_null(when);
+        assert_int_equal(strlen(when), 24);
+        assert_true(when[10] == 'T' && when[23] == 'Z');
+        assert_string_equal(json_string_value(json_object_get(o, "level")), "info");
+        starts += strncmp(msg, "streaming from slot \"s_yml_log\"", 31) == 0;
+        summaries += strncmp(msg, "streaming: ", 11) == 0;
+        json_decref(o);
+    }
+    free(err);
+    assert_int_equal(starts, 1);
+    assert_true(summaries >= 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_file_and_flags),
         cmocka_unit_test(test_check_reports_positions),
         cmocka_unit_test(test_pipelines),
+        cmocka_unit_test(test_log_lines),
     };
     int r;
 

@@ -135,10 +135,28 @@ void tt_assert_stderr_one_line(const char *needle)
 {
     char *err = tt_slurp(errpath);
 
+    const char *last;
+    size_t len = strlen(err);
+
     if (strstr(err, needle) == NULL)
         fail_msg("stderr lacks \"%s\": %s", needle, err);
-    /* One line: a single newline, at the end. */
-    assert_true(strchr(err, '\n') == err + strlen(err) - 1);
+    /*
+     * One line, the last, ending the output; before it only the log's info
+     * lines ("<time> pgcdc: info: ..."), which the default level shows.
+     */
+    assert_true(len > 0 && err[len - 1] == '\n');
+    err[len - 1] = '\0';
+    last = strrchr(err, '\n');
+    last = last != NULL ? last + 1 : err;
+    if (strstr(last, needle) == NULL)
+        fail_msg("the last line of stderr lacks \"%s\": %s", needle, err);
+    for (const char *l = err; l < last; l = strchr(l, '\n') + 1) {
+        const char *nl = strchr(l, '\n');
+        const char *info = strstr(l, " pgcdc: info: ");
+
+        if (info == NULL || info > nl)
+            fail_msg("stderr has more than the error and info lines: %s", err);
+    }
     free(err);
 }
 

@@ -144,9 +144,8 @@ static void test_errors(void **state)
         pgcdc_tool_config_file f;
         char err[512];
 
-        assert_int_equal(pgcdc_tool_config_file_read("/nonexistent/pgcdc.yaml", &f, err,
-                                                     sizeof(err)),
-                         -1);
+        assert_int_equal(
+            pgcdc_tool_config_file_read("/nonexistent/pgcdc.yaml", &f, err, sizeof(err)), -1);
         assert_string_equal(err, "/nonexistent/pgcdc.yaml: cannot read it: No such file or "
                                  "directory");
     }

@@ -101,6 +101,12 @@ static int field_text(const pgcdc_config *cfg, const char *name, char *buf, size
         put_num(buf, n, (long long)cfg->snapshot_chunk_bytes);
     else if (strcmp(name, "snapshot.state_file") == 0)
         put_str(buf, n, cfg->snapshot_state);
+    else if (strcmp(name, "heartbeat.interval") == 0)
+        put_num(buf, n, cfg->heartbeat_ms);
+    else if (strcmp(name, "slot.max_retained_wal") == 0)
+        put_num(buf, n, (long long)cfg->max_retained_wal);
+    else if (strcmp(name, "slot.max_retained_wal_exit") == 0)
+        put_num(buf, n, cfg->max_retained_wal_exit);
     else if (strcmp(name, "log_level") == 0)
         put_num(buf, n, cfg->log_level);
     else if (strcmp(name, "format") == 0)
@@ -236,6 +242,9 @@ static const prop_case prop_cases[] = {
     {"snapshot.chunk_rows", "5000", "5000"},
     {"snapshot.chunk_bytes", "1MB", "1048576"},
     {"snapshot.state_file", "/var/tmp/orders.snapshot", "/var/tmp/orders.snapshot"},
+    {"heartbeat.interval", "10s", "10000"},
+    {"slot.max_retained_wal", "2GB", "2147483648"},
+    {"slot.max_retained_wal_exit", "true", "1"},
     {"log_level", "debug", "3"},
     {"format", "debezium", "1"},
     {"sink", "file:/tmp/events.jsonl", "file:/tmp/events.jsonl"},

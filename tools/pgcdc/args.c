@@ -31,7 +31,9 @@ enum {
     OPT_REQUEST_SNAPSHOT,
     OPT_WHERE,
     OPT_CONFIG,
-    OPT_CHECK
+    OPT_CHECK,
+    OPT_LOG_FORMAT,
+    OPT_SUMMARY_INTERVAL
 };
 
 static const struct option longopts[] = {
@@ -60,6 +62,8 @@ static const struct option longopts[] = {
     {"no-binary", no_argument, NULL, OPT_NO_BINARY},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"check", no_argument, NULL, OPT_CHECK},
+    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+    {"summary-interval", required_argument, NULL, OPT_SUMMARY_INTERVAL},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"version", no_argument, NULL, 'V'},
@@ -140,8 +144,8 @@ int pgcdc_tool_args_read(int argc, char **argv, pgcdc_tool_args *a)
             if (r != 0)
                 return r;
             a->tables |= opt == 't';
-            a->sinks |= opt == 'o' || opt == OPT_SINK ||
-                        (opt == 'X' && (strncmp(optarg, "sink=", 5) == 0));
+            a->sinks |=
+                opt == 'o' || opt == OPT_SINK || (opt == 'X' && (strncmp(optarg, "sink=", 5) == 0));
             /* The copies are kept: the secrets out of sight of ps. */
             if (opt == 'd')
                 pgcdc_tool_scrub_password(optarg);
@@ -261,6 +265,23 @@ static int add_output(pgcdc_config *cfg, pgcdc_tool_options *o, const char *path
     return add_sink(cfg, o, uri);
 }
 
+/* text or json: 0 or 1, -1 for anything else. */
+static int log_format(const char *v)
+{
+    return strcmp(v, "text") == 0 ? 0 : strcmp(v, "json") == 0 ? 1 : -1;
+}
+
+/* Whole seconds from 0 to a day: the number, -1 for anything else. */
+static int seconds(const char *v)
+{
+    char *end;
+    long n;
+
+    errno = 0;
+    n = strtol(v, &end, 10);
+    return errno != 0 || end == v || *end != '\0' || n < 0 || n > 86400 ? -1 : (int)n;
+}
+
 /* One option of the command line. */
 static int apply(pgcdc_config *cfg, pgcdc_tool_options *o, int opt, const char *val)
 {
@@ -369,6 +390,15 @@ static int apply(pgcdc_config *cfg, pgcdc_tool_options *o, int opt, const char *
             pgcdc_config_set_proto_version(cfg, atoi(val)) != PGCDC_OK)
             return pgcdc_tool_usage_error("invalid protocol \"%s\" (use 1 or 2)", val);
         return 0;
+    case OPT_LOG_FORMAT:
+        if ((o->log_json = log_format(val)) < 0)
+            return pgcdc_tool_usage_error("invalid log format \"%s\" (use text or json)", val);
+        return 0;
+    case OPT_SUMMARY_INTERVAL:
+        if ((o->summary_s = seconds(val)) < 0)
+            return pgcdc_tool_usage_error(
+                "invalid summary interval \"%s\" (use 0 to 86400 seconds; 0: none)", val);
+        return 0;
     case 'v':
         o->verbosity++;
         return 0;
@@ -420,6 +450,15 @@ static int apply_setting(pgcdc_config *cfg, pgcdc_tool_options *o, const pgcdc_t
         }
         snprintf(err, sizeof(err), "%s", pgcdc_config_errmsg(cfg));
         o->nsinks += r == PGCDC_OK;
+    } else if (pgcdc_tool_key_is(key, "log_format")) {
+        r = (o->log_json = log_format(st->value)) < 0 ? PGCDC_ERR_INVALID : PGCDC_OK;
+        snprintf(err, sizeof(err), "invalid value \"%s\" for log_format (use text or json)",
+                 st->value);
+    } else if (pgcdc_tool_key_is(key, "summary_interval")) {
+        r = (o->summary_s = seconds(st->value)) < 0 ? PGCDC_ERR_INVALID : PGCDC_OK;
+        snprintf(err, sizeof(err),
+                 "invalid value \"%s\" for summary_interval (use 0 to 86400 seconds; 0: none)",
+                 st->value);
     } else if (pgcdc_tool_key_is(key, "no_create")) {
         int b = boolean(st->value);
 
@@ -488,6 +527,7 @@ int pgcdc_tool_configure(pgcdc_config *cfg, pgcdc_tool_options *o, const pgcdc_t
     int r = 0;
 
     memset(o, 0, sizeof(*o));
+    o->summary_s = 60;
     /* --check tells every bad setting of the file, not only the first. */
     for (int pass = 0; pass < 2 && f != NULL; pass++) {
         for (int i = 0; i < f->nsettings && (r == 0 || a->check); i++) {

@@ -17,6 +17,7 @@
 #define EXIT_SLOT_BUSY 4     /* another process streams from the slot */
 #define EXIT_SLOT_MISMATCH 5 /* physical, another plugin's, another database's */
 #define EXIT_SLOT_LIMIT 6    /* no replication slot left on the server */
+#define EXIT_WAL_BUDGET 7    /* the slot held more WAL than slot.max_retained_wal (its _exit on) */
 
 /* One option of the command line, as given. */
 typedef struct pgcdc_tool_arg {
@@ -47,6 +48,8 @@ typedef struct pgcdc_tool_options {
     int have_slot;
     int have_publication;
     int endpos;
+    int log_json;        /* --log-format json */
+    int summary_s;       /* --summary-interval (default 60; 0: none) */
     const char *request; /* --request-snapshot: the tables */
     const char *where;   /* --where */
     char slot[64];       /* for a pipeline's log lines */

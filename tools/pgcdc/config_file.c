@@ -109,7 +109,8 @@ static int substitute(reader *r, const yaml_node_t *node, char **out)
             return fail(r, &node->start_mark, "\"${\" without its \"}\" (write $$ for a dollar)");
         }
         nlen = strcspn(name, ":}");
-        if (nlen == 0 || nlen >= sizeof(var) || !(isalpha((unsigned char)name[0]) || name[0] == '_')) {
+        if (nlen == 0 || nlen >= sizeof(var) ||
+            !(isalpha((unsigned char)name[0]) || name[0] == '_')) {
             free(s);
             return fail(r, &node->start_mark,
                         "\"%.*s\" is not an environment variable's name (use letters, digits and "
@@ -137,8 +138,8 @@ static int substitute(reader *r, const yaml_node_t *node, char **out)
             }
             if (value == NULL || value[0] == '\0')
                 value = NULL;
-            if (value == NULL && put(&s, &len, &cap, name + nlen + 2,
-                                     (size_t)(end - (name + nlen + 2))) != 0)
+            if (value == NULL &&
+                put(&s, &len, &cap, name + nlen + 2, (size_t)(end - (name + nlen + 2))) != 0)
                 goto nomem;
         } else if (value == NULL) {
             free(s);
@@ -197,8 +198,7 @@ static int walk_value(reader *r, const char *key, yaml_node_t *v, int pipeline, 
 {
     if (v->type == YAML_SCALAR_NODE) {
         if (v->data.scalar.length == 0 && v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
-            return fail(r, &v->start_mark, "%s has no value (give one, or leave the key out)",
-                        key);
+            return fail(r, &v->start_mark, "%s has no value (give one, or leave the key out)", key);
         if (pgcdc_tool_key_is(key, "pipelines"))
             return fail(r, &v->start_mark,
                         "pipelines is a list of maps, one per pipeline (- slot: ...)");
@@ -229,7 +229,8 @@ static int walk_value(reader *r, const char *key, yaml_node_t *v, int pipeline, 
                 return -1;
         }
         if (i == 0)
-            return fail(r, &v->start_mark, "pipelines is empty (give at least one, or leave it out)");
+            return fail(r, &v->start_mark,
+                        "pipelines is empty (give at least one, or leave it out)");
         r->f->npipelines = i;
         return 0;
     }

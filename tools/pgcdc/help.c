@@ -57,14 +57,19 @@ void pgcdc_tool_usage(void)
            "      --check                with --config: check the file, connect to nothing\n"
            "  -X KEY=VALUE               any property (see --help-config), e.g.\n"
            "                             -X handler.retries=3 -X sink.file.flush_interval=50ms\n"
-           "  -v, --verbose              more log output on stderr (repeat for debug)\n"
-           "  -q, --quiet                errors only\n"
+           "  -v, --verbose              debug log lines too (default: info: startup, a\n"
+           "                             summary every minute, warnings; nothing per event)\n"
+           "  -q, --quiet                errors only (and no status line)\n"
+           "      --log-format=FORMAT    text (default: time, level, message) or json (an\n"
+           "                             object per line)\n"
+           "      --summary-interval=SECS  a summary log line this often (default 60; 0 none)\n"
            "  -V, --version              print the version and exit\n"
            "  -?, --help                 print this help and exit\n"
            "      --help-config          print every property (Markdown) and exit\n\n"
            "Exit status: 0 done (also after SIGINT or SIGTERM while streaming), 1 error,\n"
            "2 bad usage, 3 slot missing or invalidated, 4 slot in use by another process,\n"
            "5 slot not a pgoutput slot of this database, 6 no replication slot left,\n"
+           "7 the slot held more WAL than slot.max_retained_wal (with its _exit on),\n"
            "128+N interrupted by signal N before streaming began (nothing was created).\n");
 }
 

@@ -9,11 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "config_file.h"
+#include "log.h"
 #include "pgcdc.h"
 #include "progress.h"
+#include "status.h"
 
 #define MAX_PIPELINES 64
 
@@ -37,18 +40,6 @@ static void on_signal(int sig)
     }
 }
 
-/* opaque: the pipeline's slot when there are several, to tell their lines apart. */
-static void log_line(pgcdc_worker *w, pgcdc_log_level level, const char *msg, void *opaque)
-{
-    static const char *const names[] = {"error", "warning", "info", "debug"};
-
-    (void)w;
-    if (opaque != NULL)
-        fprintf(stderr, "pgcdc[%s]: %s: %s\n", (const char *)opaque, names[level], msg);
-    else
-        fprintf(stderr, "pgcdc: %s: %s\n", names[level], msg);
-}
-
 static int exit_code(int r)
 {
     switch (r) {
@@ -63,6 +54,8 @@ static int exit_code(int r)
         return EXIT_SLOT_MISMATCH;
     case PGCDC_ERR_SLOT_LIMIT:
         return EXIT_SLOT_LIMIT;
+    case PGCDC_ERR_WAL_BUDGET:
+        return EXIT_WAL_BUDGET;
     default:
         return EXIT_RUNTIME;
     }
@@ -72,18 +65,28 @@ static int exit_code(int r)
 static int fail_with(pgcdc_worker *w, int r, const char *tag)
 {
     char who[96];
+    char msg[1200];
+    int code = exit_code(r);
 
     snprintf(who, sizeof(who), tag != NULL ? "pgcdc[%s]" : "pgcdc", tag);
     /* A signal before streaming began: what it cut short, and nothing was made. */
     if (r == PGCDC_ERR_STOPPED) {
         int sig = stop_signal != 0 ? stop_signal : SIGTERM;
 
-        fprintf(stderr, "%s: %s (%s)%s\n", who, pgcdc_worker_errmsg(w),
-                sig == SIGINT ? "SIGINT" : "SIGTERM", interrupt_note);
-        return 128 + sig;
+        snprintf(msg, sizeof(msg), "%s (%s)%s", pgcdc_worker_errmsg(w),
+                 sig == SIGINT ? "SIGINT" : "SIGTERM", interrupt_note);
+        code = 128 + sig;
+    } else {
+        snprintf(msg, sizeof(msg), "%s", pgcdc_worker_errmsg(w));
     }
-    fprintf(stderr, "%s: error: %s\n", who, pgcdc_worker_errmsg(w));
-    return exit_code(r);
+    /* The last word: JSON when the log is, else one plain line. */
+    if (pgcdc_tool_log_get_format() == PGCDC_TOOL_LOG_JSON)
+        pgcdc_tool_log(PGCDC_LOG_ERROR, tag, msg);
+    else if (r == PGCDC_ERR_STOPPED)
+        fprintf(stderr, "%s: %s\n", who, msg);
+    else
+        fprintf(stderr, "%s: error: %s\n", who, msg);
+    return code;
 }
 
 /* Signals reach the workers from here on: every startup step gives way to them. */
@@ -103,15 +106,26 @@ static void catch_signals(pgcdc_worker *const *w, int n)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static int run_stream(pgcdc_worker *w)
+/* The status line and summaries of n workers while they run; NULL when there are none. */
+static pgcdc_tool_status *watch(pgcdc_worker *const *w, char *const *tags, int n,
+                                const pgcdc_tool_options *o)
+{
+    int line = o->verbosity >= 0 && !o->log_json && isatty(STDERR_FILENO);
+
+    return pgcdc_tool_status_start(w, tags, n, line, o->verbosity >= 0 ? o->summary_s : 0);
+}
+
+static int run_stream(pgcdc_worker *w, const pgcdc_tool_options *o)
 {
     int r = pgcdc_worker_start(w);
 
     if (r == PGCDC_OK) {
         /* A snapshot's progress on a terminal (its lines stay blank without one). */
         pgcdc_tool_progress *p = pgcdc_tool_progress_start(w);
+        pgcdc_tool_status *st = watch(&w, NULL, 1, o);
 
         r = pgcdc_worker_run(w);
+        pgcdc_tool_status_stop(st);
         pgcdc_tool_progress_stop(p);
     }
     return r == PGCDC_OK ? 0 : fail_with(w, r, NULL);
@@ -152,7 +166,7 @@ static int run_one(pgcdc_worker *w, const pgcdc_tool_options *o)
     if (o->create_slot && !o->start)
         return create_slot(w, o);
     r = o->create_slot ? create_slot(w, o) : 0;
-    return r == 0 ? run_stream(w) : r;
+    return r == 0 ? run_stream(w, o) : r;
 }
 
 typedef struct pipeline {
@@ -175,8 +189,10 @@ static void *run_pipeline(void *arg)
     if (p->rc == PGCDC_OK)
         p->rc = pgcdc_worker_run(p->w);
     if (p->rc != PGCDC_OK && p->rc != PGCDC_ERR_STOPPED) {
-        fprintf(stderr, "pgcdc[%s]: error: %s (stopping the other pipelines)\n", p->o.slot,
-                pgcdc_worker_errmsg(p->w));
+        char msg[1100];
+
+        snprintf(msg, sizeof(msg), "%s (stopping the other pipelines)", pgcdc_worker_errmsg(p->w));
+        pgcdc_tool_log(PGCDC_LOG_ERROR, p->o.slot, msg);
         for (int i = 0; i < npipes; i++)
             pgcdc_worker_stop(pipes[i].w);
     }
@@ -186,7 +202,16 @@ static void *run_pipeline(void *arg)
 /* Several pipelines at once; the exit code of the first that failed. */
 static int run_pipelines(void)
 {
+    pgcdc_worker *w[MAX_PIPELINES];
+    char *tags[MAX_PIPELINES];
+    pgcdc_tool_status *st;
     int r = 0;
+
+    for (int i = 0; i < npipes; i++) {
+        w[i] = pipes[i].w;
+        tags[i] = pipes[i].o.slot;
+    }
+    st = watch(w, tags, npipes, &pipes[0].o);
 
     for (int i = 0; i < npipes; i++) {
         if (pthread_create(&pipes[i].thread, NULL, run_pipeline, &pipes[i]) != 0) {
@@ -203,9 +228,14 @@ static int run_pipelines(void)
         if (!pipes[i].started)
             continue;
         pthread_join(pipes[i].thread, NULL);
+        if (i == npipes - 1) {
+            pgcdc_tool_status_stop(st);
+            st = NULL;
+        }
         if (r == 0 && pipes[i].rc != PGCDC_OK && pipes[i].rc != PGCDC_ERR_STOPPED)
             r = exit_code(pipes[i].rc);
     }
+    pgcdc_tool_status_stop(st);
     for (int i = 0; r == 0 && i < npipes; i++)
         if (pipes[i].rc == PGCDC_ERR_STOPPED)
             r = fail_with(pipes[i].w, pipes[i].rc, pipes[i].o.slot);
@@ -249,10 +279,10 @@ static int build(const pgcdc_tool_args *a, const pgcdc_tool_config_file *f)
         if (p->o.verbosity < 0)
             pgcdc_config_set_log_level(cfg, PGCDC_LOG_ERROR);
         else if (!p->o.log_level_set || p->o.verbosity > 0)
-            pgcdc_config_set_log_level(cfg, p->o.verbosity >= 2   ? PGCDC_LOG_DEBUG
-                                            : p->o.verbosity == 1 ? PGCDC_LOG_INFO
-                                                                  : PGCDC_LOG_WARNING);
-        pgcdc_config_set_log_cb(cfg, log_line, several ? p->o.slot : NULL);
+            pgcdc_config_set_log_level(cfg, p->o.verbosity >= 1 ? PGCDC_LOG_DEBUG : PGCDC_LOG_INFO);
+        pgcdc_config_set_log_cb(cfg, pgcdc_tool_log_hook, several ? p->o.slot : NULL);
+        if (i == 0)
+            pgcdc_tool_log_set_format(p->o.log_json ? PGCDC_TOOL_LOG_JSON : PGCDC_TOOL_LOG_TEXT);
         p->w = pgcdc_worker_new(cfg);
         pgcdc_config_free(cfg);
         if (p->w == NULL) {

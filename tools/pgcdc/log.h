@@ -1,0 +1,29 @@
+/*
+ * The command line's log lines on stderr: a UTC timestamp, the level and
+ * the message, as text or as one JSON object per line (--log-format), and
+ * the live status line on a terminal, which a log line first clears.
+ * Every function is safe from any thread.
+ */
+#ifndef PGCDC_TOOL_LOG_H
+#define PGCDC_TOOL_LOG_H
+
+#include "pgcdc.h"
+
+typedef enum pgcdc_tool_log_format {
+    PGCDC_TOOL_LOG_TEXT = 0,
+    PGCDC_TOOL_LOG_JSON
+} pgcdc_tool_log_format;
+
+void pgcdc_tool_log_set_format(pgcdc_tool_log_format f);
+pgcdc_tool_log_format pgcdc_tool_log_get_format(void);
+/* One line; tag (a pipeline's slot when there are several) may be NULL. */
+void pgcdc_tool_log(pgcdc_log_level level, const char *tag, const char *msg);
+/* The library's log hook: opaque is the tag. */
+void pgcdc_tool_log_hook(pgcdc_worker *w, pgcdc_log_level level, const char *msg, void *opaque);
+/* Draws the status line (a terminal's last line), or clears it with NULL. */
+void pgcdc_tool_log_status(const char *line);
+/* One line as the format writes it into buf (for tests); time in Unix microseconds. */
+void pgcdc_tool_log_format_line(char *buf, size_t size, pgcdc_tool_log_format f, int64_t time_us,
+                                pgcdc_log_level level, const char *tag, const char *msg);
+
+#endif /* PGCDC_TOOL_LOG_H */
