@@ -604,7 +604,9 @@ typedef struct pgcdc_stats {
     /* Heartbeats written (heartbeat.interval), and the WAL position of the last one (0: none). */
     uint64_t heartbeats;
     uint64_t heartbeat_lsn;
-    uint64_t reserved[9]; /* zero */
+    /* The sum of the confirm latencies counted (microseconds), for a mean or a summary. */
+    uint64_t confirm_latency_sum_us;
+    uint64_t reserved[8]; /* zero */
 } pgcdc_stats;
 
 /* A slot's wal_status (pg_replication_slots, PostgreSQL 13 and later). */
@@ -619,6 +621,25 @@ typedef enum pgcdc_wal_status {
 
 /* Fills st; safe from any thread (each counter is read atomically).  PGCDC_OK. */
 int pgcdc_worker_stats(const pgcdc_worker *w, pgcdc_stats *st);
+
+/* Events handed out for one table, by operation (snapshot rows are READ). */
+typedef struct pgcdc_table_stats {
+    char schema[128];
+    char table[128];
+    uint64_t inserts;
+    uint64_t updates;
+    uint64_t deletes;
+    uint64_t truncates;
+    uint64_t reads;
+    uint64_t reserved[3]; /* zero */
+} pgcdc_table_stats;
+/*
+ * The i-th table (from 0, in the order of their first event) that the
+ * worker handed out events of since it was made: PGCDC_OK, or
+ * PGCDC_ERR_RANGE past the last.  Tables are never dropped from the list
+ * (counters only grow); safe from any thread.
+ */
+int pgcdc_worker_table_stats(const pgcdc_worker *w, int i, pgcdc_table_stats *out);
 
 /* One table of the snapshot under way, for a progress display. */
 typedef struct pgcdc_snapshot_table {
@@ -644,6 +665,31 @@ int pgcdc_worker_snapshot_table(const pgcdc_worker *w, int i, pgcdc_snapshot_tab
  * Needs no start; the role needs EXECUTE on pg_logical_emit_message.
  */
 int pgcdc_worker_request_snapshot(pgcdc_worker *w, const char *tables, const char *where);
+
+/* The slot and the publication as the server has them (pgcdc status), without streaming. */
+typedef struct pgcdc_slot_status {
+    int slot_exists;        /* 0: there is no such slot (yet) */
+    int active;             /* a process streams from it */
+    int active_pid;         /* that process (0: none) */
+    char database[64];      /* the slot's database */
+    char plugin[64];        /* its output plugin ("pgoutput") */
+    uint64_t restart_lsn;   /* the WAL the server keeps for it starts here */
+    uint64_t confirmed_lsn; /* confirmed_flush_lsn: where the next stream begins */
+    uint64_t retained_wal;  /* bytes: the server's WAL position minus restart_lsn */
+    int64_t safe_wal_size;  /* bytes before max_slot_wal_keep_size; -1: no limit or unknown */
+    int32_t wal_status;     /* a pgcdc_wal_status */
+    int publication_exists;
+    int ntables;       /* tables of the publication */
+    char tables[2048]; /* "schema.table, ..." (cut short with "..." past the buffer) */
+} pgcdc_slot_status;
+
+/*
+ * Reads the worker's slot and publication on a normal connection, without
+ * streaming and without creating or changing anything.  PGCDC_OK (a
+ * missing slot or publication is said in out), or a connection or SQL
+ * error with the message set.
+ */
+int pgcdc_worker_slot_status(pgcdc_worker *w, pgcdc_slot_status *out);
 
 /* Name of the database the worker streams from (known after prepare/start), or NULL. */
 const char *pgcdc_worker_database(const pgcdc_worker *w);

@@ -75,9 +75,15 @@ int pgcdc_worker_stats(const pgcdc_worker *w, pgcdc_stats *st)
     st->confirm_latency_p99_us = pgcdc__hist_quantile(&lat, 0.99);
     st->confirm_latency_max_us = lat.max;
     st->confirmed_transactions = lat.count;
+    st->confirm_latency_sum_us = lat.sum;
     pgcdc__snapshot_stats(w, st);
     pgcdc__monitor_stats(w, st);
     return PGCDC_OK;
+}
+
+int pgcdc_worker_table_stats(const pgcdc_worker *w, int i, pgcdc_table_stats *out)
+{
+    return pgcdc__tabstats_read(&((pgcdc_worker *)w)->tabstats, i, out);
 }
 
 pgcdc_worker *pgcdc_worker_new(const pgcdc_config *cfg)
@@ -90,10 +96,12 @@ pgcdc_worker *pgcdc_worker_new(const pgcdc_config *cfg)
     w = calloc(1, sizeof(*w));
     if (w == NULL)
         return NULL;
+    pgcdc__tabstats_init(&w->tabstats);
     if (pgcdc__stop_init(&w->stop) != 0 || pgcdc__ledger_init(&w->ledger) != PGCDC_OK ||
         pgcdc__config_copy(&w->cfg, cfg) != PGCDC_OK) {
         pgcdc__stop_destroy(&w->stop);
         pgcdc__ledger_destroy(&w->ledger);
+        pgcdc__tabstats_destroy(&w->tabstats);
         free(w);
         return NULL;
     }
@@ -135,6 +143,7 @@ void pgcdc_worker_free(pgcdc_worker *w)
     pgcdc__stop_destroy(&w->stop);
     pgcdc__catalog_clear(&w->cat);
     pgcdc__config_clear(&w->cfg);
+    pgcdc__tabstats_destroy(&w->tabstats);
     free(w);
 }
 
@@ -236,6 +245,23 @@ int pgcdc__describe_relation(pgcdc_worker *w, pgcdc__relation *rel)
     return PGCDC_OK;
 }
 
+/*
+ * Counts a change for its table.  The relation's link to its counters is a
+ * cache the worker owns (the change only lends the relation as const); it is
+ * set once per relation and connection, under the list's mutex.
+ */
+static void count_table(pgcdc_worker *w, const pgcdc_change *c)
+{
+    pgcdc__relation *rel = (pgcdc__relation *)c->rel;
+
+    if (rel == NULL)
+        return;
+    if (rel->stats == NULL)
+        rel->stats = pgcdc__tabstats_get(&w->tabstats, rel->schema, rel->name);
+    if (rel->stats != NULL)
+        pgcdc__tabstat_count(rel->stats, c->op);
+}
+
 int pgcdc__handle(pgcdc_worker *w, const pgcdc__event *ev, const pgcdc_change **out, int pull)
 {
     switch (ev->type) {
@@ -243,6 +269,7 @@ int pgcdc__handle(pgcdc_worker *w, const pgcdc__event *ev, const pgcdc_change **
         return begin_txn(w, ev);
     case PGCDC__EV_CHANGE:
         pgcdc__count(&w->n_changes);
+        count_table(w, ev->change);
         pgcdc__snapshot_change(w, ev->change);
         if (pull)
             *out = ev->change;

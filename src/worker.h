@@ -13,6 +13,7 @@
 #include "base/stop.h"
 #include "config.h"
 #include "core/ledger.h"
+#include "core/tabstats.h"
 #include "core/txn.h"
 #include "pg/catalog.h"
 #include "pg/describe.h"
@@ -65,6 +66,7 @@ struct pgcdc_worker {
     _Atomic uint64_t n_retries;
     _Atomic uint64_t n_dead;
     _Atomic int64_t last_commit_time;
+    pgcdc__tabstats tabstats; /* events per table and operation */
 };
 
 /* A counter only the worker's thread writes: a plain increment that other threads may read. */

@@ -31,6 +31,7 @@ void pgcdc__hist_add(pgcdc__hist *h, uint64_t us)
 {
     h->bucket[bucket_of(us)]++;
     h->count++;
+    h->sum += us;
     if (us > h->max)
         h->max = us;
 }

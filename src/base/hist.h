@@ -13,6 +13,7 @@
 typedef struct pgcdc__hist {
     uint64_t count;
     uint64_t max;
+    uint64_t sum;
     uint32_t bucket[PGCDC__HIST_BUCKETS];
 } pgcdc__hist;
 

@@ -53,6 +53,8 @@ typedef struct pgcdc__relation {
      */
     void *fmt_cache;
     void *fmt_extra; /* a format's own block the same way (format/debezium.c) */
+    /* The worker's counters of its events (core/tabstats.h); NULL until its first change. */
+    struct pgcdc__tabstat *stats;
 } pgcdc__relation;
 
 typedef struct pgcdc__relcache pgcdc__relcache;

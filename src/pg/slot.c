@@ -161,3 +161,84 @@ int pgcdc__slot_drop(pgcdc__ctx *ctx, PGconn *conn, const char *slot)
     pgcdc__log(ctx, PGCDC_LOG_INFO, "dropped replication slot \"%s\"", slot);
     return PGCDC_OK;
 }
+
+static pgcdc_wal_status wal_status(const char *s)
+{
+    if (strcmp(s, "reserved") == 0)
+        return PGCDC_WAL_STATUS_RESERVED;
+    if (strcmp(s, "extended") == 0)
+        return PGCDC_WAL_STATUS_EXTENDED;
+    if (strcmp(s, "unreserved") == 0)
+        return PGCDC_WAL_STATUS_UNRESERVED;
+    if (strcmp(s, "lost") == 0)
+        return PGCDC_WAL_STATUS_LOST;
+    return PGCDC_WAL_STATUS_UNKNOWN;
+}
+
+int pgcdc__slot_status(pgcdc__ctx *ctx, PGconn *conn, const char *slot, const char *publication,
+                       pgcdc_slot_status *out)
+{
+    const char *params[1] = {slot};
+    PGresult *res;
+    size_t used = 0;
+    int cut = 0;
+
+    memset(out, 0, sizeof(*out));
+    out->safe_wal_size = -1;
+    res = pgcdc__query(ctx, conn, "read the replication slot",
+                       "SELECT active, coalesce(active_pid, 0), coalesce(database, ''), plugin, "
+                       "coalesce(restart_lsn::text, ''), coalesce(confirmed_flush_lsn::text, ''), "
+                       "coalesce((CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
+                       "ELSE pg_current_wal_lsn() END - restart_lsn)::bigint, 0), "
+                       "coalesce(safe_wal_size, -1), coalesce(wal_status, '') "
+                       "FROM pg_replication_slots WHERE slot_name = $1",
+                       1, params, NULL);
+    if (res == NULL)
+        return PGCDC_ERR_SQL;
+    if (PQntuples(res) == 1) {
+        out->slot_exists = 1;
+        out->active = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+        out->active_pid = atoi(PQgetvalue(res, 0, 1));
+        snprintf(out->database, sizeof(out->database), "%s", PQgetvalue(res, 0, 2));
+        snprintf(out->plugin, sizeof(out->plugin), "%s", PQgetvalue(res, 0, 3));
+        pgcdc_lsn_parse(PQgetvalue(res, 0, 4), &out->restart_lsn);
+        pgcdc_lsn_parse(PQgetvalue(res, 0, 5), &out->confirmed_lsn);
+        out->retained_wal = strtoull(PQgetvalue(res, 0, 6), NULL, 10);
+        out->safe_wal_size = strtoll(PQgetvalue(res, 0, 7), NULL, 10);
+        out->wal_status = (int32_t)wal_status(PQgetvalue(res, 0, 8));
+    }
+    PQclear(res);
+    if (publication == NULL)
+        return PGCDC_OK;
+    params[0] = publication;
+    res = pgcdc__query(ctx, conn, "read the publication",
+                       "SELECT p.pubname IS NOT NULL, t.schemaname || '.' || t.tablename "
+                       "FROM (SELECT $1::name AS name) n "
+                       "LEFT JOIN pg_publication p ON p.pubname = n.name "
+                       "LEFT JOIN pg_publication_tables t ON t.pubname = n.name "
+                       "ORDER BY 2",
+                       1, params, NULL);
+    if (res == NULL)
+        return PGCDC_ERR_SQL;
+    for (int i = 0; i < PQntuples(res); i++) {
+        size_t room = sizeof(out->tables) - used;
+        int n;
+
+        out->publication_exists = strcmp(PQgetvalue(res, i, 0), "t") == 0;
+        if (PQgetisnull(res, i, 1))
+            continue;
+        out->ntables++;
+        if (cut)
+            continue;
+        n = snprintf(out->tables + used, room, "%s%s", used > 0 ? ", " : "", PQgetvalue(res, i, 1));
+        if (n < 0 || (size_t)n + 4 > room) {
+            /* No room for this one and "...": cut the list where it was. */
+            snprintf(out->tables + used, room, "%s", used > 0 ? ", ..." : "...");
+            cut = 1;
+        } else {
+            used += (size_t)n;
+        }
+    }
+    PQclear(res);
+    return PGCDC_OK;
+}

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "base/log.h"
+#include "pgcdc.h"
 
 typedef struct pgcdc__slot_info {
     uint64_t confirmed_lsn; /* confirmed_flush_lsn; 0 when the server has none */
@@ -33,5 +34,12 @@ int pgcdc__slot_create(pgcdc__ctx *ctx, PGconn *conn, const char *slot, uint64_t
 int pgcdc__slot_busy(pgcdc__ctx *ctx, const char *slot, int pid);
 /* Drops the slot: SLOT_MISSING when it does not exist, SLOT_BUSY when it is held. */
 int pgcdc__slot_drop(pgcdc__ctx *ctx, PGconn *conn, const char *slot);
+
+/*
+ * The slot's row and the publication's tables (pgcdc_worker_slot_status)
+ * on a normal connection.  PGCDC_OK or PGCDC_ERR_SQL.
+ */
+int pgcdc__slot_status(pgcdc__ctx *ctx, PGconn *conn, const char *slot, const char *publication,
+                       pgcdc_slot_status *out);
 
 #endif /* PGCDC_PG_SLOT_H */

@@ -223,7 +223,6 @@ static void test_request_snapshot(void **state)
         "-o", file, "--snapshot",       "never", NULL};
     int fd = mkstemp(file);
     json_t *lines;
-    char *v = NULL;
     pid_t pid;
 
     (void)state;
@@ -236,16 +235,7 @@ static void test_request_snapshot(void **state)
         0);
     tt_assert_stderr_one_line("no table to snapshot");
     pid = tt_spawn(args, "/dev/null");
-    for (int i = 0; i < 3000; i++) {
-        free(v);
-        v = tl_sql_value(db, "SELECT count(*) FROM pg_replication_slots "
-                             "WHERE slot_name = 's_cli_req' AND active");
-        if (strcmp(v, "1") == 0)
-            break;
-        nap_10ms();
-    }
-    assert_string_equal(v, "1");
-    free(v);
+    tl_wait_slots_active(db, "'s_cli_req'", 1);
     assert_int_equal(
         tt_wait(tt_spawn((const char *[]){tool, "-d", "dbname=t_cli_req", "--request-snapshot",
                                           "public.q", "--where", "id > 40", NULL},

@@ -3,10 +3,13 @@
  * and flags overriding the file; --check finding bad settings with their
  * line and column; several pipelines in one process, each with its own
  * slot, tables and output; log lines with their time and level, as text
- * or JSON, and a summary every interval.
+ * or JSON, and a summary every interval; pgcdc status; systemd's
+ * notifications.
  */
 #include <signal.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -169,7 +172,6 @@ static void test_pipelines(void **state)
     char text[1024];
     int ids[16];
     pid_t pid;
-    char *v = NULL;
 
     (void)state;
     close(mkstemp(cfg));
@@ -194,16 +196,7 @@ static void test_pipelines(void **state)
     assert_int_equal(tt_run((const char *[]){tool, "--config", cfg, "-S", "x", NULL}), 2);
     tt_assert_stderr_one_line("--slot names one pipeline, and the file has 2");
     pid = tt_spawn((const char *[]){tool, "--config", cfg, NULL}, "/dev/null");
-    for (int i = 0; i < 3000; i++) {
-        free(v);
-        v = tl_sql_value(db, "SELECT count(*) FROM pg_replication_slots "
-                             "WHERE slot_name IN ('s_yml_a', 's_yml_b') AND active");
-        if (strcmp(v, "2") == 0)
-            break;
-        nap_10ms();
-    }
-    assert_string_equal(v, "2");
-    free(v);
+    tl_wait_slots_active(db, "'s_yml_a', 's_yml_b'", 2);
     tl_sql(db, "INSERT INTO a VALUES (1, 'x'), (2, 'y'); INSERT INTO b VALUES (7, 'z')");
     for (int i = 0; i < 3000 && (tl_count_lines(out_a) < 2 || tl_count_lines(out_b) < 1); i++)
         nap_10ms();
@@ -281,13 +274,119 @@ static void test_log_lines(void **state)
     assert_true(summaries >= 1);
 }
 
+/* pgcdc status: the slot and the publication, without streaming. */
+static void test_status(void **state)
+{
+    const char *db = tl_fresh_db("t_cfg_st");
+    const char *base[] = {tool, "-d", "dbname=t_cfg_st", "-S", "s_yml_st", "-P", "p_yml_st",
+                          "-t", "st", "status",          NULL};
+    const char *make[] = {tool, "-d", "dbname=t_cfg_st", "-S", "s_yml_st", "-P", "p_yml_st",
+                          "-t", "st", "--create-slot",   NULL};
+    const char *stream[] = {tool, "-d", "dbname=t_cfg_st", "-S", "s_yml_st", "-P", "p_yml_st", "-t",
+                            "st", "-o", "/dev/null",       NULL};
+    char want[64];
+    char *out;
+    char *v = NULL;
+    pid_t pid;
+
+    (void)state;
+    tl_sql(db, "CREATE TABLE st (id int PRIMARY KEY)");
+    /* Nothing made yet: said, exit 3, and nothing created by asking. */
+    assert_int_equal(tt_run(base), 3);
+    out = tt_slurp(outpath);
+    assert_string_equal(out, "s_yml_st\n  slot: missing (created at the first start)\n"
+                             "  publication: missing (created at the first start)\n");
+    free(out);
+    v = tl_sql_value(db, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 's_yml_st'");
+    assert_string_equal(v, "0");
+    free(v);
+    assert_int_equal(tt_run(make), 0);
+    assert_int_equal(tt_run(base), 0);
+    out = tt_slurp(outpath);
+    assert_non_null(strstr(out, "  slot: inactive, database t_cfg_st, plugin pgoutput\n"));
+    assert_non_null(strstr(out, "wal_status reserved"));
+    assert_non_null(strstr(out, "  publication: 1 table: public.st\n"));
+    free(out);
+    /* While a pgcdc streams from it: active, and its pid. */
+    pid = tt_spawn(stream, "/dev/null");
+    tl_wait_slots_active(db, "'s_yml_st'", 1);
+    assert_int_equal(tt_run(base), 0);
+    out = tt_slurp(outpath);
+    snprintf(want, sizeof(want), "  slot: active, pid ");
+    assert_non_null(strstr(out, want));
+    free(out);
+    kill(pid, SIGTERM);
+    assert_int_equal(tt_wait(pid), 0);
+}
+
+/* Run by systemd (Type=notify, WatchdogSec): READY=1 once streaming, the watchdog fed, STOPPING=1.
+ */
+static void test_systemd_notify(void **state)
+{
+    const char *db = tl_fresh_db("t_cfg_sd");
+    const char *args[] = {tool, "-d", "dbname=t_cfg_sd", "-S", "s_yml_sd", "-P", "p_yml_sd", "-t",
+                          "sd", "-o", "/dev/null",       NULL};
+    char sock[] = "/tmp/pgcdc-notify-XXXXXX";
+    struct sockaddr_un addr;
+    struct timeval tv = {0, 200000};
+    int ready = 0, watchdog = 0, status = 0, stopping = 0;
+    int fd;
+    pid_t pid;
+
+    (void)state;
+    tl_sql(db, "CREATE TABLE sd (id int PRIMARY KEY)");
+    close(mkstemp(sock));
+    unlink(sock);
+    fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    assert_true(fd >= 0);
+    memset(&addr, 0, sizeof(addr));
+    addr.sun_family = AF_UNIX;
+    snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", sock);
+    assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+    setenv("NOTIFY_SOCKET", sock, 1);
+    setenv("WATCHDOG_USEC", "1000000", 1);
+    pid = tt_spawn(args, "/dev/null");
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("WATCHDOG_USEC");
+    for (int i = 0; i < 300 && !(ready && watchdog >= 2 && status); i++) {
+        char msg[512];
+        ssize_t n = recv(fd, msg, sizeof(msg) - 1, 0);
+
+        if (n <= 0)
+            continue;
+        msg[n] = '\0';
+        ready += strcmp(msg, "READY=1") == 0;
+        watchdog += strcmp(msg, "WATCHDOG=1") == 0;
+        status += strncmp(msg, "STATUS=streaming ", 17) == 0;
+        /* Ready only once, and before anything says streaming. */
+        assert_true(ready <= 1);
+    }
+    assert_int_equal(ready, 1);
+    assert_true(watchdog >= 2);
+    assert_true(status >= 1);
+    kill(pid, SIGTERM);
+    assert_int_equal(tt_wait(pid), 0);
+    for (int i = 0; i < 20 && !stopping; i++) {
+        char msg[512];
+        ssize_t n = recv(fd, msg, sizeof(msg) - 1, 0);
+
+        if (n > 0) {
+            msg[n] = '\0';
+            stopping += strcmp(msg, "STOPPING=1") == 0;
+        }
+    }
+    assert_int_equal(stopping, 1);
+    close(fd);
+    unlink(sock);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_file_and_flags),
-        cmocka_unit_test(test_check_reports_positions),
-        cmocka_unit_test(test_pipelines),
-        cmocka_unit_test(test_log_lines),
+        cmocka_unit_test(test_file_and_flags), cmocka_unit_test(test_check_reports_positions),
+        cmocka_unit_test(test_pipelines),      cmocka_unit_test(test_log_lines),
+        cmocka_unit_test(test_status),         cmocka_unit_test(test_systemd_notify),
     };
     int r;
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "testlib.h"
 
@@ -392,6 +393,26 @@ void tl_server_stop(const char *name)
     snprintf(cmd, sizeof(cmd), "%s/scripts/pg-test-server stop %s/pgtest-%s",
              getenv("PGCDC_SOURCE_DIR"), getenv("PGCDC_BINARY_DIR"), name);
     assert_int_equal(system(cmd), 0);
+}
+
+void tl_wait_slots_active(const char *conninfo, const char *slots, int n)
+{
+    struct timespec ts = {0, 10000000};
+    char *v = NULL;
+
+    for (int i = 0; i < 3000; i++) {
+        free(v);
+        v = tl_sql_value(conninfo,
+                         "SELECT count(*) FROM pg_replication_slots "
+                         "WHERE slot_name IN (%s) AND active",
+                         slots);
+        if (atoi(v) == n)
+            break;
+        nanosleep(&ts, NULL);
+    }
+    if (atoi(v) != n)
+        fail_msg("%s of the slots %s are active, not %d", v, slots, n);
+    free(v);
 }
 
 long tl_count_lines(const char *path)

@@ -85,6 +85,12 @@ void tl_server_stop(const char *name);
 /* Newlines in a file (0 if it cannot be read). */
 long tl_count_lines(const char *path);
 
+/*
+ * Waits up to 30 s until n of the slots (a list of SQL literals, "'a', 'b'")
+ * are active, that is streamed from; fails the test if they are not.
+ */
+void tl_wait_slots_active(const char *conninfo, const char *slots, int n);
+
 #define tl_assert_str(a, b) assert_string_equal((a), (b))
 
 /*

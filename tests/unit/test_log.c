@@ -50,8 +50,8 @@ static void test_json(void **state)
     json_decref(o);
     pgcdc_tool_log_format_line(buf, sizeof(buf), PGCDC_TOOL_LOG_JSON, T0, PGCDC_LOG_DEBUG, NULL,
                                "d");
-    assert_string_equal(buf,
-                        "{\"time\":\"2026-12-03T10:55:01.123Z\",\"level\":\"debug\",\"msg\":\"d\"}");
+    assert_string_equal(
+        buf, "{\"time\":\"2026-12-03T10:55:01.123Z\",\"level\":\"debug\",\"msg\":\"d\"}");
 }
 
 static void test_status(void **state)
@@ -70,7 +70,8 @@ static void test_status(void **state)
     /* Everything received is confirmed: no lag, however old the last change. */
     assert_true(pgcdc_tool_status_lag(&st, T0) == 0);
     pgcdc_tool_status_line(buf, sizeof(buf), &st, 12.5, T0);
-    assert_string_equal(buf, "streaming  12.5 events/s  lag 0.0 s  confirmed 0/1A2B3C8  1500 events");
+    assert_string_equal(buf,
+                        "streaming  12.5 events/s  lag 0.0 s  confirmed 0/1A2B3C8  1500 events");
     /* Behind: the age of the last change handed out. */
     st.received_lsn = 0x1A2B3C8 + 4096;
     assert_true(pgcdc_tool_status_lag(&st, T0) == 5.0);

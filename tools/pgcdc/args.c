@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "admin.h"
 #include "args.h"
 #include "help.h"
 #include "scrub.h"
@@ -33,7 +34,8 @@ enum {
     OPT_CONFIG,
     OPT_CHECK,
     OPT_LOG_FORMAT,
-    OPT_SUMMARY_INTERVAL
+    OPT_SUMMARY_INTERVAL,
+    OPT_METRICS_ADDR
 };
 
 static const struct option longopts[] = {
@@ -64,6 +66,7 @@ static const struct option longopts[] = {
     {"check", no_argument, NULL, OPT_CHECK},
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
     {"summary-interval", required_argument, NULL, OPT_SUMMARY_INTERVAL},
+    {"metrics-addr", required_argument, NULL, OPT_METRICS_ADDR},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"version", no_argument, NULL, 'V'},
@@ -157,6 +160,11 @@ int pgcdc_tool_args_read(int argc, char **argv, pgcdc_tool_args *a)
                 pgcdc_tool_scrub_secret(optarg);
             break;
         }
+    }
+    /* The one command word: status. */
+    if (optind < argc && strcmp(argv[optind], "status") == 0) {
+        a->status = 1;
+        optind++;
     }
     if (optind < argc)
         return pgcdc_tool_usage_error("unexpected argument \"%s\"", argv[optind]);
@@ -399,6 +407,14 @@ static int apply(pgcdc_config *cfg, pgcdc_tool_options *o, int opt, const char *
             return pgcdc_tool_usage_error(
                 "invalid summary interval \"%s\" (use 0 to 86400 seconds; 0: none)", val);
         return 0;
+    case OPT_METRICS_ADDR: {
+        char err[512];
+
+        if (pgcdc_tool_admin_check_addr(val, err, sizeof(err)) != 0)
+            return pgcdc_tool_usage_error("%s", err);
+        o->metrics_addr = val;
+        return 0;
+    }
     case 'v':
         o->verbosity++;
         return 0;
@@ -459,6 +475,10 @@ static int apply_setting(pgcdc_config *cfg, pgcdc_tool_options *o, const pgcdc_t
         snprintf(err, sizeof(err),
                  "invalid value \"%s\" for summary_interval (use 0 to 86400 seconds; 0: none)",
                  st->value);
+    } else if (pgcdc_tool_key_is(key, "metrics_addr")) {
+        r = pgcdc_tool_admin_check_addr(st->value, err, sizeof(err)) != 0 ? PGCDC_ERR_INVALID
+                                                                          : PGCDC_OK;
+        o->metrics_addr = st->value;
     } else if (pgcdc_tool_key_is(key, "no_create")) {
         int b = boolean(st->value);
 

@@ -30,6 +30,7 @@ typedef struct pgcdc_tool_args {
     int n;
     const char *config; /* --config FILE */
     int check;          /* --check */
+    int status;         /* the command word status */
     int tables;         /* -t given: the file's tables are not used */
     int sinks;          /* -o, --sink or -X sink= given: nor are its sinks */
 } pgcdc_tool_args;
@@ -48,11 +49,12 @@ typedef struct pgcdc_tool_options {
     int have_slot;
     int have_publication;
     int endpos;
-    int log_json;        /* --log-format json */
-    int summary_s;       /* --summary-interval (default 60; 0: none) */
-    const char *request; /* --request-snapshot: the tables */
-    const char *where;   /* --where */
-    char slot[64];       /* for a pipeline's log lines */
+    int log_json;             /* --log-format json */
+    int summary_s;            /* --summary-interval (default 60; 0: none) */
+    const char *metrics_addr; /* --metrics-addr HOST:PORT (NULL: no admin server) */
+    const char *request;      /* --request-snapshot: the tables */
+    const char *where;        /* --where */
+    char slot[64];            /* for a pipeline's log lines */
 } pgcdc_tool_options;
 
 /*

@@ -74,8 +74,9 @@ void pgcdc_tool_log_format_line(char *buf, size_t size, pgcdc_tool_log_format f,
         json_escape(m, sizeof(m), msg);
         json_escape(t, sizeof(t), tag != NULL ? tag : "");
         if (tag != NULL)
-            snprintf(buf, size, "{\"time\":\"%s\",\"level\":\"%s\",\"pipeline\":\"%s\",\"msg\":\"%s\"}",
-                     when, name, t, m);
+            snprintf(buf, size,
+                     "{\"time\":\"%s\",\"level\":\"%s\",\"pipeline\":\"%s\",\"msg\":\"%s\"}", when,
+                     name, t, m);
         else
             snprintf(buf, size, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":\"%s\"}", when, name, m);
         return;

@@ -11,12 +11,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "args.h"
 #include "config_file.h"
 #include "log.h"
 #include "pgcdc.h"
 #include "progress.h"
 #include "status.h"
+#include "status_cmd.h"
 
 #define MAX_PIPELINES 64
 
@@ -146,6 +148,13 @@ static int create_slot(pgcdc_worker *w, const pgcdc_tool_options *o)
         return EXIT_RUNTIME;
     }
     return 0;
+}
+
+/* The configuration streams (rather than asking, dropping or only creating). */
+static int streams(const pgcdc_tool_options *o)
+{
+    return o->request == NULL && !o->drop_slot && !o->drop_publication &&
+           (!o->create_slot || o->start);
 }
 
 /* What one pipeline's configuration asks for. */
@@ -311,18 +320,36 @@ int main(int argc, char **argv)
         r = pgcdc_tool_args_for_pipelines(&a, file.npipelines);
     if (r == 0)
         r = build(&a, &file);
-    if (r == 0 && a.check) {
+    if (r == 0 && a.status) {
+        pgcdc_worker *w[MAX_PIPELINES];
+        char *slots[MAX_PIPELINES];
+
+        for (int i = 0; i < npipes; i++) {
+            w[i] = pipes[i].w;
+            slots[i] = pipes[i].o.slot;
+        }
+        r = pgcdc_tool_status_cmd(stdout, w, slots, npipes);
+    } else if (r == 0 && a.check) {
         printf("%s: ok (%d pipeline%s:", a.config, npipes, npipes == 1 ? "" : "s");
         for (int i = 0; i < npipes; i++)
             printf(" %s", pipes[i].o.slot[0] != '\0' ? pipes[i].o.slot : "-");
         printf(")\n");
     } else if (r == 0) {
         pgcdc_worker *w[MAX_PIPELINES];
+        char *tags[MAX_PIPELINES];
+        pgcdc_tool_admin *adm;
 
-        for (int i = 0; i < npipes; i++)
+        for (int i = 0; i < npipes; i++) {
             w[i] = pipes[i].w;
+            tags[i] = pipes[i].o.slot;
+        }
         catch_signals(w, npipes);
-        r = npipes == 1 ? run_one(pipes[0].w, &pipes[0].o) : run_pipelines();
+        /* The admin server from before the start (a busy address fails at once) to the end. */
+        adm = pgcdc_tool_admin_start(streams(&pipes[0].o) ? pipes[0].o.metrics_addr : NULL, w, tags,
+                                     npipes, pipes[0].o.verbosity < 0, &r);
+        if (r == 0)
+            r = npipes == 1 ? run_one(pipes[0].w, &pipes[0].o) : run_pipelines();
+        pgcdc_tool_admin_stop(adm);
         nsignal_workers = 0;
     }
     for (int i = 0; pipes != NULL && i < npipes; i++)

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "notify.h"
 #include "status.h"
 
 #define TICK_MS 500
@@ -19,6 +20,7 @@ struct pgcdc_tool_status {
     int n;
     int line;
     int summary_s;
+    int notify;
     pthread_t thread;
     atomic_int stop;
 };
@@ -62,7 +64,8 @@ void pgcdc_tool_status_summary(char *buf, size_t size, const pgcdc_stats *st, ui
                                double period_s, int64_t now_us)
 {
     char lsn[32];
-    uint64_t behind = st->received_lsn > st->confirmed_lsn ? st->received_lsn - st->confirmed_lsn : 0;
+    uint64_t behind =
+        st->received_lsn > st->confirmed_lsn ? st->received_lsn - st->confirmed_lsn : 0;
 
     pgcdc_lsn_format(st->confirmed_lsn, lsn, sizeof(lsn));
     snprintf(buf, size,
@@ -77,11 +80,14 @@ void pgcdc_tool_status_summary(char *buf, size_t size, const pgcdc_stats *st, ui
 static void *run(void *arg)
 {
     pgcdc_tool_status *s = arg;
-    uint64_t *last = calloc((size_t)s->n, sizeof(*last));   /* events at the last tick */
+    uint64_t *last = calloc((size_t)s->n, sizeof(*last));     /* events at the last tick */
     uint64_t *period = calloc((size_t)s->n, sizeof(*period)); /* at the last summary */
     double rate = 0;
     int64_t summary_at = wall_us();
     int64_t tick_at = summary_at;
+    int64_t watchdog_at = 0;
+    int64_t told_at = 0;
+    int ready = 0;
 
     if (last == NULL || period == NULL) {
         free(last);
@@ -101,6 +107,8 @@ static void *run(void *arg)
         int64_t now;
         int snapshot = 0;
         int streaming = 0;
+        int all_streaming = 1;
+        int alive = 1;
 
         nanosleep(&nap, NULL);
         now = wall_us();
@@ -113,6 +121,8 @@ static void *run(void *arg)
             last[i] = st.changes;
             snapshot |= st.snapshot_tables > st.snapshot_tables_done;
             streaming |= st.state == PGCDC_STATE_STREAMING;
+            all_streaming &= st.state == PGCDC_STATE_STREAMING;
+            alive &= st.state != PGCDC_STATE_FAILED && st.state != PGCDC_STATE_STOPPED;
             if (s->summary_s > 0 && now - summary_at >= (int64_t)s->summary_s * 1000000 &&
                 st.state == PGCDC_STATE_STREAMING) {
                 char text[512];
@@ -138,6 +148,26 @@ static void *run(void *arg)
         /* A smoothed rate: half the last tick, half before. */
         rate = rate / 2 + (double)events / ((double)(now - tick_at) / 1e6) / 2;
         tick_at = now;
+        if (s->notify) {
+            char text[300];
+            uint64_t wd = pgcdc_tool_notify_watchdog_us();
+
+            /* Ready once every pipeline streams; the watchdog fed while none failed. */
+            if (all_streaming && !ready) {
+                ready = 1;
+                pgcdc_tool_notify("READY=1");
+            }
+            if (wd > 0 && alive && now - watchdog_at >= (int64_t)wd / 2) {
+                watchdog_at = now;
+                pgcdc_tool_notify("WATCHDOG=1");
+            }
+            if (now - told_at >= 5000000) {
+                told_at = now;
+                snprintf(text, sizeof(text), "STATUS=");
+                pgcdc_tool_status_line(text + 7, sizeof(text) - 7, &sum, rate, now);
+                pgcdc_tool_notify(text);
+            }
+        }
         if (s->line && streaming && !snapshot) {
             char text[256];
 
@@ -156,8 +186,9 @@ pgcdc_tool_status *pgcdc_tool_status_start(pgcdc_worker *const *w, char *const *
                                            int line, int summary_s)
 {
     pgcdc_tool_status *s;
+    int notify = pgcdc_tool_notify_init();
 
-    if ((!line && summary_s <= 0) || n <= 0)
+    if ((!line && summary_s <= 0 && !notify) || n <= 0)
         return NULL;
     s = calloc(1, sizeof(*s));
     if (s == NULL)
@@ -172,6 +203,7 @@ pgcdc_tool_status *pgcdc_tool_status_start(pgcdc_worker *const *w, char *const *
     s->n = n;
     s->line = line;
     s->summary_s = summary_s;
+    s->notify = notify;
     if (pthread_create(&s->thread, NULL, run, s) != 0) {
         free(s->w);
         free(s);
@@ -186,6 +218,8 @@ void pgcdc_tool_status_stop(pgcdc_tool_status *s)
         return;
     atomic_store(&s->stop, 1);
     pthread_join(s->thread, NULL);
+    if (s->notify)
+        pgcdc_tool_notify("STOPPING=1");
     if (s->line)
         pgcdc_tool_log_status(NULL);
     free(s->w);

@@ -1,8 +1,9 @@
 /*
  * How the pipelines are doing, while they stream: a live status line on a
  * terminal (state, rate, lag, confirmed position; hidden while a snapshot's
- * progress display is up) and a summary log line per pipeline every
- * interval (events, rate, lag, confirmed position), nothing per event.
+ * progress display is up), a summary log line per pipeline every
+ * interval (events, rate, lag, confirmed position), nothing per event, and
+ * systemd's notifications when it runs pgcdc (notify.h).
  */
 #ifndef PGCDC_TOOL_STATUS_H
 #define PGCDC_TOOL_STATUS_H
