@@ -19,7 +19,6 @@
 int pgcdc_tool_status_cmd(FILE *out, pgcdc_worker *const *w, char *const *slots, int n);
 
 /* One pipeline's lines into buf (for tests). */
-void pgcdc_tool_status_text(char *buf, size_t size, const char *slot,
-                            const pgcdc_slot_status *st);
+void pgcdc_tool_status_text(char *buf, size_t size, const char *slot, const pgcdc_slot_status *st);
 
 #endif /* PGCDC_TOOL_STATUS_CMD_H */
