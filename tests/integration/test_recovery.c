@@ -120,6 +120,8 @@ static void test_kill_and_restart(void **state)
             kill(pid, SIGKILL);
         }
         assert_int_equal(waitpid(pid, &status, 0), pid);
+        /* The kill may cut a line the FILE's buffer was writing out. */
+        tl_trim_torn(path);
         if (round == 3)
             assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }

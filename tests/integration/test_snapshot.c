@@ -236,24 +236,6 @@ static void run_to_the_end(tl_runner *r, const char *db, const char *state)
     pgcdc_worker_free(r->w);
 }
 
-/* A line the kill cut in half is dropped, as pgcdc's file sink drops one (it was not confirmed). */
-static void trim_torn(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    long keep = 0;
-    long at = 0;
-    int ch;
-
-    assert_non_null(f);
-    while ((ch = fgetc(f)) != EOF) {
-        at++;
-        if (ch == '\n')
-            keep = at;
-    }
-    fclose(f);
-    assert_int_equal(truncate(path, keep), 0);
-}
-
 static void temp_paths(char *out, char *state)
 {
     int fd = mkstemp(out);
@@ -336,7 +318,7 @@ static void test_incremental_killed_and_resumed(void **unused)
         sleep_ms(10);
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
-    trim_torn(out);
+    tl_trim_torn(out);
     had_state = access(state, F_OK) == 0;
     f = fopen(out, "a");
     cfg = snap_config(db, state, f, "incremental", "2");
@@ -387,7 +369,7 @@ static void test_initial_killed_and_resumed(void **unused)
     }
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
-    trim_torn(out);
+    tl_trim_torn(out);
     /* Killed before its end: progress kept, and the slot stays at its consistent point. */
     assert_true(access(state, F_OK) == 0);
     before = tl_count_lines(out);

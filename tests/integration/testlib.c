@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "testlib.h"
 
@@ -413,6 +414,23 @@ void tl_wait_slots_active(const char *conninfo, const char *slots, int n)
     if (atoi(v) != n)
         fail_msg("%s of the slots %s are active, not %d", v, slots, n);
     free(v);
+}
+
+void tl_trim_torn(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    long keep = 0;
+    long at = 0;
+    int ch;
+
+    assert_non_null(f);
+    while ((ch = fgetc(f)) != EOF) {
+        at++;
+        if (ch == '\n')
+            keep = at;
+    }
+    fclose(f);
+    assert_int_equal(truncate(path, keep), 0);
 }
 
 long tl_count_lines(const char *path)

@@ -84,6 +84,12 @@ void tl_server_stop(const char *name);
 
 /* Newlines in a file (0 if it cannot be read). */
 long tl_count_lines(const char *path);
+/*
+ * Drops what follows the file's last newline: a line a kill -9 cut in half
+ * (a FILE's buffer goes out when full, wherever a line stands; such a line
+ * was never confirmed, as pgcdc's file sink drops one).
+ */
+void tl_trim_torn(const char *path);
 
 /*
  * Waits up to 30 s until n of the slots (a list of SQL literals, "'a', 'b'")
