@@ -405,7 +405,8 @@ void tl_wait_slots_active(const char *conninfo, const char *slots, int n)
         free(v);
         v = tl_sql_value(conninfo,
                          "SELECT count(*) FROM pg_replication_slots "
-                         "WHERE slot_name IN (%s) AND active",
+                         "WHERE slot_name IN (%s) AND active "
+                         "AND confirmed_flush_lsn IS NOT NULL",
                          slots);
         if (atoi(v) == n)
             break;

@@ -93,7 +93,9 @@ void tl_trim_torn(const char *path);
 
 /*
  * Waits up to 30 s until n of the slots (a list of SQL literals, "'a', 'b'")
- * are active, that is streamed from; fails the test if they are not.
+ * are active and created (a slot being created shows active before its
+ * consistent point, and a commit before that point is not in it); fails the
+ * test if they are not.
  */
 void tl_wait_slots_active(const char *conninfo, const char *slots, int n);
 
