@@ -428,6 +428,12 @@ int pgcdc_config_set_log_level(pgcdc_config *cfg, pgcdc_log_level level);
 int pgcdc_config_set_handler(pgcdc_config *cfg, const pgcdc_handler *h);
 
 /*
+ * Checks the settings against each other, without connecting: routes
+ * against the listed tables, the dead-letter policy against its file.
+ * PGCDC_OK, or PGCDC_ERR_INVALID with the reason (pgcdc_config_errmsg()).
+ */
+int pgcdc_config_check(pgcdc_config *cfg);
+/*
  * Adds a sink by URI: "-" (stdout) or "file:PATH" (appended to, fsynced
  * before confirming, a torn last line repaired at open).  Every sink gets
  * every event; the slot is confirmed only past what all of them (and the
@@ -437,6 +443,15 @@ int pgcdc_config_add_sink(pgcdc_config *cfg, const char *uri);
 /* Adds a sink of your own (ops and opaque are kept, not copied). */
 int pgcdc_config_add_sink_ops(pgcdc_config *cfg, const pgcdc_sink_ops *ops, const char *uri,
                               void *opaque);
+/*
+ * Routes a table to the sink added last: once given a route, a sink takes
+ * the changes and snapshot rows of its routed tables only (begin and commit
+ * events still reach it).  table: "table" (in any schema), "schema.table"
+ * (quoted parts as in pgcdc_config_add_table()) or "schema.*"; call once
+ * per route.  When tables are listed, each route must name one of them
+ * (pgcdc_config_check(), and the worker's start, refuse it otherwise).
+ */
+int pgcdc_config_route_sink(pgcdc_config *cfg, const char *table);
 /* The format of sink events (default PGCDC_FORMAT_JSON). */
 int pgcdc_config_set_format(pgcdc_config *cfg, pgcdc_format format);
 
@@ -606,7 +621,9 @@ typedef struct pgcdc_stats {
     uint64_t heartbeat_lsn;
     /* The sum of the confirm latencies counted (microseconds), for a mean or a summary. */
     uint64_t confirm_latency_sum_us;
-    uint64_t reserved[8]; /* zero */
+    /* slot.max_retained_wal in bytes (0: no budget). */
+    int64_t slot_wal_budget;
+    uint64_t reserved[7]; /* zero */
 } pgcdc_stats;
 
 /* A slot's wal_status (pg_replication_slots, PostgreSQL 13 and later). */
@@ -640,6 +657,44 @@ typedef struct pgcdc_table_stats {
  * (counters only grow); safe from any thread.
  */
 int pgcdc_worker_table_stats(const pgcdc_worker *w, int i, pgcdc_table_stats *out);
+
+/*
+ * Acknowledgement latency buckets of pgcdc_sink_stats: their upper bounds in
+ * seconds are 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+ * 2.5, 5, 10 and 30 (pgcdc_sink_ack_bucket_bound).
+ */
+#define PGCDC_SINK_ACK_BUCKETS 14
+
+/*
+ * One sink's counters since the worker started.  An acknowledgement is a
+ * pgcdc_sink_ack() for an event the sink deferred, timed from the call to
+ * its write (the file sink and the built-in network sinks defer each
+ * transaction's commit: so from the commit handed to the sink until it is
+ * fsynced, delivered to Kafka or accepted by the webhook), or a commit event
+ * the sink took synchronously (PGCDC_HANDLED), timed as its write call.
+ */
+typedef struct pgcdc_sink_stats {
+    char uri[256];           /* as messages show it: without user, password or query */
+    char kind[32];           /* "file", "http", "kafka", or a custom sink's kind */
+    uint64_t events;         /* events written to it (begin, change, commit as it took them) */
+    uint64_t bytes;          /* bytes of events it asked for (pgcdc_sink_event_data) */
+    uint64_t inflight_bytes; /* handed to its own thread, not yet delivered (0: synchronous) */
+    uint64_t errors; /* failed opens, writes, flushes and deliveries, each retried failure too */
+    uint64_t acks;   /* acknowledgements timed (the histogram's count) */
+    uint64_t ack_latency_sum_us;
+    /* Cumulative: acknowledgements of at most pgcdc_sink_ack_bucket_bound(i) seconds. */
+    uint64_t ack_latency_buckets[PGCDC_SINK_ACK_BUCKETS];
+    uint64_t reserved[8]; /* zero */
+} pgcdc_sink_stats;
+/*
+ * The i-th sink (from 0, in the order they were added): PGCDC_OK, or
+ * PGCDC_ERR_RANGE past the last.  Before the start its counters are zero;
+ * they stay readable after the worker stopped, until pgcdc_worker_free().
+ * Safe from any thread.
+ */
+int pgcdc_worker_sink_stats(const pgcdc_worker *w, int i, pgcdc_sink_stats *st);
+/* The upper bound in seconds of acknowledgement latency bucket i, or 0 when i is out of range. */
+double pgcdc_sink_ack_bucket_bound(int i);
 
 /* One table of the snapshot under way, for a progress display. */
 typedef struct pgcdc_snapshot_table {

@@ -41,8 +41,10 @@ void pgcdc__config_clear(pgcdc_config *cfg)
         free(cfg->tables[i].name);
     }
     free(cfg->tables);
-    for (int i = 0; i < cfg->nsinks; i++)
+    for (int i = 0; i < cfg->nsinks; i++) {
         free(cfg->sinks[i].uri);
+        pgcdc__routes_free(&cfg->sinks[i]);
+    }
     free(cfg->sinks);
     for (int i = 0; i < cfg->nprops; i++) {
         free(cfg->props[i].key);
@@ -208,41 +210,61 @@ bad:
     return -1;
 }
 
-int pgcdc_config_add_table(pgcdc_config *cfg, const char *name)
+int pgcdc__config_parse_table(const char *name, int wildcard, char **schema, char **table,
+                              const char **why)
 {
     const char *p = name;
-    const char *why = NULL;
     char *first = NULL;
     char *second = NULL;
+
+    *schema = *table = NULL;
+    if (table_part(&p, &first, why) < 0)
+        goto bad;
+    if (*p == '.' && wildcard && strcmp(p, ".*") == 0) {
+        /* schema.*: every table of the schema (table stays NULL). */
+        *schema = first;
+        return 0;
+    }
+    if (*p == '.') {
+        p++;
+        if (table_part(&p, &second, why) < 0)
+            goto bad;
+    }
+    if (*p != '\0') {
+        *why = BAD_TABLE_NAME;
+        goto bad;
+    }
+    *schema = second != NULL ? first : NULL;
+    *table = second != NULL ? second : first;
+    return 0;
+bad:
+    free(first);
+    free(second);
+    return -1;
+}
+
+int pgcdc_config_add_table(pgcdc_config *cfg, const char *name)
+{
+    const char *why = NULL;
+    char *schema;
+    char *table;
     pgcdc__table_name *grown;
 
     if (name == NULL)
         return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "table name is NULL");
-    if (table_part(&p, &first, &why) < 0)
-        goto bad;
-    if (*p == '.') {
-        p++;
-        if (table_part(&p, &second, &why) < 0)
-            goto bad;
-    }
-    if (*p != '\0') {
-        why = BAD_TABLE_NAME;
-        goto bad;
-    }
+    if (pgcdc__config_parse_table(name, 0, &schema, &table, &why) < 0)
+        return why == NULL ? oom(cfg) : pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "%s", why);
     grown = realloc(cfg->tables, (size_t)(cfg->ntables + 1) * sizeof(*grown));
-    if (grown == NULL)
-        goto bad;
+    if (grown == NULL) {
+        free(schema);
+        free(table);
+        return oom(cfg);
+    }
     cfg->tables = grown;
-    cfg->tables[cfg->ntables].schema = second != NULL ? first : NULL;
-    cfg->tables[cfg->ntables].name = second != NULL ? second : first;
+    cfg->tables[cfg->ntables].schema = schema;
+    cfg->tables[cfg->ntables].name = table;
     cfg->ntables++;
     return PGCDC_OK;
-bad:
-    free(first);
-    free(second);
-    if (why == NULL)
-        return oom(cfg);
-    return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "%s", why);
 }
 
 int pgcdc_config_set_create_slot(pgcdc_config *cfg, int on)
@@ -480,6 +502,8 @@ int pgcdc_config_add_sink_ops(pgcdc_config *cfg, const pgcdc_sink_ops *ops, cons
     cfg->sinks[cfg->nsinks].ops = ops;
     cfg->sinks[cfg->nsinks].uri = copy;
     cfg->sinks[cfg->nsinks].opaque = opaque;
+    cfg->sinks[cfg->nsinks].routes = NULL;
+    cfg->sinks[cfg->nsinks].nroutes = 0;
     cfg->nsinks++;
     return PGCDC_OK;
 }
@@ -568,8 +592,10 @@ int pgcdc__config_copy(pgcdc_config *dst, const pgcdc_config *src)
     }
     dst->sinks = dup_array(src->sinks, src->nsinks, sizeof(*src->sinks), &failed);
     dst->nsinks = dst->sinks != NULL ? src->nsinks : 0;
-    for (int i = 0; i < dst->nsinks; i++)
+    for (int i = 0; i < dst->nsinks; i++) {
         dst->sinks[i].uri = dup_or_null(src->sinks[i].uri, &failed);
+        failed |= pgcdc__routes_copy(&dst->sinks[i], &src->sinks[i]) != 0;
+    }
     dst->props = dup_array(src->props, src->nprops, sizeof(*src->props), &failed);
     dst->nprops = dst->props != NULL ? src->nprops : 0;
     for (int i = 0; i < dst->nprops; i++) {

@@ -12,10 +12,18 @@
 #include "pgcdc.h"
 #include "sink/sink.h"
 
+/* A table a sink is routed (pgcdc_config_route_sink()). */
+typedef struct pgcdc__route {
+    char *schema; /* NULL: any schema */
+    char *name;   /* NULL: every table of the schema */
+} pgcdc__route;
+
 typedef struct pgcdc__sink_spec {
     const pgcdc_sink_ops *ops;
     char *uri;
     void *opaque;
+    pgcdc__route *routes; /* none: every table */
+    int nroutes;
 } pgcdc__sink_spec;
 
 struct pgcdc_config {
@@ -73,6 +81,25 @@ struct pgcdc_config {
 int pgcdc__config_copy(pgcdc_config *dst, const pgcdc_config *src);
 void pgcdc__config_clear(pgcdc_config *cfg);
 int pgcdc__valid_slot_name(const char *name);
+/*
+ * "table", "schema.table" (a part quoted as in SQL) and, with wildcard,
+ * "schema.*" (*table NULL) into malloc'd parts (*schema NULL when not
+ * given).  0, or -1 with *why the reason (NULL: out of memory).
+ */
+int pgcdc__config_parse_table(const char *name, int wildcard, char **schema, char **table,
+                              const char **why);
+
+/* Routes (src/route.c): a sink's own copy, freed; 0 or -1 when out of memory. */
+int pgcdc__routes_copy(pgcdc__sink_spec *dst, const pgcdc__sink_spec *src);
+void pgcdc__routes_free(pgcdc__sink_spec *s);
+/* 1 when the sink takes the changes of schema.name (every sink without routes does). */
+int pgcdc__route_match(const pgcdc__sink_spec *s, const char *schema, const char *name);
+/*
+ * Every route names a table of the configuration's list (when it has one):
+ * PGCDC_OK, or PGCDC_ERR_INVALID with the message in msg.
+ */
+int pgcdc__routes_check(const pgcdc_config *cfg, char *msg, size_t size);
+
 /* Sets the message of a failed setter; returns err. */
 int pgcdc__config_fail(pgcdc_config *cfg, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

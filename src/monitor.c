@@ -294,6 +294,7 @@ void pgcdc__monitor_stats(const pgcdc_worker *w, pgcdc_stats *st)
     struct pgcdc__monitor *m = atomic_load(&((pgcdc_worker *)w)->monitor);
 
     st->slot_safe_wal_size = -1;
+    st->slot_wal_budget = w->cfg.max_retained_wal;
     if (m == NULL)
         return;
     st->slot_retained_wal = atomic_load(&m->retained);

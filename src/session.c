@@ -268,8 +268,32 @@ int pgcdc__reconnect(pgcdc_worker *w)
     return PGCDC_OK;
 }
 
+/* "public.a, public.b" for the start line: the first few tables, then how many more. */
+static void tables_shown(const pgcdc__tableset *ts, char *buf, size_t size)
+{
+    size_t n = 0;
+    int i;
+
+    buf[0] = '\0';
+    if (ts->ntables == 0) {
+        snprintf(buf, size, "no table yet");
+        return;
+    }
+    for (i = 0; i < ts->ntables && i < 8; i++) {
+        int k = snprintf(buf + n, size - n, "%s%s.%s", i > 0 ? ", " : "", ts->tables[i].schema,
+                         ts->tables[i].name);
+
+        if (k < 0 || (size_t)k >= size - n - 24)
+            break;
+        n += (size_t)k;
+    }
+    if (i < ts->ntables)
+        snprintf(buf + n, size - n, " and %d more", ts->ntables - i);
+}
+
 int pgcdc__stream_begin(pgcdc_worker *w)
 {
+    char tables[600];
     char lsn[32];
     int r = slot_held(w, w->cat.slot_active_pid, 0);
 
@@ -287,9 +311,10 @@ int pgcdc__stream_begin(pgcdc_worker *w)
     if (r != PGCDC_OK)
         return r;
     w->stream_opened_us = pgcdc__now_us();
+    tables_shown(&w->cat.ts, tables, sizeof(tables));
     pgcdc__log(&w->ctx, PGCDC_LOG_INFO,
-               "streaming from slot \"%s\" at %s (publication \"%s\", %s values)", w->cfg.slot,
-               pgcdc_lsn_format(w->cat.slot_lsn, lsn, sizeof(lsn)), w->cfg.publication,
+               "streaming from slot \"%s\" at %s (publication \"%s\": %s; %s values)", w->cfg.slot,
+               pgcdc_lsn_format(w->cat.slot_lsn, lsn, sizeof(lsn)), w->cfg.publication, tables,
                w->binary ? "binary" : "text");
     return PGCDC_OK;
 }
@@ -304,9 +329,8 @@ int pgcdc_worker_start(pgcdc_worker *w)
 
     if (atomic_load(&w->state) != PGCDC_STATE_NEW)
         return pgcdc__fail(&w->ctx, PGCDC_ERR_STATE, "the worker was already started");
-    if (w->cfg.error_policy == PGCDC_ON_ERROR_DEAD_LETTER && w->cfg.dead_letter_path == NULL) {
-        r = pgcdc__fail(&w->ctx, PGCDC_ERR_INVALID,
-                        "the dead-letter policy needs a file (set dead_letter)");
+    if (pgcdc_config_check(&w->cfg) != PGCDC_OK) {
+        r = pgcdc__fail(&w->ctx, PGCDC_ERR_INVALID, "%s", w->cfg.errmsg);
         goto fail;
     }
     /* Sinks first: one that cannot open stops the start before anything is created. */

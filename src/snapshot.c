@@ -162,6 +162,7 @@ int pgcdc__snap_counters(pgcdc_worker *w)
     pthread_mutex_lock(&s->mu);
     free(s->sent);
     s->sent = sent;
+    s->shown = s->plan.ntables;
     pthread_mutex_unlock(&s->mu);
     s->segs_left = 0;
     for (int i = 0; i < s->plan.nsegs; i++)
@@ -453,7 +454,7 @@ static void log_progress(pgcdc_worker *w, int force)
     if (!force && now - s->logged_us < PROGRESS_LOG_US)
         return;
     s->logged_us = now;
-    for (int i = 0; i < s->plan.ntables; i++) {
+    for (int i = 0; i < s->shown; i++) {
         const pgcdc__snap_table *t = &s->plan.tables[i];
 
         if (!force && t->done)
@@ -544,6 +545,7 @@ int pgcdc__snapshot_poll(pgcdc_worker *w, int force)
         pgcdc__snap_forget(s->state_path);
         pgcdc__snap_inc_free(s);
         pthread_mutex_lock(&s->mu);
+        s->shown = 0;
         pgcdc__snap_plan_clear(&s->plan);
         pthread_mutex_unlock(&s->mu);
         s->phase = PHASE_NONE;
@@ -687,7 +689,7 @@ void pgcdc__snapshot_stats(const pgcdc_worker *w, pgcdc_stats *st)
     if (s == NULL)
         return;
     pthread_mutex_lock(&s->mu);
-    for (int i = 0; i < s->plan.ntables; i++) {
+    for (int i = 0; i < s->shown; i++) {
         st->snapshot_rows += __atomic_load_n(&s->sent[i], __ATOMIC_RELAXED);
         st->snapshot_rows_estimate += s->plan.tables[i].rows_estimate;
         st->snapshot_tables++;
@@ -705,7 +707,7 @@ int pgcdc_worker_snapshot_table(const pgcdc_worker *w, int i, pgcdc_snapshot_tab
     if (s == NULL)
         return r;
     pthread_mutex_lock(&s->mu);
-    if (i >= 0 && i < s->plan.ntables) {
+    if (i >= 0 && i < s->shown) {
         const pgcdc__snap_table *t = &s->plan.tables[i];
 
         snprintf(out->table, sizeof(out->table), "%s", t->route != NULL ? t->route : t->quoted);

@@ -426,7 +426,10 @@ static int signal(pgcdc_worker *w, const pgcdc__msg *m)
         memset(&t, 0, sizeof(t));
         t.quoted = info->quoted;
         t.where = has_where ? where[0] : NULL;
+        /* The array may move: not while another thread reads the tables shown. */
+        pthread_mutex_lock(&s->mu);
         ti = pgcdc__snap_add_table(&s->plan, &t);
+        pthread_mutex_unlock(&s->mu);
         if (ti < 0)
             return pgcdc__snap_fail_oom(w);
         r = pgcdc__snap_describe_table(w, s->conn, ti);

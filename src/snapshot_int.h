@@ -35,6 +35,7 @@ struct pgcdc__snaprun {
     PGconn *conn;       /* watermarks, signals' tables and incremental reads */
     pthread_mutex_t mu; /* the progress figures other threads read */
     uint64_t *sent;     /* READ rows handed out, per table */
+    int shown;          /* tables that sent covers, which other threads may read (under mu) */
     uint64_t rows_sent;
     int segs_left;     /* segments whose last chunk is not handed out yet */
     int64_t logged_us; /* when progress was last logged */

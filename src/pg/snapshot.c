@@ -327,6 +327,30 @@ int pgcdc__snap_split(pgcdc__ctx *ctx, PGconn *conn, pgcdc__snap_plan *p, int ti
     return pgcdc__snap_add_seg(p, ti, prev, NULL) < 0 ? oom(ctx) : PGCDC_OK;
 }
 
+/* No page: a bound left out of page_range(). */
+#define NO_PAGE UINT64_MAX
+
+/* ctid >= '(from,0)' AND ctid < '(to,0)', either bound left out (NO_PAGE); true with neither. */
+static void page_range(pgcdc__buf *b, uint64_t from, uint64_t to)
+{
+    char num[96];
+
+    if (from == NO_PAGE && to == NO_PAGE) {
+        pgcdc__buf_lit(b, "true");
+        return;
+    }
+    if (from != NO_PAGE)
+        snprintf(num, sizeof(num), "ctid >= '(%llu,0)'::tid%s", (unsigned long long)from,
+                 to != NO_PAGE ? " AND " : "");
+    else
+        num[0] = '\0';
+    text(b, num);
+    if (to != NO_PAGE) {
+        snprintf(num, sizeof(num), "ctid < '(%llu,0)'::tid", (unsigned long long)to);
+        text(b, num);
+    }
+}
+
 /* The chunk's query. */
 static int chunk_sql(pgcdc__ctx *ctx, PGconn *conn, pgcdc__buf *b, const pgcdc__snap_table *t,
                      const pgcdc__snap_seg *s, char *const *after, long limit, uint64_t *next)
@@ -350,16 +374,8 @@ static int chunk_sql(pgcdc__ctx *ctx, PGconn *conn, pgcdc__buf *b, const pgcdc__
          * table (the server's fastest read), a TID range scan for a range.
          */
         *next = UINT64_MAX;
-        pgcdc__buf_lit(b, "true");
-        if (s->lo != NULL) {
-            snprintf(num, sizeof(num), " AND ctid >= '(%llu,0)'::tid",
-                     strtoull(s->lo[0], NULL, 10));
-            text(b, num);
-        }
-        if (s->hi != NULL) {
-            snprintf(num, sizeof(num), " AND ctid < '(%llu,0)'::tid", strtoull(s->hi[0], NULL, 10));
-            text(b, num);
-        }
+        page_range(b, s->lo != NULL ? strtoull(s->lo[0], NULL, 10) : NO_PAGE,
+                   s->hi != NULL ? strtoull(s->hi[0], NULL, 10) : NO_PAGE);
         pgcdc__buf_lit(b, ") TO STDOUT");
         return PGCDC_OK;
     }
@@ -374,15 +390,10 @@ static int chunk_sql(pgcdc__ctx *ctx, PGconn *conn, pgcdc__buf *b, const pgcdc__
         if (s->hi != NULL && to >= strtoull(s->hi[0], NULL, 10))
             to = strtoull(s->hi[0], NULL, 10);
         *next = to;
-        if (s->hi == NULL && to >= t->pages) {
-            /* The last range is open-ended: the table may have grown since it was planned. */
-            snprintf(num, sizeof(num), "ctid >= '(%llu,0)'::tid", (unsigned long long)from);
-            *next = UINT64_MAX;
-        } else {
-            snprintf(num, sizeof(num), "ctid >= '(%llu,0)'::tid AND ctid < '(%llu,0)'::tid",
-                     (unsigned long long)from, (unsigned long long)to);
-        }
-        text(b, num);
+        /* The last range is open-ended: the table may have grown since it was planned. */
+        if (s->hi == NULL && to >= t->pages)
+            *next = to = NO_PAGE;
+        page_range(b, from, to);
         pgcdc__buf_lit(b, ") TO STDOUT");
         return PGCDC_OK;
     }

@@ -48,10 +48,17 @@ static void wait_slice(pgcdc__inflight *f)
     pthread_cond_timedwait(&f->cv, &f->mu, &ts);
 }
 
-/* The failure as the worker reports it (the lock held). */
+/* The failure as the worker reports it (the lock held): counted when it was recorded. */
 static int report(pgcdc__inflight *f)
 {
+    f->sink->relayed = 1;
     return pgcdc_sink_fail(f->sink, f->err, "%s", f->msg);
+}
+
+/* The sink's in-flight gauge (the lock held). */
+static void show_bytes(pgcdc__inflight *f)
+{
+    atomic_store_explicit(&f->sink->stats.inflight, (uint64_t)f->bytes, memory_order_relaxed);
 }
 
 int pgcdc__inflight_reserve(pgcdc__inflight *f, size_t n)
@@ -75,6 +82,7 @@ int pgcdc__inflight_reserve(pgcdc__inflight *f, size_t n)
         f->bytes += n;
         if (f->bytes > f->peak)
             f->peak = f->bytes;
+        show_bytes(f);
     }
     pthread_mutex_unlock(&f->mu);
     if (r == PGCDC_ERR_STOPPED)
@@ -89,6 +97,7 @@ void pgcdc__inflight_release(pgcdc__inflight *f, size_t n)
 
     pthread_mutex_lock(&f->mu);
     f->bytes = n > f->bytes ? 0 : f->bytes - n;
+    show_bytes(f);
     /*
      * A waiting worker is woken once a quarter of the bound is free (or all
      * of it), not for every release: else it would wake for each message.
@@ -103,6 +112,7 @@ void pgcdc__inflight_fail(pgcdc__inflight *f, int err, const char *fmt, ...)
 {
     va_list ap;
 
+    pgcdc__sink_count_error(f->sink);
     pthread_mutex_lock(&f->mu);
     if (f->err == 0) {
         char line[PGCDC__MSG_SIZE];

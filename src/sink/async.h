@@ -42,7 +42,8 @@ int pgcdc__inflight_reserve(pgcdc__inflight *f, size_t n);
 void pgcdc__inflight_release(pgcdc__inflight *f, size_t n);
 /*
  * Any thread: records a failure (the first one stays) and wakes the worker,
- * whose next write or flush of the sink returns it.
+ * whose next write or flush of the sink returns it.  Each call counts in the
+ * sink's errors; returning the failure to the worker does not count again.
  */
 void pgcdc__inflight_fail(pgcdc__inflight *f, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -54,7 +55,7 @@ int pgcdc__inflight_check(pgcdc__inflight *f);
  * PGCDC_ERR_STOPPED, or PGCDC_ERR_SINK on timeout.
  */
 int pgcdc__inflight_drain(pgcdc__inflight *f, int timeout_ms);
-/* Bytes in flight now (any thread). */
+/* Bytes in flight now (any thread; the sink's counters show them too). */
 size_t pgcdc__inflight_bytes(pgcdc__inflight *f);
 
 #endif /* PGCDC_SINK_ASYNC_H */

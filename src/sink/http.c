@@ -432,6 +432,8 @@ static void give_up(pgcdc__http *hs, int l, const char *what)
         pthread_mutex_lock(&hs->mu);
         return;
     }
+    /* Counted here: the worker dead-letters it without a failure of the sink. */
+    pgcdc__sink_count_error(hs->sink);
     snprintf(lane->why, sizeof(lane->why),
              "webhook %s failed for a batch of %zu events (webhook-id %s): %s", hs->shown,
              b->nevents, b->id, what);
@@ -505,8 +507,9 @@ static void finished(pgcdc__http *hs, int l, xfer *x, CURLcode rc)
 
             snprintf(why, sizeof(why), "still failing after %d attempts: %s", lane->attempts, what);
             hs->nfailing--;
-            give_up(hs, l, why);
+            give_up(hs, l, why); /* which counts the failure */
         } else {
+            pgcdc__sink_count_error(hs->sink); /* each retried failure */
             lane->retry_at_us = now + delay < deadline ? now + delay : deadline;
         }
     }

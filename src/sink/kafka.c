@@ -126,6 +126,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
             set_state(ks, 0, "");
     } else if (!atomic_load(&ks->closing) && ks->eos == NULL && ks->dead_letter && t != NULL) {
         /* The worker writes it to the dead-letter file, then counts it delivered. */
+        pgcdc__sink_count_error(ks->sink);
         queue_dead(ks, m, t);
         pgcdc__inflight_release(&ks->inflight, size);
         return;
@@ -157,6 +158,8 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
                              "kafka producer failed: %s (" NOTHING_LOST ")", fatal);
         return;
     }
+    /* The cluster's own errors (a broker down): librdkafka retries, each one counts. */
+    pgcdc__sink_count_error(ks->sink);
     set_state(ks, 1, reason);
 }
 

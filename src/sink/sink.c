@@ -7,9 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
+#include "base/num.h"
 #include "core/row.h"
 #include "format/format.h"
-#include "base/num.h"
 #include "sink/file.h"
 #include "sink/http.h"
 #include "sink/kafka.h"
@@ -103,6 +104,7 @@ pgcdc_sink *pgcdc__sink_new(const pgcdc_sink_ops *ops, const char *uri, void *op
         free(sink);
         return NULL;
     }
+    pgcdc__sink_counters_init(&sink->stats);
     sink->ops = ops;
     sink->opaque = opaque;
     sink->env = *env;
@@ -151,9 +153,15 @@ void pgcdc__sink_uri_shown(const char *uri, char *out, size_t size)
     out[n] = '\0';
 }
 
-/* The message a sink left, or a plain one when it left none. */
+/*
+ * The message a sink left, or a plain one when it left none.  Counted as a
+ * failure unless it is a stop, or one its own thread found and counted.
+ */
 static int sink_failed(pgcdc_sink *sink, const char *what, int r)
 {
+    if (r != PGCDC_ERR_STOPPED && !sink->relayed)
+        pgcdc__sink_counters_error(&sink->stats);
+    sink->relayed = 0;
     if (pgcdc__errmsg(sink->ctx)[0] == '\0')
         pgcdc__fail(sink->ctx, r, "sink \"%s\" failed to %s: %s", sink->shown, what,
                     pgcdc_strerror(r));
@@ -165,6 +173,7 @@ int pgcdc__sink_open(pgcdc_sink *sink)
     int r;
 
     sink->ctx->msg[0] = '\0';
+    sink->relayed = 0;
     sink->opened = 1;
     r = sink->ops->open != NULL ? sink->ops->open(sink, sink->uri) : PGCDC_OK;
     return r < 0 ? sink_failed(sink, "open", r) : PGCDC_OK;
@@ -172,12 +181,31 @@ int pgcdc__sink_open(pgcdc_sink *sink)
 
 int pgcdc__sink_write(pgcdc_sink *sink, pgcdc_sink_event *ev)
 {
+    int commit = ev->kind == PGCDC_EVENT_COMMIT;
+    int64_t since = 0;
+    uint64_t wait = 0;
     int r;
 
     sink->ctx->msg[0] = '\0';
+    sink->relayed = 0;
     ev->format = sink->format;
+    ev->asking = 1;
+    ev->asked = 0;
+    /* A commit's acknowledgement may come before its write returns: the wait starts first. */
+    if (commit) {
+        since = pgcdc__now_us();
+        wait = pgcdc__sink_counters_expect(&sink->stats, ev->txn->token, since);
+    }
     r = sink->ops->write(sink, ev);
-    return r < 0 ? sink_failed(sink, "write", r) : r;
+    ev->asking = 0;
+    if (commit)
+        pgcdc__sink_counters_settle(&sink->stats, wait, since, r);
+    else if (r == PGCDC_DEFER)
+        pgcdc__sink_counters_deferred(&sink->stats, ev->txn->token);
+    if (r < 0)
+        return sink_failed(sink, "write", r);
+    pgcdc__sink_counters_wrote(&sink->stats, ev->asked);
+    return r;
 }
 
 int pgcdc__sink_flush(pgcdc_sink *sink)
@@ -187,6 +215,7 @@ int pgcdc__sink_flush(pgcdc_sink *sink)
     if (sink->ops->flush == NULL)
         return PGCDC_OK;
     sink->ctx->msg[0] = '\0';
+    sink->relayed = 0;
     r = sink->ops->flush(sink);
     return r < 0 ? sink_failed(sink, "flush", r) : PGCDC_OK;
 }
@@ -199,6 +228,7 @@ int pgcdc__sink_reopen(pgcdc_sink *sink)
     if (sink->ops->abi < 2 || sink->ops->reopen == NULL)
         return PGCDC_OK;
     sink->ctx->msg[0] = '\0';
+    sink->relayed = 0;
     r = sink->ops->reopen(sink);
     return r < 0 ? sink_failed(sink, "reopen", r) : PGCDC_OK;
 }
@@ -210,6 +240,7 @@ void pgcdc__sink_free(pgcdc_sink *sink)
     /* Once open was called, close frees whatever it made, even after a failed open. */
     if (sink->opened && sink->ops->close != NULL)
         sink->ops->close(sink);
+    pgcdc__sink_counters_destroy(&sink->stats);
     free(sink->uri);
     free(sink->shown);
     free(sink);
@@ -268,6 +299,11 @@ const char *pgcdc__sink_slot(const pgcdc_sink *sink)
 const char *pgcdc__sink_database(const pgcdc_sink *sink)
 {
     return sink->env.database != NULL && *sink->env.database != NULL ? *sink->env.database : "";
+}
+
+void pgcdc__sink_count_error(pgcdc_sink *sink)
+{
+    pgcdc__sink_counters_error(&sink->stats);
 }
 
 int pgcdc__sink_stopping(const pgcdc_sink *sink)
@@ -345,6 +381,7 @@ int pgcdc__sink_prop_num(pgcdc_sink *sink, const char *key, long long *out)
 
 int pgcdc_sink_ack(pgcdc_sink *sink, uint64_t token)
 {
+    pgcdc__sink_counters_ack(&sink->stats, token);
     return pgcdc__ledger_ack(sink->ledger, token);
 }
 
@@ -444,6 +481,8 @@ void pgcdc__sink_event_init(pgcdc_sink_event *ev, pgcdc_event_kind kind, const p
     ev->formatted = 0;
     ev->keyed = 0;
     ev->format = PGCDC_FORMAT_JSON;
+    ev->asking = 0;
+    ev->asked = 0;
 }
 
 pgcdc_event_kind pgcdc_sink_event_kind(const pgcdc_sink_event *ev)
@@ -479,6 +518,10 @@ int pgcdc_sink_event_data(const pgcdc_sink_event *ev, const char **data, size_t 
     }
     *data = ev->data[i];
     *len = ev->len[i];
+    if (ev->asking) {
+        mut->asking = 0;
+        mut->asked = ev->len[i];
+    }
     return PGCDC_OK;
 }
 

@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "core/ledger.h"
 #include "pgcdc.h"
+#include "sink/stats.h"
 
 #define PGCDC__NFORMATS 3
 
@@ -44,6 +45,9 @@ struct pgcdc_sink_event {
     size_t len[PGCDC__NFORMATS];
     unsigned keyed;      /* bit per format */
     pgcdc_format format; /* the format of the sink being given the event */
+    /* The bytes that sink asked for, for its counters: the first time it asks only. */
+    int asking;
+    size_t asked;
 };
 
 /*
@@ -81,6 +85,8 @@ struct pgcdc_sink {
     const pgcdc__prop_value *props;
     int nprops;
     pgcdc__sink_env env;
+    pgcdc__sink_counters stats;
+    int relayed; /* the failure being returned was counted on the sink's thread */
 };
 
 /* The built-in kind for a URI ("-", "file:PATH"), or NULL. */
@@ -112,6 +118,8 @@ void pgcdc__sink_wake(const pgcdc_sink *sink);
 /* The worker's slot and database names ("" when unknown: the database is, in open). */
 const char *pgcdc__sink_slot(const pgcdc_sink *sink);
 const char *pgcdc__sink_database(const pgcdc_sink *sink);
+/* Any thread: one failure more in the sink's counters (one its own thread found). */
+void pgcdc__sink_count_error(pgcdc_sink *sink);
 /* Any thread: 1 once the worker was asked to stop. */
 int pgcdc__sink_stopping(const pgcdc_sink *sink);
 /* Worker's thread: 1 when the error policy is the dead-letter file, 0 when it is to halt. */
@@ -129,7 +137,8 @@ int pgcdc__sink_prop_at(const pgcdc_sink *sink, int i, const char **name, const 
 int pgcdc__sink_prop_num(pgcdc_sink *sink, const char *key, long long *out);
 /*
  * Open, write and flush: the sink's own result, with a message in the
- * context when it failed (its own, or one naming the sink).
+ * context when it failed (its own, or one naming the sink).  Each counts
+ * in the sink's counters (events, bytes, errors, acknowledgements).
  */
 int pgcdc__sink_open(pgcdc_sink *sink);
 /* PGCDC_HANDLED, PGCDC_DEFER or an error. */

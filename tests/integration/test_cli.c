@@ -206,13 +206,6 @@ static void test_output_survives_kill(void **state)
     unlink(file);
 }
 
-static void nap_10ms(void)
-{
-    struct timespec ts = {0, 10000000};
-
-    nanosleep(&ts, NULL);
-}
-
 /* --request-snapshot asks the pgcdc streaming from the database for a snapshot of some rows. */
 static void test_request_snapshot(void **state)
 {
@@ -242,7 +235,7 @@ static void test_request_snapshot(void **state)
                          "/dev/null")),
         0);
     for (int i = 0; i < 3000 && tl_count_lines(file) < 10; i++)
-        nap_10ms();
+        tl_sleep_ms(10);
     kill(pid, SIGTERM);
     assert_int_equal(tt_wait(pid), 0);
     /* The rows of the condition, once each, as READ events. */

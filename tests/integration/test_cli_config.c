@@ -32,13 +32,6 @@ static void write_file(const char *path, const char *text)
     fclose(f);
 }
 
-static void nap_10ms(void)
-{
-    struct timespec ts = {0, 10000000};
-
-    nanosleep(&ts, NULL);
-}
-
 /* The "new" ids of a file's events, and that each event's table is table. */
 static int ids_of(const char *path, const char *table, int *ids, int max)
 {
@@ -201,7 +194,7 @@ static void test_pipelines(void **state)
     assert_true(tt_wait_stderr("streaming from slot \"s_yml_b\""));
     tl_sql(db, "INSERT INTO a VALUES (1, 'x'), (2, 'y'); INSERT INTO b VALUES (7, 'z')");
     for (int i = 0; i < 3000 && (tl_count_lines(out_a) < 2 || tl_count_lines(out_b) < 1); i++)
-        nap_10ms();
+        tl_sleep_ms(10);
     kill(pid, SIGTERM);
     assert_int_equal(tt_wait(pid), 0);
     /* Each pipeline's rows in its own output, and only those. */
@@ -213,6 +206,127 @@ static void test_pipelines(void **state)
     unlink(cfg);
     unlink(out_a);
     unlink(out_b);
+}
+
+/* Waits until path has n lines (a test's bound, not a timing assertion). */
+static void wait_lines(const char *path, long n)
+{
+    for (int i = 0; i < 3000 && tl_count_lines(path) < n; i++)
+        tl_sleep_ms(10);
+    assert_int_equal(tl_count_lines(path), n);
+}
+
+/* "a1 b2" for the events of path: their tables and ids. */
+static void events_of(const char *path, char *buf, size_t size)
+{
+    json_t *lines = tt_parse_lines(path);
+    size_t n = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < json_array_size(lines); i++) {
+        json_t *o = json_array_get(lines, i);
+
+        n += (size_t)snprintf(
+            buf + n, size - n, "%s%s%d", n > 0 ? " " : "",
+            json_string_value(json_object_get(o, "table")),
+            (int)json_integer_value(json_object_get(json_object_get(o, "new"), "id")));
+    }
+    json_decref(lines);
+}
+
+static void write_routed(const char *cfg, const char *out_a, const char *routed, const char *all)
+{
+    char text[1024];
+
+    snprintf(text, sizeof(text),
+             "dbname: dbname=t_cfg_route\n"
+             "slot: s_yml_route\n"
+             "publication: p_cfg_route\n"
+             "tables: [a, b]\n"
+             "sinks:\n"
+             "  - uri: file:%s\n"
+             "    tables: [%s]\n"
+             "  - file:%s\n",
+             out_a, routed, all);
+    write_file(cfg, text);
+}
+
+/*
+ * Sinks routed tables in the file; SIGHUP with a bad file keeps the
+ * pipeline as it was, with a changed file starts it again with the new
+ * routes, and with the same file changes nothing.
+ */
+static void test_routes_and_reload(void **state)
+{
+    const char *db = tl_fresh_db("t_cfg_route");
+    char cfg[] = "/tmp/pgcdc-cfg-XXXXXX";
+    char out_a[] = "/tmp/pgcdc-cfgr-XXXXXX";
+    char all[] = "/tmp/pgcdc-cfgall-XXXXXX";
+    char got[256];
+    char *err;
+    pid_t pid;
+
+    (void)state;
+    close(mkstemp(cfg));
+    close(mkstemp(out_a));
+    close(mkstemp(all));
+    tl_sql(db, "CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY)");
+    /* A route to a table not streamed is found by --check. */
+    write_routed(cfg, out_a, "c", all);
+    assert_int_equal(tt_run((const char *[]){tool, "--config", cfg, "--check", NULL}), 2);
+    tt_assert_stderr_one_line("is routed c, which is not among the tables streamed");
+    assert_int_equal(tt_run((const char *[]){tool, "-d", "x", "--route", "a", NULL}), 2);
+    tt_assert_stderr_one_line("--route goes after the --sink or --output it routes");
+
+    write_routed(cfg, out_a, "a", all);
+    pid = tt_spawn((const char *[]){tool, "--config", cfg, NULL}, "/dev/null");
+    assert_true(tt_wait_stderr("streaming from slot \"s_yml_route\""));
+    err = tt_slurp(tt_err());
+    assert_non_null(strstr(err, "(publication \"p_cfg_route\": public.a, public.b;"));
+    free(err);
+    tl_sql(db, "INSERT INTO a VALUES (1); INSERT INTO b VALUES (2)");
+    wait_lines(all, 2);
+
+    /* A bad file: said, and the pipeline goes on as it was. */
+    write_file(cfg, "slot: [\n");
+    kill(pid, SIGHUP);
+    assert_true(tt_wait_stderr("still running as before"));
+    tl_sql(db, "INSERT INTO a VALUES (3)");
+    wait_lines(all, 3);
+
+    /* Routed to b now: stopped, and started again with it. */
+    write_routed(cfg, out_a, "public.b", all);
+    kill(pid, SIGHUP);
+    assert_true(tt_wait_stderr("changed; the pipelines stop and start again with it"));
+    for (int i = 0; i < 3000 && tt_count_stderr("streaming from slot") < 2; i++)
+        tl_sleep_ms(10);
+    assert_int_equal(tt_count_stderr("streaming from slot"), 2);
+    tl_sql(db, "INSERT INTO a VALUES (4); INSERT INTO b VALUES (5)");
+    wait_lines(all, 5);
+    kill(pid, SIGHUP);
+    assert_true(tt_wait_stderr("unchanged; output files reopened"));
+    kill(pid, SIGTERM);
+    assert_int_equal(tt_wait(pid), 0);
+    assert_int_equal(tt_count_stderr("streaming from slot"), 2);
+
+    events_of(out_a, got, sizeof(got));
+    tl_assert_str(got, "a1 a3 b5");
+    events_of(all, got, sizeof(got));
+    tl_assert_str(got, "a1 b2 a3 a4 b5");
+
+    /* Sinks on the command line replace the file's, routes and all. */
+    pid =
+        tt_spawn((const char *[]){tool, "--config", cfg, "--sink", "-", "--route", "a", NULL}, all);
+    assert_true(tt_wait_stderr("streaming from slot \"s_yml_route\""));
+    tl_sql(db, "INSERT INTO b VALUES (6); INSERT INTO a VALUES (7)");
+    wait_lines(all, 1);
+    kill(pid, SIGTERM);
+    assert_int_equal(tt_wait(pid), 0);
+    events_of(all, got, sizeof(got));
+    tl_assert_str(got, "a7");
+    unlink(cfg);
+    unlink(out_a);
+    unlink(all);
 }
 
 /* Streaming for a while: a line when it starts, then summaries, each a JSON object. */
@@ -386,9 +500,13 @@ static void test_systemd_notify(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_file_and_flags), cmocka_unit_test(test_check_reports_positions),
-        cmocka_unit_test(test_pipelines),      cmocka_unit_test(test_log_lines),
-        cmocka_unit_test(test_status),         cmocka_unit_test(test_systemd_notify),
+        cmocka_unit_test(test_file_and_flags),
+        cmocka_unit_test(test_check_reports_positions),
+        cmocka_unit_test(test_pipelines),
+        cmocka_unit_test(test_log_lines),
+        cmocka_unit_test(test_status),
+        cmocka_unit_test(test_systemd_notify),
+        cmocka_unit_test(test_routes_and_reload),
     };
     int r;
 

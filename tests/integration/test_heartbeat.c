@@ -16,13 +16,6 @@ static char warnings[16384];
 
 #define MB (1024LL * 1024LL)
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
 static void keep_warnings(pgcdc_worker *w, pgcdc_log_level level, const char *msg, void *opaque)
 {
     size_t n;
@@ -121,7 +114,7 @@ static long long idle_retention(const char *slot, const char *heartbeat, int mb)
         held = retained(slot);
         if (held < 4 * MB)
             break;
-        sleep_ms(100);
+        tl_sleep_ms(100);
     }
     fprintf(stderr,
             "heartbeat %s: %d MB written elsewhere; the slot held %lld bytes right after, "
@@ -172,7 +165,7 @@ static void test_heartbeat_confirmed(void **state)
         stats_of(&run, &st);
         if (st.heartbeats >= 2)
             break;
-        sleep_ms(100);
+        tl_sleep_ms(100);
     }
     assert_true(st.heartbeats >= 2);
     first = st.heartbeat_lsn;
@@ -184,7 +177,7 @@ static void test_heartbeat_confirmed(void **state)
         confirmed = tl_slot_confirmed(db, "s_hb");
         if (beat > first && confirmed > first)
             break;
-        sleep_ms(100);
+        tl_sleep_ms(100);
     }
     assert_true(beat > first);
     assert_true(confirmed > first);
@@ -217,7 +210,7 @@ static void test_heartbeat_connection_lost(void **state)
         stats_of(&run, &st);
         if (st.heartbeats >= 1)
             break;
-        sleep_ms(100);
+        tl_sleep_ms(100);
     }
     /* Every normal connection to the database but ours: the monitor's. */
     tl_sql(db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
@@ -229,7 +222,7 @@ static void test_heartbeat_connection_lost(void **state)
         stats_of(&run, &st);
         if (st.heartbeats >= before + 3 && warned("(retried: the stream goes on)"))
             break;
-        sleep_ms(100);
+        tl_sleep_ms(100);
     }
     assert_true(st.heartbeats >= before + 3);
     assert_true(warned("(retried: the stream goes on)"));
@@ -292,7 +285,7 @@ static void start_held(tl_runner *run, const char *db, const char *slot, int exi
     pgcdc_config_free(cfg);
     tl_sql(db, "INSERT INTO kept VALUES (1)");
     for (int i = 0; i < 300 && atomic_load(&held_token) == 0; i++)
-        sleep_ms(50);
+        tl_sleep_ms(50);
     assert_true(atomic_load(&held_token) != 0);
     write_wal(db, 16);
 }
@@ -310,7 +303,7 @@ static void test_budget_flag(void **state)
         stats_of(&run, &st);
         if (st.slot_over_budget && warned("over slot.max_retained_wal"))
             break;
-        sleep_ms(100);
+        tl_sleep_ms(100);
     }
     assert_int_equal(st.slot_over_budget, 1);
     assert_true(warned("holds") && warned("over slot.max_retained_wal (4194304 bytes)"));
@@ -332,7 +325,7 @@ static void test_budget_flag(void **state)
         stats_of(&run, &st);
         if (!st.slot_over_budget && warned("back within slot.max_retained_wal"))
             break;
-        sleep_ms(100);
+        tl_sleep_ms(100);
     }
     assert_int_equal(st.slot_over_budget, 0);
     assert_true(warned("back within slot.max_retained_wal"));
@@ -359,6 +352,41 @@ static void test_budget_exit(void **state)
     pgcdc_worker_free(run.w);
 }
 
+/*
+ * Under max_slot_wal_keep_size, a slot held back past it: wal_status
+ * unreserved is said (and in the stats) while the slot can still catch up;
+ * once a checkpoint removes its WAL the slot is lost, and the worker stops
+ * with that, distinctly, rather than streaming from a gap.
+ */
+static void test_unreserved_then_lost(void **state)
+{
+    char conninfo[256];
+    tl_runner run;
+    pgcdc_stats st;
+    int r;
+
+    (void)state;
+    tl_server_start("keep", "--set max_slot_wal_keep_size=16MB --set checkpoint_timeout=1h",
+                    conninfo, sizeof(conninfo));
+    start_held(&run, conninfo, "s_unreserved", 0);
+    write_wal(conninfo, 48);
+    for (int i = 0; i < 300; i++) {
+        stats_of(&run, &st);
+        if (st.slot_wal_status == PGCDC_WAL_STATUS_UNRESERVED && warned("is unreserved"))
+            break;
+        tl_sleep_ms(100);
+    }
+    assert_int_equal(st.slot_wal_status, PGCDC_WAL_STATUS_UNRESERVED);
+    assert_true(warned("replication slot \"s_unreserved\" is unreserved"));
+    assert_true(warned("raise max_slot_wal_keep_size"));
+    tl_sql(conninfo, "CHECKPOINT");
+    r = tl_runner_join(&run);
+    assert_int_equal(r, PGCDC_ERR_SLOT_INVALID);
+    fprintf(stderr, "lost: %s\n", pgcdc_worker_errmsg(run.w));
+    pgcdc_worker_free(run.w);
+    tl_server_stop("keep");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -369,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_heartbeat_connection_lost),
         cmocka_unit_test(test_budget_flag),
         cmocka_unit_test(test_budget_exit),
+        cmocka_unit_test(test_unreserved_then_lost),
     };
 
     tl_env();

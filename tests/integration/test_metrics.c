@@ -1,8 +1,9 @@
 /*
  * pgcdc --metrics-addr: /metrics in the Prometheus text format (events by
- * table and operation counted exactly, and promtool content with the page),
- * /healthz, /readyz (503 with the reason over a WAL budget), 404 elsewhere,
- * and the one-line errors for a bad or busy address.
+ * table and operation counted exactly, per sink series equal to what the
+ * file sink wrote, errors of a webhook nobody answers, and promtool content
+ * with the page), /healthz, /readyz (503 with the reason over a WAL budget),
+ * 404 elsewhere, and the one-line errors for a bad or busy address.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
@@ -130,6 +132,20 @@ static char *wait_sample(int port, const char *series, double want)
     return page;
 }
 
+/* Waits up to 30 s for series to exceed floor; returns the last page (malloc'd). */
+static char *wait_above(int port, const char *series, double floor)
+{
+    char *page = NULL;
+
+    for (int i = 0; i < 3000; i++) {
+        free(page);
+        if (get(port, "/metrics", &page) == 200 && sample_of(page, series) > floor)
+            break;
+        nap_10ms();
+    }
+    return page;
+}
+
 /* promtool check metrics on the page: its exit status, what it said echoed on failure. */
 static int promtool(const char *page)
 {
@@ -225,6 +241,137 @@ static void test_metrics_page(void **state)
     /* The server stopped with the tool. */
     assert_int_equal(get(port, "/healthz", &page), 0);
     free(page);
+}
+
+/* `name{pipeline="PIPELINE",sink="SINK"}` into buf. */
+static const char *sink_series(char *buf, size_t size, const char *name, const char *pipeline,
+                               const char *sink)
+{
+    snprintf(buf, size, "%s{pipeline=\"%s\",sink=\"%s\"}", name, pipeline, sink);
+    return buf;
+}
+
+/* The file sink's series: its events and bytes are what it wrote, every commit acknowledged. */
+static void test_sink_series(void **state)
+{
+    const char *db = tl_fresh_db("t_mx_sink");
+    char out[] = "/tmp/pgcdc-mxsink-XXXXXX";
+    char sink[64];
+    char addr[64];
+    char s[256];
+    char *page;
+    int port = free_port();
+    struct stat sb;
+    double txns;
+    pid_t pid;
+
+    (void)state;
+    close(mkstemp(out));
+    snprintf(sink, sizeof(sink), "file:%s", out);
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+    tl_sql(db, "CREATE TABLE o (id int PRIMARY KEY, v text)");
+    pid = tt_spawn((const char *[]){tool, "-d", db, "-S", "s_mx_sink", "-P", "p_mx_sink", "-t", "o",
+                                    "-o", out, "--metrics-addr", addr, NULL},
+                   "/dev/null");
+    assert_true(tt_wait_stderr("streaming from slot"));
+    tl_sql(db, "INSERT INTO o SELECT g, 'x' FROM generate_series(1, 5) g");
+    tl_sql(db, "INSERT INTO o VALUES (6, 'y')");
+    tl_sql(db, "UPDATE o SET v = 'z' WHERE id = 6");
+    tl_sql(db, "DELETE FROM o WHERE id = 1");
+    page = wait_sample(
+        port, sink_series(s, sizeof(s), "pgcdc_sink_ack_latency_seconds_count", "s_mx_sink", sink),
+        4);
+    txns = sample_of(page, "pgcdc_transactions_total{pipeline=\"s_mx_sink\"}");
+    assert_true(txns == 4);
+    assert_true(sample_of(page, sink_series(s, sizeof(s), "pgcdc_sink_ack_latency_seconds_count",
+                                            "s_mx_sink", sink)) == txns);
+    assert_true(sample_of(page, sink_series(s, sizeof(s), "pgcdc_sink_events_total", "s_mx_sink",
+                                            sink)) == 8 + 2 * txns);
+    assert_int_equal(stat(out, &sb), 0);
+    assert_true(sb.st_size > 0);
+    assert_true(sample_of(page, sink_series(s, sizeof(s), "pgcdc_sink_bytes_total", "s_mx_sink",
+                                            sink)) == (double)sb.st_size);
+    assert_true(sample_of(page, sink_series(s, sizeof(s), "pgcdc_sink_errors_total", "s_mx_sink",
+                                            sink)) == 0);
+    assert_true(sample_of(page, sink_series(s, sizeof(s), "pgcdc_sink_inflight_bytes", "s_mx_sink",
+                                            sink)) == 0);
+    snprintf(s, sizeof(s),
+             "pgcdc_sink_ack_latency_seconds_bucket{pipeline=\"s_mx_sink\",sink=\"%s\","
+             "le=\"+Inf\"}",
+             sink);
+    assert_true(sample_of(page, s) == txns);
+    snprintf(s, sizeof(s),
+             "pgcdc_sink_ack_latency_seconds_bucket{pipeline=\"s_mx_sink\",sink=\"%s\","
+             "le=\"30\"}",
+             sink);
+    assert_true(sample_of(page, s) == txns);
+    assert_non_null(strstr(page, "# TYPE pgcdc_sink_ack_latency_seconds histogram\n"));
+    if (promtool(page) != 0)
+        fail_msg("promtool check metrics failed on:\n%s", page);
+    free(page);
+    kill(pid, SIGTERM);
+    assert_int_equal(tt_wait(pid), 0);
+    unlink(out);
+}
+
+/*
+ * A webhook at a port nobody listens on, next to the file sink: its errors
+ * grow while it retries, its bytes wait in flight; the file sink's stay at 0.
+ */
+static void test_sink_errors(void **state)
+{
+    const char *db = tl_fresh_db("t_mx_sinkerr");
+    char url[64];
+    char addr[64];
+    char s[256];
+    char *page;
+    int port = free_port();
+    pid_t pid;
+
+    (void)state;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook", free_port());
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+    tl_sql(db, "CREATE TABLE o (id int PRIMARY KEY)");
+    pid = tt_spawn((const char *[]){tool,
+                                    "-d",
+                                    db,
+                                    "-S",
+                                    "s_mx_sinkerr",
+                                    "-P",
+                                    "p_mx_sinkerr",
+                                    "-t",
+                                    "o",
+                                    "-o",
+                                    "/dev/null",
+                                    "--sink",
+                                    url,
+                                    "-X",
+                                    "sink.http.retry_initial=10ms",
+                                    "-X",
+                                    "sink.http.retry_max=50ms",
+                                    "--metrics-addr",
+                                    addr,
+                                    NULL},
+                   "/dev/null");
+    assert_true(tt_wait_stderr("streaming from slot"));
+    tl_sql(db, "INSERT INTO o SELECT generate_series(1, 10)");
+    page = wait_above(port,
+                      sink_series(s, sizeof(s), "pgcdc_sink_errors_total", "s_mx_sinkerr", url), 2);
+    assert_true(sample_of(page, s) > 2);
+    assert_true(sample_of(page, sink_series(s, sizeof(s), "pgcdc_sink_inflight_bytes",
+                                            "s_mx_sinkerr", url)) > 0);
+    assert_true(sample_of(page, sink_series(s, sizeof(s), "pgcdc_sink_ack_latency_seconds_count",
+                                            "s_mx_sinkerr", url)) == 0);
+    assert_true(sample_of(page, sink_series(s, sizeof(s), "pgcdc_sink_errors_total", "s_mx_sinkerr",
+                                            "file:/dev/null")) == 0);
+    assert_true(sample_of(page, sink_series(s, sizeof(s), "pgcdc_sink_events_total", "s_mx_sinkerr",
+                                            "file:/dev/null")) == 12);
+    if (promtool(page) != 0)
+        fail_msg("promtool check metrics failed on:\n%s", page);
+    free(page);
+    /* It stops with the webhook still failing: whatever it says, it does not crash. */
+    kill(pid, SIGTERM);
+    tt_wait(pid);
 }
 
 /* A WAL budget of one byte: the first reading of the slot is over it, so not ready. */
@@ -346,10 +493,9 @@ static void test_bad_address(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_address),
-        cmocka_unit_test(test_metrics_page),
-        cmocka_unit_test(test_readyz_over_budget),
-        cmocka_unit_test(test_pipelines),
+        cmocka_unit_test(test_bad_address),        cmocka_unit_test(test_metrics_page),
+        cmocka_unit_test(test_sink_series),        cmocka_unit_test(test_sink_errors),
+        cmocka_unit_test(test_readyz_over_budget), cmocka_unit_test(test_pipelines),
     };
     int r;
 

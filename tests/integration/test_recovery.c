@@ -18,13 +18,6 @@
 
 #define ROWS 20000
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
 /* ---- kill -9 and restart ---- */
 
 static int append_change(pgcdc_worker *w, const pgcdc_change *c, void *opaque)
@@ -116,7 +109,7 @@ static void test_kill_and_restart(void **state)
             child_stream(path, endpos);
         if (round < 3) {
             for (int i = 0; i < 3000 && tl_count_lines(path) < target; i++)
-                sleep_ms(2);
+                tl_sleep_ms(2);
             kill(pid, SIGKILL);
         }
         assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -230,7 +223,7 @@ static void test_walsender_terminated(void **state)
                    "WHERE slot_name = 's_reconn' AND active_pid IS NOT NULL");
     }
     for (int i = 0; i < 3000 && seen_count(&s) < ROWS; i++)
-        sleep_ms(10);
+        tl_sleep_ms(10);
     pgcdc_worker_stop(w);
     pthread_join(th, &ret);
     assert_int_equal(*(int *)ret, PGCDC_OK);
@@ -274,10 +267,10 @@ static void test_async_ack(void **state)
     assert_int_equal(pgcdc_worker_start(w), PGCDC_OK);
     assert_int_equal(pthread_create(&th, NULL, run_thread, w), 0);
     for (int i = 0; i < 3000 && seen_count(&s) < 100; i++)
-        sleep_ms(10);
+        tl_sleep_ms(10);
     assert_int_equal(seen_count(&s), 100);
     /* Nothing acknowledged: nothing past the start may be confirmed. */
-    sleep_ms(300);
+    tl_sleep_ms(300);
     assert_true(pgcdc_worker_confirmed_lsn(w) <= before);
     /* Ack the first transaction's changes only: it alone becomes confirmable. */
     pthread_mutex_lock(&s.mu);

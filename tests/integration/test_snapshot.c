@@ -21,13 +21,6 @@
 #define ROWS 30000
 #define MAXID 400000
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
 /* ---- what the worker hands out, as lines "op id old_id v", durable at commit ---- */
 
 static long long col(const pgcdc_row *row, const char *name)
@@ -66,7 +59,7 @@ static int sync_commit(pgcdc_worker *w, const pgcdc_txn *txn, void *opaque)
     (void)w;
     (void)txn;
     if (commit_delay_ms > 0)
-        sleep_ms(commit_delay_ms);
+        tl_sleep_ms(commit_delay_ms);
     return fflush(f) == 0 && fsync(fileno(f)) == 0 ? PGCDC_HANDLED : -1;
 }
 
@@ -181,7 +174,7 @@ static void *write_load(void *arg)
                100000 + r * 100);
         tl_sql(wr->db, "UPDATE s SET id = id + 200000 WHERE id BETWEEN %d AND %d", 1000 + r * 300,
                1000 + r * 300 + 4);
-        sleep_ms(5);
+        tl_sleep_ms(5);
     }
     return NULL;
 }
@@ -227,7 +220,7 @@ static void run_to_the_end(tl_runner *r, const char *db, const char *state)
             end = tl_current_lsn(db);
         if (end != 0 && pgcdc_worker_confirmed_lsn(r->w) >= end)
             break;
-        sleep_ms(10);
+        tl_sleep_ms(10);
     }
     assert_true(end != 0);
     assert_true(pgcdc_worker_confirmed_lsn(r->w) >= end);
@@ -315,7 +308,7 @@ static void test_incremental_killed_and_resumed(void **unused)
         child_run(db, out, state, "incremental", "2");
     /* Killed midway: some chunks acknowledged, the rest not (bounds for valgrind's pace). */
     for (int i = 0; i < 12000 && tl_count_lines(out) < ROWS / 3; i++)
-        sleep_ms(10);
+        tl_sleep_ms(10);
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     tl_trim_torn(out);
@@ -365,7 +358,7 @@ static void test_initial_killed_and_resumed(void **unused)
     for (int i = 0; i < 12000 && tl_count_lines(out) < ROWS * 9 / 10; i++) {
         if (tl_count_lines(out) >= ROWS / 3 && state_rows_done(state) > 0)
             break;
-        sleep_ms(10);
+        tl_sleep_ms(10);
     }
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
@@ -440,7 +433,7 @@ static void test_window_drops_changed_rows(void **unused)
     memset(&h, 0, sizeof(h));
     h.db = db;
     assert_int_equal(pthread_create(&h.thread, NULL, hammer_rows, &h), 0);
-    sleep_ms(300);
+    tl_sleep_ms(300);
     /*
      * Asked for by a signal, with a condition that makes each chunk's read last about
      * 0.3 s: many updates commit between its watermarks, after its snapshot was taken.
@@ -450,7 +443,7 @@ static void test_window_drops_changed_rows(void **unused)
     assert_int_equal(pgcdc_worker_request_snapshot(r.w, "public.s", "pg_sleep(0.0003) IS NOT NULL"),
                      PGCDC_OK);
     for (int i = 0; i < 3000 && access(state, F_OK) != 0; i++)
-        sleep_ms(2);
+        tl_sleep_ms(2);
     run_to_the_end(&r, db, state);
     atomic_store(&h.stop, 1);
     pthread_join(h.thread, NULL);

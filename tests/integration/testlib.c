@@ -417,6 +417,13 @@ void tl_wait_slots_active(const char *conninfo, const char *slots, int n)
     free(v);
 }
 
+void tl_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
 void tl_trim_torn(const char *path)
 {
     FILE *f = fopen(path, "r");

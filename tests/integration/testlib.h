@@ -98,6 +98,8 @@ void tl_trim_torn(const char *path);
  * test if they are not.
  */
 void tl_wait_slots_active(const char *conninfo, const char *slots, int n);
+/* Sleeps ms milliseconds (a poll's pause; tests never assert a duration). */
+void tl_sleep_ms(int ms);
 
 #define tl_assert_str(a, b) assert_string_equal((a), (b))
 

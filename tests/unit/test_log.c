@@ -52,6 +52,13 @@ static void test_json(void **state)
                                "d");
     assert_string_equal(
         buf, "{\"time\":\"2026-12-03T10:55:01.123Z\",\"level\":\"debug\",\"msg\":\"d\"}");
+    /* Not UTF-8 (a server message in another encoding): still valid JSON. */
+    pgcdc_tool_log_format_line(buf, sizeof(buf), PGCDC_TOOL_LOG_JSON, T0, PGCDC_LOG_INFO, NULL,
+                               "caf\xe9 \xc3\xa9");
+    o = json_loads(buf, 0, &e);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "msg")), "caf\xef\xbf\xbd \xc3\xa9");
+    json_decref(o);
 }
 
 static void test_status(void **state)
@@ -72,6 +79,9 @@ static void test_status(void **state)
     pgcdc_tool_status_line(buf, sizeof(buf), &st, 12.5, T0);
     assert_string_equal(buf,
                         "streaming  12.5 events/s  lag 0.0 s  confirmed 0/1A2B3C8  1500 events");
+    pgcdc_tool_status_line_several(buf, sizeof(buf), 3, PGCDC_STATE_RECONNECTING, 40, 2.5, 9000);
+    assert_string_equal(buf,
+                        "3 pipelines reconnecting  40.0 events/s  worst lag 2.5 s  9000 events");
     /* Behind: the age of the last change handed out. */
     st.received_lsn = 0x1A2B3C8 + 4096;
     assert_true(pgcdc_tool_status_lag(&st, T0) == 5.0);

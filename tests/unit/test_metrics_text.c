@@ -112,6 +112,89 @@ static void test_text(void **state)
     free(s);
 }
 
+/* Two sinks of one pipeline, the second showing the same URI as the first. */
+static void test_sinks(void **state)
+{
+    pgcdc_tool_metrics_pipeline p[2];
+    pgcdc_table_stats t;
+    pgcdc_sink_stats sinks[2];
+    size_t len = 0;
+    char *s;
+
+    (void)state;
+    two_pipelines(p, &t);
+    memset(sinks, 0, sizeof(sinks));
+    snprintf(sinks[0].uri, sizeof(sinks[0].uri), "http://hooks.example/in?...");
+    snprintf(sinks[0].kind, sizeof(sinks[0].kind), "http");
+    sinks[0].events = 12;
+    sinks[0].bytes = 3456;
+    sinks[0].inflight_bytes = 789;
+    sinks[0].errors = 3;
+    sinks[0].acks = 5;
+    sinks[0].ack_latency_sum_us = 42000000; /* one over the last bound */
+    for (int b = 0; b < PGCDC_SINK_ACK_BUCKETS; b++)
+        sinks[0].ack_latency_buckets[b] = b < 3 ? 1 : b < 9 ? 2 : 4;
+    sinks[1] = sinks[0];
+    sinks[1].events = 1;
+    snprintf(sinks[1].uri, sizeof(sinks[1].uri), "file:/tmp/a \"b\"");
+    p[1].sinks = sinks;
+    p[1].nsinks = 2;
+    s = pgcdc_tool_metrics_text(p, 2, T0, &len);
+    assert_non_null(s);
+    assert_int_equal(count(s, "# TYPE pgcdc_sink_events_total counter\n"), 1);
+    assert_int_equal(count(s, "# TYPE pgcdc_sink_inflight_bytes gauge\n"), 1);
+    assert_int_equal(count(s, "# TYPE pgcdc_sink_ack_latency_seconds histogram\n"), 1);
+    assert_non_null(strstr(s, "pgcdc_sink_events_total{pipeline=\"s_b\","
+                              "sink=\"http://hooks.example/in?...\"} 12\n"
+                              "pgcdc_sink_events_total{pipeline=\"s_b\","
+                              "sink=\"file:/tmp/a \\\"b\\\"\"} 1\n"));
+    assert_non_null(strstr(s, "pgcdc_sink_bytes_total{pipeline=\"s_b\",sink=\"http://hooks."
+                              "example/in?...\"} 3456\n"));
+    assert_non_null(strstr(s, "pgcdc_sink_inflight_bytes{pipeline=\"s_b\",sink=\"http://hooks."
+                              "example/in?...\"} 789\n"));
+    assert_non_null(strstr(s, "pgcdc_sink_errors_total{pipeline=\"s_b\",sink=\"http://hooks."
+                              "example/in?...\"} 3\n"));
+    /* The histogram: cumulative buckets with le in seconds, +Inf equal to the count. */
+    assert_non_null(strstr(s, "pgcdc_sink_ack_latency_seconds_bucket{pipeline=\"s_b\","
+                              "sink=\"http://hooks.example/in?...\",le=\"0.001\"} 1\n"
+                              "pgcdc_sink_ack_latency_seconds_bucket{pipeline=\"s_b\","
+                              "sink=\"http://hooks.example/in?...\",le=\"0.0025\"} 1\n"));
+    assert_non_null(strstr(s, "le=\"0.5\"} 2\n"));
+    assert_non_null(strstr(s, "pgcdc_sink_ack_latency_seconds_bucket{pipeline=\"s_b\","
+                              "sink=\"http://hooks.example/in?...\",le=\"30\"} 4\n"
+                              "pgcdc_sink_ack_latency_seconds_bucket{pipeline=\"s_b\","
+                              "sink=\"http://hooks.example/in?...\",le=\"+Inf\"} 5\n"
+                              "pgcdc_sink_ack_latency_seconds_sum{pipeline=\"s_b\","
+                              "sink=\"http://hooks.example/in?...\"} 42.000000\n"
+                              "pgcdc_sink_ack_latency_seconds_count{pipeline=\"s_b\","
+                              "sink=\"http://hooks.example/in?...\"} 5\n"));
+    assert_int_equal(
+        count(s, "pgcdc_sink_ack_latency_seconds_bucket{pipeline=\"s_b\",sink=\"file:"),
+        PGCDC_SINK_ACK_BUCKETS + 1);
+    /* The first pipeline has no sink: no sample of it. */
+    assert_null(strstr(s, "pgcdc_sink_events_total{pipeline=\"s_a\""));
+    free(s);
+    /* Two sinks showing the same URI: the second one's label says so. */
+    snprintf(sinks[1].uri, sizeof(sinks[1].uri), "%s", sinks[0].uri);
+    s = pgcdc_tool_metrics_text(p, 2, T0, &len);
+    assert_non_null(s);
+    assert_non_null(strstr(s, "pgcdc_sink_events_total{pipeline=\"s_b\","
+                              "sink=\"http://hooks.example/in?... (2)\"} 1\n"));
+    free(s);
+}
+
+/* The buckets' bounds: increasing, in seconds, from 1 ms to 30 s; 0 out of range. */
+static void test_ack_bounds(void **state)
+{
+    (void)state;
+    assert_true(pgcdc_sink_ack_bucket_bound(0) == 0.001);
+    assert_true(pgcdc_sink_ack_bucket_bound(PGCDC_SINK_ACK_BUCKETS - 1) == 30.0);
+    for (int i = 1; i < PGCDC_SINK_ACK_BUCKETS; i++)
+        assert_true(pgcdc_sink_ack_bucket_bound(i) > pgcdc_sink_ack_bucket_bound(i - 1));
+    assert_true(pgcdc_sink_ack_bucket_bound(-1) == 0);
+    assert_true(pgcdc_sink_ack_bucket_bound(PGCDC_SINK_ACK_BUCKETS) == 0);
+}
+
 static void test_none(void **state)
 {
     size_t len = 1;
@@ -150,8 +233,8 @@ static void test_ready(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_text),
-        cmocka_unit_test(test_none),
+        cmocka_unit_test(test_text),       cmocka_unit_test(test_sinks),
+        cmocka_unit_test(test_ack_bounds), cmocka_unit_test(test_none),
         cmocka_unit_test(test_ready),
     };
 

@@ -18,12 +18,15 @@
 #include "args.h"
 #include "log.h"
 #include "metrics.h"
+#include "page.h"
+#include "status_json.h"
 
 struct pgcdc_tool_admin {
     struct MHD_Daemon *d;
     pgcdc_worker *const *w;
     char (*names)[64];
     int n;
+    pgcdc_tool_history *h; /* the status page's last minutes */
 };
 
 /* Splits addr into host (empty: any) and port; 0 or -1 with err set. */
@@ -136,19 +139,41 @@ static int64_t wall_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Every pipeline's figures now; the tables in one malloc'd block (*tables), NULL on no memory. */
+/*
+ * Every pipeline's figures now, their sinks' in the same block after them
+ * (freed with it); the tables in one malloc'd block (*tables).  NULL on no
+ * memory.
+ */
 static pgcdc_tool_metrics_pipeline *read_all(pgcdc_tool_admin *a, pgcdc_table_stats **tables)
 {
-    pgcdc_tool_metrics_pipeline *p = calloc((size_t)a->n, sizeof(*p));
+    size_t align = _Alignof(pgcdc_sink_stats);
+    size_t head = ((size_t)a->n * sizeof(pgcdc_tool_metrics_pipeline) + align - 1) / align * align;
+    pgcdc_tool_metrics_pipeline *p;
+    pgcdc_sink_stats *sinks;
+    pgcdc_sink_stats one;
     pgcdc_table_stats *v = NULL;
+    int nsinks = 0;
     int nv = 0;
     int cap = 0;
 
+    /* A worker's sinks are fixed when it is made: count them, then read them into place. */
+    for (int i = 0; i < a->n; i++) {
+        for (int k = 0; pgcdc_worker_sink_stats(a->w[i], k, &one) == PGCDC_OK; k++)
+            nsinks++;
+    }
+    p = calloc(1, head + (size_t)nsinks * sizeof(*sinks) + 1);
     if (p == NULL)
         return NULL;
-    for (int i = 0; i < a->n; i++) {
+    sinks = (pgcdc_sink_stats *)(void *)((char *)p + head);
+    for (int i = 0, at = 0; i < a->n; i++) {
         p[i].name = a->names[i];
         pgcdc_worker_stats(a->w[i], &p[i].st);
+        p[i].sinks = sinks + at;
+        while (at < nsinks &&
+               pgcdc_worker_sink_stats(a->w[i], p[i].nsinks, &sinks[at]) == PGCDC_OK) {
+            p[i].nsinks++;
+            at++;
+        }
         for (int k = 0;; k++) {
             if (nv == cap) {
                 int c = cap > 0 ? cap * 2 : 16;
@@ -208,8 +233,17 @@ static enum MHD_Result answer(pgcdc_tool_admin *a, struct MHD_Connection *c, con
 
     if (strcmp(url, "/healthz") == 0)
         return reply_text(c, MHD_HTTP_OK, "ok\n");
-    if (strcmp(url, "/metrics") != 0 && strcmp(url, "/readyz") != 0)
-        return reply_text(c, MHD_HTTP_NOT_FOUND, "not found (try /metrics, /healthz, /readyz)\n");
+    if (strcmp(url, "/") == 0) {
+        size_t len;
+        const char *page = pgcdc_tool_status_page(&len);
+
+        return reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", (char *)page, len,
+                     MHD_RESPMEM_PERSISTENT);
+    }
+    if (strcmp(url, "/metrics") != 0 && strcmp(url, "/readyz") != 0 &&
+        strcmp(url, "/status.json") != 0)
+        return reply_text(c, MHD_HTTP_NOT_FOUND,
+                          "not found (try /, /status.json, /metrics, /healthz, /readyz)\n");
     p = read_all(a, &tables);
     if (p == NULL)
         return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
@@ -220,6 +254,13 @@ static enum MHD_Result answer(pgcdc_tool_admin *a, struct MHD_Connection *c, con
         r = body == NULL ? reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n")
                          : reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body,
                                  len, MHD_RESPMEM_MUST_FREE);
+    } else if (strcmp(url, "/status.json") == 0) {
+        size_t len = 0;
+        char *body = pgcdc_tool_status_json(p, a->n, a->h, wall_us(), &len);
+
+        r = body == NULL
+                ? reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n")
+                : reply(c, MHD_HTTP_OK, "application/json", body, len, MHD_RESPMEM_MUST_FREE);
     } else {
         char why[4096];
 
@@ -272,6 +313,12 @@ pgcdc_tool_admin *pgcdc_tool_admin_start(const char *addr, pgcdc_worker *const *
     a->n = n;
     for (int i = 0; i < n; i++)
         snprintf(a->names[i], sizeof(a->names[i]), "%s", names[i]);
+    /* Ten minutes of history, a point every 2 s: a stats read per pipeline, nothing per event. */
+    a->h = pgcdc_tool_history_new(n, 300);
+    if (a->h == NULL || pgcdc_tool_history_start(a->h, w, 2000) != 0) {
+        fprintf(stderr, "pgcdc: error: could not start the status page's sampler\n");
+        goto fail;
+    }
     fd = listen_on(addr, &ipv6);
     if (fd < 0)
         goto fail;
@@ -288,12 +335,14 @@ pgcdc_tool_admin *pgcdc_tool_admin_start(const char *addr, pgcdc_worker *const *
     if (!quiet) {
         char msg[600];
 
-        snprintf(msg, sizeof(msg), "serving /metrics, /healthz and /readyz on %s", addr);
+        snprintf(msg, sizeof(msg),
+                 "serving the status page /, /metrics, /healthz and /readyz on %s", addr);
         pgcdc_tool_log(PGCDC_LOG_INFO, NULL, msg);
     }
     *code = 0;
     return a;
 fail:
+    pgcdc_tool_history_free(a->h);
     free(a->names);
     free(a);
     return NULL;
@@ -304,6 +353,7 @@ void pgcdc_tool_admin_stop(pgcdc_tool_admin *a)
     if (a == NULL)
         return;
     MHD_stop_daemon(a->d);
+    pgcdc_tool_history_free(a->h);
     free(a->names);
     free(a);
 }

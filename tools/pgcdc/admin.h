@@ -1,7 +1,8 @@
 /*
- * The admin HTTP server (--metrics-addr): /metrics (Prometheus), /healthz
- * and /readyz, served by libmicrohttpd on a thread of its own from the
- * workers' stats, which are safe to read from any thread.
+ * The admin HTTP server (--metrics-addr): the status page / with its
+ * /status.json, /metrics (Prometheus), /healthz and /readyz, served by
+ * libmicrohttpd on a thread of its own from the workers' stats, which are
+ * safe to read from any thread.
  */
 #ifndef PGCDC_TOOL_ADMIN_H
 #define PGCDC_TOOL_ADMIN_H

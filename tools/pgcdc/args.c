@@ -35,7 +35,8 @@ enum {
     OPT_CHECK,
     OPT_LOG_FORMAT,
     OPT_SUMMARY_INTERVAL,
-    OPT_METRICS_ADDR
+    OPT_METRICS_ADDR,
+    OPT_ROUTE
 };
 
 static const struct option longopts[] = {
@@ -47,6 +48,7 @@ static const struct option longopts[] = {
     {"format", required_argument, NULL, 'F'},
     {"output", required_argument, NULL, 'o'},
     {"sink", required_argument, NULL, OPT_SINK},
+    {"route", required_argument, NULL, OPT_ROUTE},
     {"status-interval", required_argument, NULL, 's'},
     {"create-slot", no_argument, NULL, OPT_CREATE_SLOT},
     {"drop-slot", no_argument, NULL, OPT_DROP_SLOT},
@@ -143,6 +145,10 @@ int pgcdc_tool_args_read(int argc, char **argv, pgcdc_tool_args *a)
             a->check = 1;
             break;
         default:
+            if (opt == OPT_ROUTE && !a->sinks)
+                return pgcdc_tool_usage_error(
+                    "--route goes after the --sink or --output it routes (--sink URI --route "
+                    "TABLE,...)");
             r = keep(a, opt, optarg);
             if (r != 0)
                 return r;
@@ -253,6 +259,33 @@ static int set_property(pgcdc_config *cfg, pgcdc_tool_options *o, const char *ar
     return EXIT_USAGE;
 }
 
+/* Routes "a, s.b, \"My,T\"" to the sink added last: a comma outside quotes parts them. */
+static int add_routes(pgcdc_config *cfg, const char *list)
+{
+    char one[512];
+    size_t n = 0;
+    int quoted = 0;
+
+    for (const char *p = list;; p++) {
+        if (*p == '"')
+            quoted = !quoted;
+        if (*p == '\0' || (*p == ',' && !quoted)) {
+            while (n > 0 && one[n - 1] == ' ')
+                n--;
+            one[n] = '\0';
+            if (pgcdc_config_route_sink(cfg, one) != PGCDC_OK)
+                return -1;
+            if (*p == '\0')
+                return 0;
+            n = 0;
+            continue;
+        }
+        if ((*p == ' ' && n == 0) || n + 1 >= sizeof(one))
+            continue;
+        one[n++] = *p;
+    }
+}
+
 static int add_sink(pgcdc_config *cfg, pgcdc_tool_options *o, const char *uri)
 {
     if (pgcdc_config_add_sink(cfg, uri) != PGCDC_OK)
@@ -261,15 +294,20 @@ static int add_sink(pgcdc_config *cfg, pgcdc_tool_options *o, const char *uri)
     return 0;
 }
 
-/* -o FILE: "-" is stdout, as with pg_recvlogical. */
+/* The sink of -o FILE: "-" is stdout, as with pg_recvlogical. */
+static void output_uri(const char *path, char *uri, size_t size)
+{
+    if (strcmp(path, "-") == 0)
+        snprintf(uri, size, "-");
+    else
+        snprintf(uri, size, "file:%s", path);
+}
+
 static int add_output(pgcdc_config *cfg, pgcdc_tool_options *o, const char *path)
 {
     char uri[4200];
 
-    if (strcmp(path, "-") == 0)
-        snprintf(uri, sizeof(uri), "-");
-    else
-        snprintf(uri, sizeof(uri), "file:%s", path);
+    output_uri(path, uri, sizeof(uri));
     return add_sink(cfg, o, uri);
 }
 
@@ -340,6 +378,10 @@ static int apply(pgcdc_config *cfg, pgcdc_tool_options *o, int opt, const char *
         return add_output(cfg, o, val);
     case OPT_SINK:
         return add_sink(cfg, o, val);
+    case OPT_ROUTE:
+        if (add_routes(cfg, val) != 0)
+            return pgcdc_tool_usage_error("--route %s: %s", val, pgcdc_config_errmsg(cfg));
+        return 0;
     case 'X':
         return set_property(cfg, o, val);
     case 's':
@@ -455,15 +497,17 @@ static int apply_setting(pgcdc_config *cfg, pgcdc_tool_options *o, const pgcdc_t
         key = "sink";
     /* A list on the command line replaces the file's. */
     if ((a->tables && pgcdc_tool_key_is(key, "table")) ||
-        (a->sinks && (pgcdc_tool_key_is(key, "sink") || pgcdc_tool_key_is(key, "output"))))
+        (a->sinks && (pgcdc_tool_key_is(key, "sink") || pgcdc_tool_key_is(key, "output") ||
+                      pgcdc_tool_key_is(key, "route"))))
         return 0;
-    if (pgcdc_tool_key_is(key, "output")) {
-        if (strcmp(st->value, "-") != 0) {
-            snprintf(err, sizeof(err), "file:%s", st->value);
-            r = pgcdc_config_add_sink(cfg, err);
-        } else {
-            r = pgcdc_config_add_sink(cfg, "-");
-        }
+    if (pgcdc_tool_key_is(key, "route")) {
+        r = add_routes(cfg, st->value) == 0 ? PGCDC_OK : PGCDC_ERR_INVALID;
+        snprintf(err, sizeof(err), "%s", pgcdc_config_errmsg(cfg));
+    } else if (pgcdc_tool_key_is(key, "output")) {
+        char uri[4200];
+
+        output_uri(st->value, uri, sizeof(uri));
+        r = pgcdc_config_add_sink(cfg, uri);
         snprintf(err, sizeof(err), "%s", pgcdc_config_errmsg(cfg));
         o->nsinks += r == PGCDC_OK;
     } else if (pgcdc_tool_key_is(key, "log_format")) {
@@ -536,8 +580,10 @@ static int complete(pgcdc_config *cfg, pgcdc_tool_options *o)
         return pgcdc_tool_usage_error("no slot given (use --slot)");
     if (!o->have_publication && (o->drop_publication || !o->drop_slot))
         return pgcdc_tool_usage_error("no publication given (use --publication)");
-    if (o->nsinks == 0)
-        return add_sink(cfg, o, "-");
+    if (o->nsinks == 0 && add_sink(cfg, o, "-") != 0)
+        return EXIT_USAGE;
+    if (pgcdc_config_check(cfg) != PGCDC_OK)
+        return pgcdc_tool_usage_error("%s", pgcdc_config_errmsg(cfg));
     return 0;
 }
 

@@ -193,6 +193,62 @@ static int add(reader *r, const char *key, const yaml_node_t *value, int pipelin
 
 static int walk_map(reader *r, yaml_node_t *map, const char *prefix, int pipeline);
 
+/* The value of key in map, or NULL. */
+static yaml_node_t *map_get(reader *r, yaml_node_t *map, const char *key)
+{
+    for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
+         pr++) {
+        yaml_node_t *k = yaml_document_get_node(&r->doc, pr->key);
+
+        if (k != NULL && k->type == YAML_SCALAR_NODE &&
+            pgcdc_tool_key_is((const char *)k->data.scalar.value, key))
+            return yaml_document_get_node(&r->doc, pr->value);
+    }
+    return NULL;
+}
+
+/*
+ * A sink of the sinks list given as a map, - uri: URI with tables: [a, b]:
+ * the sink, then a route setting per table (the routes follow their sink).
+ */
+static int routed_sink(reader *r, yaml_node_t *map, int pipeline)
+{
+    yaml_node_t *uri = map_get(r, map, "uri");
+    yaml_node_t *tables = map_get(r, map, "tables");
+
+    for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
+         pr++) {
+        yaml_node_t *k = yaml_document_get_node(&r->doc, pr->key);
+
+        if (k == NULL || k->type != YAML_SCALAR_NODE ||
+            (!pgcdc_tool_key_is((const char *)k->data.scalar.value, "uri") &&
+             !pgcdc_tool_key_is((const char *)k->data.scalar.value, "tables")))
+            return fail(r, k != NULL ? &k->start_mark : &map->start_mark,
+                        "a sink in a list is a URI, or a map of uri and tables (- uri: URI)");
+    }
+    if (uri == NULL || uri->type != YAML_SCALAR_NODE)
+        return fail(r, &map->start_mark, "this sink has no uri (- uri: URI, tables: [...])");
+    if (add(r, "sink", uri, pipeline) != 0)
+        return -1;
+    if (tables == NULL)
+        return 0;
+    if (tables->type == YAML_SCALAR_NODE)
+        return add(r, "route", tables, pipeline);
+    if (tables->type != YAML_SEQUENCE_NODE)
+        return fail(r, &tables->start_mark, "a sink's tables are a list of table names");
+    for (yaml_node_item_t *it = tables->data.sequence.items.start;
+         it < tables->data.sequence.items.top; it++) {
+        yaml_node_t *t = yaml_document_get_node(&r->doc, *it);
+
+        if (t == NULL || t->type != YAML_SCALAR_NODE)
+            return fail(r, t != NULL ? &t->start_mark : &tables->start_mark,
+                        "a sink's tables are a list of table names");
+        if (add(r, "route", t, pipeline) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* One key's value: a scalar, a list of them (or of pipelines), or a map to flatten. */
 static int walk_value(reader *r, const char *key, yaml_node_t *v, int pipeline, int top)
 {
@@ -238,6 +294,12 @@ static int walk_value(reader *r, const char *key, yaml_node_t *v, int pipeline, 
          it++) {
         yaml_node_t *item = yaml_document_get_node(&r->doc, *it);
 
+        if (item != NULL && item->type == YAML_MAPPING_NODE &&
+            (pgcdc_tool_key_is(key, "sinks") || pgcdc_tool_key_is(key, "sink"))) {
+            if (routed_sink(r, item, pipeline) != 0)
+                return -1;
+            continue;
+        }
         if (item == NULL || item->type != YAML_SCALAR_NODE)
             return fail(r, item != NULL ? &item->start_mark : &v->start_mark,
                         "the items of %s must be values, not lists or maps", key);

@@ -31,24 +31,60 @@ pgcdc_tool_log_format pgcdc_tool_log_get_format(void)
     return f;
 }
 
-/* s as a JSON string's content: quotes, backslashes and control characters escaped. */
-static size_t json_escape(char *out, size_t size, const char *s)
+/* The length of the valid UTF-8 sequence at s (1 to 4), or 0 when it is not one. */
+static int utf8_len(const unsigned char *s)
 {
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF)
+        return (s[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+            return 0;
+        if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0))
+            return 0; /* overlong, or a surrogate */
+        return 3;
+    }
+    if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
+            return 0;
+        if ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90))
+            return 0; /* overlong, or past U+10FFFF */
+        return 4;
+    }
+    return 0;
+}
+
+size_t pgcdc_tool_json_escape(char *out, size_t size, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
     size_t n = 0;
 
-    for (; *s != '\0' && n + 7 < size; s++) {
-        unsigned char c = (unsigned char)*s;
+    if (size == 0)
+        return 0;
+    /* Room for the longest form (\u0000) and the terminator. */
+    while (*p != '\0' && n + 7 < size) {
+        int k = utf8_len(p);
 
-        if (c == '"' || c == '\\') {
+        if (k == 0) {
+            n += (size_t)snprintf(out + n, size - n, "\\ufffd");
+            p++;
+        } else if (*p == '"' || *p == '\\') {
             out[n++] = '\\';
-            out[n++] = (char)c;
-        } else if (c == '\n') {
+            out[n++] = (char)*p++;
+        } else if (*p == '\n') {
             out[n++] = '\\';
             out[n++] = 'n';
-        } else if (c < 0x20) {
-            n += (size_t)snprintf(out + n, size - n, "\\u%04x", c);
+            p++;
+        } else if (*p < 0x20) {
+            n += (size_t)snprintf(out + n, size - n, "\\u%04x", *p);
+            p++;
+        } else if (n + (size_t)k + 1 < size) {
+            memcpy(out + n, p, (size_t)k);
+            n += (size_t)k;
+            p += k;
         } else {
-            out[n++] = (char)c;
+            break;
         }
     }
     out[n] = '\0';
@@ -71,8 +107,8 @@ void pgcdc_tool_log_format_line(char *buf, size_t size, pgcdc_tool_log_format f,
         char m[2048];
         char t[160];
 
-        json_escape(m, sizeof(m), msg);
-        json_escape(t, sizeof(t), tag != NULL ? tag : "");
+        pgcdc_tool_json_escape(m, sizeof(m), msg);
+        pgcdc_tool_json_escape(t, sizeof(t), tag != NULL ? tag : "");
         if (tag != NULL)
             snprintf(buf, size,
                      "{\"time\":\"%s\",\"level\":\"%s\",\"pipeline\":\"%s\",\"msg\":\"%s\"}", when,

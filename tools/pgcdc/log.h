@@ -22,6 +22,12 @@ void pgcdc_tool_log(pgcdc_log_level level, const char *tag, const char *msg);
 void pgcdc_tool_log_hook(pgcdc_worker *w, pgcdc_log_level level, const char *msg, void *opaque);
 /* Draws the status line (a terminal's last line), or clears it with NULL. */
 void pgcdc_tool_log_status(const char *line);
+/*
+ * s as a JSON string's content into out (NUL-terminated, cut at a whole
+ * character when out is too small): quotes, backslashes and control
+ * characters escaped, a byte that is not valid UTF-8 as U+FFFD.  Its length.
+ */
+size_t pgcdc_tool_json_escape(char *out, size_t size, const char *s);
 /* One line as the format writes it into buf (for tests); time in Unix microseconds. */
 void pgcdc_tool_log_format_line(char *buf, size_t size, pgcdc_tool_log_format f, int64_t time_us,
                                 pgcdc_log_level level, const char *tag, const char *msg);

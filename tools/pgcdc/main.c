@@ -17,6 +17,7 @@
 #include "log.h"
 #include "pgcdc.h"
 #include "progress.h"
+#include "reload.h"
 #include "status.h"
 #include "status_cmd.h"
 
@@ -25,21 +26,35 @@
 static pgcdc_worker *signal_workers[MAX_PIPELINES];
 static volatile sig_atomic_t nsignal_workers;
 static volatile sig_atomic_t stop_signal;
+/* What answers SIGHUP while pipelines stream (NULL: the files are reopened here). */
+static pgcdc_tool_reload *volatile signal_reload;
 /* What an interrupted start leaves behind, for its message. */
 static const char *interrupt_note = "; nothing was created";
 
-/* SIGINT and SIGTERM stop (gracefully once streaming); SIGHUP reopens the output files. */
+/*
+ * SIGINT and SIGTERM stop (gracefully once streaming); SIGHUP reopens the
+ * output files and reads the --config file again (reload.h).
+ */
 static void on_signal(int sig)
 {
-    for (int i = 0; i < nsignal_workers; i++) {
-        if (sig == SIGHUP) {
-            pgcdc_worker_reopen(signal_workers[i]);
-            continue;
-        }
-        if (stop_signal == 0)
-            stop_signal = sig;
-        pgcdc_worker_stop(signal_workers[i]);
+    if (sig == SIGHUP && signal_reload != NULL) {
+        pgcdc_tool_reload_signal(signal_reload);
+        return;
     }
+    if (sig != SIGHUP && stop_signal == 0)
+        stop_signal = sig;
+    for (int i = 0; i < nsignal_workers; i++) {
+        if (sig == SIGHUP)
+            pgcdc_worker_reopen(signal_workers[i]);
+        else
+            pgcdc_worker_stop(signal_workers[i]);
+    }
+}
+
+/* A stop for a reload is no failure. */
+static int stopped_to_reload(int r)
+{
+    return r == PGCDC_ERR_STOPPED && pgcdc_tool_reload_restarting(signal_reload);
 }
 
 static int exit_code(int r)
@@ -130,7 +145,7 @@ static int run_stream(pgcdc_worker *w, const pgcdc_tool_options *o)
         pgcdc_tool_status_stop(st);
         pgcdc_tool_progress_stop(p);
     }
-    return r == PGCDC_OK ? 0 : fail_with(w, r, NULL);
+    return r == PGCDC_OK || stopped_to_reload(r) ? 0 : fail_with(w, r, NULL);
 }
 
 static int create_slot(pgcdc_worker *w, const pgcdc_tool_options *o)
@@ -237,16 +252,12 @@ static int run_pipelines(void)
         if (!pipes[i].started)
             continue;
         pthread_join(pipes[i].thread, NULL);
-        if (i == npipes - 1) {
-            pgcdc_tool_status_stop(st);
-            st = NULL;
-        }
         if (r == 0 && pipes[i].rc != PGCDC_OK && pipes[i].rc != PGCDC_ERR_STOPPED)
             r = exit_code(pipes[i].rc);
     }
     pgcdc_tool_status_stop(st);
     for (int i = 0; r == 0 && i < npipes; i++)
-        if (pipes[i].rc == PGCDC_ERR_STOPPED)
+        if (pipes[i].rc == PGCDC_ERR_STOPPED && !stopped_to_reload(pipes[i].rc))
             r = fail_with(pipes[i].w, pipes[i].rc, pipes[i].o.slot);
     return r;
 }
@@ -302,6 +313,64 @@ static int build(const pgcdc_tool_args *a, const pgcdc_tool_config_file *f)
     return 0;
 }
 
+static int status_cmd(void)
+{
+    pgcdc_worker *w[MAX_PIPELINES];
+    char *slots[MAX_PIPELINES];
+
+    for (int i = 0; i < npipes; i++) {
+        w[i] = pipes[i].w;
+        slots[i] = pipes[i].o.slot;
+    }
+    return pgcdc_tool_status_cmd(stdout, w, slots, npipes);
+}
+
+static void check_ok(const char *path)
+{
+    printf("%s: ok (%d pipeline%s:", path, npipes, npipes == 1 ? "" : "s");
+    for (int i = 0; i < npipes; i++)
+        printf(" %s", pipes[i].o.slot[0] != '\0' ? pipes[i].o.slot : "-");
+    printf(")\n");
+}
+
+/*
+ * Runs what the pipelines were built for, the admin server and SIGHUP's
+ * thread alongside; its exit code in *code.  1 when it stopped to start
+ * again with the changed file, then in *next.
+ */
+static int serve(const pgcdc_tool_args *a, const pgcdc_tool_config_file *f, int *code,
+                 pgcdc_tool_config_file *next)
+{
+    pgcdc_worker *w[MAX_PIPELINES];
+    char *tags[MAX_PIPELINES];
+    pgcdc_tool_admin *adm;
+    int again;
+    int r = 0;
+
+    for (int i = 0; i < npipes; i++) {
+        w[i] = pipes[i].w;
+        tags[i] = pipes[i].o.slot;
+    }
+    if (streams(&pipes[0].o))
+        signal_reload = pgcdc_tool_reload_start(a, f, w, npipes);
+    catch_signals(w, npipes);
+    /* The admin server from before the start (a busy address fails at once) to the end. */
+    adm = pgcdc_tool_admin_start(streams(&pipes[0].o) ? pipes[0].o.metrics_addr : NULL, w, tags,
+                                 npipes, pipes[0].o.verbosity < 0, &r);
+    if (r == 0)
+        r = npipes == 1 ? run_one(pipes[0].w, &pipes[0].o) : run_pipelines();
+    pgcdc_tool_admin_stop(adm);
+    nsignal_workers = 0;
+    {
+        pgcdc_tool_reload *rl = signal_reload;
+
+        signal_reload = NULL;
+        again = pgcdc_tool_reload_stop(rl, next);
+    }
+    *code = r;
+    return again;
+}
+
 int main(int argc, char **argv)
 {
     pgcdc_tool_config_file file = {0};
@@ -316,45 +385,31 @@ int main(int argc, char **argv)
             r = EXIT_USAGE;
         }
     }
-    if (r == 0 && file.npipelines > 1)
-        r = pgcdc_tool_args_for_pipelines(&a, file.npipelines);
-    if (r == 0)
-        r = build(&a, &file);
-    if (r == 0 && a.status) {
-        pgcdc_worker *w[MAX_PIPELINES];
-        char *slots[MAX_PIPELINES];
+    /* Once, or again after each SIGHUP that brought a changed --config file. */
+    for (int again = 1; again;) {
+        pgcdc_tool_config_file next;
 
-        for (int i = 0; i < npipes; i++) {
-            w[i] = pipes[i].w;
-            slots[i] = pipes[i].o.slot;
-        }
-        r = pgcdc_tool_status_cmd(stdout, w, slots, npipes);
-    } else if (r == 0 && a.check) {
-        printf("%s: ok (%d pipeline%s:", a.config, npipes, npipes == 1 ? "" : "s");
-        for (int i = 0; i < npipes; i++)
-            printf(" %s", pipes[i].o.slot[0] != '\0' ? pipes[i].o.slot : "-");
-        printf(")\n");
-    } else if (r == 0) {
-        pgcdc_worker *w[MAX_PIPELINES];
-        char *tags[MAX_PIPELINES];
-        pgcdc_tool_admin *adm;
-
-        for (int i = 0; i < npipes; i++) {
-            w[i] = pipes[i].w;
-            tags[i] = pipes[i].o.slot;
-        }
-        catch_signals(w, npipes);
-        /* The admin server from before the start (a busy address fails at once) to the end. */
-        adm = pgcdc_tool_admin_start(streams(&pipes[0].o) ? pipes[0].o.metrics_addr : NULL, w, tags,
-                                     npipes, pipes[0].o.verbosity < 0, &r);
+        again = 0;
+        if (r == 0 && file.npipelines > 1)
+            r = pgcdc_tool_args_for_pipelines(&a, file.npipelines);
         if (r == 0)
-            r = npipes == 1 ? run_one(pipes[0].w, &pipes[0].o) : run_pipelines();
-        pgcdc_tool_admin_stop(adm);
-        nsignal_workers = 0;
+            r = build(&a, &file);
+        if (r == 0 && a.status)
+            r = status_cmd();
+        else if (r == 0 && a.check)
+            check_ok(a.config);
+        else if (r == 0 && serve(&a, &file, &r, &next)) {
+            pgcdc_tool_config_file_free(&file);
+            file = next;
+            /* A SIGINT or SIGTERM meanwhile ends it there. */
+            again = r == 0 && stop_signal == 0;
+        }
+        for (int i = 0; pipes != NULL && i < npipes; i++)
+            pgcdc_worker_free(pipes[i].w);
+        free(pipes);
+        pipes = NULL;
+        npipes = 0;
     }
-    for (int i = 0; pipes != NULL && i < npipes; i++)
-        pgcdc_worker_free(pipes[i].w);
-    free(pipes);
     pgcdc_tool_config_file_free(&file);
     pgcdc_tool_args_free(&a);
     return r < 0 ? 0 : r;

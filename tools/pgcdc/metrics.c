@@ -117,6 +117,8 @@ static const struct plain {
      "The longest time from a transaction's commit to its confirmation."},
     {"pgcdc_slot_retained_wal_bytes", "gauge", offsetof(pgcdc_stats, slot_retained_wal), 0,
      "WAL the slot holds back on the server (read every 5 s)."},
+    {"pgcdc_slot_wal_budget_bytes", "gauge", offsetof(pgcdc_stats, slot_wal_budget), 0,
+     "slot.max_retained_wal: the WAL the slot may hold back before it is over budget (0: none)."},
     {"pgcdc_heartbeats_total", "counter", offsetof(pgcdc_stats, heartbeats), 0,
      "Heartbeat messages written (heartbeat.interval)."},
     {"pgcdc_heartbeat_lsn", "gauge", offsetof(pgcdc_stats, heartbeat_lsn), 0,
@@ -273,6 +275,84 @@ static void put_tables(text *t, const pgcdc_tool_metrics_pipeline *p, int n)
     }
 }
 
+/*
+ * The sink label of sink k of p: its URI as shown, with " (2)" and so on
+ * after a URI an earlier sink of the pipeline shows too (two webhooks that
+ * differ in their query only), so that no two series are the same.
+ */
+static void put_sink_label(text *t, const pgcdc_tool_metrics_pipeline *p, int k)
+{
+    int same = 1;
+
+    for (int j = 0; j < k; j++)
+        same += strcmp(p->sinks[j].uri, p->sinks[k].uri) == 0;
+    put(t, ",sink=\"");
+    put_label(t, p->sinks[k].uri);
+    if (same > 1)
+        put(t, " (%d)", same);
+    put(t, "\"");
+}
+
+/* Per sink: events, bytes, bytes in flight and errors, and the acknowledgement histogram. */
+static void put_sinks(text *t, const pgcdc_tool_metrics_pipeline *p, int n)
+{
+    static const struct {
+        const char *name;
+        const char *type;
+        size_t off;
+        const char *help;
+    } counts[] = {
+        {"pgcdc_sink_events_total", "counter", offsetof(pgcdc_sink_stats, events),
+         "Events written to the sink (begin, change and commit events as it takes them)."},
+        {"pgcdc_sink_bytes_total", "counter", offsetof(pgcdc_sink_stats, bytes),
+         "Bytes of events handed to the sink, in its format."},
+        {"pgcdc_sink_inflight_bytes", "gauge", offsetof(pgcdc_sink_stats, inflight_bytes),
+         "Bytes handed to the sink's own thread and not delivered yet (0 for the file sink)."},
+        {"pgcdc_sink_errors_total", "counter", offsetof(pgcdc_sink_stats, errors),
+         "Failed opens, writes, flushes and deliveries of the sink, each retried failure too."},
+    };
+    family h = {"pgcdc_sink_ack_latency_seconds", "histogram",
+                "From an event handed to the sink (a transaction's commit for the built-in "
+                "sinks) to its acknowledgement (fsynced, delivered, accepted).",
+                0};
+
+    for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+        family f = {counts[c].name, counts[c].type, counts[c].help, 0};
+
+        for (int i = 0; i < n; i++) {
+            for (int k = 0; k < p[i].nsinks; k++) {
+                uint64_t v;
+
+                memcpy(&v, (const char *)&p[i].sinks[k] + counts[c].off, sizeof(v));
+                sample(t, &f, "", p[i].name);
+                put_sink_label(t, &p[i], k);
+                put(t, "} %llu\n", (unsigned long long)v);
+            }
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < p[i].nsinks; k++) {
+            const pgcdc_sink_stats *ss = &p[i].sinks[k];
+
+            for (int b = 0; b < PGCDC_SINK_ACK_BUCKETS; b++) {
+                sample(t, &h, "_bucket", p[i].name);
+                put_sink_label(t, &p[i], k);
+                put(t, ",le=\"%g\"} %llu\n", pgcdc_sink_ack_bucket_bound(b),
+                    (unsigned long long)ss->ack_latency_buckets[b]);
+            }
+            sample(t, &h, "_bucket", p[i].name);
+            put_sink_label(t, &p[i], k);
+            put(t, ",le=\"+Inf\"} %llu\n", (unsigned long long)ss->acks);
+            sample(t, &h, "_sum", p[i].name);
+            put_sink_label(t, &p[i], k);
+            put(t, "} %.6f\n", (double)ss->ack_latency_sum_us / 1e6);
+            sample(t, &h, "_count", p[i].name);
+            put_sink_label(t, &p[i], k);
+            put(t, "} %llu\n", (unsigned long long)ss->acks);
+        }
+    }
+}
+
 char *pgcdc_tool_metrics_text(const pgcdc_tool_metrics_pipeline *p, int n, int64_t now_us,
                               size_t *len)
 {
@@ -284,6 +364,7 @@ char *pgcdc_tool_metrics_text(const pgcdc_tool_metrics_pipeline *p, int n, int64
     put_derived(&t, p, n, now_us);
     put_latency(&t, p, n);
     put_tables(&t, p, n);
+    put_sinks(&t, p, n);
     if (t.oom) {
         free(t.s);
         return NULL;

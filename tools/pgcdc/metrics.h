@@ -18,6 +18,8 @@ typedef struct pgcdc_tool_metrics_pipeline {
     pgcdc_stats st;
     const pgcdc_table_stats *tables; /* events by table and operation */
     int ntables;
+    const pgcdc_sink_stats *sinks; /* its sinks, in the order they were added */
+    int nsinks;
 } pgcdc_tool_metrics_pipeline;
 
 /*

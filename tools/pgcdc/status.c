@@ -60,6 +60,13 @@ void pgcdc_tool_status_line(char *buf, size_t size, const pgcdc_stats *st, doubl
              (unsigned long long)st->changes);
 }
 
+void pgcdc_tool_status_line_several(char *buf, size_t size, int n, pgcdc_state state, double rate,
+                                    double lag, uint64_t events)
+{
+    snprintf(buf, size, "%d pipelines %s  %.1f events/s  worst lag %.1f s  %llu events", n,
+             state_name(state), rate, lag, (unsigned long long)events);
+}
+
 void pgcdc_tool_status_summary(char *buf, size_t size, const pgcdc_stats *st, uint64_t events,
                                double period_s, int64_t now_us)
 {
@@ -104,6 +111,9 @@ static void *run(void *arg)
         struct timespec nap = {0, TICK_MS * 1000000L};
         pgcdc_stats sum;
         uint64_t events = 0;
+        double worst_lag = 0;
+        pgcdc_state state = PGCDC_STATE_NEW;
+        char line[256];
         int64_t now;
         int snapshot = 0;
         int streaming = 0;
@@ -133,21 +143,27 @@ static void *run(void *arg)
             }
             if (s->summary_s > 0 && now - summary_at >= (int64_t)s->summary_s * 1000000)
                 period[i] = st.changes;
-            /* The whole process on one line: the sums, the worst lag, the first's state. */
+            /* The whole process on one line: the events, the worst lag, a state not streaming. */
+            if (i == 0 || (sum.state == PGCDC_STATE_STREAMING && st.state != sum.state))
+                state = st.state;
             if (i == 0)
                 sum = st;
-            else {
+            else
                 sum.changes += st.changes;
-                sum.confirmed_lsn = st.confirmed_lsn; /* not summed: one pipeline's position */
-                if (pgcdc_tool_status_lag(&st, now) > pgcdc_tool_status_lag(&sum, now))
-                    sum.last_commit_time = st.last_commit_time;
-            }
+            if (pgcdc_tool_status_lag(&st, now) > worst_lag)
+                worst_lag = pgcdc_tool_status_lag(&st, now);
         }
+        sum.state = state;
         if (s->summary_s > 0 && now - summary_at >= (int64_t)s->summary_s * 1000000)
             summary_at = now;
         /* A smoothed rate: half the last tick, half before. */
         rate = rate / 2 + (double)events / ((double)(now - tick_at) / 1e6) / 2;
         tick_at = now;
+        if (s->n > 1)
+            pgcdc_tool_status_line_several(line, sizeof(line), s->n, sum.state, rate, worst_lag,
+                                           sum.changes);
+        else
+            pgcdc_tool_status_line(line, sizeof(line), &sum, rate, now);
         if (s->notify) {
             char text[300];
             uint64_t wd = pgcdc_tool_notify_watchdog_us();
@@ -163,16 +179,12 @@ static void *run(void *arg)
             }
             if (now - told_at >= 5000000) {
                 told_at = now;
-                snprintf(text, sizeof(text), "STATUS=");
-                pgcdc_tool_status_line(text + 7, sizeof(text) - 7, &sum, rate, now);
+                snprintf(text, sizeof(text), "STATUS=%s", line);
                 pgcdc_tool_notify(text);
             }
         }
         if (s->line && streaming && !snapshot) {
-            char text[256];
-
-            pgcdc_tool_status_line(text, sizeof(text), &sum, rate, now);
-            pgcdc_tool_log_status(text);
+            pgcdc_tool_log_status(line);
         } else if (s->line) {
             pgcdc_tool_log_status(NULL);
         }

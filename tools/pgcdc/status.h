@@ -30,6 +30,9 @@ double pgcdc_tool_status_lag(const pgcdc_stats *st, int64_t now_us);
 /* The status line: state, rate (events/s), lag, confirmed position, events. */
 void pgcdc_tool_status_line(char *buf, size_t size, const pgcdc_stats *st, double rate,
                             int64_t now_us);
+/* Several pipelines' line: their state (one not streaming, if any), rate, worst lag, events. */
+void pgcdc_tool_status_line_several(char *buf, size_t size, int n, pgcdc_state state, double rate,
+                                    double lag, uint64_t events);
 /* A summary: events in the period and their rate, in all, lag, bytes behind, confirmed. */
 void pgcdc_tool_status_summary(char *buf, size_t size, const pgcdc_stats *st, uint64_t events,
                                double period_s, int64_t now_us);
