@@ -199,9 +199,9 @@ int pgcdc__sink_write(pgcdc_sink *sink, pgcdc_sink_event *ev)
     r = sink->ops->write(sink, ev);
     ev->asking = 0;
     if (commit)
-        pgcdc__sink_counters_settle(&sink->stats, wait, since, r);
+        pgcdc__sink_counters_settle(&sink->stats, wait, since, r, pgcdc__now_us());
     else if (r == PGCDC_DEFER)
-        pgcdc__sink_counters_deferred(&sink->stats, ev->txn->token);
+        pgcdc__sink_counters_deferred(&sink->stats, ev->txn->token, pgcdc__now_us());
     if (r < 0)
         return sink_failed(sink, "write", r);
     pgcdc__sink_counters_wrote(&sink->stats, ev->asked);
@@ -381,7 +381,7 @@ int pgcdc__sink_prop_num(pgcdc_sink *sink, const char *key, long long *out)
 
 int pgcdc_sink_ack(pgcdc_sink *sink, uint64_t token)
 {
-    pgcdc__sink_counters_ack(&sink->stats, token);
+    pgcdc__sink_counters_ack(&sink->stats, token, pgcdc__now_us());
     return pgcdc__ledger_ack(sink->ledger, token);
 }
 

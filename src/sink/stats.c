@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/clock.h"
 #include "sink/stats.h"
 
 /* The most waits kept: past it the oldest goes untimed (its acknowledgement finds nothing). */
@@ -137,7 +136,7 @@ uint64_t pgcdc__sink_counters_expect(pgcdc__sink_counters *c, uint64_t token, in
 }
 
 void pgcdc__sink_counters_settle(pgcdc__sink_counters *c, uint64_t wait, int64_t since_us,
-                                 int result)
+                                 int result, int64_t now_us)
 {
     pgcdc__ack_wait *e;
 
@@ -149,13 +148,13 @@ void pgcdc__sink_counters_settle(pgcdc__sink_counters *c, uint64_t wait, int64_t
         e = at(c, wait);
         e->since_us = -1;
         if (result == PGCDC_HANDLED)
-            record(c, pgcdc__now_us() - since_us);
+            record(c, now_us - since_us);
         trim(c);
     }
     pthread_mutex_unlock(&c->mu);
 }
 
-void pgcdc__sink_counters_deferred(pgcdc__sink_counters *c, uint64_t token)
+void pgcdc__sink_counters_deferred(pgcdc__sink_counters *c, uint64_t token, int64_t now_us)
 {
     pthread_mutex_lock(&c->mu);
     if (c->early > 0 && c->early_token == token) {
@@ -163,15 +162,13 @@ void pgcdc__sink_counters_deferred(pgcdc__sink_counters *c, uint64_t token)
         c->early--;
         record(c, 0);
     } else {
-        add_wait(c, token, pgcdc__now_us());
+        add_wait(c, token, now_us);
     }
     pthread_mutex_unlock(&c->mu);
 }
 
-void pgcdc__sink_counters_ack(pgcdc__sink_counters *c, uint64_t token)
+void pgcdc__sink_counters_ack(pgcdc__sink_counters *c, uint64_t token, int64_t now)
 {
-    int64_t now = pgcdc__now_us();
-
     pthread_mutex_lock(&c->mu);
     for (uint64_t seq = c->head; seq < c->tail; seq++) {
         pgcdc__ack_wait *e = at(c, seq);

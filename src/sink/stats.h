@@ -57,11 +57,11 @@ void pgcdc__sink_counters_error(pgcdc__sink_counters *c);
  */
 uint64_t pgcdc__sink_counters_expect(pgcdc__sink_counters *c, uint64_t token, int64_t since_us);
 void pgcdc__sink_counters_settle(pgcdc__sink_counters *c, uint64_t wait, int64_t since_us,
-                                 int result);
+                                 int result, int64_t now_us);
 /* Worker's thread: another event was deferred (not a commit: no wait was started for it). */
-void pgcdc__sink_counters_deferred(pgcdc__sink_counters *c, uint64_t token);
-/* Any thread: the acknowledgement of token. */
-void pgcdc__sink_counters_ack(pgcdc__sink_counters *c, uint64_t token);
+void pgcdc__sink_counters_deferred(pgcdc__sink_counters *c, uint64_t token, int64_t now_us);
+/* Any thread: the acknowledgement of token (now_us: the monotonic clock, as since_us). */
+void pgcdc__sink_counters_ack(pgcdc__sink_counters *c, uint64_t token, int64_t now_us);
 
 /* The counters into st (its uri and kind are the caller's). */
 void pgcdc__sink_counters_read(pgcdc__sink_counters *c, pgcdc_sink_stats *st);

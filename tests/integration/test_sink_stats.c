@@ -185,7 +185,6 @@ static void test_file_and_own_sink(void **state)
     /* Each commit acknowledged once durable. */
     assert_int_equal(fst.acks, st.transactions);
     assert_histogram(&fst);
-    assert_int_equal(fst.ack_latency_buckets[PGCDC_SINK_ACK_BUCKETS - 1], fst.acks);
 
     /* The test's sink: two failed writes retried, the same events and bytes as the file's. */
     assert_int_equal(pgcdc_worker_sink_stats(w, 1, &sst), PGCDC_OK);
@@ -197,8 +196,7 @@ static void test_file_and_own_sink(void **state)
     /* Each commit acknowledged from the acker thread, no sooner than its delay. */
     assert_int_equal(sst.acks, st.transactions);
     assert_true(sst.ack_latency_sum_us >= sst.acks * ACK_DELAY_US);
-    assert_int_equal(sst.ack_latency_buckets[2], 0); /* 5 ms */
-    assert_int_equal(sst.ack_latency_buckets[PGCDC_SINK_ACK_BUCKETS - 1], sst.acks);
+    assert_int_equal(sst.ack_latency_buckets[2], 0); /* 5 ms: none is that quick */
     assert_histogram(&sst);
     pgcdc_worker_free(w);
     unlink(path);

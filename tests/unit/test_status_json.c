@@ -248,6 +248,7 @@ static void test_history_ring(void **state)
     pgcdc_tool_history_add(h, 0, &st, T0 + 500000);
     assert_int_equal(pgcdc_tool_history_read(h, 0, pts, 8), 1);
     assert_true(pts[0].rate == 10);
+    assert_int_equal(pts[0].events, 5);
     assert_true(pts[0].t_us == T0 + 500000);
     /* The same instant again: no division by zero. */
     pgcdc_tool_history_add(h, 0, &st, T0 + 500000);
@@ -260,6 +261,7 @@ static void test_history_ring(void **state)
     pgcdc_tool_history_add(h, 0, &st, T0 + 2500000);
     assert_int_equal(pgcdc_tool_history_read(h, 0, pts, 8), 3);
     assert_true(pts[0].rate == 0 && pts[1].rate == 3 && pts[2].rate == 1);
+    assert_true(pts[0].events == 0 && pts[1].events == 3 && pts[2].events == 1);
     assert_int_equal(pgcdc_tool_history_read(h, 0, pts, 2), 2);
     assert_true(pts[0].rate == 3 && pts[1].rate == 1);
     assert_int_equal(pgcdc_tool_history_read(h, 1, pts, 8), 0);

@@ -116,8 +116,8 @@ static void add_locked(ring *r, int cap, const pgcdc_stats *st, int64_t now_us)
     pt = &r->pts[r->head];
     dt = (double)(now_us - r->last_us) / 1e6;
     pt->t_us = now_us;
-    pt->rate =
-        dt > 0 && st->changes >= r->last_changes ? (double)(st->changes - r->last_changes) / dt : 0;
+    pt->events = st->changes >= r->last_changes ? st->changes - r->last_changes : 0;
+    pt->rate = dt > 0 ? (double)pt->events / dt : 0;
     pt->lag_s = pgcdc_tool_status_lag(st, now_us);
     pt->lag_bytes = st->received_lsn > st->confirmed_lsn ? st->received_lsn - st->confirmed_lsn : 0;
     pt->retained_wal = st->slot_retained_wal;

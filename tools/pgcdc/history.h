@@ -16,6 +16,7 @@
 typedef struct pgcdc_tool_history_point {
     int64_t t_us;          /* Unix microseconds */
     double rate;           /* events per second since the previous sample */
+    uint64_t events;       /* events since the previous sample */
     double lag_s;          /* pgcdc_tool_status_lag() */
     uint64_t lag_bytes;    /* received minus confirmed */
     uint64_t retained_wal; /* the slot's retained WAL */

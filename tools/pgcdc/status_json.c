@@ -162,6 +162,11 @@ static void put_history(text *t, const pgcdc_tool_history_point *pts, int n)
         put(t, "%s", k > 0 ? "," : "");
         put_num(t, pts[k].rate, 2);
     }
+    put(t, "],\"events\":[");
+    for (int k = 0; k < n; k++) {
+        put(t, "%s", k > 0 ? "," : "");
+        put_u64(t, pts[k].events);
+    }
     put(t, "],\"lag_s\":[");
     for (int k = 0; k < n; k++) {
         put(t, "%s", k > 0 ? "," : "");
