@@ -241,7 +241,8 @@ static int to_sinks_slow(pgcdc_worker *w, pgcdc_event_kind kind, const pgcdc_txn
         int r;
 
         /* A routed sink takes its tables' changes only. */
-        if (c != NULL && !pgcdc__route_match(&w->cfg.sinks[i], c->rel->schema, c->rel->name))
+        if (c != NULL && w->cfg.sinks[i].nroutes > 0 &&
+            !pgcdc__route_match(&w->cfg.sinks[i], c->rel->schema, c->rel->name))
             continue;
         t.sink = w->sinks[i];
         r = deliver_to(w, txn, &t);

@@ -36,7 +36,7 @@ struct pgcdc__monitor {
     pthread_mutex_t mu;
     char hb_error[PGCDC__MSG_SIZE];   /* the last heartbeat's failure, "" when it worked */
     char slot_error[PGCDC__MSG_SIZE]; /* the last reading's failure, "" when it worked */
-    atomic_int news;
+    atomic_int *news;                 /* the worker's monitor_news */
     _Atomic uint64_t retained;
     _Atomic int64_t safe_wal_size;
     atomic_int wal_status;
@@ -64,7 +64,7 @@ static pgcdc_wal_status parse_status(const char *s)
 
 static void tell(struct pgcdc__monitor *m)
 {
-    atomic_store(&m->news, 1);
+    atomic_store(m->news, 1);
     pgcdc__stop_wake(m->wake);
 }
 
@@ -164,6 +164,7 @@ int pgcdc__monitor_start(pgcdc_worker *w)
         return pgcdc__fail(&w->ctx, PGCDC_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&m->mu, NULL);
     m->wake = &w->stop;
+    m->news = &w->monitor_news;
     m->heartbeat_ms = w->cfg.heartbeat_ms;
     m->budget = w->cfg.max_retained_wal;
     m->slot = strdup(w->cfg.slot);
@@ -240,17 +241,14 @@ static void log_status(pgcdc_worker *w, pgcdc_wal_status status)
                    w->cfg.slot);
 }
 
-int pgcdc__monitor_poll(pgcdc_worker *w)
+/* What the monitor's thread found since the last poll: said, and acted on. */
+static int take_news(pgcdc_worker *w, struct pgcdc__monitor *m)
 {
-    struct pgcdc__monitor *m = atomic_load_explicit(&w->monitor, memory_order_relaxed);
     char hb_error[PGCDC__MSG_SIZE];
     char slot_error[PGCDC__MSG_SIZE];
     int status;
     int over;
 
-    if (m == NULL || !atomic_load_explicit(&m->news, memory_order_relaxed) ||
-        !atomic_exchange(&m->news, 0))
-        return PGCDC_OK;
     pthread_mutex_lock(&m->mu);
     memcpy(hb_error, m->hb_error, sizeof(hb_error));
     memcpy(slot_error, m->slot_error, sizeof(slot_error));
@@ -287,6 +285,15 @@ int pgcdc__monitor_poll(pgcdc_worker *w)
                        "(slot.max_retained_wal_exit); nothing past the confirmed position is lost",
                        w->cfg.slot, (unsigned long long)atomic_load(&m->retained),
                        (long long)m->budget);
+}
+
+int pgcdc__monitor_poll(pgcdc_worker *w)
+{
+    struct pgcdc__monitor *m = atomic_load_explicit(&w->monitor, memory_order_relaxed);
+
+    if (m == NULL || !atomic_exchange(&w->monitor_news, 0))
+        return PGCDC_OK;
+    return take_news(w, m);
 }
 
 void pgcdc__monitor_stats(const pgcdc_worker *w, pgcdc_stats *st)

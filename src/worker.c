@@ -382,7 +382,7 @@ static int step(pgcdc_worker *w, const pgcdc_change **out, int timeout_ms, int p
                 return r;
         }
         r = pgcdc__snapshot_poll(w, 0);
-        if (r == PGCDC_OK)
+        if (r == PGCDC_OK && atomic_load_explicit(&w->monitor_news, memory_order_relaxed))
             r = pgcdc__monitor_poll(w);
         if (r != PGCDC_OK)
             return r;

@@ -34,6 +34,7 @@ struct pgcdc_worker {
     struct pgcdc__snaprun *snap; /* snapshots (snapshot.c); NULL before the start */
     int binary;                  /* the stream asks for binary values */
     atomic_int reopen;           /* pgcdc_worker_reopen() asked for the sinks to be reopened */
+    atomic_int monitor_news;     /* the slot monitor has something to say (pgcdc__monitor_poll) */
     atomic_int sink_poke;        /* a sink's thread asked for the sinks to be flushed */
     atomic_int busy; /* in user code: the stream's keeper sends status updates meanwhile */
 

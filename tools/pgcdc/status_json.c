@@ -13,47 +13,11 @@
 #include "log.h"
 #include "status.h"
 #include "status_json.h"
+#include "text.h"
 
-/* A growing string; oom sticks once set. */
-typedef struct text {
-    char *s;
-    size_t len;
-    size_t cap;
-    int oom;
-} text;
-
-__attribute__((format(printf, 2, 3))) static void put(text *t, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (t->oom)
-        return;
-    for (;;) {
-        size_t room = t->cap - t->len;
-
-        va_start(ap, fmt);
-        n = vsnprintf(t->s != NULL ? t->s + t->len : NULL, room, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            t->oom = 1;
-            return;
-        }
-        if ((size_t)n < room)
-            break;
-        size_t cap = t->cap > 0 ? t->cap * 2 : 8192;
-        while (cap - t->len <= (size_t)n)
-            cap *= 2;
-        char *s = realloc(t->s, cap);
-        if (s == NULL) {
-            t->oom = 1;
-            return;
-        }
-        t->s = s;
-        t->cap = cap;
-    }
-    t->len += (size_t)n;
-}
+/* The page being written (text.h). */
+typedef pgcdc_tool_text text;
+#define put(t, ...) pgcdc_tool_text_put((t), __VA_ARGS__)
 
 /* A JSON string (log.h's escaping: a bad byte as U+FFFD). */
 static void put_str(text *t, const char *v)
