@@ -15,9 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -34,74 +31,6 @@ static void nap_10ms(void)
     struct timespec ts = {0, 10000000};
 
     nanosleep(&ts, NULL);
-}
-
-/* A socket bound to a free port of 127.0.0.1 (listening when listen_too); its port in *port. */
-static int bound_socket(int *port, int listen_too)
-{
-    struct sockaddr_in sa;
-    socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    assert_true(fd >= 0);
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    if (listen_too)
-        assert_int_equal(listen(fd, 1), 0);
-    *port = ntohs(sa.sin_port);
-    return fd;
-}
-
-/* A port free right now (the tool binds it a moment later). */
-static int free_port(void)
-{
-    int port;
-
-    close(bound_socket(&port, 0));
-    return port;
-}
-
-typedef struct body {
-    char *s;
-    size_t len;
-} body;
-
-static size_t on_data(char *p, size_t size, size_t n, void *opaque)
-{
-    body *b = opaque;
-    char *s = realloc(b->s, b->len + size * n + 1);
-
-    assert_non_null(s);
-    memcpy(s + b->len, p, size * n);
-    b->s = s;
-    b->len += size * n;
-    b->s[b->len] = '\0';
-    return size * n;
-}
-
-/* GET http://127.0.0.1:port/path: the status (0: no connection); the body malloc'd in *out. */
-static long get(int port, const char *path, char **out)
-{
-    CURL *c = curl_easy_init();
-    body b = {calloc(1, 1), 0};
-    char url[128];
-    long status = 0;
-
-    assert_non_null(c);
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    *out = b.s;
-    return status;
 }
 
 /* The value of the sample whose name and labels are exactly series, or -1 when absent. */
@@ -125,7 +54,7 @@ static char *wait_sample(int port, const char *series, double want)
 
     for (int i = 0; i < 3000; i++) {
         free(page);
-        if (get(port, "/metrics", &page) == 200 && sample_of(page, series) == want)
+        if (tl_http_get(port, "/metrics", &page, NULL, 0) == 200 && sample_of(page, series) == want)
             break;
         nap_10ms();
     }
@@ -139,7 +68,7 @@ static char *wait_above(int port, const char *series, double floor)
 
     for (int i = 0; i < 3000; i++) {
         free(page);
-        if (get(port, "/metrics", &page) == 200 && sample_of(page, series) > floor)
+        if (tl_http_get(port, "/metrics", &page, NULL, 0) == 200 && sample_of(page, series) > floor)
             break;
         nap_10ms();
     }
@@ -183,7 +112,7 @@ static pid_t spawn(const char *db, const char *slot, const char *pub, const char
 static void test_metrics_page(void **state)
 {
     const char *db = tl_fresh_db("t_mx_page");
-    int port = free_port();
+    int port = tl_free_port();
     char addr[64];
     char *page = NULL;
     pid_t pid;
@@ -219,13 +148,13 @@ static void test_metrics_page(void **state)
         fail_msg("promtool check metrics failed on:\n%s", page);
     free(page);
 
-    assert_int_equal(get(port, "/healthz", &page), 200);
+    assert_int_equal(tl_http_get(port, "/healthz", &page, NULL, 0), 200);
     assert_string_equal(page, "ok\n");
     free(page);
-    assert_int_equal(get(port, "/readyz", &page), 200);
+    assert_int_equal(tl_http_get(port, "/readyz", &page, NULL, 0), 200);
     assert_string_equal(page, "ok\n");
     free(page);
-    assert_int_equal(get(port, "/nothing", &page), 404);
+    assert_int_equal(tl_http_get(port, "/nothing", &page, NULL, 0), 404);
     free(page);
     tl_sql(db, "TRUNCATE o");
     page = wait_sample(port,
@@ -239,7 +168,7 @@ static void test_metrics_page(void **state)
     kill(pid, SIGTERM);
     assert_int_equal(tt_wait(pid), 0);
     /* The server stopped with the tool. */
-    assert_int_equal(get(port, "/healthz", &page), 0);
+    assert_int_equal(tl_http_get(port, "/healthz", &page, NULL, 0), 0);
     free(page);
 }
 
@@ -260,7 +189,7 @@ static void test_sink_series(void **state)
     char addr[64];
     char s[256];
     char *page;
-    int port = free_port();
+    int port = tl_free_port();
     struct stat sb;
     double txns;
     pid_t pid;
@@ -325,11 +254,11 @@ static void test_sink_errors(void **state)
     char addr[64];
     char s[256];
     char *page;
-    int port = free_port();
+    int port = tl_free_port();
     pid_t pid;
 
     (void)state;
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook", free_port());
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook", tl_free_port());
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
     tl_sql(db, "CREATE TABLE o (id int PRIMARY KEY)");
     pid = tt_spawn((const char *[]){tool,
@@ -378,7 +307,7 @@ static void test_sink_errors(void **state)
 static void test_readyz_over_budget(void **state)
 {
     const char *db = tl_fresh_db("t_mx_budget");
-    int port = free_port();
+    int port = tl_free_port();
     char addr[64];
     char *page = NULL;
     long status = 0;
@@ -391,7 +320,7 @@ static void test_readyz_over_budget(void **state)
     tl_sql(db, "INSERT INTO o SELECT generate_series(1, 100)");
     for (int i = 0; i < 3000; i++) {
         free(page);
-        status = get(port, "/readyz", &page);
+        status = tl_http_get(port, "/readyz", &page, NULL, 0);
         if (status == 503)
             break;
         nap_10ms();
@@ -403,7 +332,7 @@ static void test_readyz_over_budget(void **state)
     assert_true(sample_of(page, "pgcdc_slot_over_budget{pipeline=\"s_mx_budget\"}") == 1);
     assert_true(sample_of(page, "pgcdc_slot_retained_wal_bytes{pipeline=\"s_mx_budget\"}") > 1);
     free(page);
-    assert_int_equal(get(port, "/healthz", &page), 200);
+    assert_int_equal(tl_http_get(port, "/healthz", &page, NULL, 0), 200);
     free(page);
     kill(pid, SIGTERM);
     assert_int_equal(tt_wait(pid), 0);
@@ -416,7 +345,7 @@ static void test_pipelines(void **state)
     char cfg[] = "/tmp/pgcdc-mxcfg-XXXXXX";
     char text[1024];
     char *page = NULL;
-    int port = free_port();
+    int port = tl_free_port();
     FILE *f;
     pid_t pid;
 
@@ -456,7 +385,7 @@ static void test_pipelines(void **state)
     if (promtool(page) != 0)
         fail_msg("promtool check metrics failed on:\n%s", page);
     free(page);
-    assert_int_equal(get(port, "/readyz", &page), 200);
+    assert_int_equal(tl_http_get(port, "/readyz", &page, NULL, 0), 200);
     free(page);
     kill(pid, SIGTERM);
     assert_int_equal(tt_wait(pid), 0);
@@ -480,7 +409,7 @@ static void test_bad_address(void **state)
                      2);
     tt_assert_stderr_one_line("invalid metrics address \"127.0.0.1:99999\"");
     /* Taken by another socket: nothing is started, exit 1. */
-    fd = bound_socket(&port, 1);
+    fd = tl_bound_socket(&port, 1);
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
     assert_int_equal(tt_run((const char *[]){tool, "-d", db, "-S", "s_mx_none", "-P", "p_mx_none",
                                              "--metrics-addr", addr, NULL}),

@@ -12,9 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include "testlib.h"
 
@@ -202,23 +199,6 @@ static void test_file_and_own_sink(void **state)
     unlink(path);
 }
 
-/* A port of 127.0.0.1 that nobody listens on (closed right away). */
-static int closed_port(void)
-{
-    struct sockaddr_in sa;
-    socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    assert_true(fd >= 0);
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
 /* Each refused connection is an error, counted while the sink retries; its bytes in flight. */
 static void test_http_refused(void **state)
 {
@@ -231,7 +211,7 @@ static void test_http_refused(void **state)
     long waited = 0;
 
     (void)state;
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook", closed_port());
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook", tl_free_port());
     tl_sql(db, "CREATE TABLE t (id int PRIMARY KEY)");
     cfg = tl_config(db, "s_sinkstats_http", "p_sinkstats_http", "t");
     assert_int_equal(tl_start_only(cfg, err, sizeof(err)), PGCDC_OK);

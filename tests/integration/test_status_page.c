@@ -17,9 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
@@ -35,68 +32,6 @@ static void nap_ms(long ms)
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
     nanosleep(&ts, NULL);
-}
-
-/* A port free right now (the tool binds it a moment later). */
-static int free_port(void)
-{
-    struct sockaddr_in sa;
-    socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    assert_true(fd >= 0);
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
-typedef struct body {
-    char *s;
-    size_t len;
-} body;
-
-static size_t on_data(char *p, size_t size, size_t n, void *opaque)
-{
-    body *b = opaque;
-    char *s = realloc(b->s, b->len + size * n + 1);
-
-    assert_non_null(s);
-    memcpy(s + b->len, p, size * n);
-    b->s = s;
-    b->len += size * n;
-    b->s[b->len] = '\0';
-    return size * n;
-}
-
-/* GET http://127.0.0.1:port/path: the status (0: no connection), the body and its type. */
-static long get(int port, const char *path, char **out, char *type, size_t tsize)
-{
-    CURL *c = curl_easy_init();
-    body b = {calloc(1, 1), 0};
-    char url[128];
-    long status = 0;
-    char *ct = NULL;
-
-    assert_non_null(c);
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-    if (curl_easy_perform(c) == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
-    }
-    if (type != NULL)
-        snprintf(type, tsize, "%s", ct != NULL ? ct : "");
-    curl_easy_cleanup(c);
-    *out = b.s;
-    return status;
 }
 
 /* The pipeline named slot in /status.json (a new reference), or NULL; *doc to decref. */
@@ -125,7 +60,7 @@ static json_t *wait_events(int port, const char *slot, json_int_t want)
 
         json_decref(doc);
         doc = NULL;
-        if (get(port, "/status.json", &s, type, sizeof(type)) == 200) {
+        if (tl_http_get(port, "/status.json", &s, type, sizeof(type)) == 200) {
             json_error_t err;
 
             assert_string_equal(type, "application/json");
@@ -271,7 +206,7 @@ static void test_status_page(void **state)
     char buf[128];
     char *page = NULL;
     char *dom = NULL;
-    int port = free_port();
+    int port = tl_free_port();
     json_t *doc;
     json_t *orders;
     json_t *hist;
@@ -295,7 +230,7 @@ static void test_status_page(void **state)
     assert_int_equal(tt_count_stderr("streaming from slot"), 2);
 
     /* The page itself: HTML, and nothing fetched from elsewhere. */
-    assert_int_equal(get(port, "/", &page, type, sizeof(type)), 200);
+    assert_int_equal(tl_http_get(port, "/", &page, type, sizeof(type)), 200);
     assert_string_equal(type, "text/html; charset=utf-8");
     assert_non_null(strstr(page, "<!doctype html>"));
     assert_null(strstr(page, "<link"));

@@ -2,11 +2,15 @@
  * Integration test helpers: the test server's environment, fresh databases,
  * SQL shortcuts, and a worker run that records every change as text.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "testlib.h"
 
@@ -415,6 +419,76 @@ void tl_wait_slots_active(const char *conninfo, const char *slots, int n)
     if (atoi(v) != n)
         fail_msg("%s of the slots %s are active, not %d", v, slots, n);
     free(v);
+}
+
+int tl_bound_socket(int *port, int listen_too)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    if (listen_too)
+        assert_int_equal(listen(fd, 1), 0);
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+int tl_free_port(void)
+{
+    int port;
+
+    close(tl_bound_socket(&port, 0));
+    return port;
+}
+
+typedef struct http_body {
+    char *s;
+    size_t len;
+} http_body;
+
+static size_t on_http_data(char *p, size_t size, size_t n, void *opaque)
+{
+    http_body *b = opaque;
+    char *s = realloc(b->s, b->len + size * n + 1);
+
+    assert_non_null(s);
+    memcpy(s + b->len, p, size * n);
+    b->s = s;
+    b->len += size * n;
+    b->s[b->len] = '\0';
+    return size * n;
+}
+
+long tl_http_get(int port, const char *path, char **out, char *type, size_t tsize)
+{
+    CURL *c = curl_easy_init();
+    http_body b = {calloc(1, 1), 0};
+    char url[128];
+    long status = 0;
+    char *ct = NULL;
+
+    assert_non_null(c);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_http_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    if (curl_easy_perform(c) == CURLE_OK) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+    }
+    if (type != NULL)
+        snprintf(type, tsize, "%s", ct != NULL ? ct : "");
+    curl_easy_cleanup(c);
+    *out = b.s;
+    return status;
 }
 
 void tl_sleep_ms(int ms)

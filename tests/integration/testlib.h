@@ -98,6 +98,18 @@ void tl_trim_torn(const char *path);
  * test if they are not.
  */
 void tl_wait_slots_active(const char *conninfo, const char *slots, int n);
+/*
+ * A TCP socket bound to a free port of 127.0.0.1, listening when
+ * listen_too; its port in *port.
+ */
+int tl_bound_socket(int *port, int listen_too);
+/* A port of 127.0.0.1 free right now (a server binds it a moment later; a client finds nobody). */
+int tl_free_port(void);
+/*
+ * GET http://127.0.0.1:port/path: the HTTP status (0: no connection), the
+ * body malloc'd in *out, and its Content-Type in type unless that is NULL.
+ */
+long tl_http_get(int port, const char *path, char **out, char *type, size_t tsize);
 /* Sleeps ms milliseconds (a poll's pause; tests never assert a duration). */
 void tl_sleep_ms(int ms);
 
