@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 #include "testlib.h"
 
 /* How long a test waits for something that must happen (it never asserts a duration). */
