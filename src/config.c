@@ -517,7 +517,8 @@ int pgcdc_config_add_sink(pgcdc_config *cfg, const char *uri)
         pgcdc__sink_uri_shown(uri != NULL ? uri : "(null)", shown, sizeof(shown));
         return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
                                   "unknown sink \"%s\" (use - for stdout, file:PATH, "
-                                  "kafka://HOST:PORT/TOPIC or http(s)://...)",
+                                  "kafka://HOST:PORT/TOPIC, http(s)://... or "
+                                  "redis://HOST:PORT/KEY)",
                                   shown);
     }
     return pgcdc_config_add_sink_ops(cfg, ops, uri, NULL);

@@ -12,6 +12,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "sink/kafka_int.h"
+#include "sink/template.h"
 
 /* ---- the URI: kafka://HOST:PORT[,HOST:PORT]/TOPIC ---- */
 
@@ -20,44 +21,15 @@ static int topic_char(int ch)
     return isalnum(ch) || ch == '.' || ch == '_' || ch == '-';
 }
 
-/* The template after the placeholders: PGCDC_OK or a reason. */
+/* The template: placeholders, Kafka's characters and its length.  PGCDC_OK or a reason. */
 static int check_template(const char *t, char *err, size_t errlen)
 {
     size_t literal = 0;
 
-    while (*t != '\0') {
-        if (t[0] == '$' && t[1] == '{') {
-            const char *end = strchr(t, '}');
-            size_t n = end != NULL ? (size_t)(end - t - 2) : 0;
-
-            if (end == NULL) {
-                snprintf(err, errlen,
-                         "unclosed \"${\" in the topic (use ${schema}, ${table} or "
-                         "${prefix})");
-                return PGCDC_ERR_INVALID;
-            }
-            if (!((n == 6 && strncmp(t + 2, "schema", 6) == 0) ||
-                  (n == 5 && strncmp(t + 2, "table", 5) == 0) ||
-                  (n == 6 && strncmp(t + 2, "prefix", 6) == 0))) {
-                snprintf(err, errlen,
-                         "unknown placeholder \"%.*s\" in the topic (use ${schema}, ${table} or "
-                         "${prefix})",
-                         (int)(end - t + 1), t);
-                return PGCDC_ERR_INVALID;
-            }
-            t = end + 1;
-            continue;
-        }
-        if (!topic_char((unsigned char)*t)) {
-            snprintf(err, errlen,
-                     "character '%c' is not allowed in a Kafka topic name (use letters, digits, "
-                     "'.', '_' and '-')",
-                     *t);
-            return PGCDC_ERR_INVALID;
-        }
-        literal++;
-        t++;
-    }
+    if (pgcdc__template_check(t, "topic", topic_char,
+                              "in a Kafka topic name (use letters, digits, '.', '_' and '-')",
+                              &literal, err, errlen) != PGCDC_OK)
+        return PGCDC_ERR_INVALID;
     if (literal > 249) {
         snprintf(err, errlen, "the topic is longer than Kafka's 249 characters");
         return PGCDC_ERR_INVALID;
@@ -142,32 +114,12 @@ int pgcdc__kafka_split_uri(pgcdc__kafka *ks, const char *uri)
     return ks->brokers != NULL && ks->topic_tmpl != NULL ? PGCDC_OK : PGCDC_ERR_NOMEM;
 }
 
-/* A name put into a topic: characters Kafka refuses become '_', as Debezium does. */
-static void put_name(pgcdc__buf *b, const char *name)
-{
-    for (; *name != '\0'; name++)
-        pgcdc__buf_u8(b, topic_char((unsigned char)*name) ? (uint8_t)*name : '_');
-}
-
+/* Characters Kafka refuses in a name become '_', as Debezium does. */
 const char *pgcdc__kafka_topic(pgcdc__kafka *ks, const char *schema, const char *table)
 {
-    const char *t = ks->topic_tmpl;
-
-    pgcdc__buf_reset(&ks->topic);
-    while (*t != '\0') {
-        if (strncmp(t, "${schema}", 9) == 0) {
-            put_name(&ks->topic, schema);
-            t += 9;
-        } else if (strncmp(t, "${table}", 8) == 0) {
-            put_name(&ks->topic, table);
-            t += 8;
-        } else if (strncmp(t, "${prefix}", 9) == 0) {
-            put_name(&ks->topic, ks->prefix);
-            t += 9;
-        } else {
-            pgcdc__buf_u8(&ks->topic, (uint8_t)*t++);
-        }
-    }
+    if (pgcdc__template_expand(&ks->topic, ks->topic_tmpl, schema, table, ks->prefix, topic_char) !=
+        PGCDC_OK)
+        return NULL;
     return pgcdc__buf_cstr(&ks->topic);
 }
 

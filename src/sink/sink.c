@@ -14,6 +14,7 @@
 #include "sink/file.h"
 #include "sink/http.h"
 #include "sink/kafka.h"
+#include "sink/redis.h"
 #include "sink/sink.h"
 
 static const struct {
@@ -24,6 +25,7 @@ static const struct {
     {&pgcdc__file_sink, "sink.file", NULL},
     {&pgcdc__kafka_sink, "sink.kafka", NULL},
     {&pgcdc__http_sink, "sink.http", "https"},
+    {&pgcdc__redis_sink, "sink.redis", NULL},
 };
 
 const pgcdc_sink_ops *pgcdc__sink_kind_at(int i, const char **prefix)

@@ -278,6 +278,14 @@ static const prop_case prop_cases[] = {
     {"sink.http.retry_max", "1s", "1s"},
     {"sink.http.max_elapsed", "10m", "10m"},
     {"sink.http.max_inflight", "1MB", "1MB"},
+    {"sink.redis.format", "debezium", "debezium"},
+    {"sink.redis.key_prefix", "inventory", "inventory"},
+    {"sink.redis.maxlen", "100000", "100000"},
+    {"sink.redis.password", "hunter2", "hunter2"},
+    {"sink.redis.max_inflight", "1MB", "1MB"},
+    {"sink.redis.flush_interval", "10ms", "10ms"},
+    {"sink.redis.timeout", "2s", "2s"},
+    {"sink.redis.max_elapsed", "1m", "1m"},
     {"wal2json.include_transaction", "false", "false"},
     {"wal2json.include_xids", "true", "true"},
     {"wal2json.include_timestamp", "on", "on"},
@@ -364,7 +372,7 @@ static void test_property_table(void **state)
         /* The formats' options, then the built-in sinks' last, each with its prefix. */
         if (kind != NULL && strncmp(kind, "sink.", 5) == 0) {
             assert_true(strcmp(kind, "sink.file") == 0 || strcmp(kind, "sink.kafka") == 0 ||
-                        strcmp(kind, "sink.http") == 0);
+                        strcmp(kind, "sink.http") == 0 || strcmp(kind, "sink.redis") == 0);
             nsink++;
         } else if (kind != NULL) {
             assert_true(strcmp(kind, "json") == 0 || strcmp(kind, "debezium") == 0 ||
