@@ -11,9 +11,12 @@
 #include "base/num.h"
 #include "core/row.h"
 #include "format/format.h"
+#include "sink/amqp.h"
 #include "sink/file.h"
 #include "sink/http.h"
 #include "sink/kafka.h"
+#include "sink/nats.h"
+#include "sink/pgsql.h"
 #include "sink/redis.h"
 #include "sink/sink.h"
 
@@ -26,6 +29,9 @@ static const struct {
     {&pgcdc__kafka_sink, "sink.kafka", NULL},
     {&pgcdc__http_sink, "sink.http", "https"},
     {&pgcdc__redis_sink, "sink.redis", NULL},
+    {&pgcdc__nats_sink, "sink.nats", NULL},
+    {&pgcdc__amqp_sink, "sink.amqp", NULL},
+    {&pgcdc__pgsql_sink, "sink.postgresql", "postgres"},
 };
 
 const pgcdc_sink_ops *pgcdc__sink_kind_at(int i, const char **prefix)

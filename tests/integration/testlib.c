@@ -4,9 +4,12 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -496,6 +499,36 @@ void tl_sleep_ms(int ms)
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
     nanosleep(&ts, NULL);
+}
+
+pid_t tl_daemon_start(const char *const argv[])
+{
+    pid_t pid = fork();
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+void tl_daemon_stop(pid_t *pid, int sig)
+{
+    if (*pid == 0)
+        return;
+    kill(*pid, sig);
+    waitpid(*pid, NULL, 0);
+    *pid = 0;
+}
+
+int tl_daemon_exited(pid_t *pid)
+{
+    if (*pid == 0 || waitpid(*pid, NULL, WNOHANG) != *pid)
+        return 0;
+    *pid = 0;
+    return 1;
 }
 
 void tl_trim_torn(const char *path)

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <cmocka.h>
 #include <libpq-fe.h>
@@ -112,6 +113,15 @@ int tl_free_port(void);
 long tl_http_get(int port, const char *path, char **out, char *type, size_t tsize);
 /* Sleeps ms milliseconds (a poll's pause; tests never assert a duration). */
 void tl_sleep_ms(int ms);
+/*
+ * A server the test runs (redis-server, nats-server...): argv[0] looked up on
+ * the PATH, killed with the test should the test die first.  Its pid.
+ */
+pid_t tl_daemon_start(const char *const argv[]);
+/* Sends sig (SIGTERM, SIGKILL) to *pid unless it is 0, waits for it to be gone, sets *pid to 0. */
+void tl_daemon_stop(pid_t *pid, int sig);
+/* 1 when *pid has exited (then *pid is 0), else 0. */
+int tl_daemon_exited(pid_t *pid);
 
 #define tl_assert_str(a, b) assert_string_equal((a), (b))
 

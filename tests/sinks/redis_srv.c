@@ -42,7 +42,7 @@ static void wait_ready(rs_server *s)
             redisFree(c);
         if (ok)
             return;
-        if (waitpid(s->pid, NULL, WNOHANG) == s->pid)
+        if (tl_daemon_exited(&s->pid))
             fail_msg("redis-server on port %d exited (see %s/redis.log)", s->port, s->dir);
         tl_sleep_ms(100);
     }
@@ -53,21 +53,28 @@ static void spawn(rs_server *s)
 {
     char port[16];
     char log[128];
-    pid_t pid;
+    const char *argv[] = {"redis-server",
+                          "--port",
+                          port,
+                          "--bind",
+                          "127.0.0.1",
+                          "--appendonly",
+                          "yes",
+                          "--appendfsync",
+                          "always",
+                          "--dir",
+                          s->dir,
+                          "--save",
+                          "",
+                          "--daemonize",
+                          "no",
+                          "--logfile",
+                          log,
+                          NULL};
 
     snprintf(port, sizeof(port), "%d", s->port);
     snprintf(log, sizeof(log), "%s/redis.log", s->dir);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        /* Gone with the test, should it fail before stopping it. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
-               "--appendonly", "yes", "--appendfsync", "always", "--dir", s->dir, "--save", "",
-               "--daemonize", "no", "--logfile", log, (char *)NULL);
-        _exit(127);
-    }
-    s->pid = pid;
+    s->pid = tl_daemon_start(argv);
     wait_ready(s);
 }
 
@@ -87,25 +94,16 @@ void rs_restart(rs_server *s)
     spawn(s);
 }
 
-static void stop_with(rs_server *s, int sig)
-{
-    if (s->pid == 0)
-        return;
-    kill(s->pid, sig);
-    waitpid(s->pid, NULL, 0);
-    s->pid = 0;
-}
-
 void rs_kill(rs_server *s)
 {
-    stop_with(s, SIGKILL);
+    tl_daemon_stop(&s->pid, SIGKILL);
 }
 
 void rs_stop(rs_server *s)
 {
     char cmd[128];
 
-    stop_with(s, SIGTERM);
+    tl_daemon_stop(&s->pid, SIGTERM);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
     assert_int_equal(system(cmd), 0);
 }
