@@ -21,9 +21,16 @@ BEGIN {
     names["pgcdc_cli_kafka"] = "pgcdc CLI into Kafka (--sink kafka://)"
     names["pipe_kcat"] = "pgcdc CLI piped into kcat -P"
     names["pgcdc_cli_http"] = "pgcdc CLI into a webhook, batches of 500"
+    names["pgcdc_cli_redis"] = "pgcdc CLI into Redis Streams (AOF, fsync always)"
+    names["pgcdc_cli_nats"] = "pgcdc CLI into NATS JetStream (file storage)"
+    names["pgcdc_cli_amqp"] = "pgcdc CLI into RabbitMQ (durable queue, confirms)"
+    names["pgcdc_cli_pg_audit"] = "pgcdc CLI into PostgreSQL, audit table"
+    names["pgcdc_cli_pg_apply"] = "pgcdc CLI into PostgreSQL, applied by primary key"
     names["pgcdc_cli_sink"] = "pgcdc CLI into a sink that is down for a while"
     names["pgcdc_live_kafka"] = "pgcdc library, live, delivering to Kafka"
     names["pgcdc_live_http"] = "pgcdc library, live, delivering to a webhook"
+    ntargets = split("redis nats amqp pg_audit pg_apply", tkey, " ")
+    split("Redis,NATS JetStream,RabbitMQ,PostgreSQL audit,PostgreSQL apply", tname, ",")
     nchart = split("pgcdc_lib pgcdc_cli pgcdc_lib_bin pgcdc_cli_bin recv_pgoutput recv_pgoutput_bin recv_wal2json", chart, " ")
 }
 
@@ -131,6 +138,13 @@ function eps_of(w, c,    k) {
     return ""
 }
 
+function rss_of(w, c,    k) {
+    for (k = 1; k <= nc[w]; k++)
+        if (cname[w, k] == c)
+            return sprintf("%.1f", crss[w, k] / 1024)
+    return "–"
+}
+
 function over(a, b) { return a == "" || b == "" || b <= 0 ? "" : a / b }
 
 function fmt(f, x) { return x == "" ? "–" : sprintf(f, x) }
@@ -208,6 +222,8 @@ END {
             js = js ",\"kafka_ratio_to_devnull\":" jfmt("%.3f", over(eps_of(w, "pgcdc_cli_kafka"), eps_of(w, "pgcdc_cli_bin")))
             js = js ",\"kafka_ratio_to_kcat\":" jfmt("%.3f", over(eps_of(w, "pgcdc_cli_kafka"), eps_of(w, "pipe_kcat")))
             js = js ",\"http_ratio_to_devnull\":" jfmt("%.3f", over(eps_of(w, "pgcdc_cli_http"), eps_of(w, "pgcdc_cli_bin")))
+            for (t = 1; t <= ntargets; t++)
+                js = js ",\"" tkey[t] "_ratio_to_devnull\":" jfmt("%.3f", over(eps_of(w, "pgcdc_cli_" tkey[t]), eps_of(w, "pgcdc_cli_bin")))
         }
         cs = ""
         for (k = 1; k <= nc[w]; k++) {
@@ -402,7 +418,9 @@ END {
         print "## Sinks\n" >> md
         print "S1: the same W1 changes drained by the CLI to /dev/null, into Kafka (librdkafka's " \
             "mock cluster, one broker, idempotent producer, acks=all), piped into kcat -P (the same " \
-            "cluster), and into a webhook target in batches of 500; every target's count is checked. " \
+            "cluster), into a webhook target in batches of 500, into Redis Streams (AOF fsynced at every " \
+            "write), NATS JetStream (file storage), RabbitMQ (a durable queue, publisher confirms) and " \
+            "PostgreSQL (audit table; apply by primary key); every target's count is checked. " \
             "S5: commit-to-confirmation latency at 1 000 transactions/s, from the commit on the " \
             "server until the sink acknowledged it (pgcdc's own histogram, within 12.5 %). SDOWN: " \
             "the target down while a backlog larger than the in-flight bound arrives.\n" >> md
@@ -414,6 +432,9 @@ END {
                 printf "| S1 | Kafka vs /dev/null | %s |\n", fmt("%.2f×", over(eps_of(w, "pgcdc_cli_kafka"), eps_of(w, "pgcdc_cli_bin"))) >> md
                 printf "| S1 | Kafka vs pgcdc \\| kcat -P | %s |\n", fmt("%.2f×", over(eps_of(w, "pgcdc_cli_kafka"), eps_of(w, "pipe_kcat"))) >> md
                 printf "| S1 | webhook vs /dev/null | %s |\n", fmt("%.2f×", over(eps_of(w, "pgcdc_cli_http"), eps_of(w, "pgcdc_cli_bin"))) >> md
+                for (t = 1; t <= ntargets; t++)
+                    if (eps_of(w, "pgcdc_cli_" tkey[t]) != "")
+                        printf "| S1 | %s vs /dev/null (peak RSS %s MiB) | %s |\n", tname[t], rss_of(w, "pgcdc_cli_" tkey[t]), fmt("%.2f×", over(eps_of(w, "pgcdc_cli_" tkey[t]), eps_of(w, "pgcdc_cli_bin"))) >> md
             }
             for (k = 1; k <= nc[w]; k++) {
                 d = cdetail[w, k]

@@ -15,15 +15,18 @@
 
 KAFKA_MOCK=$BUILD/tools/kafka-mock/pgcdc-kafka-mock
 HTTP_RECEIVER=$BUILD/bench/pgcdc_http_receiver
-SINK_DRAINED=(pgcdc_cli_bin pgcdc_cli_kafka pipe_kcat pgcdc_cli_http)
 KAFKA_PID="" KAFKA_FD="" HTTP_PID="" KAFKA_BOOT="" HTTP_PORT=""
+# shellcheck source=bench/targets.sh
+. "$BENCH/targets.sh"
+[ -n "${BENCH_TARGETS:-}" ] && read -r -a TARGET_DRAINED <<<"$BENCH_TARGETS"
+SINK_DRAINED=(pgcdc_cli_bin pgcdc_cli_kafka pipe_kcat pgcdc_cli_http "${TARGET_DRAINED[@]}")
 
 # (Under set -e: a target already gone is no failure.)
 sinks_cleanup() {
     if [ -n "$HTTP_PID" ]; then kill -TERM "$HTTP_PID" 2>/dev/null || true; fi
     if [ -n "$KAFKA_FD" ]; then eval "exec $KAFKA_FD>&-"; fi
     if [ -n "$KAFKA_PID" ]; then kill -TERM "$KAFKA_PID" 2>/dev/null || true; fi
-    return 0
+    targets_stop
 }
 
 # The mock cluster, with one broker: its control stays open on KAFKA_FD.
@@ -104,7 +107,7 @@ check_count() {
 }
 
 s1() {
-    local w=S1 rows=$W1_ROWS expected kafka kcat_n http i
+    local w=S1 rows=$W1_ROWS expected kafka kcat_n http i c
     log "$w: W1's rows through each sink: $rows rows in transactions of 100"
     start_server "$w"
     TABLES=(w1)
@@ -117,7 +120,15 @@ s1() {
     mark_end
     kafka_start "$w"
     http_start "$w"
+    targets_start "$w"
+    targets_prepare "$REPEAT"
     drain_all "$w" "$REPEAT" "${SINK_DRAINED[@]}"
+    for c in "${TARGET_DRAINED[@]}"; do
+        for i in $(seq 1 "$REPEAT"); do
+            check_count "$w" "$c's target (round $i)" "$(target_count "$c" "$i")" "$expected"
+        done
+    done
+    targets_stop
     kafka=0
     kcat_n=0
     for i in $(seq 1 "$REPEAT"); do
@@ -134,7 +145,7 @@ s1() {
     check_count "$w" "the webhook target" "$http" "$((expected * REPEAT))"
     stop_server
     record "$w" drain "$expected" "${SINK_DRAINED[@]}"
-    workload_info "$w" "W1's rows through each sink: $rows rows of 7 columns, 100 per transaction; Kafka: librdkafka's mock cluster, one broker; webhook: batches of 500 to a local target" \
+    workload_info "$w" "W1's rows through each sink: $rows rows of 7 columns, 100 per transaction; Kafka: librdkafka's mock cluster, one broker; webhook: batches of 500 to a local target; Redis with AOF fsynced at every write; NATS JetStream, file storage; RabbitMQ, a durable queue; PostgreSQL audit and apply into a database of the same server" \
         "{\"rows\":$rows,\"rows_per_txn\":100,\"expected_events\":$expected,\"kafka_messages\":$kafka,\"kcat_messages\":$kcat_n,\"webhook_events\":$http,$(common_info)}"
 }
 

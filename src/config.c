@@ -517,8 +517,9 @@ int pgcdc_config_add_sink(pgcdc_config *cfg, const char *uri)
         pgcdc__sink_uri_shown(uri != NULL ? uri : "(null)", shown, sizeof(shown));
         return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
                                   "unknown sink \"%s\" (use - for stdout, file:PATH, "
-                                  "kafka://HOST:PORT/TOPIC, http(s)://... or "
-                                  "redis://HOST:PORT/KEY)",
+                                  "kafka://HOST:PORT/TOPIC, http(s)://..., "
+                                  "redis://HOST:PORT/KEY, nats://HOST:PORT/SUBJECT, "
+                                  "amqp://HOST:PORT/EXCHANGE or postgresql://...)",
                                   shown);
     }
     return pgcdc_config_add_sink_ops(cfg, ops, uri, NULL);

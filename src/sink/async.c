@@ -58,7 +58,7 @@ static int report(pgcdc__inflight *f)
 /* The sink's in-flight gauge (the lock held). */
 static void show_bytes(pgcdc__inflight *f)
 {
-    atomic_store_explicit(&f->sink->stats.inflight, (uint64_t)f->bytes, memory_order_relaxed);
+    pgcdc__sink_show_inflight(f->sink, f->bytes);
 }
 
 int pgcdc__inflight_reserve(pgcdc__inflight *f, size_t n)

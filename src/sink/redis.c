@@ -336,7 +336,7 @@ static void reset_queue(pgcdc__redis *rs)
     rs->sent = 0;
     rs->done = 0;
     pgcdc__buf_reset(&rs->cmds);
-    atomic_store_explicit(&rs->sink->stats.inflight, 0, memory_order_relaxed);
+    pgcdc__sink_show_inflight(rs->sink, 0);
 }
 
 /*
@@ -496,7 +496,7 @@ static int queue_change(pgcdc__redis *rs, const pgcdc_sink_event *ev)
     q->evlen = len;
     q->ev = q->end - 2 - len;
     rs->nq++;
-    atomic_store_explicit(&rs->sink->stats.inflight, (uint64_t)rs->cmds.len, memory_order_relaxed);
+    pgcdc__sink_show_inflight(rs->sink, rs->cmds.len);
     return PGCDC_HANDLED;
 }
 

@@ -314,6 +314,11 @@ void pgcdc__sink_count_error(pgcdc_sink *sink)
     pgcdc__sink_counters_error(&sink->stats);
 }
 
+void pgcdc__sink_show_inflight(pgcdc_sink *sink, size_t bytes)
+{
+    atomic_store_explicit(&sink->stats.inflight, (uint64_t)bytes, memory_order_relaxed);
+}
+
 int pgcdc__sink_stopping(const pgcdc_sink *sink)
 {
     return sink->env.stop != NULL && pgcdc__stop_requested(sink->env.stop);

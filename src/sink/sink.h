@@ -120,6 +120,8 @@ const char *pgcdc__sink_slot(const pgcdc_sink *sink);
 const char *pgcdc__sink_database(const pgcdc_sink *sink);
 /* Any thread: one failure more in the sink's counters (one its own thread found). */
 void pgcdc__sink_count_error(pgcdc_sink *sink);
+/* Any thread: the bytes the sink holds in flight now, for its counters. */
+void pgcdc__sink_show_inflight(pgcdc_sink *sink, size_t bytes);
 /* Any thread: 1 once the worker was asked to stop. */
 int pgcdc__sink_stopping(const pgcdc_sink *sink);
 /* Worker's thread: 1 when the error policy is the dead-letter file, 0 when it is to halt. */

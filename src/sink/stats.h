@@ -23,7 +23,7 @@ typedef struct pgcdc__ack_wait {
 typedef struct pgcdc__sink_counters {
     _Atomic uint64_t events;   /* the worker's thread writes */
     _Atomic uint64_t bytes;    /* the worker's thread writes */
-    _Atomic uint64_t inflight; /* under the in-flight bound's lock */
+    _Atomic uint64_t inflight; /* pgcdc__sink_show_inflight() */
     _Atomic uint64_t errors;   /* any thread */
     /*
      * Under mu (acknowledgements come from any thread), so that a reader

@@ -501,6 +501,25 @@ void tl_sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+void tl_assert_sink_uris(pgcdc_config *cfg, const char *const (*bad)[2], size_t nbad,
+                         const char *const *good, size_t ngood)
+{
+    for (size_t i = 0; i < nbad; i++) {
+        const char *msg;
+
+        if (pgcdc_config_add_sink(cfg, bad[i][0]) != PGCDC_ERR_INVALID)
+            fail_msg("%s: taken", bad[i][0]);
+        msg = pgcdc_config_errmsg(cfg);
+        if (strstr(msg, bad[i][1]) == NULL)
+            fail_msg("%s: \"%s\" lacks \"%s\"", bad[i][0], msg, bad[i][1]);
+        assert_null(strchr(msg, '\n'));
+    }
+    for (size_t i = 0; i < ngood; i++) {
+        if (pgcdc_config_add_sink(cfg, good[i]) != PGCDC_OK)
+            fail_msg("%s: %s", good[i], pgcdc_config_errmsg(cfg));
+    }
+}
+
 pid_t tl_daemon_start(const char *const argv[])
 {
     pid_t pid = fork();

@@ -114,6 +114,12 @@ long tl_http_get(int port, const char *path, char **out, char *type, size_t tsiz
 /* Sleeps ms milliseconds (a poll's pause; tests never assert a duration). */
 void tl_sleep_ms(int ms);
 /*
+ * Sink URIs checked by pgcdc_config_add_sink(): each bad[i][0] refused with a
+ * one-line message holding bad[i][1], each good one taken.
+ */
+void tl_assert_sink_uris(pgcdc_config *cfg, const char *const (*bad)[2], size_t nbad,
+                         const char *const *good, size_t ngood);
+/*
  * A server the test runs (redis-server, nats-server...): argv[0] looked up on
  * the PATH, killed with the test should the test die first.  Its pid.
  */

@@ -631,19 +631,8 @@ static void test_refused_before_connecting(void **state)
     char err[512];
 
     (void)state;
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        const char *msg;
-
-        assert_int_equal(pgcdc_config_add_sink(cfg, bad[i][0]), PGCDC_ERR_INVALID);
-        msg = pgcdc_config_errmsg(cfg);
-        if (strstr(msg, bad[i][1]) == NULL)
-            fail_msg("%s: \"%s\" lacks \"%s\"", bad[i][0], msg, bad[i][1]);
-        assert_null(strchr(msg, '\n'));
-    }
-    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        if (pgcdc_config_add_sink(cfg, good[i]) != PGCDC_OK)
-            fail_msg("%s: %s", good[i], pgcdc_config_errmsg(cfg));
-    }
+    tl_assert_sink_uris(cfg, bad, sizeof(bad) / sizeof(bad[0]), good,
+                        sizeof(good) / sizeof(good[0]));
     assert_int_equal(pgcdc_config_set(cfg, "sink.redis.maxlen", "-1", err, sizeof(err)),
                      PGCDC_ERR_INVALID);
     assert_int_equal(pgcdc_config_set(cfg, "sink.redis.max_inflight", "12", err, sizeof(err)),

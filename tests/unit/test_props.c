@@ -286,6 +286,36 @@ static const prop_case prop_cases[] = {
     {"sink.redis.flush_interval", "10ms", "10ms"},
     {"sink.redis.timeout", "2s", "2s"},
     {"sink.redis.max_elapsed", "1m", "1m"},
+    {"sink.nats.format", "debezium", "debezium"},
+    {"sink.nats.subject_prefix", "cdc.prod", "cdc.prod"},
+    {"sink.nats.stream", "CDC", "CDC"},
+    {"sink.nats.create_stream", "true", "true"},
+    {"sink.nats.duplicate_window", "10m", "10m"},
+    {"sink.nats.max_inflight", "1MB", "1MB"},
+    {"sink.nats.timeout", "2s", "2s"},
+    {"sink.nats.max_elapsed", "1m", "1m"},
+    {"sink.nats.user", "cdc", "cdc"},
+    {"sink.nats.password", "hunter2", "hunter2"},
+    {"sink.nats.token", "s3cret", "s3cret"},
+    {"sink.amqp.format", "wal2json", "wal2json"},
+    {"sink.amqp.vhost", "/shop", "/shop"},
+    {"sink.amqp.routing_key", "cdc.${table}", "cdc.${table}"},
+    {"sink.amqp.key_prefix", "inventory", "inventory"},
+    {"sink.amqp.mandatory", "true", "true"},
+    {"sink.amqp.max_inflight", "1MB", "1MB"},
+    {"sink.amqp.flush_interval", "10ms", "10ms"},
+    {"sink.amqp.timeout", "2s", "2s"},
+    {"sink.amqp.max_elapsed", "1m", "1m"},
+    {"sink.amqp.heartbeat", "30s", "30s"},
+    {"sink.postgresql.format", "json", "json"},
+    {"sink.postgresql.mode", "apply", "apply"},
+    {"sink.postgresql.schema", "replica", "replica"},
+    {"sink.postgresql.table", "audit_log", "audit_log"},
+    {"sink.postgresql.position_table", "positions", "positions"},
+    {"sink.postgresql.max_inflight", "1MB", "1MB"},
+    {"sink.postgresql.flush_interval", "10ms", "10ms"},
+    {"sink.postgresql.timeout", "2s", "2s"},
+    {"sink.postgresql.max_elapsed", "1m", "1m"},
     {"wal2json.include_transaction", "false", "false"},
     {"wal2json.include_xids", "true", "true"},
     {"wal2json.include_timestamp", "on", "on"},
@@ -332,10 +362,10 @@ static void test_property_table(void **state)
     const pgcdc_property *p;
     int n = count_properties();
     int nsink = 0;
-    char names[128][128];
+    char names[256][128];
 
     (void)state;
-    assert_true(n > 0 && n <= 128);
+    assert_true(n > 0 && n <= 256);
     assert_null(pgcdc_property_at(-1, &kind));
     assert_null(kind);
     kind = "sentinel";
@@ -372,7 +402,9 @@ static void test_property_table(void **state)
         /* The formats' options, then the built-in sinks' last, each with its prefix. */
         if (kind != NULL && strncmp(kind, "sink.", 5) == 0) {
             assert_true(strcmp(kind, "sink.file") == 0 || strcmp(kind, "sink.kafka") == 0 ||
-                        strcmp(kind, "sink.http") == 0 || strcmp(kind, "sink.redis") == 0);
+                        strcmp(kind, "sink.http") == 0 || strcmp(kind, "sink.redis") == 0 ||
+                        strcmp(kind, "sink.nats") == 0 || strcmp(kind, "sink.amqp") == 0 ||
+                        strcmp(kind, "sink.postgresql") == 0);
             nsink++;
         } else if (kind != NULL) {
             assert_true(strcmp(kind, "json") == 0 || strcmp(kind, "debezium") == 0 ||
