@@ -21,7 +21,8 @@ BEGIN {
     names["pgcdc_cli_kafka"] = "pgcdc CLI into Kafka (--sink kafka://)"
     names["pipe_kcat"] = "pgcdc CLI piped into kcat -P"
     names["pgcdc_cli_http"] = "pgcdc CLI into a webhook, batches of 500"
-    names["pgcdc_cli_redis"] = "pgcdc CLI into Redis Streams (AOF, fsync always)"
+    names["pgcdc_cli_redis"] = "pgcdc CLI into Redis Streams (AOF, fsync every second)"
+    names["pgcdc_cli_redis_always"] = "pgcdc CLI into Redis Streams (AOF, fsync always)"
     names["pgcdc_cli_nats"] = "pgcdc CLI into NATS JetStream (file storage)"
     names["pgcdc_cli_amqp"] = "pgcdc CLI into RabbitMQ (durable queue, confirms)"
     names["pgcdc_cli_pg_audit"] = "pgcdc CLI into PostgreSQL, audit table"
@@ -29,8 +30,8 @@ BEGIN {
     names["pgcdc_cli_sink"] = "pgcdc CLI into a sink that is down for a while"
     names["pgcdc_live_kafka"] = "pgcdc library, live, delivering to Kafka"
     names["pgcdc_live_http"] = "pgcdc library, live, delivering to a webhook"
-    ntargets = split("redis nats amqp pg_audit pg_apply", tkey, " ")
-    split("Redis,NATS JetStream,RabbitMQ,PostgreSQL audit,PostgreSQL apply", tname, ",")
+    ntargets = split("redis redis_always nats amqp pg_audit pg_apply", tkey, " ")
+    split("Redis (fsync every second),Redis (fsync always),NATS JetStream,RabbitMQ,PostgreSQL audit,PostgreSQL apply", tname, ",")
     nchart = split("pgcdc_lib pgcdc_cli pgcdc_lib_bin pgcdc_cli_bin recv_pgoutput recv_pgoutput_bin recv_wal2json", chart, " ")
 }
 
@@ -418,8 +419,8 @@ END {
         print "## Sinks\n" >> md
         print "S1: the same W1 changes drained by the CLI to /dev/null, into Kafka (librdkafka's " \
             "mock cluster, one broker, idempotent producer, acks=all), piped into kcat -P (the same " \
-            "cluster), into a webhook target in batches of 500, into Redis Streams (AOF fsynced at every " \
-            "write), NATS JetStream (file storage), RabbitMQ (a durable queue, publisher confirms) and " \
+            "cluster), into a webhook target in batches of 500, into Redis Streams (AOF fsynced every second, " \
+            "Redis's default, and at every write), NATS JetStream (file storage), RabbitMQ (a durable queue, publisher confirms) and " \
             "PostgreSQL (audit table; apply by primary key); every target's count is checked. " \
             "S5: commit-to-confirmation latency at 1 000 transactions/s, from the commit on the " \
             "server until the sink acknowledged it (pgcdc's own histogram, within 12.5 %). SDOWN: " \
@@ -432,6 +433,13 @@ END {
                 printf "| S1 | Kafka vs /dev/null | %s |\n", fmt("%.2f×", over(eps_of(w, "pgcdc_cli_kafka"), eps_of(w, "pgcdc_cli_bin"))) >> md
                 printf "| S1 | Kafka vs pgcdc \\| kcat -P | %s |\n", fmt("%.2f×", over(eps_of(w, "pgcdc_cli_kafka"), eps_of(w, "pipe_kcat"))) >> md
                 printf "| S1 | webhook vs /dev/null | %s |\n", fmt("%.2f×", over(eps_of(w, "pgcdc_cli_http"), eps_of(w, "pgcdc_cli_bin"))) >> md
+                split("redis_server redis_always_server nats_server rabbitmq_server", srvkey, " ")
+                split("Redis (fsync every second),Redis (fsync always),NATS JetStream,RabbitMQ", srvname, ",")
+                split("pgcdc_cli_redis pgcdc_cli_redis_always pgcdc_cli_nats pgcdc_cli_amqp", srvuser, " ")
+                for (t = 1; t <= 4; t++)
+                    if (jfield(winfo[w], srvkey[t] "_cpu_s") != "" && eps_of(w, srvuser[t]) != "")
+                        printf "| S1 | %s server's CPU µs per event (all rounds) | %.1f |\n", srvname[t], \
+                            jfield(winfo[w], srvkey[t] "_cpu_s") * 1e6 / (jfield(winfo[w], "expected_events") * jfield(winfo[w], "repeat")) >> md
                 for (t = 1; t <= ntargets; t++)
                     if (eps_of(w, "pgcdc_cli_" tkey[t]) != "")
                         printf "| S1 | %s vs /dev/null (peak RSS %s MiB) | %s |\n", tname[t], rss_of(w, "pgcdc_cli_" tkey[t]), fmt("%.2f×", over(eps_of(w, "pgcdc_cli_" tkey[t]), eps_of(w, "pgcdc_cli_bin"))) >> md

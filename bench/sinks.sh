@@ -107,7 +107,7 @@ check_count() {
 }
 
 s1() {
-    local w=S1 rows=$W1_ROWS expected kafka kcat_n http i c
+    local w=S1 rows=$W1_ROWS expected kafka kcat_n http i c target_cpu
     log "$w: W1's rows through each sink: $rows rows in transactions of 100"
     start_server "$w"
     TABLES=(w1)
@@ -128,6 +128,7 @@ s1() {
             check_count "$w" "$c's target (round $i)" "$(target_count "$c" "$i")" "$expected"
         done
     done
+    target_cpu=$(targets_cpu_info)
     targets_stop
     kafka=0
     kcat_n=0
@@ -145,8 +146,8 @@ s1() {
     check_count "$w" "the webhook target" "$http" "$((expected * REPEAT))"
     stop_server
     record "$w" drain "$expected" "${SINK_DRAINED[@]}"
-    workload_info "$w" "W1's rows through each sink: $rows rows of 7 columns, 100 per transaction; Kafka: librdkafka's mock cluster, one broker; webhook: batches of 500 to a local target; Redis with AOF fsynced at every write; NATS JetStream, file storage; RabbitMQ, a durable queue; PostgreSQL audit and apply into a database of the same server" \
-        "{\"rows\":$rows,\"rows_per_txn\":100,\"expected_events\":$expected,\"kafka_messages\":$kafka,\"kcat_messages\":$kcat_n,\"webhook_events\":$http,$(common_info)}"
+    workload_info "$w" "W1's rows through each sink: $rows rows of 7 columns, 100 per transaction; Kafka: librdkafka's mock cluster, one broker; webhook: batches of 500 to a local target; Redis with AOF fsynced every second (its default) and at every write; NATS JetStream, file storage; RabbitMQ, a durable queue; PostgreSQL audit and apply into a database of the same server" \
+        "{\"rows\":$rows,\"rows_per_txn\":100,\"repeat\":$REPEAT,\"expected_events\":$expected,\"kafka_messages\":$kafka,\"kcat_messages\":$kcat_n,\"webhook_events\":$http,$target_cpu,$(common_info)}"
 }
 
 # W5's load with a live consumer delivering to one sink ($2: kafka or http).

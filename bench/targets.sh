@@ -1,14 +1,14 @@
 # The servers of S1's message-queue and database targets, sourced by bench/sinks.sh:
-# Redis (AOF fsynced at every write), NATS with JetStream (file storage), RabbitMQ
+# Redis twice (AOF fsynced every second, Redis's default, and at every write), NATS with JetStream (file storage), RabbitMQ
 # (a durable queue, persistent messages, publisher confirms) and a PostgreSQL database
 # on the benchmark's own server (audit and apply modes).  Each is started once for S1,
 # every repetition writes to a stream, subject, queue or table of its own (so that a
 # target's de-duplication of repeated positions does not drop a repetition), and every
 # count is read back from the target.
 
-REDIS_PID="" REDIS_PORT="" NATS_PID="" NATS_PORT="" NATS_MON="" AMQP_PID="" AMQP_PORT=""
+REDIS_PID="" REDIS_PORT="" REDIS2_PID="" REDIS2_PORT="" NATS_PID="" NATS_PORT="" NATS_MON="" AMQP_PID="" AMQP_PORT=""
 AMQP_DIR=""
-TARGET_DRAINED=(pgcdc_cli_redis pgcdc_cli_nats pgcdc_cli_amqp pgcdc_cli_pg_audit
+TARGET_DRAINED=(pgcdc_cli_redis pgcdc_cli_redis_always pgcdc_cli_nats pgcdc_cli_amqp pgcdc_cli_pg_audit
     pgcdc_cli_pg_apply)
 
 # A port nothing listens on, below the ephemeral range.
@@ -36,10 +36,18 @@ targets_start() {
     mkdir -p "$RAW/$w.redis" "$RAW/$w.nats"
     REDIS_PORT=$(target_port)
     redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$RAW/$w.redis" --save '' \
-        --appendonly yes --appendfsync always --daemonize no \
+        --appendonly yes --appendfsync everysec --daemonize no \
         --logfile "$RAW/$w.redis/redis.log" &
     REDIS_PID=$!
     target_wait redis-server "$REDIS_PORT" "$REDIS_PID"
+    # The same with every write fsynced before Redis answers it.
+    mkdir -p "$RAW/$w.redis-always"
+    REDIS2_PORT=$(target_port)
+    redis-server --port "$REDIS2_PORT" --bind 127.0.0.1 --dir "$RAW/$w.redis-always" --save '' \
+        --appendonly yes --appendfsync always --daemonize no \
+        --logfile "$RAW/$w.redis-always/redis.log" &
+    REDIS2_PID=$!
+    target_wait redis-server "$REDIS2_PORT" "$REDIS2_PID"
     NATS_PORT=$(target_port)
     NATS_MON=$(target_port)
     /usr/sbin/nats-server -js -a 127.0.0.1 -p "$NATS_PORT" -m "$NATS_MON" -sd "$RAW/$w.nats" \
@@ -78,17 +86,38 @@ amqp_ctl() {
         -n "bench-$AMQP_PORT@localhost" "$@"
 }
 
+# CPU seconds a target's server took so far (with its reaped children's): S1's drains into
+# it are all it served.
+target_cpu_s() {
+    [ -n "$1" ] && [ -r "/proc/$1/stat" ] || { echo null; return 0; }
+    sed 's/^.*) //' "/proc/$1/stat" |
+        awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($12 + $13 + $14 + $15) / hz }'
+}
+
+# The target servers' CPU as JSON fields, for the workload's info.
+targets_cpu_info() {
+    local beam="" p
+    # The broker is the Erlang VM its script started (found by the port in its environment).
+    for p in $(pgrep beam.smp || true); do
+        tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "RABBITMQ_NODE_PORT=$AMQP_PORT" &&
+            beam=$p
+    done
+    printf '"redis_server_cpu_s":%s,"redis_always_server_cpu_s":%s,"nats_server_cpu_s":%s,"rabbitmq_server_cpu_s":%s' \
+        "$(target_cpu_s "$REDIS_PID")" "$(target_cpu_s "$REDIS2_PID")" "$(target_cpu_s "$NATS_PID")" \
+        "$(target_cpu_s "$beam")"
+}
+
 targets_stop() {
     local pid
     if [ -n "$AMQP_PID" ]; then
         amqp_ctl stop >/dev/null 2>&1 || kill -TERM "$AMQP_PID" 2>/dev/null || true
         env ERL_EPMD_PORT="$AMQP_EPMD" epmd -kill >/dev/null 2>&1 || true
     fi
-    for pid in $REDIS_PID $NATS_PID $AMQP_PID; do
+    for pid in $REDIS_PID $REDIS2_PID $NATS_PID $AMQP_PID; do
         kill -TERM "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
-    REDIS_PID="" NATS_PID="" AMQP_PID=""
+    REDIS_PID="" REDIS2_PID="" NATS_PID="" AMQP_PID=""
     return 0
 }
 
@@ -96,6 +125,7 @@ targets_stop() {
 target_args() {
     case $1 in
     pgcdc_cli_redis) TARGET_ARGS=(--sink "redis://127.0.0.1:$REDIS_PORT/bench:$2") ;;
+    pgcdc_cli_redis_always) TARGET_ARGS=(--sink "redis://127.0.0.1:$REDIS2_PORT/bench:$2") ;;
     pgcdc_cli_nats)
         TARGET_ARGS=(--sink "nats://127.0.0.1:$NATS_PORT" -X sink.nats.subject_prefix="$2"
             -X sink.nats.stream="$2" -X sink.nats.create_stream=true) ;;
@@ -127,6 +157,7 @@ target_count() {
     local slot=s_$1_$2
     case $1 in
     pgcdc_cli_redis) redis-cli -p "$REDIS_PORT" XLEN "bench:$slot" ;;
+    pgcdc_cli_redis_always) redis-cli -p "$REDIS2_PORT" XLEN "bench:$slot" ;;
     pgcdc_cli_nats)
         curl -s "http://127.0.0.1:$NATS_MON/jsz?streams=true" |
             python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(s["state"]["messages"] for a in d.get("account_details",[]) for s in a.get("stream_detail",[]) if s["name"]==sys.argv[1]))' "$slot" ;;

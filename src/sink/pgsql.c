@@ -390,6 +390,8 @@ static int drain(pgcdc__pgsql *ps, size_t n)
             if (r != PGCDC_OK)
                 return r;
         }
+        /* (A path that finds the connection gone may have no message of its own.) */
+        snprintf(why, sizeof(why), "the connection was lost");
         r = write_batch(ps, why, sizeof(why));
         if (r == PGCDC_OK)
             break;

@@ -501,6 +501,41 @@ void tl_sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+void *tl_load_main(void *arg)
+{
+    tl_loader *ld = arg;
+    PGconn *conn = tl_connect(ld->db);
+
+    for (int i = 0; !atomic_load(&ld->stop); i++) {
+        int first = i * ld->rows + 1;
+        char sql[256];
+        PGresult *res;
+
+        if (ld->statement != NULL)
+            ld->statement(sql, sizeof(sql), first, first + ld->rows - 1);
+        else
+            snprintf(sql, sizeof(sql), "INSERT INTO t SELECT g, 'v' FROM generate_series(%d, %d) g",
+                     first, first + ld->rows - 1);
+        res = PQexec(conn, sql);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            fprintf(stderr, "load: %s", PQerrorMessage(conn));
+            PQclear(res);
+            break;
+        }
+        PQclear(res);
+        atomic_store(&ld->done, i + 1);
+    }
+    PQfinish(conn);
+    return NULL;
+}
+
+void tl_wait_loaded(tl_loader *ld, int n)
+{
+    for (int i = 0; i < 180 * 100 && atomic_load(&ld->done) < n; i++)
+        tl_sleep_ms(10);
+    assert_true(atomic_load(&ld->done) >= n);
+}
+
 void tl_assert_sink_uris(pgcdc_config *cfg, const char *const (*bad)[2], size_t nbad,
                          const char *const *good, size_t ngood)
 {

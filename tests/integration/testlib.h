@@ -114,6 +114,25 @@ long tl_http_get(int port, const char *path, char **out, char *type, size_t tsiz
 /* Sleeps ms milliseconds (a poll's pause; tests never assert a duration). */
 void tl_sleep_ms(int ms);
 /*
+ * A load of transactions of rows rows each, committed by a thread of its own
+ * (pthread_create(&ld.thread, NULL, tl_load_main, &ld)) until stop is set:
+ * each inserts rows first..last into t (id, v), or runs what statement
+ * writes, when set.
+ */
+typedef struct tl_loader {
+    const char *db;
+    int rows;
+    void (*statement)(char *sql, size_t size, int first, int last);
+    atomic_int done; /* transactions committed */
+    atomic_int stop;
+    pthread_t thread;
+} tl_loader;
+
+void *tl_load_main(void *arg);
+/* Waits (up to 3 minutes) until n transactions were committed; fails the test if not. */
+void tl_wait_loaded(tl_loader *ld, int n);
+
+/*
  * Sink URIs checked by pgcdc_config_add_sink(): each bad[i][0] refused with a
  * one-line message holding bad[i][1], each good one taken.
  */

@@ -205,35 +205,3 @@ long ns_count(ns_server *s, const char *stream)
     close_js(nc, js);
     return n;
 }
-
-void *ns_load_main(void *arg)
-{
-    ns_loader *ld = arg;
-    PGconn *conn = tl_connect(ld->db);
-
-    for (int i = 0; !atomic_load(&ld->stop); i++) {
-        int first = i * ld->rows + 1;
-        char sql[128];
-        PGresult *res;
-
-        snprintf(sql, sizeof(sql), "INSERT INTO t SELECT g, 'v' FROM generate_series(%d, %d) g",
-                 first, first + ld->rows - 1);
-        res = PQexec(conn, sql);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            fprintf(stderr, "load: %s", PQerrorMessage(conn));
-            PQclear(res);
-            break;
-        }
-        PQclear(res);
-        atomic_store(&ld->done, i + 1);
-    }
-    PQfinish(conn);
-    return NULL;
-}
-
-void ns_wait_loaded(ns_loader *ld, int n)
-{
-    for (int i = 0; i < 180 * 100 && atomic_load(&ld->done) < n; i++)
-        tl_sleep_ms(10);
-    assert_true(atomic_load(&ld->done) >= n);
-}

@@ -52,18 +52,4 @@ void ns_stream_free(ns_stream *st);
 /* The stream's message count (-1 when it does not exist). */
 long ns_count(ns_server *s, const char *stream);
 
-/* A load of transactions of rows rows each into t (id, v), committed by a thread until stop. */
-typedef struct ns_loader {
-    const char *db;
-    int rows;
-    atomic_int done; /* transactions committed */
-    atomic_int stop;
-    pthread_t thread;
-} ns_loader;
-
-/* The thread's function (arg: the ns_loader). */
-void *ns_load_main(void *arg);
-/* Waits (up to 3 minutes) until n transactions were committed; fails the test if not. */
-void ns_wait_loaded(ns_loader *ld, int n);
-
 #endif /* PGCDC_TEST_NATS_SRV_H */

@@ -388,7 +388,7 @@ static void test_snapshot_rows(void **state)
 static void test_killed_during_load(void **state)
 {
     const char *db = tl_fresh_db("n_kill");
-    ns_loader ld = {.db = db, .rows = 3};
+    tl_loader ld = {.db = db, .rows = 3};
     ns_server srv;
     pgcdc_config *cfg;
     tl_runner run;
@@ -408,9 +408,9 @@ static void test_killed_during_load(void **state)
     set(cfg, "sink.nats.timeout", "2s");
     tl_runner_start(&run, cfg);
     pgcdc_config_free(cfg);
-    assert_int_equal(pthread_create(&ld.thread, NULL, ns_load_main, &ld), 0);
+    assert_int_equal(pthread_create(&ld.thread, NULL, tl_load_main, &ld), 0);
     for (int k = 0; k < 2; k++) {
-        ns_wait_loaded(&ld, atomic_load(&ld.done) + 300);
+        tl_wait_loaded(&ld, atomic_load(&ld.done) + 300);
         ns_kill(&srv);
         tl_sleep_ms(1000);
         end = tl_current_lsn(db);
@@ -422,7 +422,7 @@ static void test_killed_during_load(void **state)
             tl_sleep_ms(10);
         assert_int_equal(count_of(&lg, &lg.again), k + 1);
     }
-    ns_wait_loaded(&ld, atomic_load(&ld.done) + 300);
+    tl_wait_loaded(&ld, atomic_load(&ld.done) + 300);
     atomic_store(&ld.stop, 1);
     pthread_join(ld.thread, NULL);
     end = tl_current_lsn(db);

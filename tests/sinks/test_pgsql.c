@@ -427,47 +427,13 @@ static void test_refused_statement(void **state)
     free(dst);
 }
 
-/* A load of transactions of a few rows each, committed by a thread of its own until stopped. */
-typedef struct loader {
-    const char *db;
-    int rows; /* per transaction */
-    atomic_int done;
-    atomic_int stop;
-    pthread_t thread;
-} loader;
-
-static void *load_main(void *arg)
+/* The load's transactions: rows inserted, and the first one updated. */
+static void load_statement(char *sql, size_t size, int first, int last)
 {
-    loader *ld = arg;
-    PGconn *conn = tl_connect(ld->db);
-
-    for (int i = 0; !atomic_load(&ld->stop); i++) {
-        int first = i * ld->rows + 1;
-        char sql[160];
-        PGresult *res;
-
-        snprintf(sql, sizeof(sql),
-                 "INSERT INTO t SELECT g, 'v', g FROM generate_series(%d, %d) g; "
-                 "UPDATE t SET n = n + 1 WHERE id = %d",
-                 first, first + ld->rows - 1, first);
-        res = PQexec(conn, sql);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            fprintf(stderr, "load: %s", PQerrorMessage(conn));
-            PQclear(res);
-            break;
-        }
-        PQclear(res);
-        atomic_store(&ld->done, i + 1);
-    }
-    PQfinish(conn);
-    return NULL;
-}
-
-static void wait_loaded(loader *ld, int n)
-{
-    for (int i = 0; i < WAIT_MS / 10 && atomic_load(&ld->done) < n; i++)
-        tl_sleep_ms(10);
-    assert_true(atomic_load(&ld->done) >= n);
+    snprintf(sql, size,
+             "INSERT INTO t SELECT g, 'v', g FROM generate_series(%d, %d) g; "
+             "UPDATE t SET n = n + 1 WHERE id = %d",
+             first, last, first);
 }
 
 /* pg_ctl on the test's own server: "stop -m immediate" or "start". */
@@ -531,7 +497,7 @@ static void start_sink(tl_runner *run, const char *db, const char *slot, const c
 static void test_target_restarted_during_load(void **state)
 {
     char *src = fresh("pf_src");
-    loader ld = {.db = src, .rows = 3};
+    tl_loader ld = {.db = src, .rows = 3, .statement = load_statement};
     char conninfo[1024];
     char host[512] = "";
     char port[32] = "";
@@ -555,9 +521,9 @@ static void test_target_restarted_during_load(void **state)
     make_slot(src, "s_pf_apply", "p_pf", "t");
     start_sink(&audit, src, "s_pf_audit", uri, "audit", &lg);
     start_sink(&apply, src, "s_pf_apply", uri, "apply", &lg);
-    assert_int_equal(pthread_create(&ld.thread, NULL, load_main, &ld), 0);
+    assert_int_equal(pthread_create(&ld.thread, NULL, tl_load_main, &ld), 0);
     for (int k = 0; k < 2; k++) {
-        wait_loaded(&ld, atomic_load(&ld.done) + 300);
+        tl_wait_loaded(&ld, atomic_load(&ld.done) + 300);
         pg_ctl("pgsql_fault", "-m immediate stop");
         tl_sleep_ms(1000);
         end = tl_current_lsn(src);
@@ -570,7 +536,7 @@ static void test_target_restarted_during_load(void **state)
             tl_sleep_ms(10);
         assert_int_equal(count_of(&lg, &lg.again), 2 * (k + 1));
     }
-    wait_loaded(&ld, atomic_load(&ld.done) + 300);
+    tl_wait_loaded(&ld, atomic_load(&ld.done) + 300);
     atomic_store(&ld.stop, 1);
     pthread_join(ld.thread, NULL);
     end = tl_current_lsn(src);

@@ -343,47 +343,6 @@ static void test_snapshot_rows(void **state)
     rs_stop(&srv);
 }
 
-/* A load of transactions of a few rows each, committed by a thread of its own until stopped. */
-typedef struct loader {
-    const char *db;
-    int rows; /* per transaction */
-    atomic_int done;
-    atomic_int stop;
-    pthread_t thread;
-} loader;
-
-static void *load_main(void *arg)
-{
-    loader *ld = arg;
-    PGconn *conn = tl_connect(ld->db);
-
-    for (int i = 0; !atomic_load(&ld->stop); i++) {
-        int first = i * ld->rows + 1;
-        char sql[128];
-        PGresult *res;
-
-        snprintf(sql, sizeof(sql), "INSERT INTO t SELECT g, 'v' FROM generate_series(%d, %d) g",
-                 first, first + ld->rows - 1);
-        res = PQexec(conn, sql);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            fprintf(stderr, "load: %s", PQerrorMessage(conn));
-            PQclear(res);
-            break;
-        }
-        PQclear(res);
-        atomic_store(&ld->done, i + 1);
-    }
-    PQfinish(conn);
-    return NULL;
-}
-
-static void wait_loaded(loader *ld, int n)
-{
-    for (int i = 0; i < WAIT_MS / 10 && atomic_load(&ld->done) < n; i++)
-        tl_sleep_ms(10);
-    assert_true(atomic_load(&ld->done) >= n);
-}
-
 /*
  * kill -9 of redis-server twice during a load, each time started again on
  * its AOF a second later: the sink reconnects and sends again what was not
@@ -393,7 +352,7 @@ static void wait_loaded(loader *ld, int n)
 static void test_killed_during_load(void **state)
 {
     const char *db = tl_fresh_db("r_kill");
-    loader ld = {.db = db, .rows = 3};
+    tl_loader ld = {.db = db, .rows = 3};
     rs_server srv;
     pgcdc_config *cfg;
     tl_runner run;
@@ -415,10 +374,10 @@ static void test_killed_during_load(void **state)
     pgcdc_config_set_log_cb(cfg, on_log, &lg);
     tl_runner_start(&run, cfg);
     pgcdc_config_free(cfg);
-    assert_int_equal(pthread_create(&ld.thread, NULL, load_main, &ld), 0);
+    assert_int_equal(pthread_create(&ld.thread, NULL, tl_load_main, &ld), 0);
     for (int k = 0; k < 2; k++) {
         /* The load goes on through the outage. */
-        wait_loaded(&ld, atomic_load(&ld.done) + 300);
+        tl_wait_loaded(&ld, atomic_load(&ld.done) + 300);
         rs_kill(&srv);
         tl_sleep_ms(1000);
         end = tl_current_lsn(db);
@@ -431,7 +390,7 @@ static void test_killed_during_load(void **state)
             tl_sleep_ms(10);
         assert_int_equal(again(&lg), k + 1);
     }
-    wait_loaded(&ld, atomic_load(&ld.done) + 300);
+    tl_wait_loaded(&ld, atomic_load(&ld.done) + 300);
     atomic_store(&ld.stop, 1);
     pthread_join(ld.thread, NULL);
     end = tl_current_lsn(db);
