@@ -9,6 +9,7 @@
 
 #include "sink/amqp.h"
 #include "sink/amqp_int.h"
+#include "sink/sink.h"
 
 #define URI_FORM "(use amqp://[USER:PASSWORD@]HOST[:PORT][/EXCHANGE])"
 
@@ -81,31 +82,13 @@ static int parse_userinfo(const char *s, const char *at, pgcdc__amqp_uri *u, cha
 static int parse_hostport(const char *host, const char *end, pgcdc__amqp_uri *u, char *err,
                           size_t errlen)
 {
-    const char *colon = memchr(host, ':', (size_t)(end - host));
+    const char *name_end;
     long port = 5672;
 
-    if ((colon != NULL ? colon : end) == host) {
-        snprintf(err, errlen, "no host " URI_FORM);
+    if (pgcdc__sink_host_port(host, end, URI_FORM, &port, &name_end, err, errlen) != PGCDC_OK)
         return PGCDC_ERR_INVALID;
-    }
-    for (const char *p = host; p < (colon != NULL ? colon : end); p++) {
-        if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_')) {
-            snprintf(err, errlen, "bad host name \"%.*s\"", (int)(end - host), host);
-            return PGCDC_ERR_INVALID;
-        }
-    }
-    if (colon != NULL) {
-        port = 0;
-        for (const char *p = colon + 1; p < end && port <= 65535; p++)
-            port = isdigit((unsigned char)*p) ? port * 10 + (*p - '0') : -1;
-        if (port < 1 || port > 65535 || colon + 1 == end) {
-            snprintf(err, errlen, "bad port \"%.*s\" (use a number from 1 to 65535)",
-                     (int)(end - colon - 1), colon + 1);
-            return PGCDC_ERR_INVALID;
-        }
-    }
     u->port = (int)port;
-    u->host = strndup(host, (size_t)((colon != NULL ? colon : end) - host));
+    u->host = strndup(host, (size_t)(name_end - host));
     return u->host != NULL ? PGCDC_OK : PGCDC_ERR_NOMEM;
 }
 

@@ -49,8 +49,7 @@ int pgcdc__nats_check_uri(const char *uri, char *err, size_t errlen)
 {
     const char *host;
     const char *end;
-    const char *colon;
-    long port;
+    long port = 4222;
 
     if (strncmp(uri, "nats://", 7) != 0) {
         snprintf(err, errlen, "not a nats URI (use nats://HOST:PORT/SUBJECT_TEMPLATE)");
@@ -65,28 +64,9 @@ int pgcdc__nats_check_uri(const char *uri, char *err, size_t errlen)
                  "sink.nats.token)");
         return PGCDC_ERR_INVALID;
     }
-    colon = memchr(host, ':', (size_t)(end - host));
-    if ((colon != NULL ? colon : end) == host) {
-        snprintf(err, errlen, "no host (use nats://HOST:PORT/SUBJECT_TEMPLATE)");
+    if (pgcdc__sink_host_port(host, end, "(use nats://HOST:PORT/SUBJECT_TEMPLATE)", &port, NULL,
+                              err, errlen) != PGCDC_OK)
         return PGCDC_ERR_INVALID;
-    }
-    for (const char *p = host; p < (colon != NULL ? colon : end); p++) {
-        if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_')) {
-            snprintf(err, errlen, "bad host name \"%.*s\"",
-                     (int)((colon != NULL ? colon : end) - host), host);
-            return PGCDC_ERR_INVALID;
-        }
-    }
-    if (colon != NULL) {
-        port = 0;
-        for (const char *p = colon + 1; p < end && port <= 65535; p++)
-            port = isdigit((unsigned char)*p) ? port * 10 + (*p - '0') : -1;
-        if (port < 1 || port > 65535 || colon + 1 == end) {
-            snprintf(err, errlen, "bad port \"%.*s\" (use a number from 1 to 65535)",
-                     (int)(end - colon - 1), colon + 1);
-            return PGCDC_ERR_INVALID;
-        }
-    }
     if (*end == '/' && end[1] != '\0') {
         pgcdc__buf b;
         int ok;

@@ -97,7 +97,6 @@ static int redis_check_uri(const char *uri, char *err, size_t errlen)
 {
     const char *host;
     const char *end;
-    const char *colon;
     long port = 6379;
 
     if (strncmp(uri, "redis://", 8) != 0) {
@@ -106,27 +105,9 @@ static int redis_check_uri(const char *uri, char *err, size_t errlen)
     }
     host = uri + 8;
     end = host + strcspn(host, "/");
-    colon = memchr(host, ':', (size_t)(end - host));
-    if ((colon != NULL ? colon : end) == host) {
-        snprintf(err, errlen, "no host (use redis://HOST:PORT/KEY_TEMPLATE)");
+    if (pgcdc__sink_host_port(host, end, "(use redis://HOST:PORT/KEY_TEMPLATE)", &port, NULL, err,
+                              errlen) != PGCDC_OK)
         return PGCDC_ERR_INVALID;
-    }
-    for (const char *p = host; p < (colon != NULL ? colon : end); p++) {
-        if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_')) {
-            snprintf(err, errlen, "bad host name \"%.*s\"", (int)(end - host), host);
-            return PGCDC_ERR_INVALID;
-        }
-    }
-    if (colon != NULL) {
-        port = 0;
-        for (const char *p = colon + 1; p < end && port <= 65535; p++)
-            port = isdigit((unsigned char)*p) ? port * 10 + (*p - '0') : -1;
-        if (port < 1 || port > 65535 || colon + 1 == end) {
-            snprintf(err, errlen, "bad port \"%.*s\" (use a number from 1 to 65535)",
-                     (int)(end - colon - 1), colon + 1);
-            return PGCDC_ERR_INVALID;
-        }
-    }
     if (*end == '/')
         return pgcdc__template_check(end + 1, "stream key", key_char,
                                      "in the stream key (no spaces, '?' or '#')", NULL, err,

@@ -120,6 +120,14 @@ const char *pgcdc__sink_slot(const pgcdc_sink *sink);
 const char *pgcdc__sink_database(const pgcdc_sink *sink);
 /* Any thread: one failure more in the sink's counters (one its own thread found). */
 void pgcdc__sink_count_error(pgcdc_sink *sink);
+/*
+ * Checks the HOST[:PORT] in [host, end) of a URI: PGCDC_OK with *port set
+ * when the URI has one (else left as it is) and *host_end (may be NULL) past
+ * the name, or PGCDC_ERR_INVALID with a reason in err (form, "(use
+ * redis://HOST:PORT/KEY)", follows "no host").
+ */
+int pgcdc__sink_host_port(const char *host, const char *end, const char *form, long *port,
+                          const char **host_end, char *err, size_t errlen);
 /* Any thread: the bytes the sink holds in flight now, for its counters. */
 void pgcdc__sink_show_inflight(pgcdc_sink *sink, size_t bytes);
 /* Any thread: 1 once the worker was asked to stop. */

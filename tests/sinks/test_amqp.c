@@ -256,20 +256,6 @@ static void test_refusals(void **state)
     assert_true(tl_slot_confirmed(db, "s_a_refuse") < end);
 }
 
-/* The dead-letter file's lines, parsed. */
-static json_t *read_dlq(const char *path)
-{
-    json_t *all = json_array();
-    FILE *f = fopen(path, "r");
-    char line[16384];
-
-    assert_non_null(f);
-    while (fgets(line, sizeof(line), f) != NULL)
-        json_array_append_new(all, parse(line));
-    fclose(f);
-    return all;
-}
-
 /*
  * An exchange no queue is bound to: without mandatory the broker drops the
  * message and the run goes on; with it the return halts the run (nothing
@@ -314,7 +300,7 @@ static void test_unroutable(void **state)
 
     run_ok(db, "s_a_unr", "p_a_unr", uri, end, dead);
     assert_true(tl_slot_confirmed(db, "s_a_unr") > before);
-    lines = read_dlq(dlq);
+    lines = tt_parse_lines(dlq);
     assert_int_equal(json_array_size(lines), 1);
     {
         json_t *l = json_array_get(lines, 0);

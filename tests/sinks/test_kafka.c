@@ -17,6 +17,7 @@
 
 #include "kafka_read.h"
 #include "testlib.h"
+#include "tool.h"
 
 /* How long a test waits for something that must happen (it never asserts a duration). */
 #define WAIT_US (180LL * 1000 * 1000)
@@ -608,20 +609,6 @@ static void test_backpressure(void **state)
     kt_mock_stop(&m);
 }
 
-/* The dead-letter file's lines, parsed. */
-static json_t *read_dlq(const char *path)
-{
-    json_t *all = json_array();
-    FILE *f = fopen(path, "r");
-    char line[16384];
-
-    assert_non_null(f);
-    while (fgets(line, sizeof(line), f) != NULL)
-        json_array_append_new(all, parse(line));
-    fclose(f);
-    return all;
-}
-
 /*
  * Messages the cluster refuses for good: with the dead-letter policy they go
  * to the file (one refused when produced, one in its delivery report) and
@@ -675,7 +662,7 @@ static void test_dead_letter_and_halt(void **state)
     assert_true(tl_slot_confirmed(db, "s_k_dlq") > 0);
 
     /* Every row is in the topic or in the file; the large one in the file. */
-    lines = read_dlq(dlq);
+    lines = tt_parse_lines(dlq);
     for (size_t i = 0; i < json_array_size(lines); i++) {
         json_t *l = json_array_get(lines, i);
         const char *why = jstr(json_object_get(l, "dead_letter"), "error");

@@ -510,20 +510,6 @@ static void test_down_stop_and_give_up(void **state)
     ns_stop(&srv);
 }
 
-/* The dead-letter file's lines, parsed. */
-static json_t *read_dlq(const char *path)
-{
-    json_t *all = json_array();
-    FILE *f = fopen(path, "r");
-    char line[16384];
-
-    assert_non_null(f);
-    while (fgets(line, sizeof(line), f) != NULL)
-        json_array_append_new(all, parse(line));
-    fclose(f);
-    return all;
-}
-
 /*
  * A refusal by the stream (full, discarding new messages): the halt policy
  * stops the run, nothing confirmed past it; the dead-letter policy writes
@@ -577,7 +563,7 @@ static void test_refusal_halts_or_dead_letters(void **state)
     set(cfg, "dead_letter", dlq);
     run_to_end(cfg, end);
     assert_true(tl_slot_confirmed(db, "s_n_refuse") > before);
-    lines = read_dlq(dlq);
+    lines = tt_parse_lines(dlq);
     assert_int_equal(json_array_size(lines), 1);
     {
         json_t *l = json_array_get(lines, 0);

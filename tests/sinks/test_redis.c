@@ -479,20 +479,6 @@ static void test_down_stop_and_give_up(void **state)
     rs_stop(&srv);
 }
 
-/* The dead-letter file's lines, parsed. */
-static json_t *read_dlq(const char *path)
-{
-    json_t *all = json_array();
-    FILE *f = fopen(path, "r");
-    char line[16384];
-
-    assert_non_null(f);
-    while (fgets(line, sizeof(line), f) != NULL)
-        json_array_append_new(all, parse(line));
-    fclose(f);
-    return all;
-}
-
 /*
  * A refusal other than "there already" (the key holds a string: WRONGTYPE):
  * the halt policy stops the run, nothing confirmed past it; the dead-letter
@@ -550,7 +536,7 @@ static void test_refusal_halts_or_dead_letters(void **state)
     pgcdc_config_free(cfg);
     /* The transaction, dead-lettered, is confirmed: its end is past before. */
     assert_true(tl_slot_confirmed(db, "s_r_refuse") > before);
-    lines = read_dlq(dlq);
+    lines = tt_parse_lines(dlq);
     assert_int_equal(json_array_size(lines), 1);
     {
         json_t *l = json_array_get(lines, 0);
