@@ -33,8 +33,8 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
 /* try_connect's results besides PGCDC_OK. */
-#define RETRY -1
-#define REFUSED -2
+#define RETRY PGCDC__AMQP_RETRY
+#define REFUSED PGCDC__AMQP_REFUSED
 /* A lost connection, from the functions that read or write it. */
 #define LOST 1
 
@@ -43,9 +43,9 @@ static const pgcdc_property amqp_properties[] = {
     {"routing_key", PGCDC_PROP_STRING, DEFAULT_TEMPLATE, 0, 0, NULL,
      "routing key template (placeholders ${prefix}, ${schema}, ${table})"},
     {"key_prefix", PGCDC_PROP_STRING, "pgcdc", 0, 0, NULL, "${prefix} in the routing key template"},
-    {"mandatory", PGCDC_PROP_BOOL, "false", 0, 0, NULL,
-     "publish with the mandatory flag: a message no queue takes is a failure (error policy) "
-     "instead of being dropped by the broker"},
+    {"mandatory", PGCDC_PROP_BOOL, "true", 0, 0, NULL,
+     "publish with the mandatory flag: a message no queue takes is published again until "
+     "max_elapsed, then a failure (error policy); false: the broker drops it"},
     {"max_inflight", PGCDC_PROP_SIZE, "16MB", 1024, 1LL << 40, NULL,
      "messages published and not yet confirmed (kept to publish again after a lost "
      "connection); reading the stream waits beyond it"},
@@ -91,10 +91,12 @@ typedef struct pgcdc__amqp {
     size_t sent; /* entries before it were written on this connection */
     size_t done; /* entries before it were confirmed (and commits acknowledged) */
     uint64_t next_tag;
-    int64_t oldest_us;  /* when the first entry not written was queued */
-    int64_t last_io_us; /* the connection's last write or read */
-    int64_t trouble_us; /* since when nothing was confirmed after a loss (0: no trouble) */
-    pgcdc__buf key;     /* scratch: the expanded routing key */
+    int64_t oldest_us;     /* when the first entry not written was queued */
+    int64_t last_io_us;    /* the connection's last write or read */
+    int64_t trouble_us;    /* since when nothing was confirmed after a loss (0: no trouble) */
+    int return_backoff_ms; /* the wait before publishing a returned message again */
+    int was_returned;      /* the last loss was a returned message's (its policy decides) */
+    pgcdc__buf key;        /* scratch: the expanded routing key */
     uint64_t snap_lsn;
     uint64_t snap_next;
     int down;   /* a lost connection was logged */
@@ -125,68 +127,30 @@ static struct timeval tv_ms(long long ms)
     return tv;
 }
 
-/*
- * Why an RPC failed, in why: PGCDC_OK when it did not, REFUSED for a
- * refusal that will not pass by retrying (credentials, vhost, exchange),
- * RETRY otherwise.
- */
-static int rpc_why(amqp_rpc_reply_t reply, const char *what, char *why, size_t size)
-{
-    const amqp_connection_close_t *cc;
-    const amqp_channel_close_t *ch;
-
-    switch (reply.reply_type) {
-    case AMQP_RESPONSE_NORMAL:
-        return PGCDC_OK;
-    case AMQP_RESPONSE_LIBRARY_EXCEPTION:
-        snprintf(why, size, "%s: %s", what, amqp_error_string2(reply.library_error));
-        return RETRY;
-    case AMQP_RESPONSE_SERVER_EXCEPTION:
-        if (reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
-            cc = reply.reply.decoded;
-            snprintf(why, size, "%s: %.*s", what, (int)cc->reply_text.len,
-                     (const char *)cc->reply_text.bytes);
-            /* 403 ACCESS_REFUSED, 530 NOT_ALLOWED (no such vhost) */
-            return cc->reply_code == 403 || cc->reply_code == 530 ? REFUSED : RETRY;
-        }
-        if (reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
-            ch = reply.reply.decoded;
-            snprintf(why, size, "%s: %.*s", what, (int)ch->reply_text.len,
-                     (const char *)ch->reply_text.bytes);
-            return ch->reply_code == 403 || ch->reply_code == 404 ? REFUSED : RETRY;
-        }
-        snprintf(why, size, "%s: unexpected method 0x%08x", what, (unsigned)reply.reply.id);
-        return RETRY;
-    default:
-        snprintf(why, size, "%s: no reply", what);
-        return RETRY;
-    }
-}
-
 /* Logs in, opens the channel in confirm mode, checks the exchange: see rpc_why for the result. */
 static int hello(pgcdc__amqp *as, amqp_connection_state_t conn, char *why, size_t size)
 {
     int heartbeat = (int)(as->heartbeat_ms / 1000);
-    int r = rpc_why(amqp_login(conn, as->vhost, 0, 131072, heartbeat, AMQP_SASL_METHOD_PLAIN,
-                               as->uri.user, as->uri.password),
-                    "login", why, size);
+    int r = pgcdc__amqp_rpc_why(amqp_login(conn, as->vhost, 0, 131072, heartbeat,
+                                           AMQP_SASL_METHOD_PLAIN, as->uri.user, as->uri.password),
+                                "login", why, size);
 
     if (r != PGCDC_OK)
         return r;
     amqp_channel_open(conn, CHANNEL);
-    r = rpc_why(amqp_get_rpc_reply(conn), "channel.open", why, size);
+    r = pgcdc__amqp_rpc_why(amqp_get_rpc_reply(conn), "channel.open", why, size);
     if (r != PGCDC_OK)
         return r;
     /* The default exchange ("") always exists and cannot be declared. */
     if (as->uri.exchange[0] != '\0') {
         amqp_exchange_declare(conn, CHANNEL, amqp_cstring_bytes(as->uri.exchange),
                               amqp_cstring_bytes("topic"), 1, 0, 0, 0, amqp_empty_table);
-        r = rpc_why(amqp_get_rpc_reply(conn), "exchange", why, size);
+        r = pgcdc__amqp_rpc_why(amqp_get_rpc_reply(conn), "exchange", why, size);
         if (r != PGCDC_OK)
             return r;
     }
     amqp_confirm_select(conn, CHANNEL);
-    return rpc_why(amqp_get_rpc_reply(conn), "confirm.select", why, size);
+    return pgcdc__amqp_rpc_why(amqp_get_rpc_reply(conn), "confirm.select", why, size);
 }
 
 /* A connection ready to publish: PGCDC_OK, RETRY or REFUSED with why. */
@@ -238,6 +202,21 @@ static int refused(pgcdc__amqp *as, const char *why)
  * Connects, retrying with backoff until max_elapsed after the trouble began:
  * PGCDC_OK, a failure, or PGCDC_ERR_STOPPED when the worker is asked to stop.
  */
+/* Sleeps ms unless pgcdc is asked to stop meanwhile: 1 when it was. */
+static int pause_ms(pgcdc__amqp *as, int ms)
+{
+    if (as->sink->env.stop != NULL)
+        return pgcdc__stop_sleep(as->sink->env.stop, ms);
+    pgcdc__sleep_us(ms * 1000LL);
+    return 0;
+}
+
+static int stopped(pgcdc__amqp *as)
+{
+    return pgcdc_sink_fail(as->sink, PGCDC_ERR_STOPPED,
+                           "stopped while sink \"%s\" was reconnecting", as->sink->shown);
+}
+
 static int connect_retrying(pgcdc__amqp *as)
 {
     int backoff = BACKOFF_MIN_MS;
@@ -263,11 +242,8 @@ static int connect_retrying(pgcdc__amqp *as)
                                    "could not publish to amqp at \"%s:%d\" for %lld ms: %s "
                                    "(" NOTHING_LOST ")",
                                    as->uri.host, as->uri.port, as->max_elapsed_ms, why);
-        if ((as->sink->env.stop != NULL ? pgcdc__stop_sleep(as->sink->env.stop, backoff)
-                                        : (pgcdc__sleep_us(backoff * 1000LL), 0)) ||
-            pgcdc__sink_stopping(as->sink))
-            return pgcdc_sink_fail(as->sink, PGCDC_ERR_STOPPED,
-                                   "stopped while sink \"%s\" was reconnecting", as->sink->shown);
+        if (pause_ms(as, backoff) || pgcdc__sink_stopping(as->sink))
+            return stopped(as);
         backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
     }
     if (as->down) {
@@ -304,8 +280,10 @@ static void advance(pgcdc__amqp *as)
             pgcdc_sink_ack(as->sink, as->q[as->done].token);
         as->done++;
     }
-    if (as->done > from)
+    if (as->done > from) {
         as->trouble_us = 0;
+        as->return_backoff_ms = 0;
+    }
 }
 
 /* basic.ack: the messages of that tag (and before it, with multiple) are in the broker. */
@@ -338,13 +316,29 @@ static int returned(pgcdc__amqp *as, const amqp_basic_return_t *ret)
 
     if (reply.reply_type != AMQP_RESPONSE_NORMAL)
         return lost(as, "could not read a returned message");
-    pgcdc__sink_count_error(as->sink);
     snprintf(why, sizeof(why),
              "message %.*s was returned by exchange \"%.*s\" (routing key \"%.*s\"): %u %.*s",
              (msg.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG) ? (int)id->len : 0,
              (const char *)id->bytes, (int)ret->exchange.len, (const char *)ret->exchange.bytes,
              (int)ret->routing_key.len, (const char *)ret->routing_key.bytes, ret->reply_code,
              (int)ret->reply_text.len, (const char *)ret->reply_text.bytes);
+    if (as->trouble_us == 0 || (pgcdc__now_us() - as->trouble_us) / 1000 < as->max_elapsed_ms) {
+        /* No queue took it: a binding missing for now (a broker recovering after a restart)
+         * or for good.  Published again, then the error policy after max_elapsed. */
+        amqp_destroy_message(&msg);
+        if (!as->down)
+            pgcdc_sink_log(as->sink, PGCDC_LOG_WARNING, "sink \"%s\": %s (publishing it again)",
+                           as->sink->shown, why);
+        as->down = 1;
+        r = lost(as, why);
+        as->was_returned = 1;
+        as->return_backoff_ms = as->return_backoff_ms == 0 ? BACKOFF_MIN_MS
+                                : as->return_backoff_ms * 2 > BACKOFF_MAX_MS
+                                    ? BACKOFF_MAX_MS
+                                    : as->return_backoff_ms * 2;
+        return pause_ms(as, as->return_backoff_ms) ? stopped(as) : r;
+    }
+    pgcdc__sink_count_error(as->sink);
     if (as->dead_letter)
         r = pgcdc__sink_dead_letter(as->sink, msg.body.bytes, msg.body.len, why);
     else {
@@ -511,6 +505,7 @@ static int drain(pgcdc__amqp *as)
     int r;
 
     while (as->done < as->nq) {
+        as->was_returned = 0;
         r = send_queued(as);
         while (r == PGCDC_OK && as->done < as->nq) {
             r = read_frames(as, as->timeout_ms, &idle);
@@ -524,7 +519,8 @@ static int drain(pgcdc__amqp *as)
         if (r < 0)
             return r;
         /* Connections made and lost again (nacks, say) with no confirm: bounded too. */
-        if (r == LOST && (pgcdc__now_us() - as->trouble_us) / 1000 >= as->max_elapsed_ms)
+        if (r == LOST && !as->was_returned &&
+            (pgcdc__now_us() - as->trouble_us) / 1000 >= as->max_elapsed_ms)
             return pgcdc_sink_fail(as->sink, PGCDC_ERR_SINK,
                                    "could not publish to amqp at \"%s:%d\" for %lld ms: %s "
                                    "(" NOTHING_LOST ")",
@@ -702,7 +698,7 @@ static int routing_key_char(int ch)
 static int read_properties(pgcdc__amqp *as, char *why, size_t size)
 {
     pgcdc_sink *sink = as->sink;
-    long long mandatory = 0;
+    long long mandatory = 1;
 
     as->vhost = strdup(pgcdc_sink_property(sink, "vhost"));
     as->key_tmpl = strdup(pgcdc_sink_property(sink, "routing_key"));

@@ -2,6 +2,7 @@
  * The frames of a basic.publish as AMQP 0-9-1 puts them on the wire, made
  * here so that the sink writes a batch of messages with one system call.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <amqp.h>
@@ -56,5 +57,45 @@ void pgcdc__amqp_put_publish(pgcdc__buf *b, const char *exchange, const char *ke
         frame_start(b, AMQP_FRAME_BODY, n);
         pgcdc__buf_put(b, data + off, n);
         pgcdc__buf_u8(b, AMQP_FRAME_END);
+    }
+}
+
+/*
+ * Why an RPC failed, in why: PGCDC_OK when it did not, PGCDC__AMQP_REFUSED for a
+ * refusal that will not pass by retrying (credentials, vhost, exchange),
+ * PGCDC__AMQP_RETRY otherwise.
+ */
+int pgcdc__amqp_rpc_why(amqp_rpc_reply_t reply, const char *what, char *why, size_t size)
+{
+    const amqp_connection_close_t *cc;
+    const amqp_channel_close_t *ch;
+
+    switch (reply.reply_type) {
+    case AMQP_RESPONSE_NORMAL:
+        return PGCDC_OK;
+    case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+        snprintf(why, size, "%s: %s", what, amqp_error_string2(reply.library_error));
+        return PGCDC__AMQP_RETRY;
+    case AMQP_RESPONSE_SERVER_EXCEPTION:
+        if (reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+            cc = reply.reply.decoded;
+            snprintf(why, size, "%s: %.*s", what, (int)cc->reply_text.len,
+                     (const char *)cc->reply_text.bytes);
+            /* 403 ACCESS_PGCDC__AMQP_REFUSED, 530 NOT_ALLOWED (no such vhost) */
+            return cc->reply_code == 403 || cc->reply_code == 530 ? PGCDC__AMQP_REFUSED
+                                                                  : PGCDC__AMQP_RETRY;
+        }
+        if (reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+            ch = reply.reply.decoded;
+            snprintf(why, size, "%s: %.*s", what, (int)ch->reply_text.len,
+                     (const char *)ch->reply_text.bytes);
+            return ch->reply_code == 403 || ch->reply_code == 404 ? PGCDC__AMQP_REFUSED
+                                                                  : PGCDC__AMQP_RETRY;
+        }
+        snprintf(why, size, "%s: unexpected method 0x%08x", what, (unsigned)reply.reply.id);
+        return PGCDC__AMQP_RETRY;
+    default:
+        snprintf(why, size, "%s: no reply", what);
+        return PGCDC__AMQP_RETRY;
     }
 }

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include <amqp.h>
+
 #include "base/buf.h"
 #include "pgcdc.h"
 
@@ -42,4 +44,14 @@ void pgcdc__amqp_put_publish(pgcdc__buf *b, const char *exchange, const char *ke
                              int mandatory, const char *id, size_t idlen, const char *data,
                              size_t len);
 
+/* The failures of pgcdc__amqp_rpc_why(): one that retrying will not mend, one it may. */
+#define PGCDC__AMQP_REFUSED -2
+#define PGCDC__AMQP_RETRY -1
+
+/*
+ * Why an RPC failed, in why: PGCDC_OK when it did not, PGCDC__AMQP_REFUSED
+ * for a refusal that will not pass by retrying (credentials, vhost,
+ * exchange), PGCDC__AMQP_RETRY otherwise.
+ */
+int pgcdc__amqp_rpc_why(amqp_rpc_reply_t reply, const char *what, char *why, size_t size);
 #endif /* PGCDC_SINK_AMQP_INT_H */

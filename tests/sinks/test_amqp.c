@@ -257,17 +257,19 @@ static void test_refusals(void **state)
 }
 
 /*
- * An exchange no queue is bound to: without mandatory the broker drops the
- * message and the run goes on; with it the return halts the run (nothing
- * confirmed), or goes to the dead-letter file.
+ * An exchange no queue is bound to: with mandatory (the default) the message
+ * is published again until max_elapsed, then halts the run (nothing
+ * confirmed) or goes to the dead-letter file; without it the broker drops the
+ * message and the run goes on.
  */
 static void test_unroutable(void **state)
 {
     const char *db = tl_fresh_db("a_unroutable");
-    static const char *const mandatory[] = {"sink.amqp.mandatory", "true", NULL};
+    static const char *const mandatory[] = {"sink.amqp.max_elapsed", "1s", NULL};
+    static const char *const dropped[] = {"sink.amqp.mandatory", "false", NULL};
     char dlq[] = "/tmp/pgcdc-amqp-dlq-XXXXXX";
-    const char *const dead[] = {"sink.amqp.mandatory", "true", "on_error", "dead_letter",
-                                "dead_letter",         dlq,    NULL};
+    const char *const dead[] = {"sink.amqp.max_elapsed", "1s", "on_error", "dead_letter",
+                                "dead_letter",           dlq,  NULL};
     char uri[256];
     char msg[1024];
     uint64_t before;
@@ -314,7 +316,7 @@ static void test_unroutable(void **state)
     unlink(dlq);
 
     /* Not mandatory: dropped by the broker, as RabbitMQ does, and confirmed. */
-    run_ok(db, "s_a_unr2", "p_a_unr", uri, end, NULL);
+    run_ok(db, "s_a_unr2", "p_a_unr", uri, end, dropped);
     assert_true(tl_slot_confirmed(db, "s_a_unr2") > before);
 }
 

@@ -301,7 +301,7 @@ static const prop_case prop_cases[] = {
     {"sink.amqp.vhost", "/shop", "/shop"},
     {"sink.amqp.routing_key", "cdc.${table}", "cdc.${table}"},
     {"sink.amqp.key_prefix", "inventory", "inventory"},
-    {"sink.amqp.mandatory", "true", "true"},
+    {"sink.amqp.mandatory", "false", "false"},
     {"sink.amqp.max_inflight", "1MB", "1MB"},
     {"sink.amqp.flush_interval", "10ms", "10ms"},
     {"sink.amqp.timeout", "2s", "2s"},
