@@ -491,7 +491,7 @@ static void reset_queue(pgcdc__amqp *as)
     as->sent = 0;
     as->done = 0;
     pgcdc__buf_reset(&as->frames);
-    atomic_store_explicit(&as->sink->stats.inflight, 0, memory_order_relaxed);
+    pgcdc__sink_show_inflight(as->sink, 0);
 }
 
 /*
@@ -621,8 +621,7 @@ static int queue_change(pgcdc__amqp *as, const pgcdc_sink_event *ev)
         return pgcdc_sink_fail(as->sink, PGCDC_ERR_NOMEM, "out of memory");
     }
     as->nq++;
-    atomic_store_explicit(&as->sink->stats.inflight, (uint64_t)as->frames.len,
-                          memory_order_relaxed);
+    pgcdc__sink_show_inflight(as->sink, as->frames.len);
     return PGCDC_HANDLED;
 }
 

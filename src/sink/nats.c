@@ -176,7 +176,7 @@ static int reap(pgcdc__nats *ns)
         ns->done++;
     }
     compact(ns);
-    atomic_store_explicit(&ns->sink->stats.inflight, (uint64_t)ns->inflight, memory_order_relaxed);
+    pgcdc__sink_show_inflight(ns->sink, ns->inflight);
     if (progress && ns->duplicates > 0) {
         pgcdc_sink_log(ns->sink, PGCDC_LOG_INFO,
                        "sink \"%s\": %llu messages were in the stream already (sent again)",

@@ -349,6 +349,21 @@ int tl_run_until(pgcdc_config *cfg, uint64_t endpos, tl_log *log)
     return r;
 }
 
+void tl_run_to_end(pgcdc_config *cfg, uint64_t endpos)
+{
+    pgcdc_worker *w;
+    int r;
+
+    pgcdc_config_set_endpos(cfg, endpos);
+    w = pgcdc_worker_new(cfg);
+    assert_int_equal(pgcdc_worker_start(w), PGCDC_OK);
+    r = pgcdc_worker_run(w);
+    if (r != PGCDC_OK)
+        fail_msg("run: %d %s", r, pgcdc_worker_errmsg(w));
+    pgcdc_worker_free(w);
+    pgcdc_config_free(cfg);
+}
+
 int tl_start_only(pgcdc_config *cfg, char *msg, size_t size)
 {
     pgcdc_worker *w = pgcdc_worker_new(cfg);

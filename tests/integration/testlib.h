@@ -72,6 +72,8 @@ pgcdc_config *tl_config(const char *conninfo, const char *slot, const char *pub,
  * (begin/commit counted).  Returns the run's result.
  */
 int tl_run_until(pgcdc_config *cfg, uint64_t endpos, tl_log *log);
+/* Runs a worker with cfg (freed with it) to endpos; the run must succeed. */
+void tl_run_to_end(pgcdc_config *cfg, uint64_t endpos);
 /* Starts a worker only (preflight etc.); returns the code, copies the message into msg. */
 int tl_start_only(pgcdc_config *cfg, char *msg, size_t size);
 

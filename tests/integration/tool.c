@@ -183,6 +183,16 @@ int tt_count_stderr(const char *needle)
     return n;
 }
 
+json_t *tt_parse(const char *text)
+{
+    json_error_t jerr;
+    json_t *doc = text != NULL ? json_loads(text, 0, &jerr) : NULL;
+
+    if (doc == NULL)
+        fail_msg("not JSON: %s", text != NULL ? text : "(none)");
+    return doc;
+}
+
 json_t *tt_parse_lines(const char *path)
 {
     char *text = tt_slurp(path);

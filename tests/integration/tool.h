@@ -29,6 +29,8 @@ void tt_assert_stderr_one_line(const char *needle);
 int tt_wait_stderr(const char *needle);
 /* How many times needle occurs in stderr. */
 int tt_count_stderr(const char *needle);
+/* text parsed as JSON; fails the test when it is not JSON (or NULL). */
+json_t *tt_parse(const char *text);
 /* Every line of a file parsed as JSON: the array of objects. */
 json_t *tt_parse_lines(const char *path);
 

@@ -106,16 +106,6 @@ static void run_ok(const char *db, const char *slot, const char *pub, const char
         fail_msg("run: %s", msg);
 }
 
-static json_t *parse(const char *text)
-{
-    json_error_t jerr;
-    json_t *doc = text != NULL ? json_loads(text, 0, &jerr) : NULL;
-
-    if (doc == NULL)
-        fail_msg("not JSON: %s", text != NULL ? text : "(none)");
-    return doc;
-}
-
 static const char *jstr(json_t *doc, const char *name)
 {
     const char *s = json_string_value(json_object_get(doc, name));
@@ -136,7 +126,7 @@ static long event_id(json_t *doc)
 /* A message as the sink publishes it: persistent JSON, its ID the event's commit_lsn:seq. */
 static json_t *check_msg(const rq_msg *m)
 {
-    json_t *doc = parse(m->body);
+    json_t *doc = tt_parse(m->body);
     char id[64];
 
     snprintf(id, sizeof(id), "%s:%lld", jstr(doc, "commit_lsn"),
@@ -306,7 +296,7 @@ static void test_unroutable(void **state)
     assert_int_equal(json_array_size(lines), 1);
     {
         json_t *l = json_array_get(lines, 0);
-        json_t *doc = parse(jstr(l, "payload"));
+        json_t *doc = tt_parse(jstr(l, "payload"));
 
         assert_non_null(strstr(jstr(json_object_get(l, "dead_letter"), "error"), "NO_ROUTE"));
         assert_int_equal(event_id(doc), 1);
@@ -375,7 +365,7 @@ static void test_snapshot_rows(void **state)
     seen = calloc(ROWS + 6, 1);
     assert_non_null(seen);
     for (size_t i = 0; i < st.n; i++) {
-        json_t *doc = parse(st.m[i].body);
+        json_t *doc = tt_parse(st.m[i].body);
         long id = event_id(doc);
         char want[64];
 

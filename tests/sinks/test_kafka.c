@@ -133,32 +133,6 @@ static pgcdc_config *setup(const char *name, const char *tables, const char *uri
     return setup_in(db, name, tables, uri);
 }
 
-/* Runs a worker to the end position and frees it and the config; the run must succeed. */
-static void run_to_end(pgcdc_config *cfg, uint64_t end)
-{
-    pgcdc_worker *w;
-    int r;
-
-    pgcdc_config_set_endpos(cfg, end);
-    w = pgcdc_worker_new(cfg);
-    assert_int_equal(pgcdc_worker_start(w), PGCDC_OK);
-    r = pgcdc_worker_run(w);
-    if (r != PGCDC_OK)
-        fail_msg("run: %d %s", r, pgcdc_worker_errmsg(w));
-    pgcdc_worker_free(w);
-    pgcdc_config_free(cfg);
-}
-
-static json_t *parse(const char *text)
-{
-    json_error_t jerr;
-    json_t *doc = json_loads(text, 0, &jerr);
-
-    if (doc == NULL)
-        fail_msg("not JSON: %s", text);
-    return doc;
-}
-
 static const char *jstr(json_t *doc, const char *name)
 {
     const char *s = json_string_value(json_object_get(doc, name));
@@ -202,7 +176,7 @@ static void test_topics_values_keys(void **state)
     tl_sql(db, "DELETE FROM t WHERE id = 2");
     tl_sql(db, "TRUNCATE t");
     end = tl_current_lsn(db);
-    run_to_end(cfg, end);
+    tl_run_to_end(cfg, end);
 
     /* ${prefix}.${schema}.${table}: two inserts, an update, a delete, its tombstone, a truncate. */
     kt_read_topic(m.bootstrap, "pgcdc.public.t", 6, 0, &rd);
@@ -210,7 +184,7 @@ static void test_topics_values_keys(void **state)
     check_headers(&rd);
     k1 = kt_find_key(&rd, "{\"id\":1}", 0);
     assert_non_null(k1);
-    doc = parse(k1->value);
+    doc = tt_parse(k1->value);
     assert_string_equal(jstr(doc, "op"), "INSERT");
     assert_int_equal(k1->seq, 0);
     json_decref(doc);
@@ -222,12 +196,12 @@ static void test_topics_values_keys(void **state)
     /* Per key, in order: id 1 inserted then updated; id 2 inserted, deleted, tombstoned. */
     k1 = kt_find_key(&rd, "{\"id\":1}", (size_t)(k1 - rd.m) + 1);
     assert_non_null(k1);
-    doc = parse(k1->value);
+    doc = tt_parse(k1->value);
     assert_string_equal(jstr(doc, "op"), "UPDATE");
     json_decref(doc);
     k2 = kt_find_key(&rd, "{\"id\":2}", (size_t)(k2 - rd.m) + 1);
     assert_non_null(k2);
-    doc = parse(k2->value);
+    doc = tt_parse(k2->value);
     assert_string_equal(jstr(doc, "op"), "DELETE");
     json_decref(doc);
     k2 = kt_find_key(&rd, "{\"id\":2}", (size_t)(k2 - rd.m) + 1);
@@ -238,7 +212,7 @@ static void test_topics_values_keys(void **state)
     for (size_t i = 0; i < rd.n; i++) {
         if (rd.m[i].key != NULL)
             continue;
-        doc = parse(rd.m[i].value);
+        doc = tt_parse(rd.m[i].value);
         assert_string_equal(jstr(doc, "op"), "TRUNCATE");
         json_decref(doc);
         k1 = &rd.m[i];
@@ -282,7 +256,7 @@ static void test_many_topics(void **state)
         snprintf(txn + len, sizeof(txn) - len, " COMMIT");
         tl_sql(db, "%s", txn);
     }
-    run_to_end(cfg, tl_current_lsn(db));
+    tl_run_to_end(cfg, tl_current_lsn(db));
     for (int i = 0; i < NTABLES; i++) {
         char topic[64];
         kt_read rd;
@@ -332,27 +306,27 @@ static void test_debezium_template_txn_topic(void **state)
     tl_sql(db, "UPDATE t SET v = 'c' WHERE id = 1");
     tl_sql(db, "DELETE FROM t WHERE id = 2");
     tl_sql(db, "INSERT INTO \"Odd Tab\" VALUES (9)");
-    run_to_end(cfg, tl_current_lsn(db));
+    tl_run_to_end(cfg, tl_current_lsn(db));
 
     kt_read_topic(m.bootstrap, "cdc.public_t", 4, 0, &rd);
     assert_int_equal(rd.n, 4); /* no tombstone */
     check_headers(&rd);
     k = kt_find_key(&rd, "{\"id\":1}", 0);
     assert_non_null(k);
-    doc = parse(k->value);
+    doc = tt_parse(k->value);
     assert_string_equal(jstr(doc, "op"), "c");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "after"), "id")), 1);
     json_decref(doc);
     k = kt_find_key(&rd, "{\"id\":1}", (size_t)(k - rd.m) + 1);
     assert_non_null(k);
-    doc = parse(k->value);
+    doc = tt_parse(k->value);
     assert_string_equal(jstr(doc, "op"), "u");
     json_decref(doc);
     k = kt_find_key(&rd, "{\"id\":2}", 0);
     assert_non_null(k);
     k = kt_find_key(&rd, "{\"id\":2}", (size_t)(k - rd.m) + 1);
     assert_non_null(k);
-    doc = parse(k->value);
+    doc = tt_parse(k->value);
     assert_string_equal(jstr(doc, "op"), "d");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "before"), "id")), 2);
     json_decref(doc);
@@ -368,7 +342,7 @@ static void test_debezium_template_txn_topic(void **state)
     kt_read_topic(m.bootstrap, "cdc.txn", 8, 0, &tx);
     assert_int_equal(tx.n, 8);
     for (size_t i = 0; i < tx.n; i++) {
-        doc = parse(tx.m[i].value);
+        doc = tt_parse(tx.m[i].value);
         if (strcmp(jstr(doc, "status"), "BEGIN") == 0)
             begins++;
         if (strcmp(jstr(doc, "status"), "END") == 0) {
@@ -395,7 +369,7 @@ static void expect_ids(const kt_read *rd, int n)
 
         if (rd->m[i].value == NULL)
             continue;
-        doc = parse(rd->m[i].value);
+        doc = tt_parse(rd->m[i].value);
         id = (long)json_integer_value(json_object_get(json_object_get(doc, "new"), "id"));
         json_decref(doc);
         if (id >= 1 && id <= n)
@@ -527,7 +501,7 @@ static void test_load_with_broker_errors(void **state)
         last[k] = -1;
     /* One key is one partition, read in order: its versions, repeats aside, never go back. */
     for (size_t i = 0; i < rd.n; i++) {
-        json_t *doc = parse(rd.m[i].value);
+        json_t *doc = tt_parse(rd.m[i].value);
         json_t *row = json_object_get(doc, "new");
         int id = (int)json_integer_value(json_object_get(row, "id"));
         int ver = atoi(json_string_value(json_object_get(row, "v")));
@@ -666,7 +640,7 @@ static void test_dead_letter_and_halt(void **state)
     for (size_t i = 0; i < json_array_size(lines); i++) {
         json_t *l = json_array_get(lines, i);
         const char *why = jstr(json_object_get(l, "dead_letter"), "error");
-        json_t *doc = parse(jstr(l, "payload"));
+        json_t *doc = tt_parse(jstr(l, "payload"));
         long id = (long)json_integer_value(json_object_get(json_object_get(doc, "new"), "id"));
 
         json_decref(doc);

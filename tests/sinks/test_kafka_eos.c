@@ -89,16 +89,6 @@ static void set(pgcdc_config *cfg, const char *key, const char *value)
         fail_msg("%s=%s: %s", key, value, err);
 }
 
-static json_t *parse(const char *text)
-{
-    json_error_t jerr;
-    json_t *doc = json_loads(text, 0, &jerr);
-
-    if (doc == NULL)
-        fail_msg("not JSON: %s", text);
-    return doc;
-}
-
 static const char *jstr(json_t *doc, const char *name)
 {
     const char *s = json_string_value(json_object_get(doc, name));
@@ -173,7 +163,7 @@ static void test_exactly_once_fenced(void **state)
 
     kt_read_topic(m.bootstrap, "pgcdc.progress", 2, 1, &prog);
     for (size_t i = 0; i < prog.n; i++) {
-        json_t *doc = parse(prog.m[i].value);
+        json_t *doc = tt_parse(prog.m[i].value);
 
         assert_string_equal(prog.m[i].key, "eos-test");
         json_object_set_new(batches, jstr(doc, "batch"), json_true());
@@ -186,7 +176,7 @@ static void test_exactly_once_fenced(void **state)
 
         if (json_object_get(batches, rd.m[i].batch) == NULL)
             continue;
-        doc = parse(rd.m[i].value);
+        doc = tt_parse(rd.m[i].value);
         id = (long)json_integer_value(json_object_get(json_object_get(doc, "new"), "id"));
         json_decref(doc);
         assert_true(id >= 1 && id <= ROWS);

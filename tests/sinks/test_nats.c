@@ -94,32 +94,6 @@ static pgcdc_config *sink_config(const char *db, const char *slot, const char *p
     return cfg;
 }
 
-/* Runs a worker with cfg (freed) to the end position; the run must succeed. */
-static void run_to_end(pgcdc_config *cfg, uint64_t end)
-{
-    pgcdc_worker *w;
-    int r;
-
-    pgcdc_config_set_endpos(cfg, end);
-    w = pgcdc_worker_new(cfg);
-    assert_int_equal(pgcdc_worker_start(w), PGCDC_OK);
-    r = pgcdc_worker_run(w);
-    if (r != PGCDC_OK)
-        fail_msg("run: %d %s", r, pgcdc_worker_errmsg(w));
-    pgcdc_worker_free(w);
-    pgcdc_config_free(cfg);
-}
-
-static json_t *parse(const char *text)
-{
-    json_error_t jerr;
-    json_t *doc = text != NULL ? json_loads(text, 0, &jerr) : NULL;
-
-    if (doc == NULL)
-        fail_msg("not JSON: %s", text != NULL ? text : "(no data)");
-    return doc;
-}
-
 static const char *jstr(json_t *doc, const char *name)
 {
     const char *s = json_string_value(json_object_get(doc, name));
@@ -130,7 +104,7 @@ static const char *jstr(json_t *doc, const char *name)
 /* The message's Nats-Msg-Id is its event's "<commit_lsn>:<seq>". */
 static json_t *check_msg(const ns_msg *m)
 {
-    json_t *doc = parse(m->data);
+    json_t *doc = tt_parse(m->data);
     char want[64];
 
     assert_non_null(m->msg_id);
@@ -180,7 +154,7 @@ static void test_messages(void **state)
     set(cfg, "sink.nats.subject_prefix", "cdc.prod");
     set(cfg, "sink.nats.stream", "CDC");
     set(cfg, "sink.nats.create_stream", "true");
-    run_to_end(cfg, tl_current_lsn(db));
+    tl_run_to_end(cfg, tl_current_lsn(db));
 
     ns_read(&srv, "CDC", &st);
     assert_int_equal(st.n, 6);
@@ -280,11 +254,11 @@ static void test_replay_is_dropped(void **state)
         tl_sql(db, "INSERT INTO t VALUES (%d, 'x'), (%d, 'y')", 2 * i + 1, 2 * i + 2);
     }
     end = tl_current_lsn(db);
-    run_to_end(sink_config(db, "s_n_replay_a", "p_n_replay", "t", srv.uri, &lg), end);
+    tl_run_to_end(sink_config(db, "s_n_replay_a", "p_n_replay", "t", srv.uri, &lg), end);
     expect_once_in_order(&srv, "CDC", 80);
     assert_int_equal(lg.duplicates, 0);
 
-    run_to_end(sink_config(db, "s_n_replay_b", "p_n_replay", "t", srv.uri, &lg), end);
+    tl_run_to_end(sink_config(db, "s_n_replay_b", "p_n_replay", "t", srv.uri, &lg), end);
     assert_int_equal(ns_count(&srv, "CDC"), 80);
     expect_once_in_order(&srv, "CDC", 80);
     assert_true(lg.duplicates >= 1);
@@ -292,8 +266,8 @@ static void test_replay_is_dropped(void **state)
 
     tl_sql(db, "INSERT INTO t SELECT g, 'z' FROM generate_series(81, 100) g");
     end = tl_current_lsn(db);
-    run_to_end(sink_config(db, "s_n_replay_b", "p_n_replay", "t", srv.uri, NULL), end);
-    run_to_end(sink_config(db, "s_n_replay_a", "p_n_replay", "t", srv.uri, NULL), end);
+    tl_run_to_end(sink_config(db, "s_n_replay_b", "p_n_replay", "t", srv.uri, NULL), end);
+    tl_run_to_end(sink_config(db, "s_n_replay_a", "p_n_replay", "t", srv.uri, NULL), end);
     expect_once_in_order(&srv, "CDC", 100);
     ns_stop(&srv);
     pthread_mutex_destroy(&lg.mu);
@@ -356,7 +330,7 @@ static void test_snapshot_rows(void **state)
     seen = calloc(ROWS + 6, 1);
     assert_non_null(seen);
     for (size_t i = 0; i < st.n; i++) {
-        json_t *doc = parse(st.m[i].data);
+        json_t *doc = tt_parse(st.m[i].data);
         long id = event_id(doc);
         char want[64];
 
@@ -489,7 +463,7 @@ static void test_down_stop_and_give_up(void **state)
     assert_true(tl_slot_confirmed(db, "s_n_down") < end);
 
     ns_restart(&srv);
-    run_to_end(sink_config(db, "s_n_down", "p_n_down", "t", srv.uri, NULL), end);
+    tl_run_to_end(sink_config(db, "s_n_down", "p_n_down", "t", srv.uri, NULL), end);
     expect_once_in_order(&srv, "CDC", 3);
 
     /* Nobody on the port, for longer than max_elapsed. */
@@ -561,13 +535,13 @@ static void test_refusal_halts_or_dead_letters(void **state)
     cfg = sink_config(db, "s_n_refuse", "p_n_refuse", "t", srv.uri, NULL);
     set(cfg, "on_error", "dead_letter");
     set(cfg, "dead_letter", dlq);
-    run_to_end(cfg, end);
+    tl_run_to_end(cfg, end);
     assert_true(tl_slot_confirmed(db, "s_n_refuse") > before);
     lines = tt_parse_lines(dlq);
     assert_int_equal(json_array_size(lines), 1);
     {
         json_t *l = json_array_get(lines, 0);
-        json_t *doc = parse(jstr(l, "payload"));
+        json_t *doc = tt_parse(jstr(l, "payload"));
 
         assert_non_null(strstr(jstr(json_object_get(l, "dead_letter"), "error"), "maximum"));
         assert_int_equal(event_id(doc), 2);
@@ -611,7 +585,7 @@ static void test_token(void **state)
     end = tl_current_lsn(db);
     cfg = sink_config(db, "s_n_token", "p_n_token", "t", srv.uri, NULL);
     set(cfg, "sink.nats.token", "s3cret-t0ken");
-    run_to_end(cfg, end);
+    tl_run_to_end(cfg, end);
     expect_once_in_order(&srv, "CDC", 1);
 
     tl_sql(db, "INSERT INTO t VALUES (2, 'b')");

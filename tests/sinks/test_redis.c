@@ -102,16 +102,6 @@ static void run_to_end(const char *db, const char *slot, const char *pub, const 
     pgcdc_config_free(cfg);
 }
 
-static json_t *parse(const char *text)
-{
-    json_error_t jerr;
-    json_t *doc = text != NULL ? json_loads(text, 0, &jerr) : NULL;
-
-    if (doc == NULL)
-        fail_msg("not JSON: %s", text != NULL ? text : "(no event field)");
-    return doc;
-}
-
 static const char *jstr(json_t *doc, const char *name)
 {
     const char *s = json_string_value(json_object_get(doc, name));
@@ -122,7 +112,7 @@ static const char *jstr(json_t *doc, const char *name)
 /* The entry's ID is its event's commit LSN and seq; its one field is the event. */
 static json_t *check_entry(const rs_entry *e)
 {
-    json_t *doc = parse(e->event);
+    json_t *doc = tt_parse(e->event);
     uint64_t lsn = 0;
 
     assert_int_equal(e->nfields, 1);
@@ -179,7 +169,7 @@ static void test_entries(void **state)
     assert_int_equal(t.e[0].seq, 0);
     assert_int_equal(t.e[1].seq, 1);
     assert_true(t.e[2].ms > t.e[1].ms);
-    first = parse(t.e[0].event);
+    first = tt_parse(t.e[0].event);
     assert_int_equal(event_id(first), 1);
     json_decref(first);
     /* The other table's stream: the same transaction, its third change. */
@@ -316,7 +306,7 @@ static void test_snapshot_rows(void **state)
     seen = calloc(ROWS + 6, 1);
     assert_non_null(seen);
     for (size_t i = 0; i < st.n; i++) {
-        json_t *doc = parse(st.e[i].event);
+        json_t *doc = tt_parse(st.e[i].event);
         long id = event_id(doc);
         uint64_t lsn = 0;
 
@@ -540,7 +530,7 @@ static void test_refusal_halts_or_dead_letters(void **state)
     assert_int_equal(json_array_size(lines), 1);
     {
         json_t *l = json_array_get(lines, 0);
-        json_t *doc = parse(jstr(l, "payload"));
+        json_t *doc = tt_parse(jstr(l, "payload"));
 
         assert_non_null(strstr(jstr(json_object_get(l, "dead_letter"), "error"), "WRONGTYPE"));
         assert_int_equal(event_id(doc), 1);
@@ -616,7 +606,7 @@ static void test_cli(void **state)
     assert_true(st.n >= 10 && st.n <= 30);
     /* The newest are kept: the last entry is the last row. */
     {
-        json_t *doc = parse(st.e[st.n - 1].event);
+        json_t *doc = tt_parse(st.e[st.n - 1].event);
 
         assert_int_equal(event_id(doc), 30);
         json_decref(doc);
