@@ -20,6 +20,7 @@ int pgcdc__ledger_init(pgcdc__ledger *l)
     l->count = 0;
     l->next_token = 1;
     l->confirmed = 0;
+    l->idle = 0;
     memset(&l->latency, 0, sizeof(l->latency));
     pthread_mutex_init(&l->mu, NULL);
     return PGCDC_OK;
@@ -81,6 +82,8 @@ static void advance(pgcdc__ledger *l)
         l->head = (l->head + 1) & (l->cap - 1);
         l->count--;
     }
+    if (l->count == 0 && l->idle > l->confirmed)
+        l->confirmed = l->idle;
 }
 
 static int grow(pgcdc__ledger *l)
@@ -190,8 +193,14 @@ uint64_t pgcdc__ledger_confirmed(pgcdc__ledger *l)
 void pgcdc__ledger_idle_advance(pgcdc__ledger *l, uint64_t lsn)
 {
     pthread_mutex_lock(&l->mu);
+    /*
+     * An open transaction at the tail is not before lsn's keepalive in a way
+     * this can know: only a committed tail lets the position wait.
+     */
     if (l->count == 0 && lsn > l->confirmed)
         l->confirmed = lsn;
+    else if (l->count > 0 && at(l, l->count - 1)->end_lsn != 0 && lsn > l->idle)
+        l->idle = lsn;
     pthread_mutex_unlock(&l->mu);
 }
 

@@ -28,6 +28,7 @@ typedef struct pgcdc__ledger {
     size_t count;
     uint64_t next_token;
     uint64_t confirmed;  /* highest end LSN fully acknowledged */
+    uint64_t idle;       /* an idle position waiting for the committed entries to drain */
     pgcdc__hist latency; /* from each transaction's commit to its confirmation, in us */
 } pgcdc__ledger;
 
@@ -53,7 +54,11 @@ uint64_t pgcdc__ledger_confirmed(pgcdc__ledger *l);
 void pgcdc__ledger_latency(pgcdc__ledger *l, pgcdc__hist *out);
 /* Items of the transaction not yet acknowledged; 0 once it is confirmed (or unknown). */
 uint32_t pgcdc__ledger_pending(pgcdc__ledger *l, uint64_t token);
-/* Raises the confirmed LSN to lsn when nothing is outstanding (idle keepalive). */
+/*
+ * Raises the confirmed LSN to lsn, a position with every transaction before
+ * it handed out (an idle keepalive): at once when nothing is outstanding,
+ * else when the committed transactions now outstanding are acknowledged.
+ */
 void pgcdc__ledger_idle_advance(pgcdc__ledger *l, uint64_t lsn);
 
 #endif /* PGCDC_CORE_LEDGER_H */

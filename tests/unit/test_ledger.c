@@ -389,15 +389,37 @@ static void test_idle_advance(void **state)
     t = pgcdc__ledger_begin(l);
     pgcdc__ledger_idle_advance(l, 0x800);
     assert_int_equal(pgcdc__ledger_confirmed(l), 0x500);
-    /* Committed but held: no move either. */
+    /* Committed but held: not yet; once it is acknowledged, the idle position. */
     pgcdc__ledger_hold(l, t);
     pgcdc__ledger_commit(l, t, 0x600, 0);
     pgcdc__ledger_idle_advance(l, 0x800);
     assert_int_equal(pgcdc__ledger_confirmed(l), 0x500);
     assert_int_equal(pgcdc__ledger_ack(l, t), PGCDC_OK);
-    assert_int_equal(pgcdc__ledger_confirmed(l), 0x600);
-    pgcdc__ledger_idle_advance(l, 0x800);
     assert_int_equal(pgcdc__ledger_confirmed(l), 0x800);
+    pgcdc__ledger_idle_advance(l, 0x900);
+    assert_int_equal(pgcdc__ledger_confirmed(l), 0x900);
+
+    /* Waiting behind two: only when both are acknowledged, and never behind an open one. */
+    t = pgcdc__ledger_begin(l);
+    pgcdc__ledger_hold(l, t);
+    pgcdc__ledger_commit(l, t, 0xa00, 0);
+    {
+        uint64_t t2 = pgcdc__ledger_begin(l);
+
+        pgcdc__ledger_hold(l, t2);
+        pgcdc__ledger_commit(l, t2, 0xb00, 0);
+        pgcdc__ledger_idle_advance(l, 0xc00);
+        t2 = pgcdc__ledger_begin(l); /* open: the next keepalive's position may not wait */
+        pgcdc__ledger_idle_advance(l, 0xd00);
+        assert_int_equal(pgcdc__ledger_ack(l, t), PGCDC_OK);
+        assert_int_equal(pgcdc__ledger_confirmed(l), 0xa00);
+        assert_int_equal(pgcdc__ledger_ack(l, t + 1), PGCDC_OK);
+        assert_int_equal(pgcdc__ledger_confirmed(l), 0xb00);
+        pgcdc__ledger_hold(l, t2);
+        pgcdc__ledger_commit(l, t2, 0xc80, 0);
+        assert_int_equal(pgcdc__ledger_ack(l, t2), PGCDC_OK);
+        assert_int_equal(pgcdc__ledger_confirmed(l), 0xc80);
+    }
 }
 
 /* A transaction ending below the confirmed LSN does not pull it back. */
