@@ -1,14 +1,20 @@
 /*
- * The nats sink's URI, connection and stream, and the callbacks libnats
- * makes from its own threads (PubAcks, a connection lost or back).
+ * The nats sink's URI, and NATS's text protocol spoken on a socket of the
+ * sink's own, on the worker's thread: INFO and CONNECT, PING and PONG, HPUB
+ * out, the replies to the sink's inbox (PubAcks, JetStream API answers) in.
  */
 #include <ctype.h>
-#include <pthread.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <nats/nats.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "base/clock.h"
 #include "sink/nats.h"
@@ -17,13 +23,12 @@
 #include "sink/template.h"
 
 #define DEFAULT_TEMPLATE "${prefix}.${schema}.${table}"
-
-/*
- * Open sinks: a callback of libnats for a sink being closed (its threads
- * may still deliver one) finds it gone from here and does nothing.
- */
-static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
-static pgcdc__nats *live;
+#define RETRY PGCDC__NATS_RETRY
+#define REFUSED PGCDC__NATS_REFUSED
+/* fill's result when bytes came (besides 0 and RETRY). */
+#define GOT 3
+/* What one read takes at most. */
+#define READ_CHUNK (64 * 1024)
 
 /* ---- the URI: nats://HOST[:PORT][/SUBJECT_TEMPLATE] ---- */
 
@@ -146,239 +151,609 @@ int pgcdc__nats_split_uri(pgcdc__nats *ns, const char *uri)
                : pgcdc_sink_fail(ns->sink, PGCDC_ERR_NOMEM, "out of memory");
 }
 
-/* ---- libnats' threads ---- */
+/* ---- JSON of the server's INFO and of JetStream's answers (flat lookups suffice) ---- */
 
-static pgcdc__nats *lock_live(void *closure)
+/* Past `"name":` and spaces in json, or NULL. */
+static const char *member(const char *json, size_t len, const char *name)
 {
-    pgcdc__nats *ns;
+    char key[64];
+    int n = snprintf(key, sizeof(key), "\"%s\":", name);
+    const char *end = json + len;
+    const char *at = memmem(json, len, key, (size_t)n);
 
-    pthread_mutex_lock(&live_mu);
-    for (ns = live; ns != NULL && ns != closure; ns = ns->next_live)
+    if (at == NULL)
+        return NULL;
+    for (at += n; at < end && (*at == ' ' || *at == '\t'); at++)
         ;
-    if (ns == NULL)
-        pthread_mutex_unlock(&live_mu);
-    return ns;
+    return at < end ? at : NULL;
 }
 
-/* A PubAck, an error back from the server, or a timeout: the message's new state. */
-static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
+static long long member_num(const char *json, size_t len, const char *name)
 {
-    pgcdc__nats *ns = lock_live(closure);
-    nmsg *e = NULL;
-    int wake;
+    const char *at = member(json, len, name);
 
-    (void)js;
-    if (ns == NULL) {
-        natsMsg_Destroy(msg);
-        return;
-    }
-    pthread_mutex_lock(&ns->mu);
-    for (size_t i = ns->hint; i < ns->nq && e == NULL; i++)
-        e = ns->q[i].msg == msg ? &ns->q[i] : NULL;
-    for (size_t i = ns->done; i < ns->hint && i < ns->nq && e == NULL; i++)
-        e = ns->q[i].msg == msg ? &ns->q[i] : NULL;
-    if (e != NULL) {
-        ns->hint = (size_t)(e - ns->q) + 1;
-        e->msg = NULL;
-        if (pa != NULL) {
-            e->state = NM_ACKED;
-            ns->duplicates += pa->Duplicate;
-        } else if (pae->ErrCode != 0 && pae->Err != NATS_NO_RESPONDERS &&
-                   pae->Err != NATS_TIMEOUT) {
-            /* The stream refused it (a limit, an expectation): sending it again would not do. */
-            e->state = NM_REFUSED;
-            e->why = strdup(pae->ErrText != NULL ? pae->ErrText : natsStatus_GetText(pae->Err));
-        } else {
-            e->state = NM_RETRY;
-            ns->lost = 1;
-            if (pae->Err == NATS_NO_RESPONDERS)
-                snprintf(ns->why, sizeof(ns->why),
-                         "no stream takes subject \"%s\" (create one, or set "
-                         "sink.nats.create_stream=true)",
-                         natsMsg_GetSubject(msg));
-            else if (pae->Err == NATS_TIMEOUT)
-                snprintf(ns->why, sizeof(ns->why), "no PubAck within %lld ms", ns->timeout_ms);
-            else
-                snprintf(ns->why, sizeof(ns->why), "%s",
-                         pae->ErrText != NULL ? pae->ErrText : natsStatus_GetText(pae->Err));
+    return at != NULL && (isdigit((unsigned char)*at) || *at == '-') ? strtoll(at, NULL, 10) : 0;
+}
+
+static int member_true(const char *json, size_t len, const char *name)
+{
+    const char *at = member(json, len, name);
+
+    return at != NULL && (size_t)(json + len - at) >= 4 && memcmp(at, "true", 4) == 0;
+}
+
+/* A string member's text (its escapes taken as the character after them), "" when absent. */
+static void member_str(const char *json, size_t len, const char *name, char *out, size_t size)
+{
+    const char *at = member(json, len, name);
+    const char *end = json + len;
+    size_t n = 0;
+
+    if (at != NULL && *at == '"') {
+        for (at++; at < end && *at != '"' && n + 1 < size; at++) {
+            if (*at == '\\' && at + 1 < end)
+                at++;
+            out[n++] = (char)((unsigned char)*at < 0x20 ? ' ' : *at);
         }
     }
-    /* The worker takes every PubAck back at once: it needs waking for the first only. */
-    wake = e == NULL || e->state != NM_ACKED || (size_t)(e - ns->q) == ns->done;
-    pthread_cond_broadcast(&ns->cond);
-    pthread_mutex_unlock(&ns->mu);
-    if (wake)
-        pgcdc__sink_wake(ns->sink);
-    pthread_mutex_unlock(&live_mu);
-    /* The handler's to destroy (what is sent again is made anew from the sink's copy). */
-    natsMsg_Destroy(msg);
+    out[n] = '\0';
 }
 
-/* Lost, or back: the worker looks (what was in flight is sent again once it timed out). */
-static void on_conn(natsConnection *nc, void *closure)
+int pgcdc__nats_puback(const char *json, size_t len, int *dup, int *code, char *why, size_t size)
 {
-    pgcdc__nats *ns = lock_live(closure);
+    const char *err = member(json, len, "error");
 
-    (void)nc;
-    if (ns == NULL)
-        return;
-    pthread_mutex_lock(&ns->mu);
-    if (natsConnection_Status(nc) != NATS_CONN_STATUS_CONNECTED) {
-        ns->lost = 1;
-        snprintf(ns->why, sizeof(ns->why), "connection lost");
+    *dup = 0;
+    *code = 0;
+    why[0] = '\0';
+    if (err == NULL) {
+        *dup = member_true(json, len, "duplicate");
+        /* A PubAck names its stream; anything else is no PubAck. */
+        if (member(json, len, "stream") != NULL)
+            return 1;
+        snprintf(why, size, "not a PubAck: %.*s", (int)(len > 200 ? 200 : len), json);
+        return 0;
     }
-    pthread_cond_broadcast(&ns->cond);
-    pthread_mutex_unlock(&ns->mu);
-    pgcdc__sink_wake(ns->sink);
-    pthread_mutex_unlock(&live_mu);
+    len -= (size_t)(err - json);
+    *code = (int)member_num(err, len, "code");
+    member_str(err, len, "description", why, size);
+    if (why[0] == '\0')
+        snprintf(why, size, "error %d", *code);
+    return 0;
 }
 
-/* ---- the connection ---- */
-
-/* The calling thread's last libnats error (without its "(file.c:123): "), else s's text. */
-const char *pgcdc__nats_last_error(natsStatus s)
+/* s with '"' and '\' escaped, for JSON. */
+static void put_json_str(pgcdc__buf *b, const char *s)
 {
-    const char *text = nats_GetLastError(NULL);
-    const char *at = text != NULL && text[0] == '(' ? strstr(text, "): ") : NULL;
-
-    if (at != NULL)
-        text = at + 3;
-    return text != NULL && text[0] != '\0' ? text : natsStatus_GetText(s);
-}
-
-int pgcdc__nats_setup_options(pgcdc__nats *ns, const char *user, const char *password,
-                              const char *token)
-{
-    char url[300];
-    natsStatus s;
-
-    snprintf(url, sizeof(url), "nats://%s:%d", ns->host, ns->port);
-    s = natsOptions_Create(&ns->opts);
-    if (s == NATS_OK)
-        s = natsOptions_SetURL(ns->opts, url);
-    if (s == NATS_OK && user[0] != '\0')
-        s = natsOptions_SetUserInfo(ns->opts, user, password);
-    if (s == NATS_OK && token[0] != '\0')
-        s = natsOptions_SetToken(ns->opts, token);
-    if (s == NATS_OK)
-        s = natsOptions_SetTimeout(ns->opts, ns->timeout_ms);
-    /* Reconnect for ever (max_elapsed is the sink's limit), and soon. */
-    if (s == NATS_OK)
-        s = natsOptions_SetMaxReconnect(ns->opts, -1);
-    if (s == NATS_OK)
-        s = natsOptions_SetReconnectWait(ns->opts, 250);
-    /*
-     * No publishing while reconnecting: a message buffered then would reach
-     * the stream before the ones lost in flight that are sent again.
-     */
-    if (s == NATS_OK)
-        s = natsOptions_SetReconnectBufSize(ns->opts, 1);
-    if (s == NATS_OK)
-        s = natsOptions_SetDisconnectedCB(ns->opts, on_conn, ns);
-    if (s == NATS_OK)
-        s = natsOptions_SetReconnectedCB(ns->opts, on_conn, ns);
-    return s == NATS_OK ? PGCDC_OK
-                        : pgcdc_sink_fail(ns->sink, PGCDC_ERR_NOMEM, "nats options: %s",
-                                          natsStatus_GetText(s));
-}
-
-int pgcdc__nats_connect(pgcdc__nats *ns)
-{
-    jsOptions jo;
-    natsStatus s;
-
-    pthread_mutex_lock(&live_mu);
-    ns->next_live = live;
-    live = ns;
-    pthread_mutex_unlock(&live_mu);
-    s = natsConnection_Connect(&ns->nc, ns->opts);
-
-    /* Nobody there yet: libnats keeps trying in the background. */
-    if (s == NATS_NO_SERVER || s == NATS_TIMEOUT || s == NATS_IO_ERROR) {
-        s = natsOptions_SetRetryOnFailedConnect(ns->opts, true, on_conn, ns);
-        if (s == NATS_OK)
-            s = natsConnection_Connect(&ns->nc, ns->opts);
+    pgcdc__buf_u8(b, '"');
+    for (; *s != '\0'; s++) {
+        if (*s == '"' || *s == '\\')
+            pgcdc__buf_u8(b, '\\');
+        pgcdc__buf_u8(b, (uint8_t)*s);
     }
-    /* Anything else (a refused authorization, say) would not pass by waiting. */
-    if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED)
-        return pgcdc_sink_fail(ns->sink, PGCDC_ERR_SINK,
-                               "could not connect to nats at \"%s:%d\": %s (check "
-                               "sink.nats.user, sink.nats.password or sink.nats.token)",
-                               ns->host, ns->port, pgcdc__nats_last_error(s));
-    jsOptions_Init(&jo);
-    jo.Wait = ns->timeout_ms;
-    jo.PublishAsync.AckHandler = on_ack;
-    jo.PublishAsync.AckHandlerClosure = ns;
-    if (natsConnection_JetStream(&ns->js, ns->nc, &jo) != NATS_OK)
-        return pgcdc_sink_fail(ns->sink, PGCDC_ERR_SINK, "sink \"%s\": JetStream: %s",
-                               ns->sink->shown, pgcdc__nats_last_error(NATS_ERR));
-    if (s == NATS_NOT_YET_CONNECTED) {
-        /* Unreachable now is said at once; the first messages wait, as after a lost connection. */
-        snprintf(ns->why, sizeof(ns->why), "could not connect to %s:%d", ns->host, ns->port);
-        pgcdc__sink_count_error(ns->sink);
-        pgcdc_sink_log(ns->sink, PGCDC_LOG_WARNING, "sink \"%s\": %s (retrying)", ns->sink->shown,
-                       ns->why);
-        ns->down = 1;
-        ns->down_since = pgcdc__now_us();
-        ns->lost = 1;
+    pgcdc__buf_u8(b, '"');
+}
+
+/* ---- the socket ---- */
+
+void pgcdc__nats_disconnect(pgcdc__nats *ns)
+{
+    if (ns->fd >= 0)
+        close(ns->fd);
+    ns->fd = -1;
+    pgcdc__buf_reset(&ns->in);
+    ns->in_off = 0;
+    ns->req_wait = 0;
+    /* What was written and not answered goes again on the next connection. */
+    for (size_t i = ns->done; i < ns->sent; i++) {
+        if (ns->q[i].token == 0 && ns->q[i].state == NM_SENT) {
+            ns->q[i].state = NM_RETRY;
+            ns->retry = 1;
+        }
     }
+    ns->nsent = 0;
+}
+
+/* A TCP connection within the timeout: its descriptor (non-blocking), or -1 with why set. */
+static int dial(pgcdc__nats *ns, char *why, size_t size)
+{
+    struct addrinfo hints;
+    struct addrinfo *res = NULL;
+    char port[16];
+    int fd = -1;
+    int e;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    snprintf(port, sizeof(port), "%d", ns->port);
+    e = getaddrinfo(ns->host, port, &hints, &res);
+    if (e != 0) {
+        snprintf(why, size, "could not resolve \"%s\": %s", ns->host, gai_strerror(e));
+        return -1;
+    }
+    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        int err = 0;
+
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+        if (fd < 0) {
+            err = errno;
+        } else if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+            struct pollfd p = {fd, POLLOUT, 0};
+            socklen_t l = sizeof(err);
+
+            err = errno;
+            if (err == EINPROGRESS) {
+                err = ETIMEDOUT;
+                if (poll(&p, 1, (int)ns->timeout_ms) == 1 &&
+                    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) != 0)
+                    err = errno;
+            }
+        }
+        if (fd >= 0 && err == 0)
+            break;
+        snprintf(why, size, "could not connect to %s:%d: %s", ns->host, ns->port, strerror(err));
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd >= 0) {
+        int one = 1;
+
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    return fd;
+}
+
+/* Writes all of len bytes (the server reads on its side): PGCDC_OK, or RETRY with why. */
+static int send_all(pgcdc__nats *ns, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(ns->fd, data, len, MSG_NOSIGNAL);
+        struct pollfd p = {ns->fd, POLLOUT, 0};
+
+        if (n > 0) {
+            data += n;
+            len -= (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            snprintf(ns->why, sizeof(ns->why), "connection lost: %s", strerror(errno));
+            return RETRY;
+        }
+        if (poll(&p, 1, (int)ns->timeout_ms) <= 0) {
+            snprintf(ns->why, sizeof(ns->why), "timed out writing to the server");
+            return RETRY;
+        }
+    }
+    ns->last_io_us = pgcdc__now_us();
     return PGCDC_OK;
 }
 
 /*
- * The stream, made when asked and missing: PGCDC_OK, 1 to try again
- * (unreachable; why set), or a failure.
+ * Reads what is there, waiting up to wait_ms for it: GOT when bytes came, 0
+ * when none did (or the worker is asked to stop), RETRY with why.
  */
-int pgcdc__nats_ensure_stream(pgcdc__nats *ns)
+static int fill(pgcdc__nats *ns, long long wait_ms)
 {
-    jsStreamInfo *si = NULL;
-    jsStreamConfig cfg;
-    jsErrCode jerr = 0;
-    char subjects[300];
-    const char *list[1] = {subjects};
-    natsStatus s;
+    for (;;) {
+        char *at;
+        ssize_t n;
+        struct pollfd p[2] = {{ns->fd, POLLIN, 0}, {-1, POLLIN, 0}};
 
-    if (ns->stream_ready || !ns->create_stream)
-        return PGCDC_OK;
-    s = js_GetStreamInfo(&si, ns->js, ns->stream, NULL, &jerr);
-    if (s == NATS_NOT_FOUND) {
-        snprintf(subjects, sizeof(subjects), "%s.>", ns->prefix);
-        jsStreamConfig_Init(&cfg);
-        cfg.Name = ns->stream;
-        cfg.Subjects = list;
-        cfg.SubjectsLen = 1;
-        cfg.Storage = js_FileStorage;
-        cfg.Duplicates = ns->dup_window_ms * 1000000LL;
-        s = js_AddStream(&si, ns->js, &cfg, NULL, &jerr);
-        if (s == NATS_OK)
-            pgcdc_sink_log(ns->sink, PGCDC_LOG_INFO,
-                           "sink \"%s\": created stream \"%s\" (subjects %s)", ns->sink->shown,
-                           ns->stream, subjects);
-        else if (jerr != 0)
-            return pgcdc_sink_fail(ns->sink, PGCDC_ERR_SINK,
-                                   "could not create stream \"%s\": %s (error %d)", ns->stream,
-                                   pgcdc__nats_last_error(s), (int)jerr);
+        if (ns->in_off == ns->in.len) {
+            pgcdc__buf_reset(&ns->in);
+            ns->in_off = 0;
+        } else if (ns->in_off > READ_CHUNK) {
+            memmove(ns->in.data, ns->in.data + ns->in_off, ns->in.len - ns->in_off);
+            ns->in.len -= ns->in_off;
+            ns->in_off = 0;
+        }
+        at = pgcdc__buf_reserve(&ns->in, READ_CHUNK);
+        if (at == NULL) {
+            snprintf(ns->why, sizeof(ns->why), "out of memory");
+            return RETRY;
+        }
+        n = recv(ns->fd, at, READ_CHUNK, 0);
+        if (n > 0) {
+            ns->in.len += (size_t)n;
+            ns->last_io_us = pgcdc__now_us();
+            return GOT;
+        }
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+            snprintf(ns->why, sizeof(ns->why), "connection lost: %s",
+                     n == 0 ? "the server closed it" : strerror(errno));
+            return RETRY;
+        }
+        if (wait_ms <= 0)
+            return 0;
+        if (ns->sink->env.stop != NULL)
+            p[1].fd = pgcdc__stop_fd(ns->sink->env.stop);
+        if (poll(p, 2, (int)wait_ms) <= 0 || pgcdc__sink_stopping(ns->sink))
+            return 0;
+        wait_ms = 0;
+        if (!(p[0].revents & (POLLIN | POLLERR | POLLHUP)))
+            return 0;
     }
-    jsStreamInfo_Destroy(si);
-    if (s != NATS_OK) {
-        pthread_mutex_lock(&ns->mu);
-        snprintf(ns->why, sizeof(ns->why), "stream \"%s\": %s", ns->stream,
-                 pgcdc__nats_last_error(s));
-        pthread_mutex_unlock(&ns->mu);
-        return 1;
+}
+
+/* A line read within the timeout (its CRLF taken off) into line: PGCDC_OK or RETRY with why. */
+static int read_line(pgcdc__nats *ns, char *line, size_t size)
+{
+    int64_t deadline = pgcdc__now_us() + ns->timeout_ms * 1000;
+
+    for (;;) {
+        const char *p = (const char *)ns->in.data + ns->in_off;
+        size_t avail = ns->in.len - ns->in_off;
+        const char *crlf = memmem(p, avail, "\r\n", 2);
+        int64_t left = (deadline - pgcdc__now_us()) / 1000;
+        int r;
+
+        if (crlf != NULL) {
+            size_t n = (size_t)(crlf - p);
+
+            snprintf(line, size, "%.*s", (int)(n < size ? n : size - 1), p);
+            ns->in_off += n + 2;
+            return PGCDC_OK;
+        }
+        if (left <= 0 || (r = fill(ns, left)) == 0) {
+            snprintf(ns->why, sizeof(ns->why), "no answer from the server within %lld ms",
+                     ns->timeout_ms);
+            return RETRY;
+        }
+        if (r != GOT)
+            return r;
     }
-    ns->stream_ready = 1;
+}
+
+/* The server's -ERR line's text, without its quotes. */
+static void err_text(const char *line, char *out, size_t size)
+{
+    const char *s = line + 4;
+    size_t n;
+
+    while (*s == ' ' || *s == '\'')
+        s++;
+    n = strlen(s);
+    while (n > 0 && (s[n - 1] == '\'' || s[n - 1] == ' '))
+        n--;
+    snprintf(out, size, "%.*s", (int)n, s);
+}
+
+/* CONNECT with the credentials, and PING: the PONG says the server took them. */
+static int hello(pgcdc__nats *ns, char *why, size_t size)
+{
+    char line[2048];
+    char text[512];
+    pgcdc__buf b;
+    int r = read_line(ns, line, sizeof(line));
+
+    if (r != PGCDC_OK) {
+        snprintf(why, size, "%s", ns->why);
+        return r;
+    }
+    if (strncmp(line, "INFO ", 5) != 0) {
+        snprintf(why, size, "not a NATS server at %s:%d (it said \"%.60s\")", ns->host, ns->port,
+                 line);
+        return REFUSED;
+    }
+    if (member_true(line, strlen(line), "tls_required")) {
+        snprintf(why, size, "the server at %s:%d requires TLS, which the nats sink does not speak",
+                 ns->host, ns->port);
+        return REFUSED;
+    }
+    if (!member_true(line, strlen(line), "headers")) {
+        snprintf(why, size, "the server at %s:%d takes no headers (NATS 2.2 or later is needed)",
+                 ns->host, ns->port);
+        return REFUSED;
+    }
+    ns->max_payload = member_num(line, strlen(line), "max_payload");
+    if (ns->max_payload <= 0)
+        ns->max_payload = 1024 * 1024;
+    pgcdc__buf_init(&b);
+    pgcdc__buf_lit(
+        &b,
+        "CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true,"
+        "\"no_responders\":true,\"protocol\":1,\"lang\":\"c\",\"version\":\"" PGCDC_VERSION_STRING
+        "\",\"name\":\"pgcdc\"");
+    if (ns->user[0] != '\0') {
+        pgcdc__buf_lit(&b, ",\"user\":");
+        put_json_str(&b, ns->user);
+        pgcdc__buf_lit(&b, ",\"pass\":");
+        put_json_str(&b, ns->password);
+    }
+    if (ns->token[0] != '\0') {
+        pgcdc__buf_lit(&b, ",\"auth_token\":");
+        put_json_str(&b, ns->token);
+    }
+    pgcdc__buf_lit(&b, "}\r\nPING\r\nSUB ");
+    pgcdc__buf_lit(&b, ns->inbox);
+    pgcdc__buf_lit(&b, ".* 1\r\n");
+    r = b.oom ? RETRY : send_all(ns, (const char *)b.data, b.len);
+    pgcdc__buf_free(&b);
+    for (; r == PGCDC_OK; r = read_line(ns, line, sizeof(line))) {
+        if (strcmp(line, "PONG") == 0)
+            return PGCDC_OK;
+        if (strncmp(line, "-ERR", 4) == 0) {
+            err_text(line, text, sizeof(text));
+            snprintf(why, size,
+                     "could not connect to nats at \"%s:%d\": %s (check sink.nats.user, "
+                     "sink.nats.password or sink.nats.token)",
+                     ns->host, ns->port, text);
+            return REFUSED;
+        }
+    }
+    snprintf(why, size, "%s", ns->why);
+    return r;
+}
+
+int pgcdc__nats_try_connect(pgcdc__nats *ns, char *why, size_t size)
+{
+    int r;
+
+    pgcdc__nats_disconnect(ns);
+    ns->fd = dial(ns, why, size);
+    if (ns->fd < 0)
+        return RETRY;
+    r = hello(ns, why, size);
+    if (r != PGCDC_OK) {
+        pgcdc__nats_disconnect(ns);
+        return r;
+    }
+    ns->sent = ns->done;
     return PGCDC_OK;
 }
 
-void pgcdc__nats_unlist(pgcdc__nats *ns)
+/* ---- reading ---- */
+
+/* A message on the inbox: its subject's last token is a message's index, or "r" (a request). */
+static void take_reply(pgcdc__nats *ns, const char *subj, size_t sublen, const char *hdr,
+                       size_t hdrlen, const char *body, size_t len)
 {
-    pthread_mutex_lock(&live_mu);
-    for (pgcdc__nats **p = &live; *p != NULL; p = &(*p)->next_live) {
-        if (*p == ns) {
-            *p = ns->next_live;
+    size_t il = strlen(ns->inbox);
+    int status = 0;
+    uint64_t index = 0;
+
+    if (sublen <= il + 1 || memcmp(subj, ns->inbox, il) != 0 || subj[il] != '.')
+        return;
+    /* "NATS/1.0 503" when nobody (no stream) took the message. */
+    if (hdrlen > 9 && memcmp(hdr, "NATS/1.0 ", 9) == 0)
+        status = atoi(hdr + 9);
+    subj += il + 1;
+    sublen -= il + 1;
+    if (sublen == 1 && subj[0] == 'r') {
+        if (ns->req_wait) {
+            pgcdc__buf_reset(&ns->reply);
+            pgcdc__buf_put(&ns->reply, body, len);
+            ns->reply_503 = status == 503;
+            ns->req_wait = 0;
+        }
+        return;
+    }
+    for (size_t i = 0; i < sublen; i++) {
+        if (!isdigit((unsigned char)subj[i]))
+            return;
+        index = index * 10 + (uint64_t)(subj[i] - '0');
+    }
+    pgcdc__nats_answer(ns, index, status, body, len);
+}
+
+/*
+ * One MSG or HMSG at line (its arguments up to crlf, its bytes after):
+ * the bytes it takes in all, 0 when they are not all read yet.
+ */
+static size_t take_msg(pgcdc__nats *ns, const char *line, const char *crlf, size_t avail)
+{
+    const char *tok[6];
+    size_t toklen[6];
+    int n = 0;
+    int h = line[0] == 'H';
+    size_t hdrlen = 0;
+    size_t total;
+    size_t need;
+
+    for (const char *p = line + (h ? 5 : 4); p < crlf && n < 6;) {
+        while (p < crlf && *p == ' ')
+            p++;
+        if (p == crlf)
             break;
+        tok[n] = p;
+        while (p < crlf && *p != ' ')
+            p++;
+        toklen[n] = (size_t)(p - tok[n]);
+        n++;
+    }
+    /* MSG subject sid [reply] size; HMSG subject sid [reply] hdr_size total_size. */
+    if (n < (h ? 4 : 3))
+        return (size_t)(crlf - line) + 2;
+    total = strtoull(tok[n - 1], NULL, 10);
+    if (h)
+        hdrlen = strtoull(tok[n - 2], NULL, 10);
+    need = (size_t)(crlf - line) + 2 + total + 2;
+    if (avail < need)
+        return 0;
+    if (hdrlen > total)
+        hdrlen = total;
+    /* Delivered on the sink's inbox: the subject names what it answers. */
+    take_reply(ns, tok[0], toklen[0], crlf + 2, hdrlen, crlf + 2 + hdrlen, total - hdrlen);
+    return need;
+}
+
+/* Takes every whole item read: PGCDC_OK, or RETRY (an -ERR; why set). */
+static int take(pgcdc__nats *ns)
+{
+    for (;;) {
+        const char *p = (const char *)ns->in.data + ns->in_off;
+        size_t avail = ns->in.len - ns->in_off;
+        const char *crlf = memmem(p, avail, "\r\n", 2);
+        size_t used = crlf != NULL ? (size_t)(crlf - p) + 2 : 0;
+
+        if (crlf == NULL)
+            return PGCDC_OK;
+        if (strncmp(p, "MSG ", 4) == 0 || strncmp(p, "HMSG ", 5) == 0) {
+            used = take_msg(ns, p, crlf, avail);
+            if (used == 0)
+                return PGCDC_OK;
+        } else if (strncmp(p, "PING", 4) == 0) {
+            int r = send_all(ns, "PONG\r\n", 6);
+
+            if (r != PGCDC_OK)
+                return r;
+        } else if (strncmp(p, "-ERR", 4) == 0) {
+            char line[512];
+            char text[400];
+
+            snprintf(line, sizeof(line), "%.*s", (int)(crlf - p), p);
+            err_text(line, text, sizeof(text));
+            snprintf(ns->why, sizeof(ns->why), "the server said: %s", text);
+            ns->in_off += used;
+            return RETRY;
+        }
+        ns->in_off += used;
+    }
+}
+
+int pgcdc__nats_read(pgcdc__nats *ns, long long wait_ms, int *idle)
+{
+    int got = 0;
+    int r;
+
+    *idle = 0;
+    for (;;) {
+        r = take(ns);
+        if (r != PGCDC_OK)
+            return r;
+        r = fill(ns, got ? 0 : wait_ms);
+        if (r == 0)
+            break;
+        if (r != GOT)
+            return r;
+        got = 1;
+    }
+    *idle = !got;
+    return PGCDC_OK;
+}
+
+int pgcdc__nats_write(pgcdc__nats *ns, const void *data, size_t len)
+{
+    const char *p = data;
+    int idle;
+    int r;
+
+    while (len > 0) {
+        ssize_t n = send(ns->fd, p, len, MSG_NOSIGNAL);
+        struct pollfd pfd = {ns->fd, POLLOUT | POLLIN, 0};
+
+        if (n > 0) {
+            p += n;
+            len -= (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            snprintf(ns->why, sizeof(ns->why), "connection lost: %s", strerror(errno));
+            return RETRY;
+        }
+        if (poll(&pfd, 1, (int)ns->timeout_ms) <= 0) {
+            snprintf(ns->why, sizeof(ns->why), "timed out writing to the server");
+            return RETRY;
+        }
+        /* The server answers as it reads: its replies are taken so that it need not wait. */
+        if (pfd.revents & (POLLIN | POLLERR | POLLHUP)) {
+            r = pgcdc__nats_read(ns, 0, &idle);
+            if (r != PGCDC_OK)
+                return r;
         }
     }
-    pthread_mutex_unlock(&live_mu);
+    ns->last_io_us = pgcdc__now_us();
+    return PGCDC_OK;
+}
+
+/* ---- the stream ---- */
+
+/* A JetStream API request and its answer in ns->reply: PGCDC_OK, or RETRY with why. */
+static int request(pgcdc__nats *ns, const char *subject, const char *payload)
+{
+    int64_t deadline = pgcdc__now_us() + ns->timeout_ms * 1000;
+    char head[512];
+    int idle;
+    int n =
+        snprintf(head, sizeof(head), "PUB %s %s.r %zu\r\n", subject, ns->inbox, strlen(payload));
+    int r;
+
+    ns->req_wait = 1;
+    r = pgcdc__nats_write(ns, head, (size_t)n);
+    if (r == PGCDC_OK)
+        r = pgcdc__nats_write(ns, payload, strlen(payload));
+    if (r == PGCDC_OK)
+        r = pgcdc__nats_write(ns, "\r\n", 2);
+    while (r == PGCDC_OK && ns->req_wait) {
+        if (pgcdc__now_us() >= deadline || pgcdc__sink_stopping(ns->sink)) {
+            snprintf(ns->why, sizeof(ns->why), "no answer from JetStream within %lld ms",
+                     ns->timeout_ms);
+            r = RETRY;
+        } else {
+            r = pgcdc__nats_read(ns, 50, &idle);
+        }
+    }
+    ns->req_wait = 0;
+    if (r == PGCDC_OK && ns->reply_503) {
+        snprintf(ns->why, sizeof(ns->why),
+                 "JetStream does not answer (is the server started with -js?)");
+        r = RETRY;
+    }
+    return r;
+}
+
+int pgcdc__nats_ensure_stream(pgcdc__nats *ns)
+{
+    char subject[300];
+    char why[400];
+    int dup;
+    int code;
+    pgcdc__buf cfg;
+    int r;
+
+    if (ns->stream_ready || !ns->create_stream)
+        return PGCDC_OK;
+    snprintf(subject, sizeof(subject), "$JS.API.STREAM.INFO.%s", ns->stream);
+    r = request(ns, subject, "");
+    if (r != PGCDC_OK)
+        return r;
+    if (pgcdc__nats_puback((const char *)ns->reply.data, ns->reply.len, &dup, &code, why,
+                           sizeof(why)) ||
+        code != 404) {
+        /* There (an INFO names its config, which a PubAck parse takes as not one). */
+        if (code != 0)
+            return pgcdc_sink_fail(ns->sink, PGCDC_ERR_SINK, "could not look up stream \"%s\": %s",
+                                   ns->stream, why);
+        ns->stream_ready = 1;
+        return PGCDC_OK;
+    }
+    pgcdc__buf_init(&cfg);
+    pgcdc__buf_lit(&cfg, "{\"name\":");
+    put_json_str(&cfg, ns->stream);
+    pgcdc__buf_lit(&cfg, ",\"subjects\":[");
+    snprintf(subject, sizeof(subject), "%s.>", ns->prefix);
+    put_json_str(&cfg, subject);
+    snprintf(why, sizeof(why),
+             "],\"storage\":\"file\",\"retention\":\"limits\",\"num_replicas\":1,"
+             "\"duplicate_window\":%lld}",
+             ns->dup_window_ms * 1000000LL);
+    pgcdc__buf_lit(&cfg, why);
+    snprintf(subject, sizeof(subject), "$JS.API.STREAM.CREATE.%s", ns->stream);
+    r = cfg.oom ? pgcdc_sink_fail(ns->sink, PGCDC_ERR_NOMEM, "out of memory")
+                : request(ns, subject, pgcdc__buf_cstr(&cfg));
+    pgcdc__buf_free(&cfg);
+    if (r != PGCDC_OK)
+        return r;
+    pgcdc__nats_puback((const char *)ns->reply.data, ns->reply.len, &dup, &code, why, sizeof(why));
+    if (code != 0)
+        return pgcdc_sink_fail(ns->sink, PGCDC_ERR_SINK,
+                               "could not create stream \"%s\": %s (error %d)", ns->stream, why,
+                               code);
+    pgcdc_sink_log(ns->sink, PGCDC_LOG_INFO, "sink \"%s\": created stream \"%s\" (subjects %s.>)",
+                   ns->sink->shown, ns->stream, ns->prefix);
+    ns->stream_ready = 1;
+    return PGCDC_OK;
 }

@@ -362,6 +362,18 @@ static void drop_written(pgcdc__pgsql *ps)
     pgcdc__sink_show_inflight(ps->sink, ps->data.len);
 }
 
+/* A lost connection, said on one line (libpq's messages have several); made again next. */
+static void log_lost(pgcdc__pgsql *ps, const char *why)
+{
+    char line[PGCDC__MSG_SIZE];
+
+    pgcdc__one_line(line, sizeof(line), why);
+    pgcdc_sink_log(ps->sink, PGCDC_LOG_WARNING, "sink \"%s\": connection lost: %s (retrying)",
+                   ps->sink->shown, line);
+    ps->down = 1;
+    disconnect(ps);
+}
+
 static int lost_spilled(pgcdc__pgsql *ps, const char *why)
 {
     char msg[PGCDC__MSG_SIZE];
@@ -400,10 +412,7 @@ static int drain(pgcdc__pgsql *ps, size_t n)
             return fail_for_good(ps, why);
         if (ps->spilled)
             return lost_spilled(ps, why);
-        pgcdc_sink_log(ps->sink, PGCDC_LOG_WARNING, "sink \"%s\": connection lost: %s (retrying)",
-                       ps->sink->shown, why);
-        ps->down = 1;
-        disconnect(ps);
+        log_lost(ps, why);
     }
     if (ps->skipped > 0)
         pgcdc_sink_log(ps->sink, PGCDC_LOG_INFO,
@@ -447,10 +456,7 @@ static int spill(pgcdc__pgsql *ps)
             return fail_for_good(ps, why);
         if (ps->spilled)
             return lost_spilled(ps, why);
-        pgcdc_sink_log(ps->sink, PGCDC_LOG_WARNING, "sink \"%s\": connection lost: %s (retrying)",
-                       ps->sink->shown, why);
-        ps->down = 1;
-        disconnect(ps);
+        log_lost(ps, why);
     }
     for (size_t i = 0; i < ps->nq; i++) {
         if (ps->q[i].token != 0)

@@ -292,6 +292,7 @@ static const prop_case prop_cases[] = {
     {"sink.nats.create_stream", "true", "true"},
     {"sink.nats.duplicate_window", "10m", "10m"},
     {"sink.nats.max_inflight", "1MB", "1MB"},
+    {"sink.nats.flush_interval", "20ms", "20ms"},
     {"sink.nats.timeout", "2s", "2s"},
     {"sink.nats.max_elapsed", "1m", "1m"},
     {"sink.nats.user", "cdc", "cdc"},
