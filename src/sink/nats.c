@@ -227,8 +227,11 @@ static int advance(pgcdc__nats *ns)
             r = refused(ns, e);
         else if (e->state != NM_ACKED)
             break;
-        if (r == PGCDC_OK)
+        if (r == PGCDC_OK) {
+            free(e->why);
+            e->why = NULL;
             ns->done++;
+        }
     }
     if (ns->done == from)
         return r;
@@ -266,7 +269,10 @@ static int send_from(pgcdc__nats *ns, size_t from)
         nmsg *e = &ns->q[i];
         size_t end = i + 1 < ns->nq ? ns->q[i + 1].start : ns->out.len;
 
-        if (e->token != 0 || (e->state != NM_UNSENT && e->state != NM_RETRY)) {
+        /* A commit has no bytes: the messages around it stay one write. */
+        if (e->token != 0)
+            continue;
+        if (e->state != NM_UNSENT && e->state != NM_RETRY) {
             if (range_end > range)
                 r = pgcdc__nats_write(ns, ns->out.data + range, range_end - range);
             range = range_end = 0;

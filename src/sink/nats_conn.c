@@ -236,6 +236,12 @@ static void put_json_str(pgcdc__buf *b, const char *s)
 
 /* ---- the socket ---- */
 
+/* What was read and not taken yet ("" before anything was). */
+static const char *unread(const pgcdc__nats *ns)
+{
+    return ns->in.data != NULL ? (const char *)ns->in.data + ns->in_off : "";
+}
+
 void pgcdc__nats_disconnect(pgcdc__nats *ns)
 {
     if (ns->fd >= 0)
@@ -384,7 +390,7 @@ static int read_line(pgcdc__nats *ns, char *line, size_t size)
     int64_t deadline = pgcdc__now_us() + ns->timeout_ms * 1000;
 
     for (;;) {
-        const char *p = (const char *)ns->in.data + ns->in_off;
+        const char *p = unread(ns);
         size_t avail = ns->in.len - ns->in_off;
         const char *crlf = memmem(p, avail, "\r\n", 2);
         int64_t left = (deadline - pgcdc__now_us()) / 1000;
@@ -584,7 +590,7 @@ static size_t take_msg(pgcdc__nats *ns, const char *line, const char *crlf, size
 static int take(pgcdc__nats *ns)
 {
     for (;;) {
-        const char *p = (const char *)ns->in.data + ns->in_off;
+        const char *p = unread(ns);
         size_t avail = ns->in.len - ns->in_off;
         const char *crlf = memmem(p, avail, "\r\n", 2);
         size_t used = crlf != NULL ? (size_t)(crlf - p) + 2 : 0;
