@@ -198,25 +198,16 @@ static int refused(pgcdc__amqp *as, const char *why)
     return pgcdc_sink_fail(as->sink, PGCDC_ERR_SINK, "%s", as->failure);
 }
 
-/*
- * Connects, retrying with backoff until max_elapsed after the trouble began:
- * PGCDC_OK, a failure, or PGCDC_ERR_STOPPED when the worker is asked to stop.
- */
-/* Sleeps ms unless pgcdc is asked to stop meanwhile: 1 when it was. */
-static int pause_ms(pgcdc__amqp *as, int ms)
-{
-    if (as->sink->env.stop != NULL)
-        return pgcdc__stop_sleep(as->sink->env.stop, ms);
-    pgcdc__sleep_us(ms * 1000LL);
-    return 0;
-}
-
 static int stopped(pgcdc__amqp *as)
 {
     return pgcdc_sink_fail(as->sink, PGCDC_ERR_STOPPED,
                            "stopped while sink \"%s\" was reconnecting", as->sink->shown);
 }
 
+/*
+ * Connects, retrying with backoff until max_elapsed after the trouble began:
+ * PGCDC_OK, a failure, or PGCDC_ERR_STOPPED when the worker is asked to stop.
+ */
 static int connect_retrying(pgcdc__amqp *as)
 {
     int backoff = BACKOFF_MIN_MS;
@@ -242,7 +233,7 @@ static int connect_retrying(pgcdc__amqp *as)
                                    "could not publish to amqp at \"%s:%d\" for %lld ms: %s "
                                    "(" NOTHING_LOST ")",
                                    as->uri.host, as->uri.port, as->max_elapsed_ms, why);
-        if (pause_ms(as, backoff) || pgcdc__sink_stopping(as->sink))
+        if (pgcdc__sink_pause(as->sink, backoff))
             return stopped(as);
         backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
     }
@@ -336,7 +327,7 @@ static int returned(pgcdc__amqp *as, const amqp_basic_return_t *ret)
                                 : as->return_backoff_ms * 2 > BACKOFF_MAX_MS
                                     ? BACKOFF_MAX_MS
                                     : as->return_backoff_ms * 2;
-        return pause_ms(as, as->return_backoff_ms) ? stopped(as) : r;
+        return pgcdc__sink_pause(as->sink, as->return_backoff_ms) ? stopped(as) : r;
     }
     pgcdc__sink_count_error(as->sink);
     if (as->dead_letter)

@@ -63,15 +63,6 @@ static const pgcdc_property nats_properties[] = {
 
 /* ---- trouble ---- */
 
-/* Sleeps ms unless pgcdc is asked to stop meanwhile: 1 when it was. */
-static int pause_ms(pgcdc__nats *ns, int ms)
-{
-    if (ns->sink->env.stop != NULL)
-        return pgcdc__stop_sleep(ns->sink->env.stop, ms);
-    pgcdc__sleep_us(ms * 1000LL);
-    return 0;
-}
-
 static int stopped(pgcdc__nats *ns)
 {
     return pgcdc_sink_fail(ns->sink, PGCDC_ERR_STOPPED,
@@ -154,7 +145,7 @@ static int connect_retrying(pgcdc__nats *ns)
         trouble(ns);
         if ((r = past_max_elapsed(ns)) != PGCDC_OK)
             return r;
-        if (pause_ms(ns, backoff) || pgcdc__sink_stopping(ns->sink))
+        if (pgcdc__sink_pause(ns->sink, backoff))
             return stopped(ns);
         backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
     }
@@ -358,7 +349,7 @@ static int drain(pgcdc__nats *ns)
             ns->backoff_ms = ns->backoff_ms == 0                   ? BACKOFF_MIN_MS
                              : ns->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
                                                                    : ns->backoff_ms * 2;
-            if (pause_ms(ns, ns->backoff_ms) || pgcdc__sink_stopping(ns->sink))
+            if (pgcdc__sink_pause(ns->sink, ns->backoff_ms))
                 return stopped(ns);
             ns->probe = 1;
         }

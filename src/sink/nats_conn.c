@@ -312,29 +312,12 @@ static int dial(pgcdc__nats *ns, char *why, size_t size)
     return fd;
 }
 
-/* Writes all of len bytes (the server reads on its side): PGCDC_OK, or RETRY with why. */
+static int write_out(pgcdc__nats *ns, const char *data, size_t len, int take_replies);
+
+/* Writes all of len bytes without taking replies (a PONG, the handshake): PGCDC_OK or RETRY. */
 static int send_all(pgcdc__nats *ns, const char *data, size_t len)
 {
-    while (len > 0) {
-        ssize_t n = send(ns->fd, data, len, MSG_NOSIGNAL);
-        struct pollfd p = {ns->fd, POLLOUT, 0};
-
-        if (n > 0) {
-            data += n;
-            len -= (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-            snprintf(ns->why, sizeof(ns->why), "connection lost: %s", strerror(errno));
-            return RETRY;
-        }
-        if (poll(&p, 1, (int)ns->timeout_ms) <= 0) {
-            snprintf(ns->why, sizeof(ns->why), "timed out writing to the server");
-            return RETRY;
-        }
-    }
-    ns->last_io_us = pgcdc__now_us();
-    return PGCDC_OK;
+    return write_out(ns, data, len, 0);
 }
 
 /*
@@ -364,7 +347,6 @@ static int fill(pgcdc__nats *ns, long long wait_ms)
         n = recv(ns->fd, at, READ_CHUNK, 0);
         if (n > 0) {
             ns->in.len += (size_t)n;
-            ns->last_io_us = pgcdc__now_us();
             return GOT;
         }
         if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
@@ -641,18 +623,22 @@ int pgcdc__nats_read(pgcdc__nats *ns, long long wait_ms, int *idle)
     return PGCDC_OK;
 }
 
-int pgcdc__nats_write(pgcdc__nats *ns, const void *data, size_t len)
+/*
+ * Writes all of len bytes; with take_replies, reads the server's answers
+ * whenever the socket would block (the server answers as it reads, and would
+ * otherwise wait on us).  PGCDC_OK, RETRY with why, or a failure.
+ */
+static int write_out(pgcdc__nats *ns, const char *data, size_t len, int take_replies)
 {
-    const char *p = data;
     int idle;
     int r;
 
     while (len > 0) {
-        ssize_t n = send(ns->fd, p, len, MSG_NOSIGNAL);
-        struct pollfd pfd = {ns->fd, POLLOUT | POLLIN, 0};
+        ssize_t n = send(ns->fd, data, len, MSG_NOSIGNAL);
+        struct pollfd pfd = {ns->fd, (short)(POLLOUT | (take_replies ? POLLIN : 0)), 0};
 
         if (n > 0) {
-            p += n;
+            data += n;
             len -= (size_t)n;
             continue;
         }
@@ -664,15 +650,18 @@ int pgcdc__nats_write(pgcdc__nats *ns, const void *data, size_t len)
             snprintf(ns->why, sizeof(ns->why), "timed out writing to the server");
             return RETRY;
         }
-        /* The server answers as it reads: its replies are taken so that it need not wait. */
-        if (pfd.revents & (POLLIN | POLLERR | POLLHUP)) {
+        if (take_replies && (pfd.revents & (POLLIN | POLLERR | POLLHUP))) {
             r = pgcdc__nats_read(ns, 0, &idle);
             if (r != PGCDC_OK)
                 return r;
         }
     }
-    ns->last_io_us = pgcdc__now_us();
     return PGCDC_OK;
+}
+
+int pgcdc__nats_write(pgcdc__nats *ns, const void *data, size_t len)
+{
+    return write_out(ns, data, len, 1);
 }
 
 /* ---- the stream ---- */

@@ -54,7 +54,6 @@ typedef struct pgcdc__nats {
     long long max_payload;
     pgcdc__buf in; /* read from the server, not yet taken */
     size_t in_off;
-    int64_t last_io_us;
     /* The messages from done on, their HPUBs in out. */
     pgcdc__buf out;
     nmsg *q;

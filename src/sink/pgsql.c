@@ -200,10 +200,7 @@ static int refused_setup(pgcdc__pgsql *ps, const char *why)
 
 static int stopped(pgcdc__pgsql *ps, int backoff)
 {
-    if (ps->sink->env.stop != NULL ? pgcdc__stop_sleep(ps->sink->env.stop, backoff)
-                                   : (pgcdc__sleep_us(backoff * 1000LL), 0))
-        return 1;
-    return pgcdc__sink_stopping(ps->sink);
+    return pgcdc__sink_pause(ps->sink, backoff);
 }
 
 /*

@@ -223,11 +223,7 @@ static int connect_retrying(pgcdc__redis *rs)
                                    "could not reach redis at \"%s:%d\" for %lld ms: %s "
                                    "(" NOTHING_LOST ")",
                                    rs->host, rs->port, rs->max_elapsed_ms, why);
-        if (rs->sink->env.stop != NULL ? pgcdc__stop_sleep(rs->sink->env.stop, backoff)
-                                       : (pgcdc__sleep_us(backoff * 1000LL), 0))
-            return pgcdc_sink_fail(rs->sink, PGCDC_ERR_STOPPED,
-                                   "stopped while sink \"%s\" was reconnecting", rs->sink->shown);
-        if (pgcdc__sink_stopping(rs->sink))
+        if (pgcdc__sink_pause(rs->sink, backoff))
             return pgcdc_sink_fail(rs->sink, PGCDC_ERR_STOPPED,
                                    "stopped while sink \"%s\" was reconnecting", rs->sink->shown);
         backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;

@@ -324,6 +324,15 @@ int pgcdc__sink_stopping(const pgcdc_sink *sink)
     return sink->env.stop != NULL && pgcdc__stop_requested(sink->env.stop);
 }
 
+int pgcdc__sink_pause(const pgcdc_sink *sink, int ms)
+{
+    if (sink->env.stop == NULL) {
+        pgcdc__sleep_us(ms * 1000LL);
+        return 0;
+    }
+    return pgcdc__stop_sleep(sink->env.stop, ms) || pgcdc__stop_requested(sink->env.stop);
+}
+
 int pgcdc__sink_can_dead_letter(const pgcdc_sink *sink)
 {
     return sink->env.dead_letter != NULL;

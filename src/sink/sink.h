@@ -132,6 +132,8 @@ int pgcdc__sink_host_port(const char *host, const char *end, const char *form, l
 void pgcdc__sink_show_inflight(pgcdc_sink *sink, size_t bytes);
 /* Any thread: 1 once the worker was asked to stop. */
 int pgcdc__sink_stopping(const pgcdc_sink *sink);
+/* Sleeps ms (a backoff) unless the worker is asked to stop: 1 when it was, before or during. */
+int pgcdc__sink_pause(const pgcdc_sink *sink, int ms);
 /* Worker's thread: 1 when the error policy is the dead-letter file, 0 when it is to halt. */
 int pgcdc__sink_can_dead_letter(const pgcdc_sink *sink);
 /* Worker's thread: writes data the sink gave up on, with why, durably to the dead-letter file. */

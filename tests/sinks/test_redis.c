@@ -86,20 +86,11 @@ static void run_to_end(const char *db, const char *slot, const char *pub, const 
                        const char *uri, uint64_t end, logs *lg)
 {
     pgcdc_config *cfg = tl_config(db, slot, pub, tables);
-    pgcdc_worker *w;
-    int r;
 
     set(cfg, "sink", uri);
     if (lg != NULL)
         pgcdc_config_set_log_cb(cfg, on_log, lg);
-    pgcdc_config_set_endpos(cfg, end);
-    w = pgcdc_worker_new(cfg);
-    assert_int_equal(pgcdc_worker_start(w), PGCDC_OK);
-    r = pgcdc_worker_run(w);
-    if (r != PGCDC_OK)
-        fail_msg("run: %d %s", r, pgcdc_worker_errmsg(w));
-    pgcdc_worker_free(w);
-    pgcdc_config_free(cfg);
+    tl_run_to_end(cfg, end);
 }
 
 static const char *jstr(json_t *doc, const char *name)
