@@ -12,6 +12,7 @@
 #include "core/row.h"
 #include "format/format.h"
 #include "sink/amqp.h"
+#include "sink/exec.h"
 #include "sink/file.h"
 #include "sink/http.h"
 #include "sink/kafka.h"
@@ -32,6 +33,7 @@ static const struct {
     {&pgcdc__nats_sink, "sink.nats", NULL},
     {&pgcdc__amqp_sink, "sink.amqp", NULL},
     {&pgcdc__pgsql_sink, "sink.postgresql", "postgres"},
+    {&pgcdc__exec_sink, "sink.exec", NULL},
 };
 
 const pgcdc_sink_ops *pgcdc__sink_kind_at(int i, const char **prefix)

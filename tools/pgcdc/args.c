@@ -36,7 +36,8 @@ enum {
     OPT_LOG_FORMAT,
     OPT_SUMMARY_INTERVAL,
     OPT_METRICS_ADDR,
-    OPT_ROUTE
+    OPT_ROUTE,
+    OPT_EXEC
 };
 
 static const struct option longopts[] = {
@@ -49,6 +50,7 @@ static const struct option longopts[] = {
     {"output", required_argument, NULL, 'o'},
     {"sink", required_argument, NULL, OPT_SINK},
     {"route", required_argument, NULL, OPT_ROUTE},
+    {"exec", required_argument, NULL, OPT_EXEC},
     {"status-interval", required_argument, NULL, 's'},
     {"create-slot", no_argument, NULL, OPT_CREATE_SLOT},
     {"drop-slot", no_argument, NULL, OPT_DROP_SLOT},
@@ -147,14 +149,14 @@ int pgcdc_tool_args_read(int argc, char **argv, pgcdc_tool_args *a)
         default:
             if (opt == OPT_ROUTE && !a->sinks)
                 return pgcdc_tool_usage_error(
-                    "--route goes after the --sink or --output it routes (--sink URI --route "
+                    "--route goes after the --sink, --exec or --output it routes (--sink URI --route "
                     "TABLE,...)");
             r = keep(a, opt, optarg);
             if (r != 0)
                 return r;
             a->tables |= opt == 't';
-            a->sinks |=
-                opt == 'o' || opt == OPT_SINK || (opt == 'X' && (strncmp(optarg, "sink=", 5) == 0));
+            a->sinks |= opt == 'o' || opt == OPT_SINK || opt == OPT_EXEC ||
+                        (opt == 'X' && (strncmp(optarg, "sink=", 5) == 0));
             /* The copies are kept: the secrets out of sight of ps. */
             if (opt == 'd')
                 pgcdc_tool_scrub_password(optarg);
@@ -378,6 +380,18 @@ static int apply(pgcdc_config *cfg, pgcdc_tool_options *o, int opt, const char *
         return add_output(cfg, o, val);
     case OPT_SINK:
         return add_sink(cfg, o, val);
+    case OPT_EXEC: {
+        /* A handler: the exec sink's command (docs/HANDLERS.md). */
+        char *uri = malloc(strlen(val) + 6);
+        int r;
+
+        if (uri == NULL)
+            return nomem();
+        snprintf(uri, strlen(val) + 6, "exec:%s", val);
+        r = add_sink(cfg, o, uri);
+        free(uri);
+        return r;
+    }
     case OPT_ROUTE:
         if (add_routes(cfg, val) != 0)
             return pgcdc_tool_usage_error("--route %s: %s", val, pgcdc_config_errmsg(cfg));
