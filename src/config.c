@@ -521,13 +521,14 @@ int pgcdc_config_add_sink(pgcdc_config *cfg, const char *uri)
 
     if (ops == NULL) {
         pgcdc__sink_uri_shown(uri != NULL ? uri : "(null)", shown, sizeof(shown));
-        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
-                                  "unknown sink \"%s\" (use - for stdout, file:PATH, "
-                                  "kafka://HOST:PORT/TOPIC, http(s)://..., "
-                                  "redis://HOST:PORT/KEY, nats://HOST:PORT/SUBJECT, "
-                                  "amqp://HOST:PORT/EXCHANGE, postgresql://... or KIND:... of a "
-                                  "kind a plugin loaded before registered)",
-                                  shown);
+        return pgcdc__config_fail(
+            cfg, PGCDC_ERR_INVALID,
+            "unknown sink \"%s\" (use - for stdout, file:PATH, "
+            "kafka://HOST:PORT/TOPIC, http(s)://..., "
+            "redis://HOST:PORT/KEY, nats://HOST:PORT/SUBJECT, "
+            "amqp://HOST:PORT/EXCHANGE, postgresql://... or KIND:... of a kind "
+            "a loaded plugin registered)",
+            shown);
     }
     return pgcdc_config_add_sink_ops(cfg, ops, uri, opaque);
 }
