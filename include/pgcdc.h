@@ -444,6 +444,18 @@ int pgcdc_config_add_sink(pgcdc_config *cfg, const char *uri);
 int pgcdc_config_add_sink_ops(pgcdc_config *cfg, const pgcdc_sink_ops *ops, const char *uri,
                               void *opaque);
 /*
+ * Makes a sink kind known to cfg and to the workers made from it, as the
+ * built-in ones are: afterwards pgcdc_config_add_sink(cfg, "KIND:...") adds
+ * a sink of that kind (pgcdc_sink_opaque() gives it opaque), and
+ * sink.KIND.<name> properties are checked against ops->properties (and its
+ * check_property).  ops->kind is a lower-case letter followed by up to 30
+ * lower-case letters, digits or underscores, and neither a built-in kind nor
+ * one registered already.  ops and opaque are kept, not copied: they must
+ * outlive cfg and its workers.  PGCDC_OK, PGCDC_ERR_INVALID or
+ * PGCDC_ERR_NOMEM (the message in pgcdc_config_errmsg()).
+ */
+int pgcdc_config_register_sink_kind(pgcdc_config *cfg, const pgcdc_sink_ops *ops, void *opaque);
+/*
  * Routes a table to the sink added last: once given a route, a sink takes
  * the changes and snapshot rows of its routed tables only (begin and commit
  * events still reach it).  table: "table" (in any schema), "schema.table"
@@ -473,6 +485,82 @@ const pgcdc_property *pgcdc_property_at(int i, const char **prefix);
 
 /* The message of the last failed setter; never NULL. */
 const char *pgcdc_config_errmsg(const pgcdc_config *cfg);
+
+/* ---- plugins: shared objects that register handlers and sink kinds ---- */
+
+/*
+ * A plugin is a shared object whose entry point is written with
+ * PGCDC_PLUGIN_INIT (docs/PLUGINS.md):
+ *
+ *     PGCDC_PLUGIN_INIT(cfg, version, err, errlen)
+ *     {
+ *         static const pgcdc_handler h = {.abi = PGCDC_HANDLER_ABI, .change = on_change};
+ *
+ *         (void)version;
+ *         if (pgcdc_config_set_handler(cfg, &h) != PGCDC_OK) {
+ *             snprintf(err, errlen, "%s", pgcdc_config_errmsg(cfg));
+ *             return PGCDC_ERR_INVALID;
+ *         }
+ *         return pgcdc_config_register_sink_kind(cfg, &my_sink_ops, NULL);
+ *     }
+ *
+ * The macro defines, exported from the object, the constant
+ * pgcdc_plugin_version (the PGCDC_VERSION_NUM of the header the plugin was
+ * compiled with) and the function pgcdc_plugin_init().  The loader reads the
+ * constant before it calls anything of the plugin's, and refuses a plugin
+ * built for a version this library cannot serve.  A plugin built against
+ * version P loads into library version L when P and L have the same major
+ * version (and, while the major is 0, the same minor) and P is not newer than
+ * L: structs only grow, by their abi members, so an older plugin's calls
+ * still mean what they meant, while a newer one may call what L lacks.
+ *
+ * pgcdc_plugin_init runs on the thread that loads it, once for each
+ * configuration the plugin is loaded into.  version is the library's
+ * pgcdc_version_num(), for a plugin that uses newer calls when they exist.
+ * It registers what it brings on cfg (pgcdc_config_set_handler(),
+ * pgcdc_config_register_sink_kind(), any setter or pgcdc_config_set()) and
+ * returns PGCDC_OK, or a negative error with a one-line reason in err
+ * (errlen bytes).
+ */
+#define PGCDC_PLUGIN_ENTRY "pgcdc_plugin_init"
+#define PGCDC_PLUGIN_VERSION_SYMBOL "pgcdc_plugin_version"
+typedef int (*pgcdc_plugin_init_fn)(pgcdc_config *cfg, int version, char *err, size_t errlen);
+
+/* C linkage, default visibility: declared, then defined, whatever the plugin's flags. */
+#ifdef __cplusplus
+#define PGCDC__PLUGIN_DECL extern "C"
+#define PGCDC__PLUGIN_DEF extern "C"
+#else
+#define PGCDC__PLUGIN_DECL extern
+#define PGCDC__PLUGIN_DEF
+#endif
+#if defined(__GNUC__)
+#define PGCDC__PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define PGCDC__PLUGIN_EXPORT
+#endif
+#define PGCDC_PLUGIN_INIT(cfg, version, err, errlen)                                               \
+    PGCDC__PLUGIN_DECL PGCDC__PLUGIN_EXPORT const int pgcdc_plugin_version;                        \
+    PGCDC__PLUGIN_DEF PGCDC__PLUGIN_EXPORT const int pgcdc_plugin_version = PGCDC_VERSION_NUM;     \
+    PGCDC__PLUGIN_DECL PGCDC__PLUGIN_EXPORT int pgcdc_plugin_init(pgcdc_config *cfg, int version,  \
+                                                                  char *err, size_t errlen);       \
+    PGCDC__PLUGIN_DEF PGCDC__PLUGIN_EXPORT int pgcdc_plugin_init(pgcdc_config *cfg, int version,   \
+                                                                 char *err, size_t errlen)
+
+/*
+ * Loads the plugin at path (a name without a slash is taken in the current
+ * directory, not searched for) and runs its pgcdc_plugin_init on cfg, which
+ * keeps the object loaded for as long as cfg, or a worker made from it,
+ * exists.  The program must export pgcdc's functions to the plugin (the
+ * pgcdc command does; a program of yours links libpgcdc as a shared library,
+ * or statically with its symbols exported: docs/PLUGINS.md).  PGCDC_OK, or
+ * PGCDC_ERR_INVALID with a one-line message (pgcdc_config_errmsg()) when the
+ * file is missing, is no shared object, is no pgcdc plugin, was built for an
+ * incompatible version (nothing of it was run), or its init failed (with its
+ * own reason; what it registered before failing stays in cfg, which is best
+ * freed), or PGCDC_ERR_NOMEM.  The property "plugin" does the same.
+ */
+int pgcdc_config_load_plugin(pgcdc_config *cfg, const char *path);
 
 /* ---- worker ---- */
 

@@ -51,6 +51,11 @@ void pgcdc__config_clear(pgcdc_config *cfg)
         free(cfg->props[i].value);
     }
     free(cfg->props);
+    free(cfg->kinds);
+    /* Last: what was registered above may point into a plugin. */
+    for (int i = 0; i < cfg->nplugins; i++)
+        pgcdc__plugin_unref(cfg->plugins[i]);
+    free(cfg->plugins);
     free(cfg->slot);
     free(cfg->publication);
     free(cfg->spool_dir);
@@ -510,19 +515,64 @@ int pgcdc_config_add_sink_ops(pgcdc_config *cfg, const pgcdc_sink_ops *ops, cons
 
 int pgcdc_config_add_sink(pgcdc_config *cfg, const char *uri)
 {
-    const pgcdc_sink_ops *ops = pgcdc__sink_kind_for_uri(uri);
+    void *opaque;
+    const pgcdc_sink_ops *ops = pgcdc__sink_kind_for_uri(cfg->kinds, cfg->nkinds, uri, &opaque);
     char shown[512];
 
     if (ops == NULL) {
         pgcdc__sink_uri_shown(uri != NULL ? uri : "(null)", shown, sizeof(shown));
-        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
-                                  "unknown sink \"%s\" (use - for stdout, file:PATH, "
-                                  "kafka://HOST:PORT/TOPIC, http(s)://..., "
-                                  "redis://HOST:PORT/KEY, nats://HOST:PORT/SUBJECT, "
-                                  "amqp://HOST:PORT/EXCHANGE or postgresql://...)",
-                                  shown);
+        return pgcdc__config_fail(
+            cfg, PGCDC_ERR_INVALID,
+            "unknown sink \"%s\" (use - for stdout, file:PATH, "
+            "kafka://HOST:PORT/TOPIC, http(s)://..., "
+            "redis://HOST:PORT/KEY, nats://HOST:PORT/SUBJECT, "
+            "amqp://HOST:PORT/EXCHANGE, postgresql://... or KIND:... of a kind "
+            "a loaded plugin registered)",
+            shown);
     }
-    return pgcdc_config_add_sink_ops(cfg, ops, uri, NULL);
+    return pgcdc_config_add_sink_ops(cfg, ops, uri, opaque);
+}
+
+/* A kind's name: a URI scheme and a property prefix, so [a-z][a-z0-9_]*, at most 31 bytes. */
+static int valid_kind_name(const char *kind)
+{
+    size_t n = 0;
+
+    if (!(*kind >= 'a' && *kind <= 'z'))
+        return 0;
+    for (const char *p = kind; *p != '\0'; p++, n++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+            return 0;
+    }
+    return n <= 31;
+}
+
+int pgcdc_config_register_sink_kind(pgcdc_config *cfg, const pgcdc_sink_ops *ops, void *opaque)
+{
+    pgcdc__sink_kind_reg *grown;
+
+    if (ops == NULL || ops->abi < 1 || ops->abi > PGCDC_SINK_ABI || ops->kind == NULL ||
+        ops->write == NULL)
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
+                                  "a sink kind needs ABI 1 to %d, a kind and a write function",
+                                  PGCDC_SINK_ABI);
+    if (!valid_kind_name(ops->kind))
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
+                                  "invalid sink kind \"%s\" (use a lower-case letter, then up to "
+                                  "30 lower-case letters, digits or underscores)",
+                                  ops->kind);
+    if (pgcdc__sink_kind_builtin(ops->kind) ||
+        pgcdc__sink_kind(cfg->kinds, cfg->nkinds, ops->kind, NULL) != NULL)
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "sink kind \"%s\" exists already",
+                                  ops->kind);
+    grown = realloc(cfg->kinds, (size_t)(cfg->nkinds + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return oom(cfg);
+    cfg->kinds = grown;
+    cfg->kinds[cfg->nkinds].ops = ops;
+    cfg->kinds[cfg->nkinds].opaque = opaque;
+    cfg->nkinds++;
+    return PGCDC_OK;
 }
 
 int pgcdc__config_keep_prop(pgcdc_config *cfg, const char *key, const char *value)
@@ -598,6 +648,13 @@ int pgcdc__config_copy(pgcdc_config *dst, const pgcdc_config *src)
         dst->sinks[i].uri = dup_or_null(src->sinks[i].uri, &failed);
         failed |= pgcdc__routes_copy(&dst->sinks[i], &src->sinks[i]) != 0;
     }
+    dst->kinds = dup_array(src->kinds, src->nkinds, sizeof(*src->kinds), &failed);
+    dst->nkinds = dst->kinds != NULL ? src->nkinds : 0;
+    /* The copy holds the plugins too: a worker outlives the config it was made from. */
+    dst->plugins = dup_array(src->plugins, src->nplugins, sizeof(*src->plugins), &failed);
+    dst->nplugins = dst->plugins != NULL ? src->nplugins : 0;
+    for (int i = 0; i < dst->nplugins; i++)
+        pgcdc__plugin_ref(dst->plugins[i]);
     dst->props = dup_array(src->props, src->nprops, sizeof(*src->props), &failed);
     dst->nprops = dst->props != NULL ? src->nprops : 0;
     for (int i = 0; i < dst->nprops; i++) {

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "core/tables.h"
 #include "pgcdc.h"
+#include "plugin.h"
 #include "sink/sink.h"
 
 /* A table a sink is routed (pgcdc_config_route_sink()). */
@@ -62,6 +63,10 @@ struct pgcdc_config {
     int nsinks;
     pgcdc__prop_value *props; /* sink properties, by full name, in the order set */
     int nprops;
+    pgcdc__sink_kind_reg *kinds; /* sink kinds registered (by plugins), in the order registered */
+    int nkinds;
+    pgcdc__plugin **plugins; /* loaded into this config: a reference each, dropped when cleared */
+    int nplugins;
     pgcdc_change_cb change_cb;
     void *change_opaque;
     pgcdc_begin_cb begin_cb;

@@ -254,6 +254,12 @@ static int set_sink(pgcdc_config *cfg, const char *text, long long num)
     return pgcdc_config_add_sink(cfg, text);
 }
 
+static int set_plugin(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)num;
+    return pgcdc_config_load_plugin(cfg, text);
+}
+
 #define NONE 0, 0, NULL
 
 static const prop props[] = {
@@ -359,6 +365,10 @@ static const prop props[] = {
     {{"sink", PGCDC_PROP_LIST, NULL, NONE,
       "where events go: - (stdout) or file:PATH (each setting adds one)"},
      set_sink},
+    {{"plugin", PGCDC_PROP_LIST, NULL, NONE,
+      "a shared object to load, whose pgcdc_plugin_init registers handlers and sink kinds (each "
+      "setting loads one; load it before a sink of its kind)"},
+     set_plugin},
 };
 
 #define NPROPS ((int)(sizeof(props) / sizeof(props[0])))
@@ -528,8 +538,8 @@ static const pgcdc_property sink_passthrough_prop = {
     "", PGCDC_PROP_STRING, NULL, 0, 0, NULL, "passed through to the sink's client library"};
 
 /*
- * A sink property: sink.<kind>.<key> of a built-in kind or of a sink added
- * with its ops; one the kind does not list but lets through (its client
+ * A sink property: sink.<kind>.<key> of a built-in kind, a registered one
+ * or a sink added with its ops; one the kind does not list but lets through (its client
  * library's own) when its check_property accepts value.
  */
 static const pgcdc_property *find_sink_prop(pgcdc_config *cfg, const char *key, const char *value,
@@ -547,7 +557,7 @@ static const pgcdc_property *find_sink_prop(pgcdc_config *cfg, const char *key, 
         return NULL;
     memcpy(name, kind, (size_t)(dot - kind));
     name[dot - kind] = '\0';
-    ops = pgcdc__sink_kind(name);
+    ops = pgcdc__sink_kind(cfg->kinds, cfg->nkinds, name, NULL);
     for (int i = 0; ops == NULL && i < cfg->nsinks; i++) {
         if (strcmp(cfg->sinks[i].ops->kind, name) == 0)
             ops = cfg->sinks[i].ops;

@@ -1,5 +1,6 @@
 /*
- * The sink registry and the public face of sinks: handles, properties,
+ * The sink registry (the built-in kinds, and those a configuration
+ * registered) and the public face of sinks: handles, properties,
  * acknowledgements, and events formatted on first request.
  */
 #include <stdarg.h>
@@ -45,20 +46,43 @@ const pgcdc_sink_ops *pgcdc__sink_kind_at(int i, const char **prefix)
     return kinds[i].ops;
 }
 
-const pgcdc_sink_ops *pgcdc__sink_kind(const char *kind)
+const pgcdc_sink_ops *pgcdc__sink_kind(const pgcdc__sink_kind_reg *own, int nown, const char *kind,
+                                       void **opaque)
 {
+    if (opaque != NULL)
+        *opaque = NULL;
     for (int i = 0; pgcdc__sink_kind_at(i, NULL) != NULL; i++) {
         if (strcmp(kinds[i].ops->kind, kind) == 0)
             return kinds[i].ops;
     }
+    for (int i = 0; i < nown; i++) {
+        if (strcmp(own[i].ops->kind, kind) == 0) {
+            if (opaque != NULL)
+                *opaque = own[i].opaque;
+            return own[i].ops;
+        }
+    }
     return NULL;
 }
 
-const pgcdc_sink_ops *pgcdc__sink_kind_for_uri(const char *uri)
+int pgcdc__sink_kind_builtin(const char *name)
+{
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        if (strcmp(kinds[i].ops->kind, name) == 0 ||
+            (kinds[i].alias != NULL && strcmp(kinds[i].alias, name) == 0))
+            return 1;
+    }
+    return 0;
+}
+
+const pgcdc_sink_ops *pgcdc__sink_kind_for_uri(const pgcdc__sink_kind_reg *own, int nown,
+                                               const char *uri, void **opaque)
 {
     const char *colon;
     char scheme[32];
 
+    if (opaque != NULL)
+        *opaque = NULL;
     if (uri == NULL)
         return NULL;
     /* "-" is stdout, the file sink's. */
@@ -73,7 +97,7 @@ const pgcdc_sink_ops *pgcdc__sink_kind_for_uri(const char *uri)
         if (kinds[i].alias != NULL && strcmp(kinds[i].alias, scheme) == 0)
             return kinds[i].ops;
     }
-    return pgcdc__sink_kind(scheme);
+    return pgcdc__sink_kind(own, nown, scheme, opaque);
 }
 
 /* Property names are equal when they differ only in '-' against '_'. */

@@ -1,5 +1,5 @@
 /*
- * Sinks inside the library: the registry of built-in kinds, the open sink
+ * Sinks inside the library: the registry of kinds, the open sink
  * behind the public pgcdc_sink handle, and events whose formatted bytes and
  * key are made on first request and shared by the sinks of one format.
  * Which sinks get an event, with what retries, is the worker's business.
@@ -89,10 +89,24 @@ struct pgcdc_sink {
     int relayed; /* the failure being returned was counted on the sink's thread */
 };
 
-/* The built-in kind for a URI ("-", "file:PATH"), or NULL. */
-const pgcdc_sink_ops *pgcdc__sink_kind_for_uri(const char *uri);
-/* The built-in kind of that name ("file"), or NULL. */
-const pgcdc_sink_ops *pgcdc__sink_kind(const char *kind);
+/* A kind a configuration registered besides the built-in ones (pgcdc_config_register_sink_kind). */
+typedef struct pgcdc__sink_kind_reg {
+    const pgcdc_sink_ops *ops;
+    void *opaque;
+} pgcdc__sink_kind_reg;
+
+/*
+ * The kind for a URI ("-", "file:PATH", "KIND:..."): a built-in one, else
+ * one of own (nown of them), else NULL.  *opaque (may be NULL) is set to
+ * the registered kind's opaque (NULL for a built-in one).
+ */
+const pgcdc_sink_ops *pgcdc__sink_kind_for_uri(const pgcdc__sink_kind_reg *own, int nown,
+                                               const char *uri, void **opaque);
+/* The kind of that name ("file"), looked up as pgcdc__sink_kind_for_uri does. */
+const pgcdc_sink_ops *pgcdc__sink_kind(const pgcdc__sink_kind_reg *own, int nown, const char *kind,
+                                       void **opaque);
+/* 1 when name is a built-in kind's name or another URI scheme of one ("https"), else 0. */
+int pgcdc__sink_kind_builtin(const char *name);
 /* The i-th built-in kind (from 0), NULL past the last; *prefix (may be NULL): "sink.<kind>". */
 const pgcdc_sink_ops *pgcdc__sink_kind_at(int i, const char **prefix);
 /* A kind's property of that name, or NULL. */

@@ -120,6 +120,10 @@ static int field_text(const pgcdc_config *cfg, const char *name, char *buf, size
         for (int i = 0; i < cfg->nsinks && used < n; i++)
             used +=
                 (size_t)snprintf(buf + used, n - used, "%s%s", i > 0 ? "," : "", cfg->sinks[i].uri);
+    } else if (strcmp(name, "plugin") == 0) {
+        for (int i = 0; i < cfg->nplugins && used < n; i++)
+            used += (size_t)snprintf(buf + used, n - used, "%s%s", i > 0 ? "," : "",
+                                     pgcdc__plugin_path(cfg->plugins[i]));
     } else if (strncmp(name, "sink.", 5) == 0 || strncmp(name, "wal2json.", 9) == 0 ||
                strncmp(name, "debezium.", 9) == 0) {
         /* The last value set wins, as pgcdc_sink_property reads it (and formats take it). */
@@ -248,6 +252,7 @@ static const prop_case prop_cases[] = {
     {"log_level", "debug", "3"},
     {"format", "debezium", "1"},
     {"sink", "file:/tmp/events.jsonl", "file:/tmp/events.jsonl"},
+    {"plugin", PGCDC_TEST_PLUGIN, PGCDC_TEST_PLUGIN},
     {"sink.file.flush_interval", "0", "0"},
     {"sink.file.flush_bytes", "64kB", "64kB"},
     {"sink.file.format", "wal2json", "wal2json"},

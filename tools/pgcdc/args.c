@@ -37,7 +37,8 @@ enum {
     OPT_SUMMARY_INTERVAL,
     OPT_METRICS_ADDR,
     OPT_ROUTE,
-    OPT_EXEC
+    OPT_EXEC,
+    OPT_PLUGIN
 };
 
 static const struct option longopts[] = {
@@ -51,6 +52,7 @@ static const struct option longopts[] = {
     {"sink", required_argument, NULL, OPT_SINK},
     {"route", required_argument, NULL, OPT_ROUTE},
     {"exec", required_argument, NULL, OPT_EXEC},
+    {"plugin", required_argument, NULL, OPT_PLUGIN},
     {"status-interval", required_argument, NULL, 's'},
     {"create-slot", no_argument, NULL, OPT_CREATE_SLOT},
     {"drop-slot", no_argument, NULL, OPT_DROP_SLOT},
@@ -330,6 +332,31 @@ static int seconds(const char *v)
     return errno != 0 || end == v || *end != '\0' || n < 0 || n > 86400 ? -1 : (int)n;
 }
 
+/* The plugin of -X plugin=FILE (or plugins=), else NULL. */
+static const char *x_plugin(const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    char key[16];
+
+    if (eq == NULL || (size_t)(eq - arg) >= sizeof(key))
+        return NULL;
+    memcpy(key, arg, (size_t)(eq - arg));
+    key[eq - arg] = '\0';
+    return pgcdc_tool_key_is(key, "plugin") || pgcdc_tool_key_is(key, "plugins") ? eq + 1 : NULL;
+}
+
+static int load_plugin(pgcdc_config *cfg, pgcdc_tool_options *o, const char *path)
+{
+    int r = pgcdc_config_load_plugin(cfg, path);
+
+    if (r == PGCDC_OK) {
+        o->plugins++;
+        return 0;
+    }
+    fprintf(stderr, "pgcdc: %s\n", pgcdc_config_errmsg(cfg));
+    return r == PGCDC_ERR_NOMEM ? EXIT_RUNTIME : EXIT_USAGE;
+}
+
 /* One option of the command line. */
 static int apply(pgcdc_config *cfg, pgcdc_tool_options *o, int opt, const char *val)
 {
@@ -392,12 +419,14 @@ static int apply(pgcdc_config *cfg, pgcdc_tool_options *o, int opt, const char *
         free(uri);
         return r;
     }
+    case OPT_PLUGIN:
+        return 0; /* loaded first (load_plugins) */
     case OPT_ROUTE:
         if (add_routes(cfg, val) != 0)
             return pgcdc_tool_usage_error("--route %s: %s", val, pgcdc_config_errmsg(cfg));
         return 0;
     case 'X':
-        return set_property(cfg, o, val);
+        return x_plugin(val) != NULL ? 0 : set_property(cfg, o, val);
     case 's':
         errno = 0;
         secs = strtod(val, &end);
@@ -505,6 +534,8 @@ static int apply_setting(pgcdc_config *cfg, pgcdc_tool_options *o, const pgcdc_t
     char err[512];
     int r;
 
+    if (pgcdc_tool_key_is(key, "plugin") || pgcdc_tool_key_is(key, "plugins"))
+        return 0; /* loaded first (load_plugins) */
     if (pgcdc_tool_key_is(key, "tables"))
         key = "table";
     else if (pgcdc_tool_key_is(key, "sinks"))
@@ -594,20 +625,59 @@ static int complete(pgcdc_config *cfg, pgcdc_tool_options *o)
         return pgcdc_tool_usage_error("no slot given (use --slot)");
     if (!o->have_publication && (o->drop_publication || !o->drop_slot))
         return pgcdc_tool_usage_error("no publication given (use --publication)");
-    if (o->nsinks == 0 && add_sink(cfg, o, "-") != 0)
+    /* With a plugin, its handler may be where events go: JSON on stdout only when asked. */
+    if (o->nsinks == 0 && o->plugins == 0 && add_sink(cfg, o, "-") != 0)
         return EXIT_USAGE;
     if (pgcdc_config_check(cfg) != PGCDC_OK)
         return pgcdc_tool_usage_error("%s", pgcdc_config_errmsg(cfg));
     return 0;
 }
 
-int pgcdc_tool_configure(pgcdc_config *cfg, pgcdc_tool_options *o, const pgcdc_tool_args *a,
-                         const pgcdc_tool_config_file *f, int p)
+/*
+ * The plugins of the file (its shared settings, then the pipeline's) and of
+ * the command line, before anything else: a sink of a plugin's kind, or a
+ * property of it, may then stand anywhere.  0 or an exit code.
+ */
+static int load_plugins(pgcdc_config *cfg, pgcdc_tool_options *o, const pgcdc_tool_args *a,
+                        const pgcdc_tool_config_file *f, int p)
 {
     int r = 0;
 
+    for (int pass = 0; pass < 2 && f != NULL; pass++) {
+        for (int i = 0; i < f->nsettings && r == 0; i++) {
+            const pgcdc_tool_setting *st = &f->settings[i];
+
+            if (st->pipeline != (pass == 0 ? -1 : p) || (pass == 1 && p < 0) ||
+                !(pgcdc_tool_key_is(st->key, "plugin") || pgcdc_tool_key_is(st->key, "plugins")))
+                continue;
+            if (pgcdc_config_load_plugin(cfg, st->value) == PGCDC_OK) {
+                o->plugins++;
+                continue;
+            }
+            fprintf(stderr, "pgcdc: %s:%d:%d: %s\n", a->config, st->line, st->column,
+                    pgcdc_config_errmsg(cfg));
+            r = EXIT_USAGE;
+        }
+    }
+    for (int i = 0; i < a->n && r == 0; i++) {
+        if (a->v[i].opt == OPT_PLUGIN)
+            r = load_plugin(cfg, o, a->v[i].value);
+        else if (a->v[i].opt == 'X' && x_plugin(a->v[i].value) != NULL)
+            r = load_plugin(cfg, o, x_plugin(a->v[i].value));
+    }
+    return r;
+}
+
+int pgcdc_tool_configure(pgcdc_config *cfg, pgcdc_tool_options *o, const pgcdc_tool_args *a,
+                         const pgcdc_tool_config_file *f, int p)
+{
+    int r;
+
     memset(o, 0, sizeof(*o));
     o->summary_s = 60;
+    r = load_plugins(cfg, o, a, f, p);
+    if (r != 0)
+        return r;
     /* --check tells every bad setting of the file, not only the first. */
     for (int pass = 0; pass < 2 && f != NULL; pass++) {
         for (int i = 0; i < f->nsettings && (r == 0 || a->check); i++) {

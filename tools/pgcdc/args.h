@@ -43,6 +43,7 @@ typedef struct pgcdc_tool_options {
     int if_not_exists;
     int start;
     int nsinks;
+    int plugins; /* loaded: then no default stdout sink */
     int verbosity;
     int log_level_set; /* by log_level, which -v and -q then leave alone */
     int have_dbname;
