@@ -36,7 +36,8 @@ enum {
     OPT_LOG_FORMAT,
     OPT_SUMMARY_INTERVAL,
     OPT_METRICS_ADDR,
-    OPT_ROUTE
+    OPT_ROUTE,
+    OPT_EXCLUDE_TABLE
 };
 
 static const struct option longopts[] = {
@@ -44,6 +45,7 @@ static const struct option longopts[] = {
     {"slot", required_argument, NULL, 'S'},
     {"publication", required_argument, NULL, 'P'},
     {"table", required_argument, NULL, 't'},
+    {"exclude-table", required_argument, NULL, OPT_EXCLUDE_TABLE},
     {"endpos", required_argument, NULL, 'E'},
     {"format", required_argument, NULL, 'F'},
     {"output", required_argument, NULL, 'o'},
@@ -202,6 +204,9 @@ int pgcdc_tool_args_for_pipelines(const pgcdc_tool_args *a, int npipelines)
         case 't':
             what = "--table";
             break;
+        case OPT_EXCLUDE_TABLE:
+            what = "--exclude-table";
+            break;
         case 'E':
             what = "--endpos";
             break;
@@ -355,6 +360,10 @@ static int apply(pgcdc_config *cfg, pgcdc_tool_options *o, int opt, const char *
         return 0;
     case 't':
         if (pgcdc_config_add_table(cfg, val) != PGCDC_OK)
+            return pgcdc_tool_usage_error("%s", pgcdc_config_errmsg(cfg));
+        return 0;
+    case OPT_EXCLUDE_TABLE:
+        if (pgcdc_config_set(cfg, "exclude_table", val, NULL, 0) != PGCDC_OK)
             return pgcdc_tool_usage_error("%s", pgcdc_config_errmsg(cfg));
         return 0;
     case 'E':
