@@ -456,7 +456,7 @@ static struct pgcdc__relview *make_view(const pgcdc__filterset *fs, const pgcdc_
     for (int c = 0; c < src->ncols; c++) {
         const pgcdc__relcol_info *col = &src->cols[c];
 
-        if (!pgcdc__tfilter_keeps(tf, col->name, col->is_key || col->is_ident)) {
+        if (!pgcdc__tfilter_keeps(tf, col->name, col->is_key)) {
             changed = 1;
             continue;
         }
