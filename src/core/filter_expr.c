@@ -123,6 +123,18 @@ static const char *scan_number(const char *s)
     return is_word_char(*p) || *p == '.' ? NULL : p;
 }
 
+/* The comparison operator at s (one of = <> != < <= > >=). */
+static int op_at(const char *s)
+{
+    if (s[0] == '=')
+        return OP_EQ;
+    if (s[0] == '!' || (s[0] == '<' && s[1] == '>'))
+        return OP_NE;
+    if (s[0] == '<')
+        return s[1] == '=' ? OP_LE : OP_LT;
+    return s[1] == '=' ? OP_GE : OP_GT;
+}
+
 static int next(parser *ps)
 {
     const char *s = ps->p;
@@ -144,16 +156,9 @@ static int next(parser *ps)
     }
     if (*s == '=' || *s == '<' || *s == '>' || (*s == '!' && s[1] == '=')) {
         ps->tok = T_OP;
-        if (s[0] == '<' && s[1] == '>')
-            ps->op = OP_NE, s += 2;
-        else if (s[0] == '!')
-            ps->op = OP_NE, s += 2;
-        else if (s[0] == '<' && s[1] == '=')
-            ps->op = OP_LE, s += 2;
-        else if (s[0] == '>' && s[1] == '=')
-            ps->op = OP_GE, s += 2;
-        else
-            ps->op = s[0] == '=' ? OP_EQ : s[0] == '<' ? OP_LT : OP_GT, s++;
+        ps->op = op_at(s);
+        /* Two characters: <> != <= >=; one: = < >. */
+        s += (s[0] != '=' && s[1] == '=') || (s[0] == '<' && s[1] == '>') ? 2 : 1;
         ps->p = s;
         return 0;
     }
