@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "core/filter.h"
 
 pgcdc_config *pgcdc_config_new(void)
 {
@@ -30,27 +31,42 @@ pgcdc_config *pgcdc_config_new(void)
     cfg->snapshot_chunk_bytes = 16 * 1024 * 1024;
     cfg->log_level = PGCDC_LOG_INFO;
     cfg->format = PGCDC_FORMAT_JSON;
+    cfg->filter_ops = PGCDC__FOP_ALL;
+    cfg->filter_push_down = 1;
     return cfg;
+}
+
+static void free_names(pgcdc__table_name *list, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(list[i].schema);
+        free(list[i].name);
+    }
+    free(list);
+}
+
+static void free_props(pgcdc__prop_value *props, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(props[i].key);
+        free(props[i].value);
+    }
+    free(props);
 }
 
 void pgcdc__config_clear(pgcdc_config *cfg)
 {
     free(cfg->conninfo);
-    for (int i = 0; i < cfg->ntables; i++) {
-        free(cfg->tables[i].schema);
-        free(cfg->tables[i].name);
-    }
-    free(cfg->tables);
+    free_names(cfg->tables, cfg->ntables);
+    free_names(cfg->excludes, cfg->nexcludes);
+    free_props(cfg->filters, cfg->nfilters);
+    free(cfg->mask_salt);
     for (int i = 0; i < cfg->nsinks; i++) {
         free(cfg->sinks[i].uri);
         pgcdc__routes_free(&cfg->sinks[i]);
     }
     free(cfg->sinks);
-    for (int i = 0; i < cfg->nprops; i++) {
-        free(cfg->props[i].key);
-        free(cfg->props[i].value);
-    }
-    free(cfg->props);
+    free_props(cfg->props, cfg->nprops);
     free(cfg->kinds);
     /* Last: what was registered above may point into a plugin. */
     for (int i = 0; i < cfg->nplugins; i++)
@@ -215,6 +231,40 @@ bad:
     return -1;
 }
 
+/* An unquoted part with * or ? is a pattern. */
+static int part_glob(const char *at, const char *part)
+{
+    return *at != '"' && strpbrk(part, "*?") != NULL;
+}
+
+int pgcdc__config_parse_glob(const char *name, char **schema, char **table, int *glob,
+                             const char **why)
+{
+    const char *dot;
+    int g1, g2 = 0;
+
+    *glob = 0;
+    if (pgcdc__config_parse_table(name, 0, schema, table, why) < 0)
+        return -1;
+    /* The parts begin at the name and just after the dot the parse stopped at. */
+    g1 = part_glob(name, *schema != NULL ? *schema : *table);
+    if (*schema != NULL) {
+        dot = name;
+        if (*dot == '"') {
+            for (dot++; *dot != '"' || dot[1] == '"'; dot++)
+                dot += *dot == '"';
+            dot++;
+        } else {
+            dot += strcspn(dot, ".");
+        }
+        g2 = part_glob(dot + 1, *table);
+        *glob = g1 | (g2 << 1);
+    } else {
+        *glob = g1 << 1;
+    }
+    return 0;
+}
+
 int pgcdc__config_parse_table(const char *name, int wildcard, char **schema, char **table,
                               const char **why)
 {
@@ -248,28 +298,35 @@ bad:
     return -1;
 }
 
-int pgcdc_config_add_table(pgcdc_config *cfg, const char *name)
+int pgcdc__config_add_name(pgcdc_config *cfg, pgcdc__table_name **list, int *n, const char *name)
 {
     const char *why = NULL;
     char *schema;
     char *table;
+    int glob;
     pgcdc__table_name *grown;
 
     if (name == NULL)
         return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "table name is NULL");
-    if (pgcdc__config_parse_table(name, 0, &schema, &table, &why) < 0)
+    if (pgcdc__config_parse_glob(name, &schema, &table, &glob, &why) < 0)
         return why == NULL ? oom(cfg) : pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "%s", why);
-    grown = realloc(cfg->tables, (size_t)(cfg->ntables + 1) * sizeof(*grown));
+    grown = realloc(*list, (size_t)(*n + 1) * sizeof(*grown));
     if (grown == NULL) {
         free(schema);
         free(table);
         return oom(cfg);
     }
-    cfg->tables = grown;
-    cfg->tables[cfg->ntables].schema = schema;
-    cfg->tables[cfg->ntables].name = table;
-    cfg->ntables++;
+    *list = grown;
+    grown[*n].schema = schema;
+    grown[*n].name = table;
+    grown[*n].glob = glob;
+    (*n)++;
     return PGCDC_OK;
+}
+
+int pgcdc_config_add_table(pgcdc_config *cfg, const char *name)
+{
+    return pgcdc__config_add_name(cfg, &cfg->tables, &cfg->ntables, name);
 }
 
 int pgcdc_config_set_create_slot(pgcdc_config *cfg, int on)
@@ -625,6 +682,30 @@ static void *dup_array(const void *src, int n, size_t size, int *failed)
     return d;
 }
 
+static pgcdc__table_name *dup_names(const pgcdc__table_name *src, int n, int *count, int *failed)
+{
+    pgcdc__table_name *d = dup_array(src, n, sizeof(*src), failed);
+
+    *count = d != NULL ? n : 0;
+    for (int i = 0; i < *count; i++) {
+        d[i].schema = dup_or_null(src[i].schema, failed);
+        d[i].name = dup_or_null(src[i].name, failed);
+    }
+    return d;
+}
+
+static pgcdc__prop_value *dup_props(const pgcdc__prop_value *src, int n, int *count, int *failed)
+{
+    pgcdc__prop_value *d = dup_array(src, n, sizeof(*src), failed);
+
+    *count = d != NULL ? n : 0;
+    for (int i = 0; i < *count; i++) {
+        d[i].key = dup_or_null(src[i].key, failed);
+        d[i].value = dup_or_null(src[i].value, failed);
+    }
+    return d;
+}
+
 int pgcdc__config_copy(pgcdc_config *dst, const pgcdc_config *src)
 {
     int failed = 0;
@@ -636,12 +717,10 @@ int pgcdc__config_copy(pgcdc_config *dst, const pgcdc_config *src)
     dst->spool_dir = dup_or_null(src->spool_dir, &failed);
     dst->dead_letter_path = dup_or_null(src->dead_letter_path, &failed);
     dst->snapshot_state = dup_or_null(src->snapshot_state, &failed);
-    dst->tables = dup_array(src->tables, src->ntables, sizeof(*src->tables), &failed);
-    dst->ntables = dst->tables != NULL ? src->ntables : 0;
-    for (int i = 0; i < dst->ntables; i++) {
-        dst->tables[i].schema = dup_or_null(src->tables[i].schema, &failed);
-        dst->tables[i].name = dup_or_null(src->tables[i].name, &failed);
-    }
+    dst->mask_salt = dup_or_null(src->mask_salt, &failed);
+    dst->tables = dup_names(src->tables, src->ntables, &dst->ntables, &failed);
+    dst->excludes = dup_names(src->excludes, src->nexcludes, &dst->nexcludes, &failed);
+    dst->filters = dup_props(src->filters, src->nfilters, &dst->nfilters, &failed);
     dst->sinks = dup_array(src->sinks, src->nsinks, sizeof(*src->sinks), &failed);
     dst->nsinks = dst->sinks != NULL ? src->nsinks : 0;
     for (int i = 0; i < dst->nsinks; i++) {
@@ -655,12 +734,7 @@ int pgcdc__config_copy(pgcdc_config *dst, const pgcdc_config *src)
     dst->nplugins = dst->plugins != NULL ? src->nplugins : 0;
     for (int i = 0; i < dst->nplugins; i++)
         pgcdc__plugin_ref(dst->plugins[i]);
-    dst->props = dup_array(src->props, src->nprops, sizeof(*src->props), &failed);
-    dst->nprops = dst->props != NULL ? src->nprops : 0;
-    for (int i = 0; i < dst->nprops; i++) {
-        dst->props[i].key = dup_or_null(src->props[i].key, &failed);
-        dst->props[i].value = dup_or_null(src->props[i].value, &failed);
-    }
+    dst->props = dup_props(src->props, src->nprops, &dst->nprops, &failed);
     if (failed) {
         pgcdc__config_clear(dst);
         return PGCDC_ERR_NOMEM;

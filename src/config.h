@@ -31,6 +31,14 @@ struct pgcdc_config {
     char *conninfo;
     pgcdc__table_name *tables;
     int ntables;
+    pgcdc__table_name *excludes; /* exclude_table */
+    int nexcludes;
+    int filter_ops;             /* filter.ops: PGCDC__FOP_* bits */
+    int filter_push_down;       /* filter.push_down */
+    int via_root;               /* publish_via_partition_root */
+    char *mask_salt;            /* mask.salt */
+    pgcdc__prop_value *filters; /* filter.columns/exclude_columns/where.<table>, mask.<t>.<c> */
+    int nfilters;
     char *slot;
     char *publication;
     char *spool_dir;
@@ -93,6 +101,28 @@ int pgcdc__valid_slot_name(const char *name);
  */
 int pgcdc__config_parse_table(const char *name, int wildcard, char **schema, char **table,
                               const char **why);
+/* As pgcdc__config_parse_table, and *glob: 1 the schema, 2 the name is a pattern (may be NULL). */
+int pgcdc__config_parse_glob(const char *name, char **schema, char **table, int *glob,
+                             const char **why);
+/* Appends name (as table takes it, patterns allowed) to a list; PGCDC_OK or an error. */
+int pgcdc__config_add_name(pgcdc_config *cfg, pgcdc__table_name **list, int *n, const char *name);
+
+/* Filters (src/filter_config.c). */
+struct pgcdc__filterset;
+/*
+ * The name in the property table of a dynamic key's template
+ * ("filter.where.<table>"), and the length of its prefix; NULL for another key.
+ */
+const char *pgcdc__filter_template(const char *norm, size_t *prefix_len);
+/*
+ * Checks and keeps a filter.*.<table> or mask.<table>.<column> setting (its
+ * prefix as the template spells it); PGCDC_OK or an error.
+ */
+int pgcdc__config_add_filter(pgcdc_config *cfg, const char *key, const char *value);
+/* Sets filter.ops from its text; PGCDC_OK or PGCDC_ERR_INVALID. */
+int pgcdc__config_set_ops(pgcdc_config *cfg, const char *text);
+/* The worker's filters from its configuration: PGCDC_OK, or PGCDC_ERR_NOMEM. */
+int pgcdc__filters_build(const pgcdc_config *cfg, struct pgcdc__filterset *fs);
 
 /* Routes (src/route.c): a sink's own copy, freed; 0 or -1 when out of memory. */
 int pgcdc__routes_copy(pgcdc__sink_spec *dst, const pgcdc__sink_spec *src);

@@ -260,6 +260,44 @@ static int set_plugin(pgcdc_config *cfg, const char *text, long long num)
     return pgcdc_config_load_plugin(cfg, text);
 }
 
+static int set_exclude_table(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)num;
+    return pgcdc__config_add_name(cfg, &cfg->excludes, &cfg->nexcludes, text);
+}
+
+static int set_via_root(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)text;
+    cfg->via_root = (int)num;
+    return PGCDC_OK;
+}
+
+static int set_ops(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)num;
+    return pgcdc__config_set_ops(cfg, text);
+}
+
+static int set_push_down(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)text;
+    cfg->filter_push_down = (int)num;
+    return PGCDC_OK;
+}
+
+static int set_mask_salt(pgcdc_config *cfg, const char *text, long long num)
+{
+    char *copy = strdup(text);
+
+    (void)num;
+    if (copy == NULL)
+        return pgcdc__config_fail(cfg, PGCDC_ERR_NOMEM, "out of memory");
+    free(cfg->mask_salt);
+    cfg->mask_salt = copy;
+    return PGCDC_OK;
+}
+
 #define NONE 0, 0, NULL
 
 static const prop props[] = {
@@ -275,13 +313,47 @@ static const prop props[] = {
     {{"table", PGCDC_PROP_LIST, NULL, NONE,
       "a table to stream, \"table\" or \"schema.table\" (each setting adds one); names match "
       "exactly, case included; quote a part as in SQL when it holds a dot or begins with a "
-      "quote: schema.\"My.Table\"; a partitioned table brings its partitions"},
+      "quote: schema.\"My.Table\"; a partitioned table brings its partitions; * and ? in an "
+      "unquoted part make a pattern (public.order*), resolved at the start"},
      set_table},
+    {{"exclude_table", PGCDC_PROP_LIST, NULL, NONE,
+      "a table left out of those that table names (each setting adds one), named the same way, "
+      "patterns included"},
+     set_exclude_table},
     {{"create_slot", PGCDC_PROP_BOOL, "true", NONE, "create the slot when it does not exist"},
      set_create_slot},
     {{"create_publication", PGCDC_PROP_BOOL, "true", NONE,
       "create the publication when it does not exist"},
      set_create_publication},
+    {{"publish_via_partition_root", PGCDC_PROP_BOOL, "false", NONE,
+      "a publication pgcdc creates sends the changes of partitions as their partitioned "
+      "table's (PostgreSQL 13 and later)"},
+     set_via_root},
+    {{"filter.ops", PGCDC_PROP_STRING, "insert,update,delete,truncate", NONE,
+      "the operations handed out (snapshot rows always are); a publication pgcdc creates "
+      "publishes only these"},
+     set_ops},
+    {{"filter.push_down", PGCDC_PROP_BOOL, "true", NONE,
+      "a publication pgcdc creates carries filter.ops and, on PostgreSQL 15, the column lists and "
+      "row filters it safely can; false: pgcdc alone applies them"},
+     set_push_down},
+    {{"filter.columns.<table>", PGCDC_PROP_STRING, NULL, NONE,
+      "the table's columns handed out, comma-separated (its key columns always are)"},
+     NULL},
+    {{"filter.exclude_columns.<table>", PGCDC_PROP_STRING, NULL, NONE,
+      "the table's columns left out, comma-separated (not a key column)"},
+     NULL},
+    {{"filter.where.<table>", PGCDC_PROP_STRING, NULL, NONE,
+      "a row filter: a column compared with a literal (= <> < <= > >=), IS [NOT] NULL, [NOT] IN "
+      "(...), AND, OR, NOT, parentheses"},
+     NULL},
+    {{"mask.<table>.<column>", PGCDC_PROP_ENUM, NULL, 0, 0, "hash|redact",
+      "the column's values as the hex SHA-256 of mask.salt and their text (hash), or *** "
+      "(redact); NULL stays NULL"},
+     NULL},
+    {{"mask.salt", PGCDC_PROP_STRING, NULL, NONE,
+      "text hashed before each value that mask.<table>.<column>=hash masks"},
+     set_mask_salt},
     {{"replica_identity_full", PGCDC_PROP_BOOL, "false", NONE,
       "set REPLICA IDENTITY FULL on the listed tables at start (whole old rows)"},
      set_replica_identity_full},
@@ -584,9 +656,11 @@ int pgcdc_config_set(pgcdc_config *cfg, const char *key, const char *value, char
 {
     char norm[128];
     char choice[64];
+    char dyn[128] = "";
     const pgcdc_property *p = NULL;
     const prop *own = NULL;
     const char *why = "unknown property";
+    const char *tmpl;
     long long num;
     size_t n;
     int r;
@@ -603,9 +677,18 @@ int pgcdc_config_set(pgcdc_config *cfg, const char *key, const char *value, char
     for (size_t i = 0; i <= n; i++)
         norm[i] = key[i] == '-' ? '_' : key[i];
     for (int i = 0; i < NPROPS && p == NULL; i++) {
-        if (strcmp(props[i].info.name, norm) == 0) {
+        if (props[i].set != NULL && strcmp(props[i].info.name, norm) == 0) {
             own = &props[i];
             p = &own->info;
+        }
+    }
+    /* filter.where.<table> and the like: the prefix as listed, the table as written. */
+    tmpl = p == NULL ? pgcdc__filter_template(norm, &n) : NULL;
+    for (int i = 0; tmpl != NULL && i < NPROPS && p == NULL; i++) {
+        if (strcmp(props[i].info.name, tmpl) == 0) {
+            own = &props[i];
+            p = &own->info;
+            snprintf(dyn, sizeof(dyn), "%.*s%s", (int)n, norm, key + n);
         }
     }
     if (p == NULL && strncmp(norm, "sink.", 5) == 0) {
@@ -646,7 +729,9 @@ int pgcdc_config_set(pgcdc_config *cfg, const char *key, const char *value, char
     }
     r = check_value(cfg, norm, p, value, &num);
     if (r == PGCDC_OK)
-        r = own != NULL ? own->set(cfg, value, num) : pgcdc__config_keep_prop(cfg, norm, value);
+        r = own == NULL        ? pgcdc__config_keep_prop(cfg, norm, value)
+            : own->set != NULL ? own->set(cfg, value, num)
+                               : pgcdc__config_add_filter(cfg, dyn, value);
 out:
     if (r != PGCDC_OK && errbuf != NULL && errlen > 0)
         snprintf(errbuf, errlen, "%s", cfg->errmsg);

@@ -101,6 +101,9 @@ static int route_listed(const pgcdc_config *cfg, const pgcdc__route *r)
     for (int i = 0; i < cfg->ntables; i++) {
         const pgcdc__table_name *t = &cfg->tables[i];
 
+        /* A pattern is resolved against the catalog at the start: any route may be among it. */
+        if (t->glob)
+            return 1;
         if ((r->schema == NULL || t->schema == NULL || strcmp(r->schema, t->schema) == 0) &&
             (r->name == NULL || strcmp(r->name, t->name) == 0))
             return 1;

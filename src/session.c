@@ -28,6 +28,11 @@ static void catalog_opts(const pgcdc_worker *w, pgcdc__catalog_opts *o)
     o->publication = w->cfg.publication;
     o->tables = w->cfg.tables;
     o->ntables = w->cfg.ntables;
+    o->excludes = w->cfg.excludes;
+    o->nexcludes = w->cfg.nexcludes;
+    o->filters = &w->filters;
+    o->push_down = w->cfg.filter_push_down;
+    o->via_root = w->cfg.via_root;
     o->create_slot = w->cfg.create_slot;
     o->create_publication = w->cfg.create_publication;
     o->replica_identity_full = w->cfg.replica_identity_full;

@@ -116,7 +116,8 @@ pgcdc_worker *pgcdc_worker_new(const pgcdc_config *cfg)
     w->stream = pgcdc__stream_new(&w->ctx, &w->ledger, &w->stop, &w->busy);
     w->describer = pgcdc__describer_new(&w->ctx, w->cfg.conninfo);
     pgcdc__ctx_set_stop(&w->ctx, &w->stop);
-    if (w->ta == NULL || w->stream == NULL || w->describer == NULL) {
+    if (w->ta == NULL || w->stream == NULL || w->describer == NULL ||
+        pgcdc__filters_build(&w->cfg, &w->filters) != PGCDC_OK) {
         /* No worker was made: its handler's close is not called. */
         w->cfg.close_cb = NULL;
         pgcdc_worker_free(w);
@@ -124,6 +125,7 @@ pgcdc_worker *pgcdc_worker_new(const pgcdc_config *cfg)
     }
     w->rng = (uint64_t)pgcdc__now_us() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)w;
     w->rng |= 1;
+    w->filtering = pgcdc__filterset_active(&w->filters);
     return w;
 }
 
@@ -144,6 +146,7 @@ void pgcdc_worker_free(pgcdc_worker *w)
     pgcdc__catalog_clear(&w->cat);
     pgcdc__config_clear(&w->cfg);
     pgcdc__tabstats_destroy(&w->tabstats);
+    pgcdc__filterset_clear(&w->filters);
     free(w);
 }
 
@@ -262,18 +265,33 @@ static void count_table(pgcdc_worker *w, const pgcdc_change *c)
         pgcdc__tabstat_count(rel->stats, c->op);
 }
 
+/*
+ * A change: the snapshot's watermarks see it as it came, then the filters;
+ * one filtered out is handled (its transaction still confirms).
+ */
+static int change(pgcdc_worker *w, const pgcdc_change *c, const pgcdc_change **out, int pull)
+{
+    pgcdc__snapshot_change(w, c);
+    if (w->filtering) {
+        int r = pgcdc__filter_change(&w->filters, &w->cat.ts, c, &c);
+
+        if (r <= 0)
+            return r == 0 ? PGCDC_OK : pgcdc__fail(&w->ctx, r, "out of memory");
+    }
+    pgcdc__count(&w->n_changes);
+    count_table(w, c);
+    if (pull)
+        *out = c;
+    return pgcdc__deliver_change(w, c, !pull);
+}
+
 int pgcdc__handle(pgcdc_worker *w, const pgcdc__event *ev, const pgcdc_change **out, int pull)
 {
     switch (ev->type) {
     case PGCDC__EV_BEGIN:
         return begin_txn(w, ev);
     case PGCDC__EV_CHANGE:
-        pgcdc__count(&w->n_changes);
-        count_table(w, ev->change);
-        pgcdc__snapshot_change(w, ev->change);
-        if (pull)
-            *out = ev->change;
-        return pgcdc__deliver_change(w, ev->change, !pull);
+        return change(w, ev->change, out, pull);
     case PGCDC__EV_COMMIT:
         return commit_txn(w, ev->txn);
     case PGCDC__EV_KEEPALIVE:

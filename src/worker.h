@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "base/stop.h"
 #include "config.h"
+#include "core/filter.h"
 #include "core/ledger.h"
 #include "core/tabstats.h"
 #include "core/txn.h"
@@ -32,6 +33,8 @@ struct pgcdc_worker {
     pgcdc__assembly *ta;
     pgcdc__describer *describer; /* names what the type table cannot; catalog facts formats need */
     struct pgcdc__snaprun *snap; /* snapshots (snapshot.c); NULL before the start */
+    pgcdc__filterset filters;    /* filter.*, mask.* (core/filter.h) */
+    int filtering;               /* the filters filter or mask anything */
     int binary;                  /* the stream asks for binary values */
     atomic_int reopen;           /* pgcdc_worker_reopen() asked for the sinks to be reopened */
     atomic_int monitor_news;     /* the slot monitor has something to say (pgcdc__monitor_poll) */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/filter.h"
 #include "core/relcache.h"
 #include "pgcdc.h"
 #include "wire/types.h"
@@ -17,10 +18,11 @@ struct pgcdc__relcache {
     size_t count;
 };
 
-static void relation_free(pgcdc__relation *rel)
+void pgcdc__relation_free(pgcdc__relation *rel)
 {
     if (rel == NULL)
         return;
+    pgcdc__relview_free(rel->view);
     for (int i = 0; i < rel->ncols; i++) {
         free(rel->cols[i].name);
         free(rel->cols[i].type_name);
@@ -54,7 +56,7 @@ pgcdc__relcache *pgcdc__relcache_new(void)
 void pgcdc__relcache_clear(pgcdc__relcache *rc)
 {
     for (size_t i = 0; i < rc->cap; i++) {
-        relation_free(rc->slots[i]);
+        pgcdc__relation_free(rc->slots[i]);
         rc->slots[i] = NULL;
     }
     rc->count = 0;
@@ -139,7 +141,7 @@ static pgcdc__relation *relation_from_msg(const pgcdc__msg *msg)
     }
     return rel;
 fail:
-    relation_free(rel);
+    pgcdc__relation_free(rel);
     return NULL;
 }
 
@@ -161,12 +163,12 @@ pgcdc__relation *pgcdc__relcache_update(pgcdc__relcache *rc, const pgcdc__msg *m
     if (rel == NULL)
         return NULL;
     if ((rc->count + 1) * 2 > rc->cap && grow(rc) != 0) {
-        relation_free(rel);
+        pgcdc__relation_free(rel);
         return NULL;
     }
     i = slot_of(rc, rel->relid);
     if (rc->slots[i] != NULL)
-        relation_free(rc->slots[i]);
+        pgcdc__relation_free(rc->slots[i]);
     else
         rc->count++;
     rc->slots[i] = rel;

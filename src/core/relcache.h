@@ -55,6 +55,8 @@ typedef struct pgcdc__relation {
     void *fmt_extra; /* a format's own block the same way (format/debezium.c) */
     /* The worker's counters of its events (core/tabstats.h); NULL until its first change. */
     struct pgcdc__tabstat *stats;
+    /* What the filters (core/filter.h) keep for it, made at its first change; NULL until then. */
+    struct pgcdc__relview *view;
 } pgcdc__relation;
 
 typedef struct pgcdc__relcache pgcdc__relcache;
@@ -65,6 +67,8 @@ void pgcdc__relcache_clear(pgcdc__relcache *rc);
 /* Replaces the entry for msg's relid; returns it, or NULL on out of memory. */
 pgcdc__relation *pgcdc__relcache_update(pgcdc__relcache *rc, const pgcdc__msg *msg);
 pgcdc__relation *pgcdc__relcache_get(pgcdc__relcache *rc, uint32_t relid);
+/* Frees a relation the cache does not hold (NULL is a no-op). */
+void pgcdc__relation_free(pgcdc__relation *rel);
 /* Sets the key columns by name (the primary key found at preflight); unknown names are skipped. */
 int pgcdc__relation_set_keys(pgcdc__relation *rel, char *const *names, int n);
 /*

@@ -4,8 +4,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/filter.h"
 #include "core/tables.h"
 #include "wire/types.h"
+
+int pgcdc__table_name_match(const pgcdc__table_name *tn, const char *schema, const char *name)
+{
+    if (tn->schema != NULL &&
+        !((tn->glob & 1) ? pgcdc__glob_match(tn->schema, schema) : strcmp(tn->schema, schema) == 0))
+        return 0;
+    return (tn->glob & 2) ? pgcdc__glob_match(tn->name, name) : strcmp(tn->name, name) == 0;
+}
 
 void pgcdc__tableset_clear(pgcdc__tableset *ts)
 {

@@ -13,6 +13,7 @@
 typedef struct pgcdc__table_name {
     char *schema; /* NULL: resolve through search_path */
     char *name;
+    int glob; /* 1: schema (when given) or name is a pattern (* and ? in an unquoted part) */
 } pgcdc__table_name;
 
 typedef struct pgcdc__table_info {
@@ -29,6 +30,7 @@ typedef struct pgcdc__table_info {
     uint32_t *col_base_oids; /* the base type of a domain, else the type */
     char *quoted;            /* schema.name as SQL spells it (quote_ident of each) */
     int partitioned;         /* a partitioned table: its partitions count as listed */
+    int where_pushed;        /* its row filter is the publication's (PostgreSQL 15) */
 } pgcdc__table_info;
 
 /* A partition (at any depth) of a listed partitioned table. */
@@ -46,6 +48,9 @@ typedef struct pgcdc__tableset {
     int nparts;
     int cap_parts;
 } pgcdc__tableset;
+
+/* 1 when schema.name is what tn names (a pattern matching, or the name itself). */
+int pgcdc__table_name_match(const pgcdc__table_name *tn, const char *schema, const char *name);
 
 void pgcdc__tableset_clear(pgcdc__tableset *ts);
 /* The listed table with this OID, or the one a known partition with this OID belongs to; NULL. */

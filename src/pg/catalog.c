@@ -167,29 +167,143 @@ static int load_partitions(pgcdc__ctx *ctx, PGconn *conn, pgcdc__tableset *ts, i
     return PGCDC_OK;
 }
 
-/* Resolves each configured table; fills cat->ts.tables. */
+#define TABLE_SQL                                                                                  \
+    "SELECT c.oid, n.nspname, c.relname, c.relkind, c.relreplident, "                              \
+    "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident), "            \
+    "quote_ident(n.nspname) || '.' || quote_ident(c.relname) "                                     \
+    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE "
+
+/*
+ * A pattern matches tables and partitioned tables (not partitions: they come
+ * with their partitioned table) of the schemas it names, or without a
+ * schema those of the search path; never the system's.
+ */
+#define PATTERN_SQL                                                                                \
+    TABLE_SQL "c.relname LIKE $2 AND (n.nspname LIKE $1 OR ($1 = '' AND "                          \
+              "n.nspname = ANY (current_schemas(false)))) AND c.relkind IN ('r', 'p') "            \
+              "AND NOT c.relispartition AND n.nspname <> 'information_schema' "                    \
+              "AND n.nspname NOT LIKE 'pg\\_%' ORDER BY n.nspname, c.relname"
+
+/* Room for one more table (and a zeroed one past it). */
+static int grow_tables(pgcdc__ctx *ctx, pgcdc__catalog *cat, int *cap)
+{
+    pgcdc__table_info *grown;
+
+    if (cat->ts.ntables + 1 < *cap)
+        return PGCDC_OK;
+    grown = realloc(cat->ts.tables, (size_t)(*cap * 2) * sizeof(*grown));
+    if (grown == NULL)
+        return pgcdc__fail(ctx, PGCDC_ERR_NOMEM, "out of memory");
+    memset(grown + *cap, 0, (size_t)*cap * sizeof(*grown));
+    cat->ts.tables = grown;
+    *cap *= 2;
+    return PGCDC_OK;
+}
+
+/* Row i of a TABLE_SQL result as the next table (skipped when excluded or already there). */
+static int add_table(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__catalog_opts *cfg,
+                     pgcdc__catalog *cat, PGresult *res, int i)
+{
+    pgcdc__table_info *t = &cat->ts.tables[cat->ts.ntables];
+    uint32_t oid = (uint32_t)strtoul(PQgetvalue(res, i, 0), NULL, 10);
+    int r;
+
+    for (int k = 0; k < cfg->nexcludes; k++) {
+        if (pgcdc__table_name_match(&cfg->excludes[k], PQgetvalue(res, i, 1),
+                                    PQgetvalue(res, i, 2)))
+            return PGCDC_OK;
+    }
+    for (int k = 0; k < cat->ts.ntables; k++) {
+        if (cat->ts.tables[k].oid == oid)
+            return PGCDC_OK;
+    }
+    t->oid = oid;
+    t->schema = strdup(PQgetvalue(res, i, 1));
+    t->name = strdup(PQgetvalue(res, i, 2));
+    t->quoted = strdup(PQgetvalue(res, i, 6));
+    t->replident = PQgetvalue(res, i, 4)[0];
+    /* Before 13 a partitioned table cannot be published: nothing of it comes. */
+    t->partitioned = PQgetvalue(res, i, 3)[0] == 'p' && cat->server_version >= 130000;
+    /* USING INDEX whose index is gone behaves like NOTHING. */
+    if (t->replident == 'i' && strcmp(PQgetvalue(res, i, 5), "t") != 0)
+        t->replident = 'n';
+    cat->ts.ntables++;
+    if (t->schema == NULL || t->name == NULL || t->quoted == NULL)
+        return pgcdc__fail(ctx, PGCDC_ERR_NOMEM, "out of memory");
+    r = load_primary_key(ctx, conn, t, PQgetvalue(res, i, 0));
+    if (r == PGCDC_OK)
+        r = load_columns(ctx, conn, t, PQgetvalue(res, i, 0));
+    if (r == PGCDC_OK && t->partitioned)
+        r = load_partitions(ctx, conn, &cat->ts, cat->ts.ntables - 1, PQgetvalue(res, i, 0));
+    return r;
+}
+
+/* Every table of a pattern (at least one). */
+static int resolve_pattern(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__catalog_opts *cfg,
+                           pgcdc__catalog *cat, const pgcdc__table_name *tn, int *cap)
+{
+    char *schema = malloc(2 * (tn->schema ? strlen(tn->schema) : 0) + 1);
+    char *name = malloc(2 * strlen(tn->name) + 1);
+    const char *params[2] = {schema, name};
+    PGresult *res = NULL;
+    int r = PGCDC_OK;
+
+    if (schema == NULL || name == NULL) {
+        r = pgcdc__fail(ctx, PGCDC_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    pgcdc__like_pattern(tn->schema ? tn->schema : "", tn->glob & 1, schema);
+    pgcdc__like_pattern(tn->name, (tn->glob & 2) != 0, name);
+    res = pgcdc__query(ctx, conn, "look up tables", PATTERN_SQL, 2, params, NULL);
+    if (res == NULL) {
+        r = PGCDC_ERR_SQL;
+        goto done;
+    }
+    if (PQntuples(res) == 0)
+        r = pgcdc__fail(ctx, PGCDC_ERR_TABLE,
+                        "table pattern \"%s%s%s\" matches no table (check the pattern%s, or "
+                        "create the table first)",
+                        tn->schema ? tn->schema : "", tn->schema ? "." : "", tn->name,
+                        tn->schema ? "" : " and the search path");
+    for (int i = 0; r == PGCDC_OK && i < PQntuples(res); i++) {
+        r = grow_tables(ctx, cat, cap);
+        if (r == PGCDC_OK)
+            r = add_table(ctx, conn, cfg, cat, res, i);
+    }
+done:
+    PQclear(res);
+    free(schema);
+    free(name);
+    return r;
+}
+
+/* Resolves each configured table and pattern, less the excluded; fills cat->ts.tables. */
 static int resolve_tables(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__catalog_opts *cfg,
                           pgcdc__catalog *cat)
 {
-    cat->ts.tables = calloc((size_t)cfg->ntables + 1, sizeof(*cat->ts.tables));
+    int cap = cfg->ntables + 2;
+
+    cat->ts.tables = calloc((size_t)cap, sizeof(*cat->ts.tables));
     if (cat->ts.tables == NULL)
         return pgcdc__fail(ctx, PGCDC_ERR_NOMEM, "out of memory");
     for (int i = 0; i < cfg->ntables; i++) {
         const pgcdc__table_name *tn = &cfg->tables[i];
         const char *params[2] = {tn->schema ? tn->schema : "", tn->name};
-        pgcdc__table_info *t = &cat->ts.tables[cat->ts.ntables];
         PGresult *res;
         int r;
 
+        r = grow_tables(ctx, cat, &cap);
+        if (r == PGCDC_OK && tn->glob)
+            r = resolve_pattern(ctx, conn, cfg, cat, tn, &cap);
+        if (r != PGCDC_OK)
+            return r;
+        if (tn->glob)
+            continue;
         res = pgcdc__query(ctx, conn, "look up table",
-                           "SELECT c.oid, n.nspname, c.relname, c.relkind, c.relreplident, "
-                           "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid "
-                           "AND i.indisreplident), "
-                           "quote_ident(n.nspname) || '.' || quote_ident(c.relname) "
-                           "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                           "WHERE c.relname = $2 AND (n.nspname = $1 OR ($1 = '' AND "
-                           "n.nspname = ANY (current_schemas(false)))) "
-                           "ORDER BY array_position(current_schemas(false), n.nspname) LIMIT 1",
+                           TABLE_SQL "c.relname = $2 AND (n.nspname = $1 OR ($1 = '' AND "
+                                     "n.nspname = ANY (current_schemas(false)))) "
+                                     "ORDER BY array_position(current_schemas(false), "
+                                     "n.nspname) LIMIT 1",
                            2, params, NULL);
         if (res == NULL)
             return PGCDC_ERR_SQL;
@@ -207,30 +321,15 @@ static int resolve_tables(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__catalog_op
             PQclear(res);
             return r;
         }
-        t->oid = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
-        t->schema = strdup(PQgetvalue(res, 0, 1));
-        t->name = strdup(PQgetvalue(res, 0, 2));
-        t->quoted = strdup(PQgetvalue(res, 0, 6));
-        t->replident = PQgetvalue(res, 0, 4)[0];
-        /* Before 13 a partitioned table cannot be published: nothing of it comes. */
-        t->partitioned = PQgetvalue(res, 0, 3)[0] == 'p' && cat->server_version >= 130000;
-        /* USING INDEX whose index is gone behaves like NOTHING. */
-        if (t->replident == 'i' && strcmp(PQgetvalue(res, 0, 5), "t") != 0)
-            t->replident = 'n';
-        cat->ts.ntables++;
-        if (t->schema == NULL || t->name == NULL || t->quoted == NULL) {
-            PQclear(res);
-            return pgcdc__fail(ctx, PGCDC_ERR_NOMEM, "out of memory");
-        }
-        r = load_primary_key(ctx, conn, t, PQgetvalue(res, 0, 0));
-        if (r == PGCDC_OK)
-            r = load_columns(ctx, conn, t, PQgetvalue(res, 0, 0));
-        if (r == PGCDC_OK && t->partitioned)
-            r = load_partitions(ctx, conn, &cat->ts, cat->ts.ntables - 1, PQgetvalue(res, 0, 0));
+        r = add_table(ctx, conn, cfg, cat, res, 0);
         PQclear(res);
         if (r != PGCDC_OK)
             return r;
     }
+    if (cfg->ntables > 0 && cat->ts.ntables == 0)
+        return pgcdc__fail(ctx, PGCDC_ERR_TABLE,
+                           "exclude_table leaves none of the listed tables to stream (list more "
+                           "tables, or exclude fewer)");
     return PGCDC_OK;
 }
 
@@ -382,6 +481,7 @@ static int check_publication(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__catalog
                      "SELECT puballtables, pubinsert, pubupdate, pubdelete, pubtruncate "
                      "FROM pg_publication WHERE pubname = $1",
                      1, params, NULL);
+    int ops = cfg->filters != NULL ? cfg->filters->ops : PGCDC__FOP_ALL;
     int all;
 
     if (res == NULL)
@@ -391,8 +491,10 @@ static int check_publication(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__catalog
         return 0;
     }
     all = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    if (strcmp(PQgetvalue(res, 0, 1), "t") != 0 || strcmp(PQgetvalue(res, 0, 2), "t") != 0 ||
-        strcmp(PQgetvalue(res, 0, 3), "t") != 0)
+    /* Only an operation filter.ops asks for is missed. */
+    if ((strcmp(PQgetvalue(res, 0, 1), "t") != 0 && (ops & PGCDC__FOP_INSERT)) ||
+        (strcmp(PQgetvalue(res, 0, 2), "t") != 0 && (ops & PGCDC__FOP_UPDATE)) ||
+        (strcmp(PQgetvalue(res, 0, 3), "t") != 0 && (ops & PGCDC__FOP_DELETE)))
         pgcdc__log(ctx, PGCDC_LOG_WARNING,
                    "publication \"%s\" does not publish every operation (insert %s, update %s, "
                    "delete %s): the others will not be seen",
@@ -442,7 +544,7 @@ static int check_publication(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__catalog
 
 /* ALTER TABLE ... REPLICA IDENTITY FULL and CREATE PUBLICATION, in one transaction. */
 static int create_objects(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__catalog_opts *cfg,
-                          const pgcdc__catalog *cat, int create_pub)
+                          pgcdc__catalog *cat, int create_pub)
 {
     char sql[1024];
     char state[6] = "";
@@ -475,13 +577,8 @@ static int create_objects(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__catalog_op
         list = quoted_table_list(conn, cat);
         if (list == NULL)
             goto oom;
-        /* Publication names are validated to [a-z0-9_], so they need no quoting. */
         pgcdc__buf_init(&b);
-        pgcdc__buf_lit(&b, "CREATE PUBLICATION ");
-        pgcdc__buf_lit(&b, cfg->publication);
-        pgcdc__buf_lit(&b, " FOR TABLE ");
-        pgcdc__buf_lit(&b, list);
-        if (pgcdc__buf_cstr(&b) == NULL) {
+        if (pgcdc__publication_sql(ctx, conn, cfg, cat, &b) != PGCDC_OK) {
             pgcdc__buf_free(&b);
             goto oom;
         }
@@ -529,6 +626,12 @@ int pgcdc__catalog_prepare(pgcdc__ctx *ctx, const pgcdc__catalog_opts *cfg, pgcd
         r = resolve_tables(ctx, conn, cfg, cat);
     if (r == PGCDC_OK)
         r = check_replica_identity(ctx, cfg, cat);
+    if (r == PGCDC_OK && cfg->filters != NULL) {
+        char msg[PGCDC__MSG_SIZE];
+
+        if (pgcdc__filterset_check(cfg->filters, &cat->ts, msg, sizeof(msg)) != 0)
+            r = pgcdc__fail(ctx, PGCDC_ERR_INVALID, "%s", msg);
+    }
     if (r != PGCDC_OK)
         goto done;
     pub_exists = check_publication(ctx, conn, cfg, cat);

@@ -9,15 +9,22 @@
 #include <libpq-fe.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "base/log.h"
+#include "core/filter.h"
 #include "core/tables.h"
 
 typedef struct pgcdc__catalog_opts {
     const char *conninfo;
     const char *slot;
     const char *publication;
-    const pgcdc__table_name *tables;
+    const pgcdc__table_name *tables; /* exact names and patterns (resolved here) */
     int ntables;
+    const pgcdc__table_name *excludes; /* left out of what tables names */
+    int nexcludes;
+    const pgcdc__filterset *filters; /* checked against the tables; NULL: none */
+    int push_down;                   /* a created publication carries the filters it can */
+    int via_root;                    /* ... and publish_via_partition_root */
     int create_slot;
     int create_publication;
     int replica_identity_full;
@@ -47,5 +54,16 @@ void pgcdc__catalog_clear(pgcdc__catalog *cat);
  */
 int pgcdc__catalog_drop(pgcdc__ctx *ctx, const pgcdc__catalog_opts *opts, int slot,
                         int publication);
+
+/*
+ * publication.c: CREATE PUBLICATION for the tables of cat, with what the
+ * options push to the server (publish, publish_via_partition_root, and on
+ * PostgreSQL 15 column lists and row filters), into out; marks the tables
+ * whose row filter it carries (where_pushed).  PGCDC_OK or PGCDC_ERR_NOMEM.
+ */
+int pgcdc__publication_sql(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__catalog_opts *opts,
+                           pgcdc__catalog *cat, pgcdc__buf *out);
+/* The glob as a LIKE pattern (* and ? as % and _, the rest escaped) into out (2n+1 bytes). */
+void pgcdc__like_pattern(const char *glob, int is_glob, char *out);
 
 #endif /* PGCDC_PG_CATALOG_H */

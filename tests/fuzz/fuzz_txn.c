@@ -188,8 +188,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static uint32_t big_oids[] = {16464}, big_base[] = {25};
     static pgcdc__table_info listed[] = {
         {16393, s_public, s_items, 'd', 1, pk, 2, items_names, items_types, items_oids, items_oids,
-         NULL, 0},
-        {16469, s_public, s_big, 'd', 1, pk, 1, big_names, big_types, big_oids, big_base, NULL, 0},
+         NULL, 0, 0},
+        {16469, s_public, s_big, 'd', 1, pk, 1, big_names, big_types, big_oids, big_base, NULL, 0,
+         0},
     };
     pgcdc__tableset all = {.tables = NULL};
     pgcdc__tableset some = {.tables = listed, .ntables = 2};

@@ -3,7 +3,8 @@
  * publication publishes via the partition root or not, and the changes of
  * every partition arrive, those of partitions created or attached while the
  * worker streams included (under the partition's name without
- * publish_via_partition_root, under the root's with it).
+ * publish_via_partition_root, under the root's with it, which the property
+ * of that name puts in a publication pgcdc creates).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +151,39 @@ static void test_partitions_by_root(void **state)
     tl_log_free(&log);
 }
 
+/*
+ * publish_via_partition_root=true: the publication pgcdc creates says so, and
+ * a row filter on the root (client-side without it) applies to every partition.
+ */
+static void test_partitions_via_root_property(void **state)
+{
+    const char *db = tl_fresh_db("t_part_prop");
+    pgcdc_config *cfg;
+    tl_log log = {0};
+    char err[256];
+
+    (void)state;
+    create_tree(db);
+    cfg = tl_config(db, "s_part_prop", "p_part_prop", "parent");
+    assert_int_equal(pgcdc_config_set(cfg, "publish_via_partition_root", "on", err, sizeof(err)),
+                     PGCDC_OK);
+    assert_int_equal(pgcdc_config_set(cfg, "filter.where.parent", "id <> 120", err, sizeof(err)),
+                     PGCDC_OK);
+    start_again(cfg);
+    tl_sql_expect(db, "t", "SELECT pubviaroot FROM pg_publication WHERE pubname = 'p_part_prop'");
+    tl_sql_expect(db, "(id <> 120)", "SELECT pg_get_expr(prqual, prrelid) FROM pg_publication_rel");
+    stream_with_late_partitions(db, cfg, &log);
+    /* Row 120's INSERT and DELETE (its old key fails the filter too) stay on the server. */
+    assert_int_equal(log.n, 5);
+    expect(&log.items[0], "INSERT", "public.parent", "id='1' v='a'");
+    expect(&log.items[1], "INSERT", "public.parent", "id='250' v='c'");
+    expect(&log.items[2], "INSERT", "public.parent", "id='350' v='d'");
+    expect(&log.items[3], "UPDATE", "public.parent", "id='1' v='e'");
+    expect(&log.items[4], "INSERT", "public.parent", "id='149' v='last'");
+    pgcdc_config_free(cfg);
+    tl_log_free(&log);
+}
+
 /* Publications of some partitions: the table is accepted when all its partitions are in. */
 static void test_partitions_listed_one_by_one(void **state)
 {
@@ -198,6 +232,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_partitions_by_leaf),
         cmocka_unit_test(test_partitions_by_root),
+        cmocka_unit_test(test_partitions_via_root_property),
         cmocka_unit_test(test_partitions_listed_one_by_one),
         cmocka_unit_test(test_partition_identity),
     };

@@ -111,7 +111,25 @@ static int field_text(const pgcdc_config *cfg, const char *name, char *buf, size
         put_num(buf, n, cfg->log_level);
     else if (strcmp(name, "format") == 0)
         put_num(buf, n, cfg->format);
-    else if (strcmp(name, "table") == 0) {
+    else if (strcmp(name, "publish_via_partition_root") == 0)
+        put_num(buf, n, cfg->via_root);
+    else if (strcmp(name, "filter.ops") == 0)
+        put_num(buf, n, cfg->filter_ops);
+    else if (strcmp(name, "filter.push_down") == 0)
+        put_num(buf, n, cfg->filter_push_down);
+    else if (strcmp(name, "mask.salt") == 0)
+        put_str(buf, n, cfg->mask_salt);
+    else if (strncmp(name, "filter.", 7) == 0 || strncmp(name, "mask.", 5) == 0) {
+        /* filter.where.<table> and the like: every setting kept, in order. */
+        for (int i = 0; i < cfg->nfilters && used < n; i++)
+            used += (size_t)snprintf(buf + used, n - used, "%s%s=%s", i > 0 ? "," : "",
+                                     cfg->filters[i].key, cfg->filters[i].value);
+    } else if (strcmp(name, "exclude_table") == 0) {
+        for (int i = 0; i < cfg->nexcludes && used < n; i++)
+            used += (size_t)snprintf(buf + used, n - used, "%s%s%s%s", i > 0 ? "," : "",
+                                     cfg->excludes[i].schema ? cfg->excludes[i].schema : "",
+                                     cfg->excludes[i].schema ? "." : "", cfg->excludes[i].name);
+    } else if (strcmp(name, "table") == 0) {
         for (int i = 0; i < cfg->ntables && used < n; i++)
             used += (size_t)snprintf(buf + used, n - used, "%s%s%s%s", i > 0 ? "," : "",
                                      cfg->tables[i].schema ? cfg->tables[i].schema : "",
@@ -224,6 +242,15 @@ static const prop_case prop_cases[] = {
     {"slot", "s_1", "s_1"},
     {"publication", "p_1", "p_1"},
     {"table", "public.orders", "public.orders"},
+    {"exclude_table", "public.audit_*", "public.audit_*"},
+    {"publish_via_partition_root", "true", "1"},
+    {"filter.ops", "insert,Delete", "5"},
+    {"filter.push_down", "false", "0"},
+    {"filter.columns.<table>", "id, name", "filter.columns.<table>=id, name"},
+    {"filter.exclude_columns.<table>", "password", "filter.exclude_columns.<table>=password"},
+    {"filter.where.<table>", "status = 'paid'", "filter.where.<table>=status = 'paid'"},
+    {"mask.<table>.<column>", "Hash", "mask.<table>.<column>=hash"},
+    {"mask.salt", "pepper", "pepper"},
     {"create_slot", "false", "0"},
     {"create_publication", "off", "0"},
     {"replica_identity_full", "yes", "1"},

@@ -38,7 +38,8 @@ enum {
     OPT_METRICS_ADDR,
     OPT_ROUTE,
     OPT_EXEC,
-    OPT_PLUGIN
+    OPT_PLUGIN,
+    OPT_EXCLUDE_TABLE
 };
 
 static const struct option longopts[] = {
@@ -46,6 +47,7 @@ static const struct option longopts[] = {
     {"slot", required_argument, NULL, 'S'},
     {"publication", required_argument, NULL, 'P'},
     {"table", required_argument, NULL, 't'},
+    {"exclude-table", required_argument, NULL, OPT_EXCLUDE_TABLE},
     {"endpos", required_argument, NULL, 'E'},
     {"format", required_argument, NULL, 'F'},
     {"output", required_argument, NULL, 'o'},
@@ -205,6 +207,9 @@ int pgcdc_tool_args_for_pipelines(const pgcdc_tool_args *a, int npipelines)
             break;
         case 't':
             what = "--table";
+            break;
+        case OPT_EXCLUDE_TABLE:
+            what = "--exclude-table";
             break;
         case 'E':
             what = "--endpos";
@@ -384,6 +389,10 @@ static int apply(pgcdc_config *cfg, pgcdc_tool_options *o, int opt, const char *
         return 0;
     case 't':
         if (pgcdc_config_add_table(cfg, val) != PGCDC_OK)
+            return pgcdc_tool_usage_error("%s", pgcdc_config_errmsg(cfg));
+        return 0;
+    case OPT_EXCLUDE_TABLE:
+        if (pgcdc_config_set(cfg, "exclude_table", val, NULL, 0) != PGCDC_OK)
             return pgcdc_tool_usage_error("%s", pgcdc_config_errmsg(cfg));
         return 0;
     case 'E':
