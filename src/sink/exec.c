@@ -67,6 +67,7 @@ typedef struct pgcdc__exec {
     pgcdc__buf lines; /* the bytes of q[0] on; lines.data[0] is at offset base */
     uint64_t base;
     uint64_t wpos; /* bytes before it were written to the running handler */
+    uint64_t careful_end; /* what a handler that failed had been given: given again line by line */
     xent *q;
     size_t nq;
     size_t capq;
@@ -239,11 +240,32 @@ static int read_acks(pgcdc__exec *xs, char *why, size_t size)
 
 /* ---- giving lines ---- */
 
+/*
+ * How far writing may go now: everything queued; but what a handler that
+ * failed had been given goes again one line at a time, each once the one
+ * before is acknowledged, so that the line it fails on is the first one not
+ * acknowledged, and that line alone meets the error policy.
+ */
+static uint64_t write_limit(const pgcdc__exec *xs)
+{
+    if (xs->wpos >= xs->careful_end)
+        return queued_end(xs);
+    if (xs->given > xs->handled)
+        return xs->wpos;
+    for (size_t i = xs->wq; i < xs->nq; i++) {
+        if (xs->q[i].token == 0)
+            return xs->q[i].end;
+    }
+    return queued_end(xs);
+}
+
 /* Writes what the socket takes now: PGCDC_OK, or 1 with why (the handler is gone). */
 static int write_some(pgcdc__exec *xs, char *why, size_t size)
 {
-    while (xs->wpos < queued_end(xs)) {
-        ssize_t n = send(xs->child.in, at(xs, xs->wpos), (size_t)(queued_end(xs) - xs->wpos),
+    uint64_t limit;
+
+    while (xs->wpos < (limit = write_limit(xs))) {
+        ssize_t n = send(xs->child.in, at(xs, xs->wpos), (size_t)(limit - xs->wpos),
                          MSG_NOSIGNAL | MSG_DONTWAIT);
 
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -256,9 +278,9 @@ static int write_some(pgcdc__exec *xs, char *why, size_t size)
             return 1;
         }
         xs->wpos += (uint64_t)n;
+        for (; xs->wq < xs->nq && xs->q[xs->wq].end <= xs->wpos; xs->wq++)
+            xs->given += xs->q[xs->wq].token == 0;
     }
-    for (; xs->wq < xs->nq && xs->q[xs->wq].end <= xs->wpos; xs->wq++)
-        xs->given += xs->q[xs->wq].token == 0;
     return PGCDC_OK;
 }
 
@@ -283,7 +305,7 @@ static int pump(pgcdc__exec *xs, int wait_ms, char *why, size_t size)
         return PGCDC_OK;
     pf[0].fd = xs->child.out;
     pf[0].events = POLLIN;
-    if (xs->wpos < queued_end(xs)) {
+    if (xs->wpos < write_limit(xs)) {
         pf[1].fd = xs->child.in;
         pf[1].events = POLLOUT;
         nfds = 2;
@@ -303,14 +325,14 @@ static int pump(pgcdc__exec *xs, int wait_ms, char *why, size_t size)
 
 /* ---- failures ---- */
 
-static int fail_for_good(pgcdc__exec *xs, const char *why)
+static int fail_for_good(pgcdc__exec *xs, const char *what)
 {
     char line[PGCDC__MSG_SIZE];
 
-    snprintf(line, sizeof(line), "handler \"%s\" %s, %d times in a row", xs->cmd, why,
-             xs->fails);
-    pgcdc__one_line(xs->failure, sizeof(xs->failure) - sizeof(" (" NOTHING_LOST ")"), line);
-    strcat(xs->failure, " (" NOTHING_LOST ")");
+    snprintf(line, sizeof(line), "handler \"%s\" %s (%d failure%s in a row)", xs->cmd, what,
+             xs->fails, xs->fails == 1 ? "" : "s");
+    pgcdc__one_line(xs->failure, sizeof(xs->failure) - sizeof("; " NOTHING_LOST), line);
+    strcat(xs->failure, "; " NOTHING_LOST);
     xs->failed = 1;
     return pgcdc_sink_fail(xs->sink, PGCDC_ERR_SINK, "%s", xs->failure);
 }
@@ -333,7 +355,7 @@ static int start(pgcdc__exec *xs)
 }
 
 /* The first line not acknowledged goes to the dead-letter file: PGCDC_OK or a failure. */
-static int dead_letter_first(pgcdc__exec *xs, const char *why)
+static int dead_letter_first(pgcdc__exec *xs, const char *what)
 {
     char reason[PGCDC__MSG_SIZE];
 
@@ -343,8 +365,8 @@ static int dead_letter_first(pgcdc__exec *xs, const char *why)
         const xent *e = &xs->q[xs->done];
         int r;
 
-        snprintf(reason, sizeof(reason), "handler \"%s\" %s, %d times in a row", xs->cmd, why,
-                 xs->fails);
+        snprintf(reason, sizeof(reason), "handler \"%s\" %s (%d failure%s in a row)", xs->cmd,
+                 what, xs->fails, xs->fails == 1 ? "" : "s");
         r = pgcdc__sink_dead_letter(xs->sink, at(xs, e->start), (size_t)(e->end - e->start),
                                     reason);
         if (r != PGCDC_OK)
@@ -366,21 +388,25 @@ static int dead_letter_first(pgcdc__exec *xs, const char *why)
 static int recover(pgcdc__exec *xs, const char *why)
 {
     char how[256];
+    char what[800];
     int backoff;
     int r;
 
+    if (xs->wpos > xs->careful_end)
+        xs->careful_end = xs->wpos;
     pgcdc__child_end(&xs->child, 0, 0, how, sizeof(how));
+    snprintf(what, sizeof(what), "%s and %s", why, how);
     pgcdc__sink_count_error(xs->sink);
     xs->fails++;
     pgcdc_sink_log(xs->sink, PGCDC_LOG_WARNING,
-                   "sink \"%s\": the handler %s and %s (%llu lines not acknowledged are given "
-                   "again to a new one)",
-                   xs->sink->shown, why, how,
+                   "sink \"%s\": the handler %s (%llu lines not acknowledged are given again "
+                   "to a new one)",
+                   xs->sink->shown, what,
                    (unsigned long long)(xs->given > xs->handled ? xs->given - xs->handled : 0));
     if (xs->fails > xs->retries) {
         if (!xs->dead_letter)
-            return fail_for_good(xs, why);
-        r = dead_letter_first(xs, why);
+            return fail_for_good(xs, what);
+        r = dead_letter_first(xs, what);
         if (r != PGCDC_OK)
             return r;
     }

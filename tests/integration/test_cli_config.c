@@ -276,7 +276,7 @@ static void test_routes_and_reload(void **state)
     assert_int_equal(tt_run((const char *[]){tool, "--config", cfg, "--check", NULL}), 2);
     tt_assert_stderr_one_line("is routed c, which is not among the tables streamed");
     assert_int_equal(tt_run((const char *[]){tool, "-d", "x", "--route", "a", NULL}), 2);
-    tt_assert_stderr_one_line("--route goes after the --sink or --output it routes");
+    tt_assert_stderr_one_line("--route goes after the --sink, --exec or --output it routes");
 
     write_routed(cfg, out_a, "a", all);
     pid = tt_spawn((const char *[]){tool, "--config", cfg, NULL}, "/dev/null");

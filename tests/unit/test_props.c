@@ -349,6 +349,12 @@ static const prop_case prop_cases[] = {
     {"sink.postgresql.flush_interval", "10ms", "10ms"},
     {"sink.postgresql.timeout", "2s", "2s"},
     {"sink.postgresql.max_elapsed", "1m", "1m"},
+    {"sink.exec.format", "debezium", "debezium"},
+    {"sink.exec.timeout", "10s", "10s"},
+    {"sink.exec.retries", "3", "3"},
+    {"sink.exec.max_inflight", "4MB", "4MB"},
+    {"sink.exec.flush_interval", "20ms", "20ms"},
+    {"sink.exec.stop_timeout", "2s", "2s"},
     {"wal2json.include_transaction", "false", "false"},
     {"wal2json.include_xids", "true", "true"},
     {"wal2json.include_timestamp", "on", "on"},
@@ -437,7 +443,7 @@ static void test_property_table(void **state)
             assert_true(strcmp(kind, "sink.file") == 0 || strcmp(kind, "sink.kafka") == 0 ||
                         strcmp(kind, "sink.http") == 0 || strcmp(kind, "sink.redis") == 0 ||
                         strcmp(kind, "sink.nats") == 0 || strcmp(kind, "sink.amqp") == 0 ||
-                        strcmp(kind, "sink.postgresql") == 0);
+                        strcmp(kind, "sink.postgresql") == 0 || strcmp(kind, "sink.exec") == 0);
             nsink++;
         } else if (kind != NULL) {
             assert_true(strcmp(kind, "json") == 0 || strcmp(kind, "debezium") == 0 ||
