@@ -27,11 +27,12 @@ BEGIN {
     names["pgcdc_cli_amqp"] = "pgcdc CLI into RabbitMQ (durable queue, confirms)"
     names["pgcdc_cli_pg_audit"] = "pgcdc CLI into PostgreSQL, audit table"
     names["pgcdc_cli_pg_apply"] = "pgcdc CLI into PostgreSQL, applied by primary key"
+    names["pgcdc_cli_exec"] = "pgcdc CLI into a handler (--exec, Python, acknowledging each read)"
     names["pgcdc_cli_sink"] = "pgcdc CLI into a sink that is down for a while"
     names["pgcdc_live_kafka"] = "pgcdc library, live, delivering to Kafka"
     names["pgcdc_live_http"] = "pgcdc library, live, delivering to a webhook"
-    ntargets = split("redis redis_always nats amqp pg_audit pg_apply", tkey, " ")
-    split("Redis (fsync every second),Redis (fsync always),NATS JetStream,RabbitMQ,PostgreSQL audit,PostgreSQL apply", tname, ",")
+    ntargets = split("redis redis_always nats amqp pg_audit pg_apply exec", tkey, " ")
+    split("Redis (fsync every second),Redis (fsync always),NATS JetStream,RabbitMQ,PostgreSQL audit,PostgreSQL apply,a handler (--exec; Python)", tname, ",")
     nchart = split("pgcdc_lib pgcdc_cli pgcdc_lib_bin pgcdc_cli_bin recv_pgoutput recv_pgoutput_bin recv_wal2json", chart, " ")
 }
 

@@ -1,4 +1,5 @@
-# The servers of S1's message-queue and database targets, sourced by bench/sinks.sh:
+# The servers of S1's message-queue and database targets, sourced by bench/sinks.sh
+# (and a handler run by --exec, which needs none):
 # Redis twice (AOF fsynced every second, Redis's default, and at every write), NATS with JetStream (file storage), RabbitMQ
 # (a durable queue, persistent messages, publisher confirms) and a PostgreSQL database
 # on the benchmark's own server (audit and apply modes).  Each is started once for S1,
@@ -9,7 +10,7 @@
 REDIS_PID="" REDIS_PORT="" REDIS2_PID="" REDIS2_PORT="" NATS_PID="" NATS_PORT="" NATS_MON="" AMQP_PID="" AMQP_PORT=""
 AMQP_DIR=""
 TARGET_DRAINED=(pgcdc_cli_redis pgcdc_cli_redis_always pgcdc_cli_nats pgcdc_cli_amqp pgcdc_cli_pg_audit
-    pgcdc_cli_pg_apply)
+    pgcdc_cli_pg_apply pgcdc_cli_exec)
 
 # A port nothing listens on, below the ephemeral range.
 target_port() {
@@ -136,6 +137,8 @@ target_args() {
     pgcdc_cli_pg_apply)
         TARGET_ARGS=(--sink "postgresql:///bench_target?host=$PGHOST&port=$PGPORT"
             -X sink.postgresql.mode=apply -X sink.postgresql.schema="$2") ;;
+    # A handler (--exec) that acknowledges every read at once: the protocol's own cost.
+    pgcdc_cli_exec) TARGET_ARGS=(--exec "python3 $BENCH/ack_handler.py $RAW/$2.exec-count") ;;
     esac
 }
 
@@ -164,5 +167,6 @@ target_count() {
     pgcdc_cli_amqp) amqp_ctl list_queues -q name messages | awk -v q="$slot" '$1 == q { print $2 }' ;;
     pgcdc_cli_pg_audit) PGDATABASE=bench_target sql -c "SELECT count(*) FROM audit_$slot" ;;
     pgcdc_cli_pg_apply) PGDATABASE=bench_target sql -c "SELECT count(*) FROM $slot.w1" ;;
+    pgcdc_cli_exec) cat "$RAW/$slot.exec-count" ;;
     esac
 }

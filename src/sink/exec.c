@@ -66,7 +66,7 @@ typedef struct pgcdc__exec {
     pgcdc__child child;
     pgcdc__buf lines; /* the bytes of q[0] on; lines.data[0] is at offset base */
     uint64_t base;
-    uint64_t wpos; /* bytes before it were written to the running handler */
+    uint64_t wpos;        /* bytes before it were written to the running handler */
     uint64_t careful_end; /* what a handler that failed had been given: given again line by line */
     xent *q;
     size_t nq;
@@ -342,10 +342,9 @@ static int start(pgcdc__exec *xs)
 {
     char why[512];
 
-    if (pgcdc__child_start(&xs->child, xs->cmd, pgcdc_sink_format(xs->sink), why,
-                           sizeof(why)) != PGCDC_OK)
-        return pgcdc_sink_fail(xs->sink, PGCDC_ERR_SINK, "sink \"%s\": %s", xs->sink->shown,
-                               why);
+    if (pgcdc__child_start(&xs->child, xs->cmd, pgcdc_sink_format(xs->sink), why, sizeof(why)) !=
+        PGCDC_OK)
+        return pgcdc_sink_fail(xs->sink, PGCDC_ERR_SINK, "sink \"%s\": %s", xs->sink->shown, why);
     xs->given = xs->handled = 0;
     xs->acklen = 0;
     xs->wq = xs->done;
@@ -365,8 +364,8 @@ static int dead_letter_first(pgcdc__exec *xs, const char *what)
         const xent *e = &xs->q[xs->done];
         int r;
 
-        snprintf(reason, sizeof(reason), "handler \"%s\" %s (%d failure%s in a row)", xs->cmd,
-                 what, xs->fails, xs->fails == 1 ? "" : "s");
+        snprintf(reason, sizeof(reason), "handler \"%s\" %s (%d failure%s in a row)", xs->cmd, what,
+                 xs->fails, xs->fails == 1 ? "" : "s");
         r = pgcdc__sink_dead_letter(xs->sink, at(xs, e->start), (size_t)(e->end - e->start),
                                     reason);
         if (r != PGCDC_OK)
@@ -459,8 +458,7 @@ static int all_done(const pgcdc__exec *xs)
 
 static int under_limit(const pgcdc__exec *xs)
 {
-    return !outstanding(xs) ||
-           queued_end(xs) - xs->q[xs->done].start < (uint64_t)xs->max_inflight;
+    return !outstanding(xs) || queued_end(xs) - xs->q[xs->done].start < (uint64_t)xs->max_inflight;
 }
 
 /* ---- the worker's side ---- */

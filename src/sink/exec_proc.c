@@ -27,7 +27,9 @@ static char protocol[] = "PGCDC_HANDLER_PROTOCOL=1";
 
 static const char *format_name(pgcdc_format f)
 {
-    return f == PGCDC_FORMAT_DEBEZIUM ? "debezium" : f == PGCDC_FORMAT_WAL2JSON ? "wal2json" : "json";
+    return f == PGCDC_FORMAT_DEBEZIUM   ? "debezium"
+           : f == PGCDC_FORMAT_WAL2JSON ? "wal2json"
+                                        : "json";
 }
 
 /* environ without our own variables, then ours; NULL on out of memory. */

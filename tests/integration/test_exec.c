@@ -137,9 +137,8 @@ static void test_every_change_acknowledged(void **state)
     for (int i = 2001; i <= 2010; i++)
         tl_sql(db, "INSERT INTO t VALUES (%d, 'one by one')", i);
     end = tl_current_lsn(db);
-    assert_int_equal(run_exec("t_exec", (const char *[]){"--exec", command("env", out, NULL),
-                                                         NULL}),
-                     0);
+    assert_int_equal(
+        run_exec("t_exec", (const char *[]){"--exec", command("env", out, NULL), NULL}), 0);
     text = tt_slurp(out);
     assert_int_equal(strncmp(text, "PGCDC_HANDLER_PROTOCOL=1\nPGCDC_FORMAT=json\n", 43), 0);
     {
@@ -197,9 +196,8 @@ static void test_crash_gives_again(void **state)
     for (int i = 1; i <= 20; i++)
         tl_sql(db, "INSERT INTO t VALUES (%d, 'crash')", i);
     end = tl_current_lsn(db);
-    assert_int_equal(run_exec("t_exec_crash",
-                              (const char *[]){"--exec", command("crash", out, mark), NULL}),
-                     0);
+    assert_int_equal(
+        run_exec("t_exec_crash", (const char *[]){"--exec", command("crash", out, mark), NULL}), 0);
     assert_int_equal(access(mark, F_OK), 0);
     lines = tt_parse_lines(out);
     /* At least once each; the five it had not acknowledged may come twice. */
@@ -233,9 +231,10 @@ static void test_protocol_broken_halts(void **state)
     for (int i = 1; i <= 5; i++)
         tl_sql(db, "INSERT INTO t VALUES (%d, 'bad')", i);
     end = tl_current_lsn(db);
-    assert_int_equal(run_exec("t_exec_bad", (const char *[]){"--exec", command("garbage", out, NULL),
-                                                             "-X", "sink.exec.retries=1", NULL}),
-                     1);
+    assert_int_equal(
+        run_exec("t_exec_bad", (const char *[]){"--exec", command("garbage", out, NULL), "-X",
+                                                "sink.exec.retries=1", NULL}),
+        1);
     err = stderr_text();
     assert_non_null(strstr(err, "wrote \"hello\" on its standard output, where only "
                                 "acknowledgements go (the number of lines handled so far; logs "
@@ -292,11 +291,11 @@ static void test_poison_dead_letter(void **state)
     tl_sql(db, "INSERT INTO t SELECT g, CASE WHEN g = 4 THEN 'poison' ELSE 'fine' END "
                "FROM generate_series(1, 10) g");
     end = tl_current_lsn(db);
-    assert_int_equal(run_exec("t_exec_poison",
-                              (const char *[]){"--exec", command("poison", out, NULL), "-X",
-                                               "on_error=dead_letter", "-X", deadopt, "-X",
-                                               "sink.exec.retries=1", NULL}),
-                     0);
+    assert_int_equal(
+        run_exec("t_exec_poison", (const char *[]){"--exec", command("poison", out, NULL), "-X",
+                                                   "on_error=dead_letter", "-X", deadopt, "-X",
+                                                   "sink.exec.retries=1", NULL}),
+        0);
     lines = tt_parse_lines(out);
     for (int id = 1; id <= 10; id++)
         assert_int_equal(count_id(lines, id) >= 1, id != 4);
@@ -319,10 +318,10 @@ static void test_cli_refusals(void **state)
                                              "t", "--exec", " ", NULL}),
                      2);
     tt_assert_stderr_one_line("no command to run (use exec:COMMAND, or --exec COMMAND)");
-    assert_int_equal(tt_run((const char *[]){tool, "-d", "dbname=x", "-S", "s", "-P", "p", "-t",
-                                             "t", "--exec", "cat", "-X", "sink.exec.timeout=0",
-                                             NULL}),
-                     2);
+    assert_int_equal(
+        tt_run((const char *[]){tool, "-d", "dbname=x", "-S", "s", "-P", "p", "-t", "t", "--exec",
+                                "cat", "-X", "sink.exec.timeout=0", NULL}),
+        2);
     tt_assert_stderr_one_line("sink.exec.timeout");
 }
 

@@ -152,9 +152,9 @@ int pgcdc_tool_args_read(int argc, char **argv, pgcdc_tool_args *a)
             break;
         default:
             if (opt == OPT_ROUTE && !a->sinks)
-                return pgcdc_tool_usage_error(
-                    "--route goes after the --sink, --exec or --output it routes (--sink URI --route "
-                    "TABLE,...)");
+                return pgcdc_tool_usage_error("--route goes after the --sink, --exec or --output "
+                                              "it routes (--sink URI --route "
+                                              "TABLE,...)");
             r = keep(a, opt, optarg);
             if (r != 0)
                 return r;
