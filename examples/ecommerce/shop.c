@@ -97,11 +97,9 @@ static void print_result(const result *r)
 
 /* ---- logging: the seed's self.logger, through the worker's log ---- */
 
-/* The worker whose change is being handled (one at a time: its thread). */
-static _Thread_local pgcdc_worker *current;
-
-__attribute__((format(printf, 2, 3))) static void logger(pgcdc_log_level level, const char *fmt,
-                                                         ...)
+/* Through the log of the worker whose change is being handled. */
+__attribute__((format(printf, 3, 4))) static void logger(pgcdc_worker *w, pgcdc_log_level level,
+                                                         const char *fmt, ...)
 {
     char line[512];
     va_list ap;
@@ -109,7 +107,7 @@ __attribute__((format(printf, 2, 3))) static void logger(pgcdc_log_level level, 
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    pgcdc_worker_log(current, level, "%s", line);
+    pgcdc_worker_log(w, level, "%s", line);
 }
 
 /* ---- reading columns ---- */
@@ -134,62 +132,65 @@ static long long int_or(const pgcdc_row *row, const char *col, long long fallbac
 
 /* ---- business logic: integration points, as in the seed ---- */
 
-static void send_order_confirmation(const pgcdc_row *order)
+static void send_order_confirmation(pgcdc_worker *w, const pgcdc_row *order)
 {
     const char *email = text_or_null(order, "customer_email");
 
-    logger(PGCDC_LOG_INFO, "Sending confirmation email to %s", email ? email : "None");
+    logger(w, PGCDC_LOG_INFO, "Sending confirmation email to %s", email ? email : "None");
 }
 
-static void reserve_inventory(long long order_id)
+static void reserve_inventory(pgcdc_worker *w, long long order_id)
 {
-    logger(PGCDC_LOG_INFO, "Reserving inventory for order %lld", order_id);
+    logger(w, PGCDC_LOG_INFO, "Reserving inventory for order %lld", order_id);
 }
 
-static void release_inventory(long long order_id)
+static void release_inventory(pgcdc_worker *w, long long order_id)
 {
-    logger(PGCDC_LOG_INFO, "Releasing inventory for order %lld", order_id);
+    logger(w, PGCDC_LOG_INFO, "Releasing inventory for order %lld", order_id);
 }
 
-static void handle_status_change(const pgcdc_row *order, const char *new_status)
+static void handle_status_change(pgcdc_worker *w, const pgcdc_row *order, const char *new_status)
 {
     long long id = int_or(order, "id", 0);
 
     if (new_status == NULL)
         return;
     if (strcmp(new_status, "paid") == 0)
-        logger(PGCDC_LOG_INFO, "Payment received for order %lld", id);
+        logger(w, PGCDC_LOG_INFO, "Payment received for order %lld", id);
     else if (strcmp(new_status, "shipped") == 0)
-        logger(PGCDC_LOG_INFO, "Order %lld shipped", id);
+        logger(w, PGCDC_LOG_INFO, "Order %lld shipped", id);
     else if (strcmp(new_status, "delivered") == 0)
-        logger(PGCDC_LOG_INFO, "Order %lld delivered", id);
+        logger(w, PGCDC_LOG_INFO, "Order %lld delivered", id);
     else if (strcmp(new_status, "cancelled") == 0)
-        logger(PGCDC_LOG_INFO, "Order %lld cancelled", id);
+        logger(w, PGCDC_LOG_INFO, "Order %lld cancelled", id);
 }
 
-static void update_product_analytics(long long product_id, long long quantity, const char *action)
+static void update_product_analytics(pgcdc_worker *w, long long product_id, long long quantity,
+                                     const char *action)
 {
-    logger(PGCDC_LOG_DEBUG, "Analytics: Product %lld, %s, qty: %lld", product_id, action, quantity);
+    logger(w, PGCDC_LOG_DEBUG, "Analytics: Product %lld, %s, qty: %lld", product_id, action,
+           quantity);
 }
 
-static void send_low_stock_alert(const pgcdc_row *inv)
+static void send_low_stock_alert(pgcdc_worker *w, const pgcdc_row *inv)
 {
-    logger(PGCDC_LOG_WARNING, "Low stock alert: Product %lld, Stock: %lld",
+    logger(w, PGCDC_LOG_WARNING, "Low stock alert: Product %lld, Stock: %lld",
            int_or(inv, "product_id", 0), int_or(inv, "stock_quantity", 0));
 }
 
 /* ---- per-table handlers: 0, or -1 with err set ---- */
 
-static int process_order_change(const pgcdc_change *c, result *r, char *err, size_t errsize)
+static int process_order_change(pgcdc_worker *w, const pgcdc_change *c, result *r, char *err,
+                                size_t errsize)
 {
     const pgcdc_row *old_row = pgcdc_change_old(c);
     const pgcdc_row *new_row = pgcdc_change_new(c);
 
     switch (pgcdc_change_op(c)) {
     case PGCDC_OP_INSERT:
-        logger(PGCDC_LOG_INFO, "New order created: %lld", int_or(new_row, "id", 0));
-        send_order_confirmation(new_row);
-        reserve_inventory(int_or(new_row, "id", 0));
+        logger(w, PGCDC_LOG_INFO, "New order created: %lld", int_or(new_row, "id", 0));
+        send_order_confirmation(w, new_row);
+        reserve_inventory(w, int_or(new_row, "id", 0));
         put_text(r, "action", V_STR, "new_order_processed");
         put_int(r, "order_id", int_or(new_row, "id", 0));
         put_text(r, "customer_email", V_STR, text_or_null(new_row, "customer_email"));
@@ -206,9 +207,9 @@ static int process_order_change(const pgcdc_change *c, result *r, char *err, siz
         old_status = text_or_null(old_row, "status");
         if ((old_status == NULL) != (new_status == NULL) ||
             (old_status != NULL && strcmp(old_status, new_status) != 0)) {
-            logger(PGCDC_LOG_INFO, "Order %lld status: %s → %s", int_or(new_row, "id", 0),
+            logger(w, PGCDC_LOG_INFO, "Order %lld status: %s → %s", int_or(new_row, "id", 0),
                    old_status ? old_status : "None", new_status ? new_status : "None");
-            handle_status_change(new_row, new_status);
+            handle_status_change(w, new_row, new_status);
         }
         put_text(r, "action", V_STR, "status_change");
         put_int(r, "order_id", int_or(new_row, "id", 0));
@@ -217,8 +218,8 @@ static int process_order_change(const pgcdc_change *c, result *r, char *err, siz
         return 0;
     }
     case PGCDC_OP_DELETE:
-        logger(PGCDC_LOG_INFO, "Order deleted: %lld", int_or(old_row, "id", 0));
-        release_inventory(int_or(old_row, "id", 0));
+        logger(w, PGCDC_LOG_INFO, "Order deleted: %lld", int_or(old_row, "id", 0));
+        release_inventory(w, int_or(old_row, "id", 0));
         put_text(r, "action", V_STR, "order_deleted");
         put_int(r, "order_id", int_or(old_row, "id", 0));
         return 0;
@@ -228,7 +229,7 @@ static int process_order_change(const pgcdc_change *c, result *r, char *err, siz
     }
 }
 
-static int process_order_item_change(const pgcdc_change *c, result *r)
+static int process_order_item_change(pgcdc_worker *w, const pgcdc_change *c, result *r)
 {
     const pgcdc_row *item_row = pgcdc_change_new(c);
 
@@ -236,7 +237,7 @@ static int process_order_item_change(const pgcdc_change *c, result *r)
         r->none = 1;
         return 0;
     }
-    update_product_analytics(int_or(item_row, "product_id", 0), int_or(item_row, "quantity", 0),
+    update_product_analytics(w, int_or(item_row, "product_id", 0), int_or(item_row, "quantity", 0),
                              "ordered");
     put_text(r, "action", V_STR, "item_added");
     put_int(r, "order_id", int_or(item_row, "order_id", 0));
@@ -245,7 +246,8 @@ static int process_order_item_change(const pgcdc_change *c, result *r)
     return 0;
 }
 
-static int process_inventory_change(const pgcdc_change *c, result *r, char *err, size_t errsize)
+static int process_inventory_change(pgcdc_worker *w, const pgcdc_change *c, result *r, char *err,
+                                    size_t errsize)
 {
     const pgcdc_row *old_row = pgcdc_change_old(c);
     const pgcdc_row *new_row = pgcdc_change_new(c);
@@ -261,7 +263,7 @@ static int process_inventory_change(const pgcdc_change *c, result *r, char *err,
     }
     new_stock = int_or(new_row, "stock_quantity", 0);
     if (new_stock <= int_or(new_row, "low_stock_threshold", 5))
-        send_low_stock_alert(new_row);
+        send_low_stock_alert(w, new_row);
     put_text(r, "action", V_STR, "inventory_updated");
     put_int(r, "product_id", int_or(new_row, "product_id", 0));
     put_int(r, "old_stock", int_or(old_row, "stock_quantity", 0));
@@ -277,13 +279,12 @@ int shop_process_change(pgcdc_worker *w, const pgcdc_change *c, void *opaque)
     int failed;
 
     (void)opaque;
-    current = w;
     if (strcmp(table, "orders") == 0) {
-        failed = process_order_change(c, &r, err, sizeof(err));
+        failed = process_order_change(w, c, &r, err, sizeof(err));
     } else if (strcmp(table, "order_items") == 0) {
-        failed = process_order_item_change(c, &r);
+        failed = process_order_item_change(w, c, &r);
     } else if (strcmp(table, "inventory") == 0) {
-        failed = process_inventory_change(c, &r, err, sizeof(err));
+        failed = process_inventory_change(w, c, &r, err, sizeof(err));
     } else {
         put_text(&r, "processed", V_BOOL, "");
         r.items[0].i = 0;
@@ -293,7 +294,7 @@ int shop_process_change(pgcdc_worker *w, const pgcdc_change *c, void *opaque)
     if (failed) {
         /* As in the seed: report and carry on with the next change. */
         printf("❌ Error processing change: %s\n", err);
-        logger(PGCDC_LOG_ERROR, "Processing error: %s", err);
+        logger(w, PGCDC_LOG_ERROR, "Processing error: %s", err);
         return PGCDC_HANDLED;
     }
     printf("✅ Processed %s on %s: ", pgcdc_op_name(pgcdc_change_op(c)), table);
