@@ -8,21 +8,6 @@
 
 #include "testlib.h"
 
-static void expect(const tl_change *c, const char *op, const char *table, const char *old_row,
-                   const char *new_row)
-{
-    assert_string_equal(c->op, op);
-    assert_string_equal(c->table, table);
-    if (old_row == NULL)
-        assert_null(c->old_row);
-    else
-        assert_string_equal(c->old_row, old_row);
-    if (new_row == NULL)
-        assert_null(c->new_row);
-    else
-        assert_string_equal(c->new_row, new_row);
-}
-
 static void test_four_operations(void **state)
 {
     const char *db = tl_fresh_db("t_basic");
@@ -52,25 +37,30 @@ static void test_four_operations(void **state)
     assert_int_equal(tl_run_until(cfg, end, &log), PGCDC_OK);
 
     assert_int_equal(log.n, 9);
-    expect(&log.items[0], "INSERT", "public.orders", NULL, "id='1' status='pending' total='99.99'");
-    expect(&log.items[1], "INSERT", "public.orders", NULL, "id='2' status=NULL total='5.00'");
+    tl_expect_change(&log.items[0], "INSERT", "public.orders", NULL,
+                     "id='1' status='pending' total='99.99'");
+    tl_expect_change(&log.items[1], "INSERT", "public.orders", NULL,
+                     "id='2' status=NULL total='5.00'");
     assert_int_equal(log.items[0].commit_lsn, log.items[1].commit_lsn);
     assert_int_equal(log.items[0].seq, 0);
     assert_int_equal(log.items[1].seq, 1);
     /* DEFAULT identity, key unchanged: no old row. */
-    expect(&log.items[2], "UPDATE", "public.orders", NULL, "id='1' status='paid' total='99.99'");
-    expect(&log.items[3], "INSERT", "public.items", NULL, "id='10' order_id='1' qty='2'");
+    tl_expect_change(&log.items[2], "UPDATE", "public.orders", NULL,
+                     "id='1' status='paid' total='99.99'");
+    tl_expect_change(&log.items[3], "INSERT", "public.items", NULL, "id='10' order_id='1' qty='2'");
     assert_int_equal(log.items[3].seq, 1); /* "other" is not in the set */
     assert_true(log.items[2].commit_lsn > log.items[1].commit_lsn);
     /* Key changed: the old key only; other columns are absent, not NULL. */
-    expect(&log.items[4], "UPDATE", "public.orders", "id='2' status=<absent> total=<absent>",
-           "id='3' status=NULL total='5.00'");
-    expect(&log.items[5], "DELETE", "public.items", "id='10' order_id=<absent> qty=<absent>", NULL);
+    tl_expect_change(&log.items[4], "UPDATE", "public.orders",
+                     "id='2' status=<absent> total=<absent>", "id='3' status=NULL total='5.00'");
+    tl_expect_change(&log.items[5], "DELETE", "public.items",
+                     "id='10' order_id=<absent> qty=<absent>", NULL);
     /* FULL identity: whole old rows. */
-    expect(&log.items[6], "UPDATE", "public.orders", "id='1' status='paid' total='99.99'",
-           "id='1' status='shipped' total='99.99'");
-    expect(&log.items[7], "DELETE", "public.orders", "id='3' status=NULL total='5.00'", NULL);
-    expect(&log.items[8], "TRUNCATE", "public.items", NULL, NULL);
+    tl_expect_change(&log.items[6], "UPDATE", "public.orders", "id='1' status='paid' total='99.99'",
+                     "id='1' status='shipped' total='99.99'");
+    tl_expect_change(&log.items[7], "DELETE", "public.orders", "id='3' status=NULL total='5.00'",
+                     NULL);
+    tl_expect_change(&log.items[8], "TRUNCATE", "public.items", NULL, NULL);
     assert_true(log.items[0].commit_time > 1700000000000000LL);
     assert_true(log.items[0].xid > 0);
     assert_int_equal(log.begins, log.commits);

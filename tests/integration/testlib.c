@@ -656,3 +656,19 @@ int tl_runner_join(tl_runner *r)
     pthread_join(r->thread, NULL);
     return r->result;
 }
+
+void tl_expect_change(const tl_change *c, const char *op, const char *table, const char *old_row,
+                      const char *new_row)
+{
+    assert_string_equal(c->op, op);
+    if (table != NULL)
+        assert_string_equal(c->table, table);
+    if (old_row == NULL)
+        assert_null(c->old_row);
+    else
+        assert_string_equal(c->old_row, old_row);
+    if (new_row == NULL)
+        assert_null(c->new_row);
+    else
+        assert_string_equal(c->new_row, new_row);
+}

@@ -50,6 +50,9 @@ typedef struct tl_change {
     uint32_t xid;
     int64_t commit_time;
 } tl_change;
+/* Asserts a change's operation, table (unless NULL) and rows as tl_row_string gives them. */
+void tl_expect_change(const tl_change *c, const char *op, const char *table, const char *old_row,
+                      const char *new_row);
 
 typedef struct tl_log {
     tl_change *items;
