@@ -409,8 +409,14 @@ static void test_killed_during_load(void **state)
     assert_true(tl_slot_confirmed(db, "s_n_kill") >= end);
     expect_once(&srv, "CDC", (long)atomic_load(&ld.done) * ld.rows);
     print_message("%d drains found messages in the stream already\n", lg.duplicates);
-    /* Both outages were seen, once each. */
-    assert_int_equal(lg.retrying, 2);
+    /*
+     * Both outages were seen, each logged once rather than per message; on a
+     * loaded machine a PubAck may also take longer than the 2 s timeout, a
+     * failure (and a line) of its own.
+     */
+    if (lg.retrying < 2 || lg.retrying > 4)
+        fail_msg("%d lines say \"retrying\": want one per outage (2), and at most 2 more",
+                 lg.retrying);
     ns_stop(&srv);
     pthread_mutex_destroy(&lg.mu);
 }
