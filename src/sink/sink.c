@@ -525,6 +525,7 @@ void pgcdc__sink_event_init(pgcdc_sink_event *ev, pgcdc_event_kind kind, const p
     ev->kind = kind;
     ev->txn = txn;
     ev->change = change;
+    ev->topic = NULL;
     ev->formats = formats;
     ev->formatted = 0;
     ev->keyed = 0;
