@@ -296,18 +296,38 @@ void pgcdc__script_free(pgcdc__script *s)
 
 /* ---- running the functions ---- */
 
-/* The error on the stack, as the context's message naming the change; PGCDC_ERR_HANDLER. */
-static int failed(pgcdc__script *s, pgcdc__ctx *ctx, const char *fn, const char *why)
+/* Names of the functions, by their registry slot. */
+static const char *fn_name(int ref)
+{
+    return ref == REF_FILTER ? "filter" : ref == REF_TRANSFORM ? "transform" : "route";
+}
+
+/*
+ * The failure of the function in slot ref, as the context's message naming
+ * the change: the Lua error on the stack (it names FILE:LINE), or why its
+ * result is wrong, after the FILE:LINE where the function starts.
+ */
+static int failed(pgcdc__script *s, pgcdc__ctx *ctx, int ref, const char *why)
 {
     const pgcdc_change *c = s->c;
+    lua_State *L = s->L;
+    char where[PGCDC__MSG_SIZE] = "";
     char lsn[32];
-    int r = pgcdc__fail(ctx, PGCDC_ERR_HANDLER,
-                        "lua: %s failed for %s on %s.%s (commit_lsn %s, seq %u): %s", fn,
-                        pgcdc_op_name(c->op), c->rel->schema, c->rel->name,
-                        pgcdc_lsn_format(c->txn->commit_lsn, lsn, sizeof(lsn)), c->seq,
-                        why != NULL ? why : lua_tostring(s->L, -1));
+    int r;
 
-    lua_settop(s->L, 0);
+    if (why != NULL) {
+        lua_Debug ar;
+
+        lua_rawgeti(L, LUA_REGISTRYINDEX, s->refs[ref]);
+        if (lua_getinfo(L, ">S", &ar) != 0)
+            snprintf(where, sizeof(where), "%s:%d: ", ar.short_src, ar.linedefined);
+    }
+    r = pgcdc__fail(ctx, PGCDC_ERR_HANDLER,
+                    "lua: %s failed for %s on %s.%s (commit_lsn %s, seq %u): %s%s", fn_name(ref),
+                    pgcdc_op_name(c->op), c->rel->schema, c->rel->name,
+                    pgcdc_lsn_format(c->txn->commit_lsn, lsn, sizeof(lsn)), c->seq, where,
+                    why != NULL ? why : lua_tostring(L, -1));
+    lua_settop(L, 0);
     return r;
 }
 
@@ -361,7 +381,8 @@ static const char *route_sinks(pgcdc__script *s, lua_State *L, int v, pgcdc__scr
             bit = sink_bit(s, L, lua_gettop(L));
             lua_pop(L, 1);
             if (bit == 0)
-                return "a sink in the list is not one of the sinks";
+                return "it returned a list with a sink that is not one of the sinks (a number "
+                       "from 1, or a sink's URI as given)";
             route->sinks |= bit;
         }
         return NULL;
@@ -369,8 +390,9 @@ static const char *route_sinks(pgcdc__script *s, lua_State *L, int v, pgcdc__scr
     bit = sink_bit(s, L, v);
     if (bit == 0)
         return lua_type(L, v) == LUA_TSTRING || lua_type(L, v) == LUA_TNUMBER
-                   ? "it is not one of the sinks"
-                   : "a sink is a number or a string";
+                   ? "it returned a sink that is not one of the sinks (a number from 1, or a "
+                     "sink's URI as given)"
+                   : "it returned a sink that is neither a number nor a string";
     route->sinks |= bit;
     return NULL;
 }
@@ -387,7 +409,7 @@ static const char *take_route(pgcdc__script *s, pgcdc__script_route *route)
         return NULL;
     case LUA_TBOOLEAN:
         if (lua_toboolean(L, top))
-            return "true is not a route (return nil for the sinks' own routes)";
+            return "it returned true, which is not a route (return nil for the sinks' own routes)";
         route->routed = 1; /* false: no sink */
         return NULL;
     case LUA_TNUMBER:
@@ -396,7 +418,8 @@ static const char *take_route(pgcdc__script *s, pgcdc__script_route *route)
     case LUA_TTABLE:
         break;
     default:
-        return "a route is nil, false, a sink, a list of sinks or a table {sink=, topic=}";
+        return "it returned what is not a route (nil, false, a sink, a list of sinks or a table "
+               "{sink=, topic=})";
     }
     if (lua_rawlen(L, top) > 0)
         return route_sinks(s, L, top, route);
@@ -411,7 +434,7 @@ static const char *take_route(pgcdc__script *s, pgcdc__script_route *route)
         const char *topic = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
 
         if (topic == NULL || len == 0) {
-            why = "topic is a non-empty string";
+            why = "it returned a topic that is not a non-empty string";
         } else {
             pgcdc__buf_reset(&s->topic);
             pgcdc__buf_put(&s->topic, topic, len);
@@ -438,7 +461,7 @@ static int take_transform(pgcdc__script *s, pgcdc__ctx *ctx, int ev, const pgcdc
         lua_pop(L, 1);
         lua_pushvalue(L, ev);
     } else if (lua_type(L, res) != LUA_TTABLE) {
-        return failed(s, ctx, "transform",
+        return failed(s, ctx, REF_TRANSFORM,
                       "it returned a value that is not a table (return the event, a table, nil "
                       "or false)");
     }
@@ -460,7 +483,7 @@ static int take_transform(pgcdc__script *s, pgcdc__ctx *ctx, int ev, const pgcdc
     if (r == PGCDC_ERR_NOMEM)
         return pgcdc__fail(ctx, r, "out of memory");
     if (r < 0)
-        return failed(s, ctx, "transform", why);
+        return failed(s, ctx, REF_TRANSFORM, why);
     return 1;
 }
 
@@ -476,7 +499,7 @@ static int run(pgcdc__script *s, pgcdc__ctx *ctx, const pgcdc_change **out,
         int keep;
 
         if (call(s, REF_FILTER, 1) != 0)
-            return failed(s, ctx, "filter", NULL);
+            return failed(s, ctx, REF_FILTER, NULL);
         keep = lua_toboolean(L, -1);
         lua_pop(L, 1);
         if (!keep)
@@ -484,7 +507,7 @@ static int run(pgcdc__script *s, pgcdc__ctx *ctx, const pgcdc_change **out,
     }
     if (s->refs[REF_TRANSFORM] != LUA_NOREF) {
         if (call(s, REF_TRANSFORM, 1) != 0)
-            return failed(s, ctx, "transform", NULL);
+            return failed(s, ctx, REF_TRANSFORM, NULL);
         r = take_transform(s, ctx, 1, out);
         if (r <= 0)
             return r;
@@ -493,10 +516,10 @@ static int run(pgcdc__script *s, pgcdc__ctx *ctx, const pgcdc_change **out,
     }
     if (s->refs[REF_ROUTE] != LUA_NOREF) {
         if (call(s, REF_ROUTE, 1) != 0)
-            return failed(s, ctx, "route", NULL);
+            return failed(s, ctx, REF_ROUTE, NULL);
         why = take_route(s, route);
         if (why != NULL)
-            return failed(s, ctx, "route", why);
+            return failed(s, ctx, REF_ROUTE, why);
     }
     return 1;
 }

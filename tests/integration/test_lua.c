@@ -316,8 +316,9 @@ static void test_route_and_load_errors(void **state)
     const char *db = tl_fresh_db("t_lua_route");
     char path[256];
     char msg[1024];
+    char want[512];
     pgcdc_config *cfg;
-    tl_log log = {0};
+    pgcdc_worker *w;
 
     (void)state;
     tl_sql(db, "CREATE TABLE t (id int PRIMARY KEY, v text)");
@@ -327,9 +328,17 @@ static void test_route_and_load_errors(void **state)
     set(cfg, "lua", path);
     set(cfg, "sink", "-");
     tl_sql(db, "INSERT INTO t VALUES (1, 'one')");
-    assert_int_equal(tl_run_until(cfg, tl_current_lsn(db), &log), PGCDC_ERR_HANDLER);
+    pgcdc_config_set_endpos(cfg, tl_current_lsn(db));
+    w = pgcdc_worker_new(cfg);
     pgcdc_config_free(cfg);
-    tl_log_free(&log);
+    assert_non_null(w);
+    assert_int_equal(pgcdc_worker_start(w), PGCDC_OK);
+    assert_int_equal(pgcdc_worker_run(w), PGCDC_ERR_HANDLER);
+    /* The line where route starts, since the mistake is in what it returned. */
+    snprintf(want, sizeof(want), "%s:1: it returned a sink that is not one of the sinks", path);
+    assert_non_null(strstr(pgcdc_worker_errmsg(w), want));
+    assert_non_null(strstr(pgcdc_worker_errmsg(w), "lua: route failed for INSERT on public.t"));
+    pgcdc_worker_free(w);
     write_script(path, sizeof(path), "route", "local x = nil\nprint(x.y)\n");
     cfg = tl_config(db, "s_lua_route", "p_lua_route", "t");
     set(cfg, "lua", path);
