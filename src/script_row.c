@@ -153,6 +153,11 @@ static int is_sentinel(lua_State *L, int idx, const char *which)
  */
 static int same_as_source(lua_State *L, int idx, const pgcdc_row *row, int col)
 {
+    const pgcdc__col *v;
+    const char *text;
+    char *end;
+    long long n;
+    size_t len;
     int same;
 
     switch (pgcdc__row_state(row, col)) {
@@ -164,6 +169,33 @@ static int same_as_source(lua_State *L, int idx, const pgcdc_row *row, int col)
         return is_sentinel(L, idx, &pgcdc__script_unchanged);
     default:
         break;
+    }
+    /* What push_value would push, compared without making it (no string interned). */
+    v = pgcdc__row_text_col(row, col);
+    switch (row->rel->cols[col].type_oid) {
+    case PGCDC_OID_BOOL:
+        return lua_type(L, idx) == LUA_TBOOLEAN &&
+               lua_toboolean(L, idx) == (v->len > 0 && v->data[0] == 't');
+    case PGCDC_OID_INT2:
+    case PGCDC_OID_INT4:
+    case PGCDC_OID_INT8:
+    case PGCDC_OID_OID:
+        n = strtoll(v->data, &end, 10);
+        if (end == v->data || *end != '\0')
+            break; /* not an integer's text: a string (push_value's way) */
+        if (lua_type(L, idx) != LUA_TNUMBER)
+            return 0;
+        if (lua_isinteger(L, idx))
+            return lua_tointeger(L, idx) == (lua_Integer)n;
+        return lua_tonumber(L, idx) == (lua_Number)n;
+    case PGCDC_OID_FLOAT4:
+    case PGCDC_OID_FLOAT8:
+        return lua_type(L, idx) == LUA_TNUMBER && lua_tonumber(L, idx) == strtod(v->data, NULL);
+    default:
+        if (lua_type(L, idx) != LUA_TSTRING)
+            return 0;
+        text = lua_tolstring(L, idx, &len);
+        return len == v->len && memcmp(text, v->data, len) == 0;
     }
     push_value(L, row, col);
     same = lua_rawequal(L, idx, -1);
