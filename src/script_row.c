@@ -358,6 +358,8 @@ static int main_row(pgcdc__script_rows *sr, lua_State *L, int t, const pgcdc_row
 {
     const pgcdc__relation *rel = row->rel;
     int first_added;
+    int present = 0;
+    int nkeys;
 
     for (int i = 0; i < rel->ncols; i++) {
         dcol *d;
@@ -368,6 +370,7 @@ static int main_row(pgcdc__script_rows *sr, lua_State *L, int t, const pgcdc_row
             lua_pop(L, 1);
             continue;
         }
+        present += !lua_isnil(L, -1);
         d = add_col(sr, rel->cols[i].name, i, rel->cols[i].type_oid);
         if (d == NULL)
             return PGCDC_ERR_NOMEM;
@@ -376,6 +379,15 @@ static int main_row(pgcdc__script_rows *sr, lua_State *L, int t, const pgcdc_row
         lua_pop(L, 1);
     }
     first_added = sr->ncols;
+    /* Keys beyond the columns found: none (the usual case) spares the search by name. */
+    nkeys = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t) != 0) {
+        nkeys++;
+        lua_pop(L, 1);
+    }
+    if (nkeys == present)
+        return 0;
     lua_pushnil(L);
     while (lua_next(L, t) != 0) {
         const char *name;
