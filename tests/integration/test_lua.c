@@ -168,6 +168,81 @@ static void test_example_script(void **state)
     tl_log_free(&log);
 }
 
+/*
+ * Types after transform: a changed value keeps its column's type when it fits it and
+ * becomes text when not; added columns get the type of their value; what is left alone
+ * keeps its exact text (numeric digits, a timestamp, jsonb) in every format.
+ */
+static void test_types(void **state)
+{
+    const char *db = tl_fresh_db("t_lua_types");
+    char script[256];
+    char out[] = "/tmp/pgcdc-lua-types-XXXXXX";
+    char wal[] = "/tmp/pgcdc-lua-types-w-XXXXXX";
+    char uri[128];
+    pgcdc_config *cfg;
+    pgcdc_config *cfg2;
+    uint64_t end;
+    char *text;
+    int fd;
+
+    (void)state;
+    write_script(script, sizeof(script), "types",
+                 "function transform(e)\n"
+                 "  local r = e.new\n"
+                 "  r.i = r.i + 1\n"
+                 "  r.n2 = \"hidden\"\n"
+                 "  r.b = not r.b\n"
+                 "  r.f = r.f * 2\n"
+                 "  r.flag = true\n"
+                 "  r.nothing = pgcdc.null\n"
+                 "  r.ratio = 0.25\n"
+                 "  r.t = nil\n"
+                 "end\n");
+    fd = mkstemp(out);
+    assert_true(fd >= 0);
+    close(fd);
+    fd = mkstemp(wal);
+    assert_true(fd >= 0);
+    close(fd);
+    tl_sql(db, "CREATE TABLE ty (id int PRIMARY KEY, i int, n numeric, n2 numeric, b bool, "
+               "f float8, ts timestamptz, j jsonb, t text)");
+    /* Two slots, one per format (a sink kind has one format). */
+    cfg = tl_config(db, "s_lua_ty", "p_lua_ty", "ty");
+    start_ok(cfg);
+    cfg2 = tl_config(db, "s_lua_ty2", "p_lua_ty", "ty");
+    start_ok(cfg2);
+    set(cfg, "lua", script);
+    snprintf(uri, sizeof(uri), "file:%s", out);
+    set(cfg, "sink", uri);
+    set(cfg2, "lua", script);
+    snprintf(uri, sizeof(uri), "file:%s", wal);
+    set(cfg2, "sink", uri);
+    set(cfg2, "sink.file.format", "wal2json");
+    tl_sql(db, "INSERT INTO ty VALUES (1, 41, 12.3400, 5.5, true, 1.5, "
+               "'2026-01-02 03:04:05.678+00', '{\"a\": [1, 2]}', 'gone')");
+    end = tl_current_lsn(db);
+    tl_run_to_end(cfg, end);
+    tl_run_to_end(cfg2, end);
+    text = tt_slurp(out);
+    assert_non_null(strstr(text, "\"new\":{\"id\":1,\"i\":42,\"n\":12.3400,\"n2\":\"hidden\","
+                                 "\"b\":false,\"f\":3,\"ts\":\"2026-01-02 03:04:05.678+00\","
+                                 "\"j\":{\"a\": [1, 2]},\"flag\":true,\"nothing\":null,"
+                                 "\"ratio\":0.25}"));
+    free(text);
+    text = tt_slurp(wal);
+    assert_non_null(strstr(text, "{\"name\":\"n2\",\"type\":\"text\",\"value\":\"hidden\"}"));
+    assert_non_null(strstr(text, "{\"name\":\"i\",\"type\":\"integer\",\"value\":42}"));
+    assert_non_null(strstr(text, "{\"name\":\"flag\",\"type\":\"boolean\",\"value\":true}"));
+    assert_non_null(strstr(text, "{\"name\":\"ratio\",\"type\":\"double precision\","
+                                 "\"value\":0.25}"));
+    assert_null(strstr(text, "gone"));
+    free(text);
+    unlink(out);
+    unlink(wal);
+    unlink(script);
+}
+
 /* A script that does not compile: refused at once, naming FILE:LINE, by the library and the CLI. */
 static void test_syntax_error(void **state)
 {
@@ -353,6 +428,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_example_script),
+        cmocka_unit_test(test_types),
         cmocka_unit_test(test_syntax_error),
         cmocka_unit_test(test_runtime_error_halts),
         cmocka_unit_test(test_runtime_error_dead_letter),
