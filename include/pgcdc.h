@@ -297,6 +297,12 @@ int pgcdc_sink_event_data(const pgcdc_sink_event *ev, const char **data, size_t 
 int pgcdc_sink_event_key(const pgcdc_sink_event *ev, const char **data, size_t *len);
 /* The name the event is routed by ("schema.table"); NULL for begin and commit events. */
 const char *pgcdc_sink_event_route(const pgcdc_sink_event *ev);
+/*
+ * The topic a Lua script's route(event) chose for this change (docs/LUA.md),
+ * to use in place of the sink's own topic, subject or key template (its
+ * ${schema}, ${table} and ${prefix} not expanded); NULL when it chose none.
+ */
+const char *pgcdc_sink_event_topic(const pgcdc_sink_event *ev);
 /* The token for pgcdc_sink_ack() (the transaction's). */
 uint64_t pgcdc_sink_event_token(const pgcdc_sink_event *ev);
 const pgcdc_txn *pgcdc_sink_event_txn(const pgcdc_sink_event *ev);

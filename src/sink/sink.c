@@ -608,6 +608,11 @@ const char *pgcdc_sink_event_route(const pgcdc_sink_event *ev)
     return ev->change != NULL ? ev->change->rel->route : NULL;
 }
 
+const char *pgcdc_sink_event_topic(const pgcdc_sink_event *ev)
+{
+    return ev->change != NULL ? ev->topic : NULL;
+}
+
 uint64_t pgcdc_sink_event_token(const pgcdc_sink_event *ev)
 {
     return ev->txn->token;

@@ -424,6 +424,58 @@ static void test_route_and_load_errors(void **state)
     unlink(path);
 }
 
+/* A sink kind of the test's own: records "id=TOPIC" per change, the topic as the sink gets it. */
+static int rec_open(pgcdc_sink *sink, const char *uri)
+{
+    (void)sink;
+    (void)uri;
+    return PGCDC_OK;
+}
+
+static int rec_write(pgcdc_sink *sink, const pgcdc_sink_event *ev)
+{
+    char *got = pgcdc_sink_opaque(sink);
+    const pgcdc_change *c = pgcdc_sink_event_change(ev);
+    const char *topic = pgcdc_sink_event_topic(ev);
+    size_t n = strlen(got);
+    const char *id = "?";
+    size_t len;
+
+    if (c == NULL)
+        return PGCDC_HANDLED;
+    if (pgcdc_row_get_text(pgcdc_change_new(c), 0, &id, &len) != PGCDC_OK)
+        id = "?";
+    snprintf(got + n, 256 - n, "%s%s=%s", n > 0 ? " " : "", id, topic != NULL ? topic : "-");
+    return PGCDC_HANDLED;
+}
+
+/* route's topic reaches a sink kind of a plugin's (pgcdc_sink_event_topic), unexpanded. */
+static void test_topic_to_own_kind(void **state)
+{
+    static const pgcdc_sink_ops ops = {
+        .abi = PGCDC_SINK_ABI, .kind = "rec", .open = rec_open, .write = rec_write};
+    const char *db = tl_fresh_db("t_lua_topic");
+    char path[256];
+    char got[256] = "";
+    pgcdc_config *cfg;
+
+    (void)state;
+    tl_sql(db, "CREATE TABLE t (id int PRIMARY KEY, v text)");
+    write_script(path, sizeof(path), "topic",
+                 "function route(e)\n"
+                 "  if e.new.id % 2 == 1 then return {topic = \"odd.${table}\"} end\n"
+                 "end\n");
+    cfg = tl_config(db, "s_lua_topic", "p_lua_topic", "t");
+    start_ok(cfg);
+    set(cfg, "lua", path);
+    assert_int_equal(pgcdc_config_register_sink_kind(cfg, &ops, got), PGCDC_OK);
+    assert_int_equal(pgcdc_config_add_sink(cfg, "rec:x"), PGCDC_OK);
+    tl_sql(db, "INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c')");
+    tl_run_to_end(cfg, tl_current_lsn(db));
+    tl_assert_str(got, "1=odd.${table} 2=- 3=odd.${table}");
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -433,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_runtime_error_halts),
         cmocka_unit_test(test_runtime_error_dead_letter),
         cmocka_unit_test(test_route_and_load_errors),
+        cmocka_unit_test(test_topic_to_own_kind),
     };
 
     tl_env();
