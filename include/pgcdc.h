@@ -297,6 +297,12 @@ int pgcdc_sink_event_data(const pgcdc_sink_event *ev, const char **data, size_t 
 int pgcdc_sink_event_key(const pgcdc_sink_event *ev, const char **data, size_t *len);
 /* The name the event is routed by ("schema.table"); NULL for begin and commit events. */
 const char *pgcdc_sink_event_route(const pgcdc_sink_event *ev);
+/*
+ * The topic a Lua script's route(event) chose for this change (docs/LUA.md),
+ * to use in place of the sink's own topic, subject or key template (its
+ * ${schema}, ${table} and ${prefix} not expanded); NULL when it chose none.
+ */
+const char *pgcdc_sink_event_topic(const pgcdc_sink_event *ev);
 /* The token for pgcdc_sink_ack() (the transaction's). */
 uint64_t pgcdc_sink_event_token(const pgcdc_sink_event *ev);
 const pgcdc_txn *pgcdc_sink_event_txn(const pgcdc_sink_event *ev);
@@ -356,6 +362,14 @@ int pgcdc_config_set_proto_version(pgcdc_config *cfg, int version);
 int pgcdc_config_set_binary(pgcdc_config *cfg, int on);
 /* Directory for spooled transactions (default: $TMPDIR or /tmp). */
 int pgcdc_config_set_spool_dir(pgcdc_config *cfg, const char *dir);
+/*
+ * A Lua 5.4 script whose functions filter(event), transform(event) and
+ * route(event), each optional, run on every change after the declarative
+ * filters (docs/LUA.md).  The file is compiled here: one that does not is
+ * refused with PGCDC_ERR_INVALID and "FILE:LINE: what" in the message.
+ * NULL or "" removes the script.
+ */
+int pgcdc_config_set_lua(pgcdc_config *cfg, const char *path);
 /* Handler retries before the worker halts (default 5), first delay in ms (default 100). */
 int pgcdc_config_set_handler_retries(pgcdc_config *cfg, int retries, int first_delay_ms);
 /* What happens to a change whose handler still fails after its retries. */

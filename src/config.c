@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "core/filter.h"
+#include "script.h"
 
 pgcdc_config *pgcdc_config_new(void)
 {
@@ -76,6 +77,7 @@ void pgcdc__config_clear(pgcdc_config *cfg)
     free(cfg->publication);
     free(cfg->spool_dir);
     free(cfg->dead_letter_path);
+    free(cfg->lua_path);
     free(cfg->snapshot_state);
     memset(cfg, 0, sizeof(*cfg));
 }
@@ -381,6 +383,21 @@ int pgcdc_config_set_spool_dir(pgcdc_config *cfg, const char *dir)
     if (dir == NULL || *dir == '\0')
         return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "spool directory is empty");
     return set_string(cfg, &cfg->spool_dir, dir);
+}
+
+int pgcdc_config_set_lua(pgcdc_config *cfg, const char *path)
+{
+    char msg[PGCDC__MSG_SIZE];
+
+    if (path == NULL || *path == '\0') {
+        free(cfg->lua_path);
+        cfg->lua_path = NULL;
+        return PGCDC_OK;
+    }
+    /* A script that does not compile is refused here, before anything connects. */
+    if (pgcdc__script_check(path, msg, sizeof(msg)) != PGCDC_OK)
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "lua: %s", msg);
+    return set_string(cfg, &cfg->lua_path, path);
 }
 
 int pgcdc_config_set_handler_retries(pgcdc_config *cfg, int retries, int first_delay_ms)
@@ -716,6 +733,7 @@ int pgcdc__config_copy(pgcdc_config *dst, const pgcdc_config *src)
     dst->publication = dup_or_null(src->publication, &failed);
     dst->spool_dir = dup_or_null(src->spool_dir, &failed);
     dst->dead_letter_path = dup_or_null(src->dead_letter_path, &failed);
+    dst->lua_path = dup_or_null(src->lua_path, &failed);
     dst->snapshot_state = dup_or_null(src->snapshot_state, &failed);
     dst->mask_salt = dup_or_null(src->mask_salt, &failed);
     dst->tables = dup_names(src->tables, src->ntables, &dst->ntables, &failed);

@@ -53,6 +53,7 @@ struct pgcdc_config {
     int handler_delay_ms;
     int error_policy;
     char *dead_letter_path;
+    char *lua_path; /* --lua FILE (src/script.c); NULL: none */
     int reconnect_max_ms;
     int reconnect_attempts;
     int64_t reconnect_max_elapsed_ms; /* 0: no limit */

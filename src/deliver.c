@@ -237,13 +237,19 @@ static int to_sinks_slow(pgcdc_worker *w, pgcdc_event_kind kind, const pgcdc_txn
     target t = {TO_SINK, "sink", NULL, &ev, txn, c};
 
     pgcdc__sink_event_init(&ev, kind, txn, c, &w->formats);
+    if (c != NULL)
+        ev.topic = w->route.topic;
     for (int i = 0; i < w->nsinks; i++) {
         int r;
 
-        /* A routed sink takes its tables' changes only. */
-        if (c != NULL && w->cfg.sinks[i].nroutes > 0 &&
-            !pgcdc__route_match(&w->cfg.sinks[i], c->rel->schema, c->rel->name))
+        /* The script's route, else a routed sink takes its tables' changes only. */
+        if (c != NULL && w->route.routed) {
+            if (i >= PGCDC__SCRIPT_MAX_SINKS || !(w->route.sinks & ((uint64_t)1 << i)))
+                continue;
+        } else if (c != NULL && w->cfg.sinks[i].nroutes > 0 &&
+                   !pgcdc__route_match(&w->cfg.sinks[i], c->rel->schema, c->rel->name)) {
             continue;
+        }
         t.sink = w->sinks[i];
         r = deliver_to(w, txn, &t);
         if (r != PGCDC_OK)
@@ -295,6 +301,14 @@ int pgcdc__deliver_commit(pgcdc_worker *w, const pgcdc_txn *txn)
     return to_sinks(w, PGCDC_EVENT_COMMIT, txn, NULL);
 }
 
+int pgcdc__deliver_failed(pgcdc_worker *w, const pgcdc_change *c, int r)
+{
+    /* A script's error comes again on every try: the policy applies at once. */
+    if (r != PGCDC_ERR_NOMEM && w->cfg.error_policy == PGCDC_ON_ERROR_DEAD_LETTER)
+        return dead_letter(w, c);
+    return r;
+}
+
 int pgcdc__deliver_idle(pgcdc_worker *w)
 {
     if (w->cfg.idle_cb != NULL) {
@@ -328,10 +342,30 @@ int pgcdc__deliver_reopen(pgcdc_worker *w)
     return PGCDC_OK;
 }
 
+/* The script of --lua, loaded and run once; route names the sinks by their URIs. */
+static int open_script(pgcdc_worker *w)
+{
+    const char **uris;
+    int r;
+
+    if (w->cfg.lua_path == NULL)
+        return PGCDC_OK;
+    uris = calloc((size_t)w->cfg.nsinks + 1, sizeof(*uris));
+    if (uris == NULL)
+        return pgcdc__fail(&w->ctx, PGCDC_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < w->cfg.nsinks; i++)
+        uris[i] = w->cfg.sinks[i].uri;
+    r = pgcdc__script_open(&w->script, &w->ctx, w->cfg.lua_path, uris, w->cfg.nsinks);
+    free(uris);
+    return r;
+}
+
 int pgcdc__deliver_open(pgcdc_worker *w)
 {
-    if (w->cfg.nsinks == 0)
-        return PGCDC_OK;
+    int r = open_script(w);
+
+    if (r != PGCDC_OK || w->cfg.nsinks == 0)
+        return r;
     w->sinks = calloc((size_t)w->cfg.nsinks, sizeof(*w->sinks));
     if (w->sinks == NULL)
         return pgcdc__fail(&w->ctx, PGCDC_ERR_NOMEM, "out of memory");
@@ -348,7 +382,6 @@ int pgcdc__deliver_open(pgcdc_worker *w)
             .slot = w->cfg.slot,
             .database = &w->cat.database,
         };
-        int r;
 
         if (w->cfg.error_policy == PGCDC_ON_ERROR_DEAD_LETTER)
             env.dead_letter = dead_letter_payload;
@@ -376,4 +409,6 @@ void pgcdc__deliver_close(pgcdc_worker *w)
     if (w->dead_open)
         pgcdc__fileout_close(&w->dead);
     w->dead_open = 0;
+    pgcdc__script_free(w->script);
+    w->script = NULL;
 }

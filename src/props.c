@@ -92,6 +92,12 @@ static int set_binary(pgcdc_config *cfg, const char *text, long long num)
     return pgcdc_config_set_binary(cfg, (int)num);
 }
 
+static int set_lua(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)num;
+    return pgcdc_config_set_lua(cfg, text);
+}
+
 static int set_spool_dir(pgcdc_config *cfg, const char *text, long long num)
 {
     (void)num;
@@ -378,6 +384,10 @@ static const prop props[] = {
     {{"handler.retry_delay", PGCDC_PROP_DURATION, "100ms", 0, 60000, NULL,
       "the first retry's delay; each retry doubles it, up to 30 s"},
      set_retry_delay},
+    {{"lua", PGCDC_PROP_STRING, NULL, NONE,
+      "a Lua 5.4 script whose filter, transform and route functions run on each change "
+      "(docs/LUA.md)"},
+     set_lua},
     {{"on_error", PGCDC_PROP_ENUM, "halt", 0, 0, "halt|dead_letter",
       "after the retries: halt (confirm nothing past it) or dead_letter (record it, go on)"},
      set_on_error},

@@ -266,8 +266,9 @@ static void count_table(pgcdc_worker *w, const pgcdc_change *c)
 }
 
 /*
- * A change: the snapshot's watermarks see it as it came, then the filters;
- * one filtered out is handled (its transaction still confirms).
+ * A change: the snapshot's watermarks see it as it came, then the filters,
+ * then the script's functions; one filtered out is handled (its transaction
+ * still confirms).
  */
 static int change(pgcdc_worker *w, const pgcdc_change *c, const pgcdc_change **out, int pull)
 {
@@ -277,6 +278,13 @@ static int change(pgcdc_worker *w, const pgcdc_change *c, const pgcdc_change **o
 
         if (r <= 0)
             return r == 0 ? PGCDC_OK : pgcdc__fail(&w->ctx, r, "out of memory");
+    }
+    if (w->script != NULL) {
+        const pgcdc_change *src = c;
+        int r = pgcdc__script_change(w->script, src, &c, &w->route);
+
+        if (r <= 0)
+            return r == 0 ? PGCDC_OK : pgcdc__deliver_failed(w, src, r);
     }
     pgcdc__count(&w->n_changes);
     count_table(w, c);

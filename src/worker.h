@@ -19,6 +19,7 @@
 #include "pg/catalog.h"
 #include "pg/describe.h"
 #include "pg/stream.h"
+#include "script.h"
 #include "sink/file.h"
 #include "sink/sink.h"
 
@@ -35,6 +36,8 @@ struct pgcdc_worker {
     struct pgcdc__snaprun *snap; /* snapshots (snapshot.c); NULL before the start */
     pgcdc__filterset filters;    /* filter.*, mask.* (core/filter.h) */
     int filtering;               /* the filters filter or mask anything */
+    pgcdc__script *script;       /* --lua FILE (script.c); NULL: none */
+    pgcdc__script_route route;   /* where the script sent the change being delivered */
     int binary;                  /* the stream asks for binary values */
     atomic_int reopen;           /* pgcdc_worker_reopen() asked for the sinks to be reopened */
     atomic_int monitor_news;     /* the slot monitor has something to say (pgcdc__monitor_poll) */
@@ -105,6 +108,11 @@ int pgcdc__deliver_begin(pgcdc_worker *w, const pgcdc_txn *txn);
 /* to_handler: push mode (the change callback gets it too); pull mode hands it out instead. */
 int pgcdc__deliver_change(pgcdc_worker *w, const pgcdc_change *c, int to_handler);
 int pgcdc__deliver_commit(pgcdc_worker *w, const pgcdc_txn *txn);
+/*
+ * The error policy for change c that failed before delivery (a script's
+ * error, in the context): PGCDC_OK once dead-lettered, else the error r.
+ */
+int pgcdc__deliver_failed(pgcdc_worker *w, const pgcdc_change *c, int r);
 /* Caught up: the handler's idle callback, then every sink's flush. */
 int pgcdc__deliver_idle(pgcdc_worker *w);
 /* Every sink flushed and its destination reopened (pgcdc_worker_reopen). */

@@ -592,8 +592,9 @@ static int queue_change(pgcdc__amqp *as, const pgcdc_sink_event *ev)
         len--;
     if (len == 0)
         return PGCDC_HANDLED;
-    if (pgcdc__template_expand(&as->key, as->key_tmpl, pgcdc_change_schema(c),
-                               pgcdc_change_table(c), as->prefix, NULL) != PGCDC_OK)
+    if (pgcdc__template_expand(&as->key, ev->topic != NULL ? ev->topic : as->key_tmpl,
+                               pgcdc_change_schema(c), pgcdc_change_table(c), as->prefix,
+                               NULL) != PGCDC_OK)
         return pgcdc_sink_fail(as->sink, PGCDC_ERR_NOMEM, "out of memory");
     if (as->key.len > 255)
         return key_too_long(as, data, len);

@@ -410,7 +410,7 @@ static int produce_change(pgcdc__kafka *ks, const pgcdc_sink_event *ev, void *op
         r = pgcdc_sink_event_key(ev, &key, &klen);
     if (r != PGCDC_OK)
         return pgcdc_sink_fail(ks->sink, r, "out of memory");
-    topic = pgcdc__kafka_topic(ks, pgcdc_change_schema(c), pgcdc_change_table(c));
+    topic = pgcdc__kafka_topic(ks, ev->topic, pgcdc_change_schema(c), pgcdc_change_table(c));
     if (topic == NULL)
         return pgcdc_sink_fail(ks->sink, PGCDC_ERR_NOMEM, "out of memory");
     if (klen == 0)

@@ -115,10 +115,11 @@ int pgcdc__kafka_split_uri(pgcdc__kafka *ks, const char *uri)
 }
 
 /* Characters Kafka refuses in a name become '_', as Debezium does. */
-const char *pgcdc__kafka_topic(pgcdc__kafka *ks, const char *schema, const char *table)
+const char *pgcdc__kafka_topic(pgcdc__kafka *ks, const char *tmpl, const char *schema,
+                               const char *table)
 {
-    if (pgcdc__template_expand(&ks->topic, ks->topic_tmpl, schema, table, ks->prefix, topic_char) !=
-        PGCDC_OK)
+    if (pgcdc__template_expand(&ks->topic, tmpl != NULL ? tmpl : ks->topic_tmpl, schema, table,
+                               ks->prefix, topic_char) != PGCDC_OK)
         return NULL;
     return pgcdc__buf_cstr(&ks->topic);
 }

@@ -108,8 +108,12 @@ int pgcdc__kafka_check_uri(const char *uri, char *err, size_t errlen);
 int pgcdc__kafka_split_uri(pgcdc__kafka *ks, const char *uri);
 /* A librdkafka property: PGCDC_OK when librdkafka takes it, else its reason in err. */
 int pgcdc__kafka_check_property(const char *name, const char *value, char *err, size_t errlen);
-/* Expands the topic template for a change into ks->topic: the name, or NULL (out of memory). */
-const char *pgcdc__kafka_topic(pgcdc__kafka *ks, const char *schema, const char *table);
+/*
+ * Expands the topic template for a change (tmpl: a script's route, NULL: the sink's own)
+ * into ks->topic: the name, or NULL (out of memory).
+ */
+const char *pgcdc__kafka_topic(pgcdc__kafka *ks, const char *tmpl, const char *schema,
+                               const char *table);
 
 /*
  * The producer's handle for a topic, made at its first use (which asks the

@@ -463,8 +463,9 @@ static int queue_change(pgcdc__nats *ns, const pgcdc_sink_event *ev)
         len--;
     if (len == 0)
         return PGCDC_HANDLED;
-    if (pgcdc__template_expand(&ns->subj, ns->tmpl, pgcdc_change_schema(c), pgcdc_change_table(c),
-                               ns->prefix, pgcdc__nats_name_char) != PGCDC_OK)
+    if (pgcdc__template_expand(&ns->subj, ev->topic != NULL ? ev->topic : ns->tmpl,
+                               pgcdc_change_schema(c), pgcdc_change_table(c), ns->prefix,
+                               pgcdc__nats_name_char) != PGCDC_OK)
         return pgcdc_sink_fail(ns->sink, PGCDC_ERR_NOMEM, "out of memory");
     pgcdc_lsn_format(pgcdc_change_commit_lsn(c), id, sizeof(id) - 24);
     idlen = strlen(id);

@@ -444,8 +444,9 @@ static int queue_change(pgcdc__redis *rs, const pgcdc_sink_event *ev)
         len--;
     if (len == 0)
         return PGCDC_HANDLED;
-    if (pgcdc__template_expand(&rs->key, rs->key_tmpl, pgcdc_change_schema(c),
-                               pgcdc_change_table(c), rs->prefix, NULL) != PGCDC_OK)
+    if (pgcdc__template_expand(&rs->key, ev->topic != NULL ? ev->topic : rs->key_tmpl,
+                               pgcdc_change_schema(c), pgcdc_change_table(c), rs->prefix,
+                               NULL) != PGCDC_OK)
         return pgcdc_sink_fail(rs->sink, PGCDC_ERR_NOMEM, "out of memory");
     idlen = (size_t)(pgcdc__put_u64(id, pgcdc_change_commit_lsn(c)) - id);
     id[idlen++] = '-';

@@ -525,6 +525,7 @@ void pgcdc__sink_event_init(pgcdc_sink_event *ev, pgcdc_event_kind kind, const p
     ev->kind = kind;
     ev->txn = txn;
     ev->change = change;
+    ev->topic = NULL;
     ev->formats = formats;
     ev->formatted = 0;
     ev->keyed = 0;
@@ -605,6 +606,11 @@ int pgcdc_sink_event_key(const pgcdc_sink_event *ev, const char **data, size_t *
 const char *pgcdc_sink_event_route(const pgcdc_sink_event *ev)
 {
     return ev->change != NULL ? ev->change->rel->route : NULL;
+}
+
+const char *pgcdc_sink_event_topic(const pgcdc_sink_event *ev)
+{
+    return ev->change != NULL ? ev->topic : NULL;
 }
 
 uint64_t pgcdc_sink_event_token(const pgcdc_sink_event *ev)

@@ -38,6 +38,7 @@ struct pgcdc_sink_event {
     pgcdc_event_kind kind;
     const pgcdc_txn *txn;
     const pgcdc_change *change; /* CHANGE only */
+    const char *topic;          /* a script's route: the topic, subject or stream key; or NULL */
     pgcdc__formats *formats;
     /* What was made for this event so far. */
     unsigned formatted; /* bit per format */

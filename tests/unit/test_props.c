@@ -61,6 +61,8 @@ static int field_text(const pgcdc_config *cfg, const char *name, char *buf, size
         put_str(buf, n, cfg->spool_dir);
     else if (strcmp(name, "dead_letter") == 0)
         put_str(buf, n, cfg->dead_letter_path);
+    else if (strcmp(name, "lua") == 0)
+        put_str(buf, n, cfg->lua_path);
     else if (strcmp(name, "create_slot") == 0)
         put_num(buf, n, cfg->create_slot);
     else if (strcmp(name, "create_publication") == 0)
@@ -263,6 +265,7 @@ static const prop_case prop_cases[] = {
     {"handler.retry_delay", "2s", "2000"},
     {"on_error", "dead_letter", "1"},
     {"dead_letter", "/var/tmp/dead.jsonl", "/var/tmp/dead.jsonl"},
+    {"lua", PGCDC_TEST_LUA, PGCDC_TEST_LUA},
     {"reconnect.max_backoff", "5m", "300000"},
     {"reconnect.attempts", "7", "7"},
     {"reconnect.max_elapsed", "2h", "7200000"},
@@ -822,6 +825,9 @@ static void test_set_strings(void **state)
     assert_refused(cfg, "publication", "a b", "invalid publication name", NULL);
     assert_refused(cfg, "spool_dir", "", "spool directory", NULL);
     assert_refused(cfg, "dead_letter", "", "dead-letter file path", NULL);
+    /* A script is compiled when set: a missing file is refused with the fix. */
+    assert_refused(cfg, "lua", "/nonexistent/x.lua", "lua: cannot open /nonexistent/x.lua",
+                   "give --lua the path", NULL);
     assert_refused(cfg, "table", "", "invalid table name", NULL);
     assert_refused(cfg, "table", "a.b.c", "invalid table name", NULL);
     /* An empty connection string is valid: PG* variables only. */

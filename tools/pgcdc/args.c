@@ -39,6 +39,7 @@ enum {
     OPT_ROUTE,
     OPT_EXEC,
     OPT_PLUGIN,
+    OPT_LUA,
     OPT_EXCLUDE_TABLE
 };
 
@@ -55,6 +56,7 @@ static const struct option longopts[] = {
     {"route", required_argument, NULL, OPT_ROUTE},
     {"exec", required_argument, NULL, OPT_EXEC},
     {"plugin", required_argument, NULL, OPT_PLUGIN},
+    {"lua", required_argument, NULL, OPT_LUA},
     {"status-interval", required_argument, NULL, 's'},
     {"create-slot", no_argument, NULL, OPT_CREATE_SLOT},
     {"drop-slot", no_argument, NULL, OPT_DROP_SLOT},
@@ -430,6 +432,10 @@ static int apply(pgcdc_config *cfg, pgcdc_tool_options *o, int opt, const char *
     }
     case OPT_PLUGIN:
         return 0; /* loaded first (load_plugins) */
+    case OPT_LUA:
+        if (pgcdc_config_set_lua(cfg, val) != PGCDC_OK)
+            return pgcdc_tool_usage_error("%s", pgcdc_config_errmsg(cfg));
+        return 0;
     case OPT_ROUTE:
         if (add_routes(cfg, val) != 0)
             return pgcdc_tool_usage_error("--route %s: %s", val, pgcdc_config_errmsg(cfg));
