@@ -75,8 +75,8 @@ static int setup(void **state)
                      "GRANT CREATE ON DATABASE loc TO loc_own");
     }
     {
-        PGconn *conn = tl_connect(servers[DE].db);
-        PGresult *res = PQexec(conn, "SELECT * FROM loc_nope");
+        PGconn *de = tl_connect(servers[DE].db);
+        PGresult *res = PQexec(de, "SELECT * FROM loc_nope");
         const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 
         no_german = primary != NULL && strstr(primary, "does not exist") != NULL;
@@ -85,7 +85,7 @@ static int setup(void **state)
                    "translations (lc_messages=de_DE answers in English)\n",
                    tl_server_version(servers[DE].db) / 10000);
         PQclear(res);
-        PQfinish(conn);
+        PQfinish(de);
     }
     return 0;
 }
