@@ -76,7 +76,9 @@ static void test_stream_to_endpos(void **state)
     char *v;
 
     (void)state;
-    tl_sql(db, "CREATE TABLE c (id int PRIMARY KEY, v text, n numeric, f float8, b bool)");
+    /* Numeric infinities came with PostgreSQL 14: a float8 column takes them before. */
+    tl_sql(db, "CREATE TABLE c (id int PRIMARY KEY, v text, n %s, f float8, b bool)",
+           tl_server_version(db) >= 140000 ? "numeric" : "float8");
     /* Neither slot nor publication exists: the first run creates both. */
     pgcdc_lsn_format(tl_current_lsn(db), endpos, sizeof(endpos));
     assert_int_equal(tt_run((const char *[]){tool, "-d", "dbname=t_cli", "-S", "s_cli", "-P",
