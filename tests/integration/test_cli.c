@@ -229,6 +229,15 @@ static void test_request_snapshot(void **state)
         tt_run((const char *[]){tool, "-d", "dbname=t_cli_req", "--request-snapshot", ",", NULL}),
         0);
     tt_assert_stderr_one_line("no table to snapshot");
+    if (tl_server_version(db) < 140000) {
+        /* No logical messages from pgoutput before 14: the request is refused, saying so. */
+        assert_int_not_equal(tt_run((const char *[]){tool, "-d", "dbname=t_cli_req",
+                                                     "--request-snapshot", "public.q", NULL}),
+                             0);
+        tt_assert_stderr_one_line("snapshot requests need PostgreSQL 14 or later");
+        unlink(file);
+        return;
+    }
     pid = tt_spawn(args, "/dev/null");
     tl_wait_slots_active(db, "'s_cli_req'", 1);
     assert_int_equal(
