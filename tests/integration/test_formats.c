@@ -539,7 +539,7 @@ static void test_formats_all_types(void **state)
 
     (void)state;
     if (!tl_have_wal2json(db, "test_formats_all_types"))
-        return;
+        skip();
     tl_sql(db, "%s", schema_sql);
     cfg = tl_config(db, "s_formats", "p_formats", "ft,ft_full");
     /* Creates the publication and the slot. */
