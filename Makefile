@@ -104,8 +104,11 @@ matrix: deps
 	@mkdir -p build-matrix; rm -f build-matrix/summary
 	@for v in $(MATRIX_VERSIONS); do \
 	    if ( $(call pg_version_run,$$v,$(MATRIX_SKIP)) ); then st=passed; else st=FAILED; fi; \
-	    echo "PostgreSQL $$v: $$st ($$(grep -h 'tests passed' build-pg$$v/ctest.log 2>/dev/null || echo 'no test ran'))" \
-	        >>build-matrix/summary; \
+	    echo "PostgreSQL $$v: $$st ($$(grep -h 'tests passed' build-pg$$v/ctest.log 2>/dev/null || echo 'no test ran');" \
+	        "$$(grep -h '^\[  SKIPPED \] [^0-9]' build-pg$$v/Testing/Temporary/LastTest.log 2>/dev/null | \
+	            sort -u | wc -l) test cases skipped)" >>build-matrix/summary; \
+	    grep -h '^SKIPPED:' build-pg$$v/Testing/Temporary/LastTest.log 2>/dev/null | sort -u | \
+	        sed 's/^/    /' >>build-matrix/summary || true; \
 	done; \
 	echo; echo "== make matrix"; cat build-matrix/summary; ! grep -q FAILED build-matrix/summary
 
