@@ -1,9 +1,12 @@
 # One command each: build, test, demo, format.  CMake does the work.
 #   make            build (build/)
 #   make check      install what is missing, then the whole test suite:
-#                   gcc -Werror, clang -Werror, ASan+UBSan, valgrind, format and layer checks
+#                   gcc -Werror, clang -Werror, ASan+UBSan, valgrind, format and layer checks,
+#                   and the server's own integration tests against PostgreSQL $(CHECK_PG_OTHER)
 #   make asan       tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make valgrind   every test under valgrind (make check leaves out the slowest there)
+#   make matrix     the integration tests against PostgreSQL 13, 14, 16, 17 and 18 (build-pgNN;
+#                   servers from scripts/pg-versions), a summary per version at the end
 #   make demo       the seed's e-commerce worker, end to end
 #   make bench      the benchmark (bench/run --quick: under a minute)
 #   make chaos      the fault-injection suite, full (make check runs its CI subset)
@@ -20,7 +23,7 @@ CTEST ?= ctest
 SOURCES = $(shell git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null || find include src tools examples tests bench -name '*.[ch]')
 
 .PHONY: all build deps check check-gcc check-clang check-asan check-valgrind valgrind check-fuzz format format-check \
-        check-layers asan demo install clean bench chaos
+        check-layers asan demo install clean bench chaos matrix check-pg-other
 
 all: build
 
@@ -32,7 +35,7 @@ deps:
 	@scripts/install-deps
 
 # The final ctest run's summary closes the output.
-check: deps format-check check-layers check-clang check-asan check-valgrind check-fuzz check-gcc
+check: deps format-check check-layers check-clang check-asan check-valgrind check-fuzz check-pg-other check-gcc
 
 # The layer rules of src/ (docs/ARCHITECTURE.md).
 check-layers:
@@ -81,6 +84,37 @@ check-fuzz:
 	$(call fuzz_run,fuzz_txn,30,txn,tests/fuzz/corpus-txn)
 	$(call fuzz_run,fuzz_copy,15,copy,)
 
+# Other PostgreSQL major versions (scripts/pg-versions pins them; the servers are
+# installed with npm into build-matrix/pg).  Each version builds in build-pgNN
+# (gcc, no sanitizers) and runs the integration tests there against its server;
+# the benchmark and the chaos suite stay with 15.  The summary closes the output.
+MATRIX_VERSIONS ?= 13 14 16 17 18
+MATRIX_SKIP ?= ^bench\.
+# make check runs one other version, and only what tells versions apart: the
+# suites of the server-facing code, not the sinks' (they meet the same pgcdc),
+# nor the snapshot's (two and a half minutes; make matrix runs it).
+CHECK_PG_OTHER ?= 13
+CHECK_PG_SKIP ?= ^bench\.|^demo\.|integration\.test_(nats|amqp|redis|kafka|kafka_eos|http|pgsql|exec|sink_stats|status_page|metrics|plugin|faults|snapshot)$$
+pg_version_run = bin=$$(scripts/pg-versions install $(1) build-matrix/pg) && \
+	$(CMAKE) -S . -B build-pg$(1) -DCMAKE_C_COMPILER=gcc -DPGCDC_WERROR=ON -DPGCDC_TEST_PGBIN="$$bin" >/dev/null && \
+	$(CMAKE) --build build-pg$(1) -j $(JOBS) && \
+	$(CTEST) --test-dir build-pg$(1) --output-on-failure -j $(JOBS) -L integration -E '$(2)' 2>&1 | \
+	    tee build-pg$(1)/ctest.log
+matrix: deps
+	@mkdir -p build-matrix; rm -f build-matrix/summary
+	@for v in $(MATRIX_VERSIONS); do \
+	    if ( $(call pg_version_run,$$v,$(MATRIX_SKIP)) ); then st=passed; else st=FAILED; fi; \
+	    echo "PostgreSQL $$v: $$st ($$(grep -h 'tests passed' build-pg$$v/ctest.log 2>/dev/null || echo 'no test ran');" \
+	        "$$(grep -h '^\[  SKIPPED \] [^0-9]' build-pg$$v/Testing/Temporary/LastTest.log 2>/dev/null | \
+	            sort -u | wc -l) test cases skipped)" >>build-matrix/summary; \
+	    grep -h '^SKIPPED:' build-pg$$v/Testing/Temporary/LastTest.log 2>/dev/null | sort -u | \
+	        sed 's/^/    /' >>build-matrix/summary || true; \
+	done; \
+	echo; echo "== make matrix"; cat build-matrix/summary; ! grep -q FAILED build-matrix/summary
+
+check-pg-other:
+	$(call pg_version_run,$(CHECK_PG_OTHER),$(CHECK_PG_SKIP))
+
 format:
 	clang-format -i $(SOURCES)
 
@@ -108,4 +142,4 @@ install: build
 	$(CMAKE) --install build
 
 clean:
-	rm -rf build build-check build-clang build-asan build-valgrind build-fuzz build-bench
+	rm -rf build build-check build-clang build-asan build-valgrind build-fuzz build-bench build-pg* build-matrix

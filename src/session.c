@@ -361,11 +361,28 @@ int pgcdc_worker_start(pgcdc_worker *w)
     timeout = w->cat.wal_sender_timeout_ms;
     if (timeout > 0 && w->cfg.status_interval_ms > timeout / 2)
         w->cfg.status_interval_ms = timeout / 2 < 100 ? 100 : timeout / 2;
+    /* Protocol 2 (streaming of transactions in progress) came with PostgreSQL 14. */
+    if (w->cfg.proto_version >= 2 && w->cat.server_version < 140000) {
+        r = pgcdc__fail(&w->ctx, PGCDC_ERR_INVALID,
+                        "protocol %d needs PostgreSQL 14 or later; this server is %d.%d "
+                        "(use protocol 1)",
+                        w->cfg.proto_version, w->cat.server_version / 10000,
+                        w->cat.server_version % 10000);
+        goto fail;
+    }
     w->binary = w->cfg.binary && pgcdc__tableset_binary_ok(&w->cat.ts);
     if (w->cfg.binary && !w->binary)
         pgcdc__log(&w->ctx, PGCDC_LOG_INFO,
                    "binary values not used: a listed table has a column of "
                    "a type pgcdc reads only as text");
+    /* pgoutput's binary option came with PostgreSQL 14: text values before (same output). */
+    if (w->binary && w->cat.server_version < 140000) {
+        w->binary = 0;
+        pgcdc__log(&w->ctx, PGCDC_LOG_INFO,
+                   "binary values not used: PostgreSQL %d.%d sends text values only "
+                   "(binary needs 14 or later)",
+                   w->cat.server_version / 10000, w->cat.server_version % 10000);
+    }
     r = pgcdc__snapshot_start(w, &defer);
     if (r != PGCDC_OK && w->cat.slot_created && w->cfg.snapshot_mode != PGCDC_SNAPSHOT_NEVER) {
         /* All or nothing: a slot made for a snapshot that cannot start would skip it next time. */

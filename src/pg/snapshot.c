@@ -597,7 +597,14 @@ int pgcdc__snap_signal(pgcdc__ctx *ctx, const char *conninfo, const char *conten
     conn = pgcdc__connect(ctx, conninfo, 0, NULL, &r);
     if (conn == NULL)
         return r;
-    r = pgcdc__snap_emit(ctx, conn, 1, PGCDC__SIGNAL_PREFIX, content, lsn);
+    /* Before 14 pgoutput does not pass logical messages on: the request would be lost. */
+    if (PQserverVersion(conn) < 140000)
+        r = pgcdc__fail(ctx, PGCDC_ERR_INVALID,
+                        "snapshot requests need PostgreSQL 14 or later (pgoutput passes logical "
+                        "messages on from 14); this server is %d.%d",
+                        PQserverVersion(conn) / 10000, PQserverVersion(conn) % 10000);
+    else
+        r = pgcdc__snap_emit(ctx, conn, 1, PGCDC__SIGNAL_PREFIX, content, lsn);
     PQfinish(conn);
     return r;
 }

@@ -79,6 +79,10 @@ struct pgcdc__stream {
     PGconn *conn;
     int conn_broken;
     char broken_why[256]; /* why, when the keeper broke it: it may not touch the context */
+    char publication[64]; /* the name, to know the server's warning about it */
+    int pub_skipped;      /* the server skipped the publication at a position (from 18) */
+    char pub_skipped_why[256];
+    PQnoticeReceiver default_notice; /* libpq's, which takes no argument of its own */
     pgcdc__buf out;
     int64_t last_status_us; /* monotonic */
     _Atomic uint64_t sent_flush;
@@ -322,6 +326,32 @@ static void note_transport(pgcdc__stream *s, int fd)
     s->sock_sndbuf = sndbuf;
 }
 
+/*
+ * From PostgreSQL 18 a walsender that finds the publication missing at a
+ * position warns ("skipped loading publication") and goes on without it,
+ * where earlier versions failed: the changes there would be lost in silence.
+ * The warning comes in the stream, before anything decoded without the
+ * publication; it is noted here (io_mu held: libpq calls this while parsing)
+ * and ends the stream as the error of earlier versions would.  Other notices
+ * go where libpq sends them by default.
+ */
+static void on_notice(void *arg, const PGresult *res)
+{
+    pgcdc__stream *s = arg;
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+    if (state != NULL && strcmp(state, "55000") == 0 && primary != NULL &&
+        s->publication[0] != '\0' && strstr(primary, s->publication) != NULL &&
+        strstr(primary, "publication") != NULL) {
+        s->pub_skipped = 1;
+        pgcdc__one_line(s->pub_skipped_why, sizeof(s->pub_skipped_why), primary);
+        return;
+    }
+    if (s->default_notice != NULL)
+        s->default_notice(NULL, res);
+}
+
 int pgcdc__stream_open(pgcdc__stream *s, const pgcdc__stream_opts *o)
 {
     char cmd[512];
@@ -340,6 +370,9 @@ int pgcdc__stream_open(pgcdc__stream *s, const pgcdc__stream_opts *o)
     s->backend_pid = PQbackendPID(conn);
     s->conn_broken = 0;
     s->broken_why[0] = '\0';
+    snprintf(s->publication, sizeof(s->publication), "%s", o->publication);
+    s->pub_skipped = 0;
+    s->default_notice = PQsetNoticeReceiver(conn, on_notice, s);
     pthread_mutex_unlock(&s->io_mu);
     r = pgcdc__slot_check(s->ctx, conn, o->slot);
     if (r != PGCDC_OK)
@@ -604,6 +637,21 @@ int pgcdc__stream_receive(pgcdc__stream *s, int timeout_ms, uint8_t **out, size_
             return PGCDC_ERR_CONNECT;
         }
         n = PQgetCopyData(s->conn, &buf, 1);
+        if (s->pub_skipped) {
+            /* Nothing decoded without the publication is handed out. */
+            if (n > 0)
+                PQfreemem(buf);
+            s->conn_broken = 1;
+            pthread_mutex_unlock(&s->io_mu);
+            return pgcdc__fail(s->ctx, PGCDC_ERR_PUBLICATION,
+                               "a publication did not exist at a position the server must "
+                               "decode (dropped, perhaps created again since), and the server "
+                               "would go on without it: pgcdc stops; nothing after the last "
+                               "confirmed position is lost (skip the gap with "
+                               "pg_replication_slot_advance(), or recreate the slot and "
+                               "resynchronise) (server: %s)",
+                               s->pub_skipped_why);
+        }
         if (n > 0) {
             s->recv_since_check = 1; /* the clock is read once the buffer runs dry */
             s->read_ahead = 0;

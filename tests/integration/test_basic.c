@@ -64,7 +64,14 @@ static void test_four_operations(void **state)
     assert_true(log.items[0].commit_time > 1700000000000000LL);
     assert_true(log.items[0].xid > 0);
     assert_int_equal(log.begins, log.commits);
-    assert_int_equal(log.commits, 7);
+    /*
+     * Before PostgreSQL 15 pgoutput also sends the transactions that changed no
+     * published table (here the one that only altered the replica identity).
+     */
+    if (tl_server_version(db) >= 150000)
+        assert_int_equal(log.commits, 7);
+    else
+        assert_int_equal(log.commits, 8);
     /* Everything handled is confirmed, and nothing past the end position. */
     assert_true(tl_slot_confirmed(db, "s_basic") >= log.items[8].commit_lsn);
     assert_true(tl_slot_confirmed(db, "s_basic") <= end);

@@ -170,10 +170,13 @@ static void test_binary_equals_text(void **state)
     uint64_t end;
 
     (void)state;
-    tl_sql(db, "CREATE TABLE v (id serial PRIMARY KEY, b bool, i2 int2, i4 int4, i8 int8, "
-               "o oid, f4 float4, f8 float8, n numeric, n2 numeric(12,4), t text, vc varchar(20),"
-               " bc char(5), nm name, by bytea, d date, ts timestamp, tz timestamptz, u uuid, "
-               "j json, jb jsonb)");
+    /* Numeric infinities came with PostgreSQL 14: a float8 column takes them before. */
+    tl_sql(db,
+           "CREATE TABLE v (id serial PRIMARY KEY, b bool, i2 int2, i4 int4, i8 int8, "
+           "o oid, f4 float4, f8 float8, n %s, n2 numeric(12,4), t text, vc varchar(20),"
+           " bc char(5), nm name, by bytea, d date, ts timestamp, tz timestamptz, u uuid, "
+           "j json, jb jsonb)",
+           tl_server_version(db) >= 140000 ? "numeric" : "float8");
     create_slot(db, "s_bin_text", "v");
     create_slot(db, "s_bin_bin", "v");
     tl_sql(db,
@@ -270,6 +273,15 @@ static void test_switch_to_text_after_ddl(void **state)
     log_text[0] = '\0';
     w = pgcdc_worker_new(cfg);
     assert_int_equal(pgcdc_worker_start(w), PGCDC_OK);
+    if (tl_server_version(db) < 140000) {
+        /* No binary option before PostgreSQL 14: text values from the start, said once. */
+        assert_non_null(strstr(log_text, "binary needs 14 or later"));
+        assert_non_null(strstr(log_text, "text values)"));
+        pgcdc_worker_free(w);
+        pgcdc_config_free(cfg);
+        pgcdc_formatter_free(fmt);
+        return;
+    }
     assert_non_null(strstr(log_text, "binary values)"));
     assert_int_equal(pgcdc_worker_next(w, &c, 10000), PGCDC_OK);
     assert_non_null(c);

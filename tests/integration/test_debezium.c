@@ -278,7 +278,20 @@ static void check_positions(const char *db, json_t *lines, const td_txn *txns, i
 
         snprintf(want, sizeof(want), "%u:%llu", x->xid, x->begin_lsn);
         assert_string_equal(str_at(begin, "status"), "BEGIN");
-        assert_string_equal(str_at(begin, "id"), want);
+        if (tl_server_version(db) >= 150000) {
+            assert_string_equal(str_at(begin, "id"), want);
+        } else {
+            /*
+             * Before PostgreSQL 15 pgoutput sends BEGIN at the transaction's
+             * first record, test_decoding (skipping empty ones) at its first change.
+             */
+            unsigned xid = 0;
+            unsigned long long at = 0;
+
+            assert_int_equal(sscanf(str_at(begin, "id"), "%u:%llu", &xid, &at), 2);
+            assert_int_equal(xid, x->xid);
+            assert_true(at <= x->begin_lsn);
+        }
         snprintf(sql, sizeof(sql), "SELECT floor(extract(epoch FROM '%s'::timestamptz) * 1000)",
                  x->committed);
         ms = sql_int(db, sql);

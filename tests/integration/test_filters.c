@@ -161,11 +161,14 @@ static void test_pushed_down(void **state)
                   "SELECT concat_ws(' ', pubinsert, pubupdate, pubdelete, pubtruncate)::text "
                   "FROM pg_publication WHERE pubname = 'p_push'");
     tl_sql_expect(db, "t f", "SELECT concat_ws(' ', pubinsert, pubdelete) FROM pg_publication");
-    tl_sql_expect(db, "(id >= 2)|1 2 3 5",
-                  "SELECT pg_get_expr(prqual, prrelid) || '|' || prattrs::text FROM "
-                  "pg_publication_rel");
-    tl_sql_expect(db, "{id,status,amount,email}",
-                  "SELECT attnames::text FROM pg_publication_tables WHERE pubname = 'p_push'");
+    /* Row filters and column lists came with PostgreSQL 15: before, pgcdc applies them. */
+    if (tl_server_version(db) >= 150000) {
+        tl_sql_expect(db, "(id >= 2)|1 2 3 5",
+                      "SELECT pg_get_expr(prqual, prrelid) || '|' || prattrs::text FROM "
+                      "pg_publication_rel");
+        tl_sql_expect(db, "{id,status,amount,email}",
+                      "SELECT attnames::text FROM pg_publication_tables WHERE pubname = 'p_push'");
+    }
     write_orders(db);
     assert_int_equal(tl_run_until(cfg, tl_current_lsn(db), &log), PGCDC_OK);
     /* Row 1 is left out by the server, the DELETE and the TRUNCATE are not published. */
@@ -214,9 +217,10 @@ static void run_client_side(const char *name, int push_down)
                   "SELECT concat_ws(' ', pubinsert, pubupdate, pubdelete, pubtruncate)::text "
                   "FROM pg_publication WHERE pubname = 'p_client'");
     /* The column list is pushed when allowed (the key is kept); the row filter never. */
-    tl_sql_expect(db, push_down ? "-|1 2" : "-|-",
-                  "SELECT coalesce(pg_get_expr(prqual, prrelid), '-') || '|' || "
-                  "coalesce(prattrs::text, '-') FROM pg_publication_rel");
+    if (tl_server_version(db) >= 150000)
+        tl_sql_expect(db, push_down ? "-|1 2" : "-|-",
+                      "SELECT coalesce(pg_get_expr(prqual, prrelid), '-') || '|' || "
+                      "coalesce(prattrs::text, '-') FROM pg_publication_rel");
     write_orders(db);
     /* UPDATE and DELETE of the default identity still work on the server. */
     tl_sql(db, "INSERT INTO orders VALUES (3, 'refunded', 7, 's3', 'c@x.org')");

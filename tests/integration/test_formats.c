@@ -538,6 +538,8 @@ static void test_formats_all_types(void **state)
     char *big;
 
     (void)state;
+    if (!tl_have_wal2json(db, "test_formats_all_types"))
+        skip();
     tl_sql(db, "%s", schema_sql);
     cfg = tl_config(db, "s_formats", "p_formats", "ft,ft_full");
     /* Creates the publication and the slot. */

@@ -35,6 +35,8 @@ static server servers[NSERVERS] = {
 };
 
 static char tool[1024];
+/* The server was built without message translations: no German to compare. */
+static int no_german;
 static char errpath[64] = "/tmp/pgcdc-locale-err-XXXXXX";
 
 /* A conninfo for a database of the server, with extra keywords (user, password...). */
@@ -72,6 +74,19 @@ static int setup(void **state)
                      "CREATE ROLE loc_norepl LOGIN;"
                      "GRANT CREATE ON DATABASE loc TO loc_own");
     }
+    {
+        PGconn *de = tl_connect(servers[DE].db);
+        PGresult *res = PQexec(de, "SELECT * FROM loc_nope");
+        const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+        no_german = primary != NULL && strstr(primary, "does not exist") != NULL;
+        if (no_german)
+            printf("SKIPPED: test_locale: the server (PostgreSQL %d) was built without message "
+                   "translations (lc_messages=de_DE answers in English)\n",
+                   tl_server_version(servers[DE].db) / 10000);
+        PQclear(res);
+        PQfinish(de);
+    }
     return 0;
 }
 
@@ -92,6 +107,8 @@ static int teardown(void **state)
 static void test_servers_speak_their_language(void **state)
 {
     (void)state;
+    if (no_german)
+        skip();
     for (int i = 0; i < NSERVERS; i++) {
         PGconn *conn = tl_connect(servers[i].db);
         PGresult *res = PQexec(conn, "SELECT * FROM loc_nope");
@@ -151,6 +168,8 @@ static const char *code_name(const lcase *c, int code, char *buf, size_t size)
 /* Runs a case on both servers: the same code, the expected one, each time. */
 static void test_case(void **state)
 {
+    if (no_german)
+        skip();
     const lcase *c = *state;
     char msg[NSERVERS][1024];
     char names[3][32];
@@ -301,12 +320,7 @@ static int run_finish(running *r, char *msg, size_t size)
 /* Terminates the slot's walsender (waiting for it to exit); the worker then reconnects. */
 static void terminate_walsender(const server *s, const char *slot)
 {
-    char *v = tl_sql_value(s->db,
-                           "SELECT pg_terminate_backend(active_pid, 5000) FROM "
-                           "pg_replication_slots WHERE slot_name = '%s'",
-                           slot);
-
-    free(v);
+    tl_terminate_slot_holder(s->db, slot);
 }
 
 /*

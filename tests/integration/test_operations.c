@@ -228,13 +228,13 @@ static void test_slot_exit_codes(void **state)
 
     (void)state;
     tl_sql(db, "CREATE TABLE c (id int PRIMARY KEY)");
-    tl_sql(db, "SELECT pg_create_logical_replication_slot('s_codes_w2j', 'wal2json')");
+    tl_sql(db, "SELECT pg_create_logical_replication_slot('s_codes_w2j', 'test_decoding')");
     tl_sql(db, "SELECT pg_create_physical_replication_slot('s_codes_phys')");
     tl_sql(other, "SELECT pg_create_logical_replication_slot('s_codes_other', 'pgoutput')");
 
     args[4] = "s_codes_w2j";
     assert_int_equal(tt_run(args), 5);
-    tt_assert_stderr_one_line("decodes with the plugin \"wal2json\", not pgoutput");
+    tt_assert_stderr_one_line("decodes with the plugin \"test_decoding\", not pgoutput");
     args[4] = "s_codes_phys";
     assert_int_equal(tt_run(args), 5);
     tt_assert_stderr_one_line("\"s_codes_phys\" is a physical slot");

@@ -171,7 +171,10 @@ static void test_partitions_via_root_property(void **state)
                      PGCDC_OK);
     start_again(cfg);
     tl_sql_expect(db, "t", "SELECT pubviaroot FROM pg_publication WHERE pubname = 'p_part_prop'");
-    tl_sql_expect(db, "(id <> 120)", "SELECT pg_get_expr(prqual, prrelid) FROM pg_publication_rel");
+    /* Before PostgreSQL 15 (no row filters in publications) pgcdc applies it. */
+    if (tl_server_version(db) >= 150000)
+        tl_sql_expect(db, "(id <> 120)",
+                      "SELECT pg_get_expr(prqual, prrelid) FROM pg_publication_rel");
     stream_with_late_partitions(db, cfg, &log);
     /* Row 120's INSERT and DELETE (its old key fails the filter too) stay on the server. */
     assert_int_equal(log.n, 5);

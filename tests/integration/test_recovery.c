@@ -317,9 +317,7 @@ static void test_slot_dropped(void **state)
     /* Terminate the walsender and drop the slot before the worker is back. */
     for (int i = 0; i < 200; i++) {
         free(v);
-        v = tl_sql_value(db, "SELECT pg_terminate_backend(active_pid, 5000) "
-                             "FROM pg_replication_slots WHERE slot_name = 's_drop'");
-        free(v);
+        tl_terminate_slot_holder(db, "s_drop");
         v = tl_sql_value(db, "SELECT count(*) FROM (SELECT pg_drop_replication_slot(slot_name) "
                              "FROM pg_replication_slots WHERE slot_name = 's_drop' "
                              "AND active_pid IS NULL) x");

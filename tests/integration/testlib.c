@@ -161,6 +161,49 @@ const char *tl_fresh_db(const char *name)
     return conninfo;
 }
 
+int tl_server_version(const char *conninfo)
+{
+    char *v = tl_sql_value(conninfo, "SELECT current_setting('server_version_num')");
+    int num;
+
+    assert_non_null(v);
+    num = atoi(v);
+    free(v);
+    return num;
+}
+
+int tl_have_wal2json(const char *conninfo, const char *test)
+{
+    PGconn *conn = tl_connect(conninfo);
+    /* A temporary slot, gone with the connection. */
+    PGresult *res = PQexec(conn, "SELECT pg_create_logical_replication_slot('tl_wal2json_probe', "
+                                 "'wal2json', true)");
+    int have = PQresultStatus(res) == PGRES_TUPLES_OK;
+
+    PQclear(res);
+    PQfinish(conn);
+    if (!have)
+        printf("SKIPPED: %s: the server (PostgreSQL %d) has no wal2json plugin to compare with\n",
+               test, tl_server_version(conninfo) / 10000);
+    return have;
+}
+
+void tl_terminate_slot_holder(const char *conninfo, const char *slot)
+{
+    /* pg_terminate_backend's timeout came with PostgreSQL 14. */
+    char *v = tl_server_version(conninfo) >= 140000
+                  ? tl_sql_value(conninfo,
+                                 "SELECT pg_terminate_backend(active_pid, 5000) FROM "
+                                 "pg_replication_slots WHERE slot_name = '%s'",
+                                 slot)
+                  : tl_sql_value(conninfo,
+                                 "SELECT pg_terminate_backend(active_pid) FROM "
+                                 "pg_replication_slots WHERE slot_name = '%s'",
+                                 slot);
+
+    free(v);
+}
+
 uint64_t tl_current_lsn(const char *conninfo)
 {
     char *v = tl_sql_value(conninfo, "SELECT pg_current_wal_insert_lsn()");

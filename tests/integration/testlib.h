@@ -38,6 +38,15 @@ void tl_sql_expect(const char *conninfo, const char *want, const char *fmt, ...)
 uint64_t tl_current_lsn(const char *conninfo);
 /* confirmed_flush_lsn of a slot (0 if missing). */
 uint64_t tl_slot_confirmed(const char *conninfo, const char *slot);
+/* The server's server_version_num (e.g. 130023). */
+int tl_server_version(const char *conninfo);
+/*
+ * 1 when the server has wal2json (a comparison plugin); otherwise 0, after
+ * printing that the named test is skipped and why.
+ */
+int tl_have_wal2json(const char *conninfo, const char *test);
+/* Terminates the walsender holding slot (waits up to 5 s from PostgreSQL 14 on). */
+void tl_terminate_slot_holder(const char *conninfo, const char *slot);
 
 /* One recorded change: everything as text for easy asserts. */
 typedef struct tl_change {
