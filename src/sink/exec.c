@@ -64,6 +64,7 @@ typedef struct pgcdc__exec {
     pgcdc_sink *sink;
     char *cmd;
     pgcdc__child child;
+    pgcdc__waker waker;
     pgcdc__buf lines; /* the bytes of q[0] on; lines.data[0] is at offset base */
     uint64_t base;
     uint64_t wpos;        /* bytes before it were written to the running handler */
@@ -290,6 +291,15 @@ static int outstanding(const pgcdc__exec *xs)
     return xs->done < xs->nq;
 }
 
+/* Lines wait and the handler acknowledged none of them for the timeout: 1 with why. */
+static int timed_out(const pgcdc__exec *xs, char *why, size_t size)
+{
+    if (!outstanding(xs) || pgcdc__now_us() - xs->progress_us < xs->timeout_ms * 1000)
+        return 0;
+    snprintf(why, size, "acknowledged nothing for %lld ms", xs->timeout_ms);
+    return 1;
+}
+
 /*
  * One round: writes what it can, reads what came back, waiting up to
  * wait_ms for either.  PGCDC_OK, or 1 with why (the handler failed).
@@ -299,7 +309,9 @@ static int pump(pgcdc__exec *xs, int wait_ms, char *why, size_t size)
     struct pollfd pf[2];
     int nfds = 1;
 
-    if (write_some(xs, why, size) != PGCDC_OK || read_acks(xs, why, size) != PGCDC_OK)
+    /* Written again after the reading: what came back may let more lines go (one by one). */
+    if (write_some(xs, why, size) != PGCDC_OK || read_acks(xs, why, size) != PGCDC_OK ||
+        write_some(xs, why, size) != PGCDC_OK || timed_out(xs, why, size))
         return 1;
     if (wait_ms <= 0)
         return PGCDC_OK;
@@ -314,12 +326,9 @@ static int pump(pgcdc__exec *xs, int wait_ms, char *why, size_t size)
         snprintf(why, size, "could not wait for it: %s", strerror(errno));
         return 1;
     }
-    if (write_some(xs, why, size) != PGCDC_OK || read_acks(xs, why, size) != PGCDC_OK)
+    if (write_some(xs, why, size) != PGCDC_OK || read_acks(xs, why, size) != PGCDC_OK ||
+        timed_out(xs, why, size))
         return 1;
-    if (outstanding(xs) && pgcdc__now_us() - xs->progress_us >= xs->timeout_ms * 1000) {
-        snprintf(why, size, "acknowledged nothing for %lld ms", xs->timeout_ms);
-        return 1;
-    }
     return PGCDC_OK;
 }
 
@@ -451,11 +460,6 @@ static int pump_until(pgcdc__exec *xs, int (*done)(const pgcdc__exec *xs))
     return PGCDC_OK;
 }
 
-static int all_done(const pgcdc__exec *xs)
-{
-    return !outstanding(xs);
-}
-
 static int under_limit(const pgcdc__exec *xs)
 {
     return !outstanding(xs) || queued_end(xs) - xs->q[xs->done].start < (uint64_t)xs->max_inflight;
@@ -563,13 +567,29 @@ static int exec_write(pgcdc_sink *sink, const pgcdc_sink_event *ev)
     return r;
 }
 
+/*
+ * Out goes what is queued, in comes what the handler acknowledged; the
+ * worker does not wait for the rest (it reads the stream meanwhile): the
+ * waker wakes it when more comes back, or when the timeout would pass.
+ */
 static int exec_flush(pgcdc_sink *sink)
 {
     pgcdc__exec *xs = pgcdc_sink_state(sink);
+    char why[512];
 
     if (xs->failed)
         return pgcdc_sink_fail(sink, PGCDC_ERR_SINK, "%s", xs->failure);
-    return pump_until(xs, all_done);
+    if (pump(xs, 0, why, sizeof(why)) != PGCDC_OK) {
+        int r = recover(xs, why);
+
+        if (r != PGCDC_OK)
+            return r;
+    }
+    if (outstanding(xs))
+        pgcdc__waker_arm(&xs->waker, xs->child.out, xs->progress_us + xs->timeout_ms * 1000);
+    else
+        pgcdc__waker_arm(&xs->waker, -1, 0);
+    return PGCDC_OK;
 }
 
 /* ---- open and close ---- */
@@ -597,6 +617,8 @@ static int exec_open(pgcdc_sink *sink, const char *uri)
     pgcdc__sink_prop_num(sink, "flush_interval", &xs->flush_ms);
     pgcdc__sink_prop_num(sink, "stop_timeout", &xs->stop_ms);
     xs->dead_letter = pgcdc__sink_can_dead_letter(sink);
+    if (pgcdc__waker_start(&xs->waker, sink) != PGCDC_OK)
+        return pgcdc_sink_fail(sink, PGCDC_ERR_NOMEM, "could not start a thread");
     return start(xs);
 }
 
@@ -607,6 +629,7 @@ static void exec_close(pgcdc_sink *sink)
 
     if (xs == NULL)
         return;
+    pgcdc__waker_stop(&xs->waker);
     /* What is not acknowledged was never confirmed: a later run gives it again. */
     if (xs->child.pid > 0) {
         pgcdc__child_end(&xs->child, 1, (int)xs->stop_ms, how, sizeof(how));
