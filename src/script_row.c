@@ -520,23 +520,12 @@ static int remap(const pgcdc__script_rows *sr, const int *src, int n, int *dst)
 
 static pgcdc__relation *make_rel(const pgcdc__script_rows *sr, const pgcdc__relation *src)
 {
-    pgcdc__relation *rel = calloc(1, sizeof(*rel));
-    size_t n = (size_t)sr->ncols + 1;
+    size_t n = (size_t)sr->ncols;
+    pgcdc__relation *rel = pgcdc__relation_derive(src, n, n + (size_t)src->nkeys,
+                                                  n + (size_t)(src->npk > 0 ? src->npk : 0));
 
     if (rel == NULL)
         return NULL;
-    rel->relid = src->relid;
-    rel->replident = src->replident;
-    rel->wanted = src->wanted;
-    rel->schema = strdup(src->schema);
-    rel->name = strdup(src->name);
-    rel->route = src->route != NULL ? strdup(src->route) : NULL;
-    rel->cols = calloc(n, sizeof(*rel->cols));
-    rel->keys = calloc(n + (size_t)src->nkeys, sizeof(*rel->keys));
-    rel->pk = calloc(n + (size_t)(src->npk > 0 ? src->npk : 0), sizeof(*rel->pk));
-    if (rel->schema == NULL || rel->name == NULL || (src->route != NULL && rel->route == NULL) ||
-        rel->cols == NULL || rel->keys == NULL || rel->pk == NULL)
-        goto fail;
     for (int i = 0; i < sr->ncols; i++) {
         rel->ncols++;
         if (make_relcol(&rel->cols[i], src, &sr->cols[i]) != 0)

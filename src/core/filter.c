@@ -389,22 +389,10 @@ static int remap(const int *src, int n, const int *keep, int nkeep, int *dst)
 static pgcdc__relation *view_relation(const pgcdc__relation *src, const struct pgcdc__relview *v,
                                       int n)
 {
-    pgcdc__relation *rel = calloc(1, sizeof(*rel));
+    pgcdc__relation *rel = pgcdc__relation_derive(src, (size_t)n, (size_t)n, (size_t)n);
 
     if (rel == NULL)
         return NULL;
-    rel->relid = src->relid;
-    rel->replident = src->replident;
-    rel->wanted = src->wanted;
-    rel->schema = strdup(src->schema);
-    rel->name = strdup(src->name);
-    rel->route = src->route != NULL ? strdup(src->route) : NULL;
-    rel->cols = calloc((size_t)n + 1, sizeof(*rel->cols));
-    rel->keys = calloc((size_t)n + 1, sizeof(*rel->keys));
-    rel->pk = calloc((size_t)n + 1, sizeof(*rel->pk));
-    if (rel->schema == NULL || rel->name == NULL || (src->route != NULL && rel->route == NULL) ||
-        rel->cols == NULL || rel->keys == NULL || rel->pk == NULL)
-        goto fail;
     for (int j = 0; j < n; j++) {
         rel->ncols++;
         if (copy_col(&rel->cols[j], &src->cols[v->keep[j]], v->mask[j]) != 0)

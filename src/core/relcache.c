@@ -38,6 +38,30 @@ void pgcdc__relation_free(pgcdc__relation *rel)
     free(rel);
 }
 
+pgcdc__relation *pgcdc__relation_derive(const pgcdc__relation *src, size_t ncols, size_t nkeys,
+                                        size_t npk)
+{
+    pgcdc__relation *rel = calloc(1, sizeof(*rel));
+
+    if (rel == NULL)
+        return NULL;
+    rel->relid = src->relid;
+    rel->replident = src->replident;
+    rel->wanted = src->wanted;
+    rel->schema = strdup(src->schema);
+    rel->name = strdup(src->name);
+    rel->route = src->route != NULL ? strdup(src->route) : NULL;
+    rel->cols = calloc(ncols + 1, sizeof(*rel->cols));
+    rel->keys = calloc(nkeys + 1, sizeof(*rel->keys));
+    rel->pk = calloc(npk + 1, sizeof(*rel->pk));
+    if (rel->schema == NULL || rel->name == NULL || (src->route != NULL && rel->route == NULL) ||
+        rel->cols == NULL || rel->keys == NULL || rel->pk == NULL) {
+        pgcdc__relation_free(rel);
+        return NULL;
+    }
+    return rel;
+}
+
 pgcdc__relcache *pgcdc__relcache_new(void)
 {
     pgcdc__relcache *rc = calloc(1, sizeof(*rc));

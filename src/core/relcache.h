@@ -67,6 +67,14 @@ void pgcdc__relcache_clear(pgcdc__relcache *rc);
 /* Replaces the entry for msg's relid; returns it, or NULL on out of memory. */
 pgcdc__relation *pgcdc__relcache_update(pgcdc__relcache *rc, const pgcdc__msg *msg);
 pgcdc__relation *pgcdc__relcache_get(pgcdc__relcache *rc, uint32_t relid);
+/*
+ * A relation of src's identity (relid, names, route, replica identity,
+ * wanted) with room for ncols columns, nkeys keys and npk primary key
+ * columns, none set yet (the filters' and the scripts' views of it); NULL
+ * on out of memory.
+ */
+pgcdc__relation *pgcdc__relation_derive(const pgcdc__relation *src, size_t ncols, size_t nkeys,
+                                        size_t npk);
 /* Frees a relation the cache does not hold (NULL is a no-op). */
 void pgcdc__relation_free(pgcdc__relation *rel);
 /* Sets the key columns by name (the primary key found at preflight); unknown names are skipped. */
