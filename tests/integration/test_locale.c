@@ -512,7 +512,8 @@ static int run_tool(const char *const argv[], char *msg, size_t size)
 static int cli(server *s, const char *login, const char *extra, char *msg, size_t size)
 {
     char conn[1024];
-    const char *argv[] = {tool, "-d", conn, "-S", "s_cli", "-P", "p_cli", "-t", "cl", extra, NULL};
+    const char *argv[] = {tool,        "-d", conn, "-S",  "s_loc_cli", "-P",
+                          "p_loc_cli", "-t", "cl", extra, NULL};
 
     conninfo(conn, sizeof(conn), s, "loc", login);
     return run_tool(argv, msg, size);
@@ -520,7 +521,8 @@ static int cli(server *s, const char *login, const char *extra, char *msg, size_
 
 static int cli_slot_missing(server *s, char *msg, size_t size)
 {
-    tl_sql(s->db, "CREATE TABLE cl (id int PRIMARY KEY); CREATE PUBLICATION p_cli FOR TABLE cl");
+    tl_sql(s->db,
+           "CREATE TABLE cl (id int PRIMARY KEY); CREATE PUBLICATION p_loc_cli FOR TABLE cl");
     return cli(s, "user=loc_pw password=" CANARY, "--no-create", msg, size);
 }
 

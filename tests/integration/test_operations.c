@@ -259,7 +259,8 @@ static void test_slot_exit_codes(void **state)
 static void test_slots_all_taken(void **state)
 {
     char conninfo[512];
-    const char *args[] = {tool, "-d", conninfo, "-S", "s_full", "-P", "p_full", "-t", "c", NULL};
+    const char *args[] = {tool, "-d",     conninfo, "-S", "s_ops_full",
+                          "-P", "p_full", "-t",     "c",  NULL};
 
     (void)state;
     tl_server_start("slots", "--set max_replication_slots=2", conninfo, sizeof(conninfo));
@@ -597,9 +598,9 @@ static void test_password_not_in_ps(void **state)
 static void test_drop_pipeline(void **state)
 {
     const char *db = tl_fresh_db("t_ops_drop");
-    const char *create[] = {tool, "-d", "dbname=t_ops_drop", "-S", "s_drop", "-P", "p_drop",
+    const char *create[] = {tool, "-d", "dbname=t_ops_drop", "-S", "s_ops_drop", "-P", "p_drop",
                             "-t", "d",  "--create-slot",     NULL};
-    const char *drop[] = {tool,     "-d",          "dbname=t_ops_drop",  "-S", "s_drop", "-P",
+    const char *drop[] = {tool,     "-d",          "dbname=t_ops_drop",  "-S", "s_ops_drop", "-P",
                           "p_drop", "--drop-slot", "--drop-publication", NULL};
 
     (void)state;
@@ -607,19 +608,20 @@ static void test_drop_pipeline(void **state)
     assert_int_equal(tt_run(create), 0);
     tl_sql_expect(db, "1", "SELECT 1 FROM pg_publication WHERE pubname = 'p_drop'");
     assert_int_equal(tt_run(drop), 0);
-    assert_null(tl_sql_value(db, "SELECT 1 FROM pg_replication_slots WHERE slot_name = 's_drop'"));
+    assert_null(
+        tl_sql_value(db, "SELECT 1 FROM pg_replication_slots WHERE slot_name = 's_ops_drop'"));
     assert_null(tl_sql_value(db, "SELECT 1 FROM pg_publication WHERE pubname = 'p_drop'"));
     /* Again: both gone, and it says so (the slot's code). */
     assert_int_equal(tt_run(drop), 3);
-    tt_assert_stderr_one_line("replication slot \"s_drop\" does not exist");
+    tt_assert_stderr_one_line("replication slot \"s_ops_drop\" does not exist");
     /* The publication alone. */
     assert_int_equal(tt_run(create), 0);
     assert_int_equal(tt_run((const char *[]){tool, "-d", "dbname=t_ops_drop", "-P", "p_drop",
                                              "--drop-publication", NULL}),
                      0);
     assert_null(tl_sql_value(db, "SELECT 1 FROM pg_publication WHERE pubname = 'p_drop'"));
-    tl_sql_expect(db, "1", "SELECT 1 FROM pg_replication_slots WHERE slot_name = 's_drop'");
-    tl_sql(db, "SELECT pg_drop_replication_slot('s_drop')");
+    tl_sql_expect(db, "1", "SELECT 1 FROM pg_replication_slots WHERE slot_name = 's_ops_drop'");
+    tl_sql(db, "SELECT pg_drop_replication_slot('s_ops_drop')");
 }
 
 int main(void)
