@@ -631,7 +631,7 @@ static void install_signals(void)
 int main(int argc, char **argv)
 {
     pgcdc_config *cfg = pgcdc_config_new();
-    options o = {0};
+    options o = {.protocol = 1}; /* as pg_recvlogical in bench/run */
     bench b = {0};
     const char *status;
     int64_t start_us;

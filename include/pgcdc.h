@@ -346,9 +346,10 @@ int pgcdc_config_set_status_interval(pgcdc_config *cfg, int ms);
 /* Stop once every transaction committed at or before this LSN is confirmed (0: never). */
 int pgcdc_config_set_endpos(pgcdc_config *cfg, uint64_t lsn);
 /*
- * pgoutput protocol version: 1 (default) or 2.  Version 2 streams large
- * in-progress transactions; pgcdc spools them to a temporary file until their
- * commit, so memory stays bounded.
+ * pgoutput protocol version: 1 or 2, or 0 (the default) to choose for the
+ * server: 2 from PostgreSQL 14, else 1.  Version 2 streams large in-progress
+ * transactions; pgcdc spools them to a temporary file until their commit, so
+ * memory stays bounded.
  */
 int pgcdc_config_set_proto_version(pgcdc_config *cfg, int version);
 /*

@@ -21,7 +21,7 @@ pgcdc_config *pgcdc_config_new(void)
     cfg->create_slot = 1;
     cfg->create_publication = 1;
     cfg->status_interval_ms = 10000;
-    cfg->proto_version = 1;
+    cfg->proto_version = 0; /* chosen for the server */
     cfg->binary = 1;
     cfg->handler_retries = 5;
     cfg->handler_delay_ms = 100;
@@ -372,8 +372,9 @@ int pgcdc_config_set_endpos(pgcdc_config *cfg, uint64_t lsn)
 
 int pgcdc_config_set_proto_version(pgcdc_config *cfg, int version)
 {
-    if (version != 1 && version != 2)
-        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "protocol version must be 1 or 2");
+    if (version < 0 || version > 2)
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
+                                  "protocol version must be 1 or 2 (0: chosen for the server)");
     cfg->proto_version = version;
     return PGCDC_OK;
 }

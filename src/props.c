@@ -82,8 +82,8 @@ static int set_endpos(pgcdc_config *cfg, const char *text, long long num)
 
 static int set_protocol(pgcdc_config *cfg, const char *text, long long num)
 {
-    (void)text;
-    return pgcdc_config_set_proto_version(cfg, (int)num);
+    (void)num;
+    return pgcdc_config_set_proto_version(cfg, strcmp(text, "auto") == 0 ? 0 : atoi(text));
 }
 
 static int set_binary(pgcdc_config *cfg, const char *text, long long num)
@@ -369,8 +369,9 @@ static const prop props[] = {
     {{"endpos", PGCDC_PROP_LSN, NULL, NONE,
       "stop once everything committed up to this LSN is confirmed"},
      set_endpos},
-    {{"protocol", PGCDC_PROP_INT, "1", 1, 2, NULL,
-      "pgoutput protocol; 2 streams large transactions before their commit (spooled to disk)"},
+    {{"protocol", PGCDC_PROP_ENUM, "auto", 0, 0, "auto|1|2",
+      "pgoutput protocol; 2 streams large transactions before their commit (spooled to "
+      "disk); auto: 2 from PostgreSQL 14, else 1"},
      set_protocol},
     {{"binary", PGCDC_PROP_BOOL, "true", NONE,
       "ask for binary column values where every column's type allows (same output)"},

@@ -97,7 +97,7 @@ static int open_stream(pgcdc_worker *w)
     o.conninfo = w->cfg.conninfo;
     o.slot = w->cfg.slot;
     o.publication = w->cfg.publication;
-    o.proto_version = w->cfg.proto_version;
+    o.proto_version = w->proto;
     o.binary = w->binary;
     o.sql_ascii = w->cat.encoding != NULL && strcmp(w->cat.encoding, "SQL_ASCII") == 0;
     o.status_interval_ms = w->cfg.status_interval_ms;
@@ -361,7 +361,16 @@ int pgcdc_worker_start(pgcdc_worker *w)
     timeout = w->cat.wal_sender_timeout_ms;
     if (timeout > 0 && w->cfg.status_interval_ms > timeout / 2)
         w->cfg.status_interval_ms = timeout / 2 < 100 ? 100 : timeout / 2;
-    /* Protocol 2 (streaming of transactions in progress) came with PostgreSQL 14. */
+    /*
+     * Protocol 2 (streaming of transactions in progress) came with PostgreSQL
+     * 14; unless told, pgcdc asks for it there (large transactions reach the
+     * spool while they run instead of the server's spill files).  Protocol 4's
+     * parallel streaming (16) only adds the abort's position for appliers
+     * that apply streamed blocks at once; pgcdc spools them, so 2 serves.
+     */
+    w->proto = w->cfg.proto_version != 0 ? w->cfg.proto_version
+               : w->cat.server_version >= 140000 ? 2
+                                                 : 1;
     if (w->cfg.proto_version >= 2 && w->cat.server_version < 140000) {
         r = pgcdc__fail(&w->ctx, PGCDC_ERR_INVALID,
                         "protocol %d needs PostgreSQL 14 or later; this server is %d.%d "

@@ -39,6 +39,7 @@ struct pgcdc_worker {
     pgcdc__script *script;       /* --lua FILE (script.c); NULL: none */
     pgcdc__script_route route;   /* where the script sent the change being delivered */
     int binary;                  /* the stream asks for binary values */
+    int proto;                   /* pgoutput protocol asked for: cfg's, or chosen for the server */
     atomic_int reopen;           /* pgcdc_worker_reopen() asked for the sinks to be reopened */
     atomic_int monitor_news;     /* the slot monitor has something to say (pgcdc__monitor_poll) */
     atomic_int sink_poke;        /* a sink's thread asked for the sinks to be flushed */

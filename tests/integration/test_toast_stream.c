@@ -158,12 +158,44 @@ static void test_streamed_transactions(void **state)
     pgcdc_config_free(cfg);
 }
 
+/* Unless told, pgcdc asks for protocol 2 where the server has it (14+), 1 before. */
+static void test_protocol_chosen(void **state)
+{
+    const char *db = tl_fresh_db("t_proto_auto");
+    char conninfo[256];
+    pgcdc_config *cfg;
+    counter k = {0};
+    char msg[512];
+    char *streamed;
+
+    (void)state;
+    snprintf(conninfo, sizeof(conninfo), "%s options='-c logical_decoding_work_mem=64kB'", db);
+    tl_sql(db, "CREATE TABLE a (id int PRIMARY KEY, pad text)");
+    cfg = tl_config(conninfo, "s_proto_auto", "p_proto_auto", "a");
+    assert_int_equal(tl_start_only(cfg, msg, sizeof(msg)), PGCDC_OK);
+    tl_sql(db, "INSERT INTO a SELECT i, repeat('x', 50) FROM generate_series(1, 20000) i");
+    run_counting(cfg, tl_current_lsn(db), &k);
+    assert_int_equal(k.bad, 0);
+    assert_int_equal(k.n, 20000);
+    assert_int_equal(k.sum, 20000ULL * 20001ULL / 2);
+    if (tl_server_version(db) >= 140000) {
+        /* Protocol 2: the server streamed the transaction while it ran. */
+        streamed = tl_sql_value(db, "SELECT stream_txns FROM pg_stat_replication_slots "
+                                    "WHERE slot_name = 's_proto_auto'");
+        assert_non_null(streamed);
+        assert_true(atoi(streamed) >= 1);
+        free(streamed);
+    }
+    pgcdc_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unchanged_toast),
         cmocka_unit_test(test_large_transaction),
         cmocka_unit_test(test_streamed_transactions),
+        cmocka_unit_test(test_protocol_chosen),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -217,6 +217,37 @@ void rq_queue(rq_server *s, const char *exchange, const char *queue, const char 
     bye(conn);
 }
 
+/* The broker's log, on the test's output: why a queue did not come back. */
+static void print_log(const rq_server *s)
+{
+    char cmd[192];
+
+    snprintf(cmd, sizeof(cmd), "tail -n 60 '%s'/log/*.log >&2", s->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "(no log in %s/log)\n", s->dir);
+}
+
+void rq_wait_queue(rq_server *s, const char *queue)
+{
+    for (int i = 0; i < 600; i++) {
+        amqp_connection_state_t conn = login(s);
+
+        if (conn != NULL) {
+            amqp_queue_declare(conn, 1, amqp_cstring_bytes(queue), 1, 1, 0, 0, amqp_empty_table);
+            if (amqp_get_rpc_reply(conn).reply_type == AMQP_RESPONSE_NORMAL) {
+                bye(conn);
+                return;
+            }
+            /* The failed declare closed the channel: the connection goes. */
+            amqp_destroy_connection(conn);
+        }
+        tl_sleep_ms(200);
+    }
+    print_log(s);
+    fail_msg("rabbitmq on port %d did not bring the durable queue \"%s\" back within 120 s",
+             s->port, queue);
+}
+
 static char *dup_bytes(amqp_bytes_t b)
 {
     char *s = malloc(b.len + 1);

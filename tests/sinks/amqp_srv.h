@@ -33,6 +33,12 @@ void rq_stop(rq_server *s);
  * default exchange), emptied.
  */
 void rq_queue(rq_server *s, const char *exchange, const char *queue, const char *binding);
+/*
+ * Waits until the durable queue takes a passive declare (after a restart, a
+ * node recovers its queues; one that failed to fails the test with the
+ * node's log).
+ */
+void rq_wait_queue(rq_server *s, const char *queue);
 /* Declares a durable topic exchange with no queue bound. */
 void rq_exchange(rq_server *s, const char *exchange);
 

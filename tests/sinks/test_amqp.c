@@ -437,6 +437,7 @@ static void test_killed_during_load(void **state)
     /* Down: what committed meanwhile is not confirmed. */
     assert_true(pgcdc_worker_confirmed_lsn(run.w) < end);
     rq_restart(&srv);
+    rq_wait_queue(&srv, "kill_q");
     for (int i = 0; i < WAIT_MS / 10 && again(&lg) < 1; i++)
         tl_sleep_ms(10);
     assert_int_equal(again(&lg), 1);

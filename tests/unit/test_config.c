@@ -49,7 +49,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->replica_identity_full, 0);
     assert_int_equal(cfg->status_interval_ms, 10000);
     assert_int_equal(cfg->endpos, 0);
-    assert_int_equal(cfg->proto_version, 1);
+    assert_int_equal(cfg->proto_version, 0); /* chosen for the server */
     assert_int_equal(cfg->handler_retries, 5);
     assert_int_equal(cfg->handler_delay_ms, 100);
     assert_int_equal(cfg->reconnect_max_ms, 30000);
@@ -354,8 +354,10 @@ static void test_endpos(void **state)
 static void test_proto_version(void **state)
 {
     pgcdc_config *cfg = *state;
-    static const int bad[] = {0, 3, 4, -1, INT_MAX, INT_MIN};
+    static const int bad[] = {3, 4, -1, INT_MAX, INT_MIN};
 
+    assert_int_equal(pgcdc_config_set_proto_version(cfg, 0), PGCDC_OK);
+    assert_int_equal(cfg->proto_version, 0);
     assert_int_equal(pgcdc_config_set_proto_version(cfg, 2), PGCDC_OK);
     assert_int_equal(cfg->proto_version, 2);
     assert_int_equal(pgcdc_config_set_proto_version(cfg, 1), PGCDC_OK);

@@ -259,6 +259,7 @@ static const prop_case prop_cases[] = {
     {"status_interval", "250ms", "250"},
     {"endpos", "16/B374D848", "16/B374D848"},
     {"protocol", "2", "2"},
+    {"protocol", "auto", "0"},
     {"binary", "0", "0"},
     {"spool_dir", "/var/tmp", "/var/tmp"},
     {"handler.retries", "3", "3"},
@@ -764,8 +765,8 @@ static void test_set_int(void **state)
     assert_set(cfg, "reconnect.max_backoff", "2s");
     assert_field(cfg, "reconnect.attempts", "9");
     assert_field(cfg, "reconnect.max_backoff", "2000");
-    assert_refused(cfg, "protocol", "0", "protocol", "between 1 and 2", NULL);
-    assert_refused(cfg, "protocol", "3", "protocol", "between 1 and 2", NULL);
+    assert_refused(cfg, "protocol", "0", "protocol", "auto|1|2", NULL);
+    assert_refused(cfg, "protocol", "3", "protocol", "auto|1|2", NULL);
 }
 
 static void test_set_lsn(void **state)

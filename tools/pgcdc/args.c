@@ -494,9 +494,10 @@ static int apply(pgcdc_config *cfg, pgcdc_tool_options *o, int opt, const char *
         pgcdc_config_set_binary(cfg, 0);
         return 0;
     case OPT_PROTOCOL:
-        if ((strcmp(val, "1") != 0 && strcmp(val, "2") != 0) ||
-            pgcdc_config_set_proto_version(cfg, atoi(val)) != PGCDC_OK)
-            return pgcdc_tool_usage_error("invalid protocol \"%s\" (use 1 or 2)", val);
+        if ((strcmp(val, "1") != 0 && strcmp(val, "2") != 0 && strcmp(val, "auto") != 0) ||
+            pgcdc_config_set_proto_version(cfg, strcmp(val, "auto") == 0 ? 0 : atoi(val)) !=
+                PGCDC_OK)
+            return pgcdc_tool_usage_error("invalid protocol \"%s\" (use 1, 2 or auto)", val);
         return 0;
     case OPT_LOG_FORMAT:
         if ((o->log_json = log_format(val)) < 0)
