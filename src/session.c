@@ -368,7 +368,7 @@ int pgcdc_worker_start(pgcdc_worker *w)
      * parallel streaming (16) only adds the abort's position for appliers
      * that apply streamed blocks at once; pgcdc spools them, so 2 serves.
      */
-    w->proto = w->cfg.proto_version != 0 ? w->cfg.proto_version
+    w->proto = w->cfg.proto_version != 0         ? w->cfg.proto_version
                : w->cat.server_version >= 140000 ? 2
                                                  : 1;
     if (w->cfg.proto_version >= 2 && w->cat.server_version < 140000) {
