@@ -38,6 +38,12 @@ static void catalog_opts(const pgcdc_worker *w, pgcdc__catalog_opts *o)
     o->replica_identity_full = w->cfg.replica_identity_full;
     o->export_snapshot = w->cfg.snapshot_mode == PGCDC_SNAPSHOT_MODE_INITIAL ||
                          w->cfg.snapshot_mode == PGCDC_SNAPSHOT_MODE_INITIAL_ONLY;
+    o->failover = w->cfg.failover;
+    /* Logical messages of ours, which a standby cannot write. */
+    o->writes = w->cfg.heartbeat_ms > 0 ? "heartbeat messages (heartbeat.interval)"
+                : w->cfg.snapshot_mode == PGCDC_SNAPSHOT_MODE_INCREMENTAL
+                    ? "an incremental snapshot's watermarks"
+                    : NULL;
 }
 
 /* The start was cut short by a stop request: say so (the context names the step). */
