@@ -201,6 +201,7 @@ int pgcdc__permanent(pgcdc_worker *w, int *r)
     o.create_slot = 0;
     o.create_publication = 0;
     o.replica_identity_full = 0;
+    o.failover = PGCDC_FAILOVER_OFF; /* the start made its slot one already: alter nothing */
     again = pgcdc__catalog_prepare(&w->ctx, &o, &cat);
     pgcdc__catalog_clear(&cat);
     if (again == PGCDC_OK || again == PGCDC_ERR_CONNECT || again == PGCDC_ERR_SQL) {

@@ -84,6 +84,10 @@ int pgcdc__ha_check(pgcdc__ctx *ctx, const pgcdc__catalog_opts *o, pgcdc__catalo
         return PGCDC_OK;
     }
     if (slot->active_pid != 0)
-        return pgcdc__slot_busy(ctx, o->slot, slot->active_pid);
+        return pgcdc__fail(ctx, PGCDC_ERR_SLOT_BUSY,
+                           "replication slot \"%s\" is not a failover slot and the server process "
+                           "with PID %d streams from it: it can be made one only while free (stop "
+                           "that consumer first, or set slot.failover to auto)",
+                           o->slot, slot->active_pid);
     return pgcdc__slot_set_failover(ctx, o->conninfo, o->slot);
 }

@@ -163,11 +163,24 @@ q "$S" -c "SELECT pg_drop_replication_slot('dec_slot')" >/dev/null
 echo "ha.failover: decoding on the standby: 500 of 500 rows committed on the primary"
 
 if [ "$MAJOR" -lt 17 ]; then
+    "$PGCDC" -d "$P" -S fo_slot -P dec_pub -t public.dec_rows --failover --create-slot \
+        2>"$out/refused.log" && failed "pgcdc made a failover slot on PostgreSQL $MAJOR"
+    grep -q "failover slots need PostgreSQL 17" "$out/refused.log" ||
+        failed "no clear error for --failover on PostgreSQL $MAJOR: $(cat "$out/refused.log")"
     echo "SKIPPED: ha.failover: the switch to a promoted standby needs failover slots, PostgreSQL 17 or later; the server is $MAJOR"
     exit 0
 fi
 
 # --- 2. the switch to a promoted standby
+# A slot made without failover becomes one with --failover.
+"$PGCDC" -d "$P" -S fo_alter -P dec_pub -t public.dec_rows --no-failover --create-slot 2>"$out/alter.log"
+[ "$(q "$P" -c "SELECT failover FROM pg_replication_slots WHERE slot_name = 'fo_alter'")" = f ] ||
+    failed "--no-failover made a failover slot"
+"$PGCDC" -d "$P" -S fo_alter -P dec_pub -t public.dec_rows --failover --create-slot --if-not-exists \
+    2>>"$out/alter.log"
+[ "$(q "$P" -c "SELECT failover FROM pg_replication_slots WHERE slot_name = 'fo_alter'")" = t ] ||
+    failed "--failover did not make the existing slot a failover slot"
+q "$P" -c "SELECT pg_drop_replication_slot('fo_alter')" >/dev/null
 BOTH="host=$(envvar "$STATE/primary" PGHOST),$(envvar "$STATE/standby" PGHOST)"
 BOTH="$BOTH port=$(envvar "$STATE/primary" PGPORT),$(envvar "$STATE/standby" PGPORT)"
 BOTH="$BOTH user=postgres dbname=postgres target_session_attrs=read-write"
@@ -192,6 +205,11 @@ synced() {
     [ "$(q "$S" -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name IN ('fo_slot', 'fo_slot2') AND synced AND NOT temporary")" = 2 ]
 }
 wait_for 120 synced || failed "the standby did not synchronise the failover slots"
+# The copy serves only after the promotion: pgcdc says so on the standby.
+"$PGCDC" -d "$S" -S fo_slot -P fo_pub -t public.fo_rows -o "$out/x.jsonl" 2>"$out/refused.log" &&
+    failed "pgcdc streamed from a synced slot on a standby"
+grep -q "kept in sync from the primary" "$out/refused.log" ||
+    failed "no clear error for a synced slot on a standby: $(cat "$out/refused.log")"
 kill -9 "$FO2"
 wait "$FO2" 2>/dev/null || true
 load "$P" fo_rows 1001 2000
