@@ -35,7 +35,7 @@ static int check_server(pgcdc__ctx *ctx, PGconn *conn, pgcdc__catalog *cat)
                      "WHERE rolname = current_user), "
                      "current_setting('server_encoding'), current_database(), "
                      "(SELECT setting::int FROM pg_settings WHERE name = 'wal_sender_timeout'), "
-                     "pg_is_in_recovery()",
+                     "pg_is_in_recovery(), current_setting('hot_standby_feedback')",
                      0, NULL, NULL);
     int r = PGCDC_OK;
 
@@ -44,6 +44,7 @@ static int check_server(pgcdc__ctx *ctx, PGconn *conn, pgcdc__catalog *cat)
     cat->server_version = atoi(PQgetvalue(res, 0, 1));
     cat->wal_sender_timeout_ms = atoi(PQgetvalue(res, 0, 6));
     cat->in_recovery = strcmp(PQgetvalue(res, 0, 7), "t") == 0;
+    cat->standby_feedback = strcmp(PQgetvalue(res, 0, 8), "on") == 0;
     cat->encoding = strdup(PQgetvalue(res, 0, 4));
     cat->database = strdup(PQgetvalue(res, 0, 5));
     if (cat->encoding == NULL || cat->database == NULL) {

@@ -43,6 +43,7 @@ typedef struct pgcdc__catalog {
     int slot_active_pid;       /* the server process holding the slot at start; 0 if none */
     int wal_sender_timeout_ms; /* the server's; 0 when disabled */
     int in_recovery;           /* the server is a standby */
+    int standby_feedback;      /* hot_standby_feedback is on */
     int create_failover;       /* a slot created next is a failover slot (pg/ha.c) */
     /* export_snapshot and the slot was created: the connection that holds its snapshot. */
     PGconn *export_conn;

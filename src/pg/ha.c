@@ -54,10 +54,14 @@ int pgcdc__ha_check(pgcdc__ctx *ctx, const pgcdc__catalog_opts *o, pgcdc__catalo
     cat->create_failover = 0;
     if (cat->in_recovery) {
         r = check_standby(ctx, o, cat, pub_exists, slot_exists, slot);
-        if (r == PGCDC_OK)
-            pgcdc__log(ctx, PGCDC_LOG_INFO,
-                       "the server is a standby: decoding there (the primary needs "
-                       "wal_level = logical, the standby hot_standby_feedback = on)");
+        if (r == PGCDC_OK && cat->standby_feedback)
+            pgcdc__log(ctx, PGCDC_LOG_INFO, "the server is a standby: decoding there");
+        else if (r == PGCDC_OK)
+            /* Only a warning: the slot works until the primary removes what it needs. */
+            pgcdc__log(ctx, PGCDC_LOG_WARNING,
+                       "the server is a standby with hot_standby_feedback off: the primary may "
+                       "remove catalog rows the slot still needs, and the slot is then "
+                       "invalidated (set hot_standby_feedback = on on the standby)");
         return r;
     }
     if (o->failover == PGCDC_FAILOVER_OFF)

@@ -231,15 +231,15 @@ q "$S" -c "SELECT id FROM fo_rows ORDER BY id" >"$out/fo.table"
 ids_out "$out/fo.jsonl" fo_rows >"$out/fo.ids"
 [ "$(wc -l <"$out/fo.table")" = 2500 ] || failed "the new primary has $(wc -l <"$out/fo.table") rows, not 2500"
 diff -q "$out/fo.table" "$out/fo.ids" >/dev/null ||
-    failed "the output's rows differ from the new primary's: $(diff "$out/fo.table" "$out/fo.ids" | head -5)"
+    failed "the output's rows differ from the new primary's: $(diff "$out/fo.table" "$out/fo.ids" | sed -n 1,5p)"
 wait_for 120 has_ids "$out/fo2b.jsonl" fo_rows 1500 || failed "the second pgcdc, started again on the new primary, delivered $(ids_out "$out/fo2b.jsonl" fo_rows | wc -l) rows, not rows 1001 to 2500"
 kill -TERM "$FO2"
 wait "$FO2" || failed "the second pgcdc exited with $? on SIGTERM"
 cat "$out/fo2.jsonl" "$out/fo2b.jsonl" >"$out/fo2.all"
 ids_out "$out/fo2.all" fo_rows >"$out/fo2.ids"
 diff -q "$out/fo.table" "$out/fo2.ids" >/dev/null ||
-    failed "the second pgcdc's rows differ from the new primary's: $(diff "$out/fo.table" "$out/fo2.ids" | head -5)"
-first=$(ids_out "$out/fo2b.jsonl" fo_rows | head -1)
+    failed "the second pgcdc's rows differ from the new primary's: $(diff "$out/fo.table" "$out/fo2.ids" | sed -n 1,5p)"
+first=$(ids_out "$out/fo2b.jsonl" fo_rows | sed -n 1p)
 if [ -z "$first" ] || [ "$first" -gt 1001 ]; then
     failed "the second pgcdc's run on the new primary began after row 1001 (at ${first:-none})"
 fi
