@@ -2,7 +2,8 @@
 #   make            build (build/)
 #   make check      install what is missing, then the whole test suite:
 #                   gcc -Werror, clang -Werror, ASan+UBSan, valgrind, format and layer checks,
-#                   and the server's own integration tests against PostgreSQL $(CHECK_PG_OTHER)
+#                   the server's own integration tests against PostgreSQL $(CHECK_PG_OTHER), and the
+#                   failover test (a primary and a standby) against $(CHECK_FAILOVER_PG)
 #   make asan       tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make valgrind   every test under valgrind (make check leaves out the slowest there)
 #   make matrix     the integration tests against PostgreSQL 13, 14, 16, 17 and 18 (build-pgNN;
