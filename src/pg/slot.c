@@ -25,8 +25,9 @@ int pgcdc__slot_read(pgcdc__ctx *ctx, PGconn *conn, const char *slot, pgcdc__slo
     snprintf(sql, sizeof(sql),
              "SELECT plugin, slot_type, database = current_database(), wal_status, "
              "confirmed_flush_lsn, coalesce(active_pid, 0), database, "
-             "coalesce(to_jsonb(s)->>'failover', 'false'), coalesce(to_jsonb(s)->>'synced', "
-             "'false') FROM pg_replication_slots s WHERE slot_name = %s",
+             "coalesce(to_jsonb(s)->>'failover', 'false'), "
+             "coalesce((to_jsonb(s)->>'synced')::bool AND pg_is_in_recovery(), false) "
+             "FROM pg_replication_slots s WHERE slot_name = %s",
              lit);
     PQfreemem(lit);
     res = pgcdc__query(ctx, conn, "read replication slot", sql, 0, NULL, NULL);
@@ -61,7 +62,7 @@ int pgcdc__slot_read(pgcdc__ctx *ctx, PGconn *conn, const char *slot, pgcdc__slo
         info->active_pid = atoi(PQgetvalue(res, 0, 5));
         /* failover and synced came with PostgreSQL 17: read by name, false before. */
         info->failover = strcmp(PQgetvalue(res, 0, 7), "true") == 0;
-        info->synced = strcmp(PQgetvalue(res, 0, 8), "true") == 0;
+        info->synced = strcmp(PQgetvalue(res, 0, 8), "t") == 0;
     }
     PQclear(res);
     return r;
@@ -69,8 +70,18 @@ int pgcdc__slot_read(pgcdc__ctx *ctx, PGconn *conn, const char *slot, pgcdc__slo
 
 int pgcdc__slot_check(pgcdc__ctx *ctx, PGconn *conn, const char *slot)
 {
-    int r = pgcdc__slot_read(ctx, conn, slot, NULL);
+    pgcdc__slot_info info;
+    int r = pgcdc__slot_read(ctx, conn, slot, &info);
 
+    /* A reconnect that found a standby (a connection string naming several
+     * servers): once it is promoted, the copy serves.  Retried meanwhile. */
+    if (r == 1 && info.synced)
+        return pgcdc__fail(ctx, PGCDC_ERR_CONNECT,
+                           "replication slot \"%s\" on this server is a copy that the standby "
+                           "keeps in sync from its primary, usable once the standby is promoted "
+                           "(target_session_attrs=read-write in the connection string passes "
+                           "standbys by)",
+                           slot);
     if (r == 0)
         return pgcdc__fail(ctx, PGCDC_ERR_SLOT_MISSING,
                            "replication slot \"%s\" does not exist any more (it was dropped; "

@@ -17,7 +17,8 @@ typedef struct pgcdc__slot_info {
     uint64_t confirmed_lsn; /* confirmed_flush_lsn; 0 when the server has none */
     int active_pid;         /* the walsender holding it; 0 when free */
     int failover;           /* a failover slot (PostgreSQL 17); 0 before */
-    int synced;             /* kept in sync from the primary (on a standby of 17 or later) */
+    int synced;             /* a standby's copy of the primary's failover slot (17), unusable
+                               until the standby is promoted */
 } pgcdc__slot_info;
 
 /*
@@ -26,7 +27,11 @@ typedef struct pgcdc__slot_info {
  * plugin's, another database's), SLOT_INVALID (invalidated), SQL.
  */
 int pgcdc__slot_read(pgcdc__ctx *ctx, PGconn *conn, const char *slot, pgcdc__slot_info *info);
-/* Checks that the slot still exists and is usable, on any connection (replication too). */
+/*
+ * Checks that the slot still exists and is usable, on any connection
+ * (replication too): SLOT_MISSING, SLOT_MISMATCH, SLOT_INVALID, or CONNECT for
+ * a standby's copy of a failover slot (usable once the standby is promoted).
+ */
 int pgcdc__slot_check(pgcdc__ctx *ctx, PGconn *conn, const char *slot);
 /* SLOT_LIMIT when max_replication_slots are all taken. */
 int pgcdc__slot_capacity(pgcdc__ctx *ctx, PGconn *conn);

@@ -12,7 +12,8 @@
 #     every row the new primary has is in the output, at least once, and no row it
 #     lacks.  A second pgcdc, killed (-9) before the last rows of the primary, is
 #     started again on the promoted standby alone and delivers those rows from its
-#     synced slot.
+#     synced slot.  A third names both servers without target_session_attrs: a
+#     reconnect that finds the standby before its promotion tries again.
 #   tests/ha/failover.sh PGCDC STATEDIR
 # Exit 77 (skipped, the reason printed) before PostgreSQL 16.  The servers are
 # stopped however the script ends.
@@ -196,6 +197,12 @@ BOTH="$BOTH user=postgres dbname=postgres target_session_attrs=read-write"
 FO=$!
 PIDS+=("$FO")
 wait_for 60 logged "$out/fo.log" "streaming from slot" || failed "pgcdc did not start streaming on the primary"
+# The third one: both servers, in any role.
+"$PGCDC" -d "${BOTH% target_session_attrs=*}" -S fo_slot3 -P fo_pub -t public.fo_rows \
+    -o "$out/fo3.jsonl" -X reconnect.max_backoff=1s 2>"$out/fo3.log" &
+FO3=$!
+PIDS+=("$FO3")
+wait_for 60 logged "$out/fo3.log" "streaming from slot" || failed "the third pgcdc did not start streaming"
 # The second one, on the primary alone.
 "$PGCDC" -d "$P" -S fo_slot2 -P fo_pub -t public.fo_rows -o "$out/fo2.jsonl" 2>"$out/fo2.log" &
 FO2=$!
@@ -209,7 +216,7 @@ wait_for 60 has_ids "$out/fo2.jsonl" fo_rows 1000 || failed "the second pgcdc de
 # The standby's copies of the slots, made by its slot sync worker, last past a
 # promotion once they are no longer temporary.
 synced() {
-    [ "$(q "$S" -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name IN ('fo_slot', 'fo_slot2') AND synced AND NOT temporary")" = 2 ]
+    [ "$(q "$S" -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name IN ('fo_slot', 'fo_slot2', 'fo_slot3') AND synced AND NOT temporary")" = 3 ]
 }
 wait_for 120 synced || failed "the standby did not synchronise the failover slots"
 # The copy serves only after the promotion: pgcdc says so on the standby.
@@ -235,12 +242,19 @@ wait_for 120 has_ids "$out/fo.jsonl" fo_rows 2500 || failed "after the switch pg
 logged "$out/fo.log" "reconnected to slot" || failed "pgcdc did not say it reconnected"
 kill -TERM "$FO"
 wait "$FO" || failed "pgcdc exited with $? on SIGTERM after the switch"
+wait_for 120 has_ids "$out/fo3.jsonl" fo_rows 2500 || failed "after the switch the third pgcdc delivered $(ids_out "$out/fo3.jsonl" fo_rows | wc -l) of 2500 rows"
+kill -TERM "$FO3"
+wait "$FO3" || failed "the third pgcdc exited with $? on SIGTERM after the switch"
+echo "ha.failover: the third pgcdc found the standby before its promotion $(grep -c "a copy that the standby keeps" "$out/fo3.log" || true) times, and went on after it"
 # Every row the new primary has, and nothing else (no row was ahead of the standby).
 q "$S" -c "SELECT id FROM fo_rows ORDER BY id" >"$out/fo.table"
 ids_out "$out/fo.jsonl" fo_rows >"$out/fo.ids"
+ids_out "$out/fo3.jsonl" fo_rows >"$out/fo3.ids"
 [ "$(wc -l <"$out/fo.table")" = 2500 ] || failed "the new primary has $(wc -l <"$out/fo.table") rows, not 2500"
 diff -q "$out/fo.table" "$out/fo.ids" >/dev/null ||
     failed "the output's rows differ from the new primary's: $(diff "$out/fo.table" "$out/fo.ids" | sed -n 1,5p)"
+diff -q "$out/fo.table" "$out/fo3.ids" >/dev/null ||
+    failed "the third pgcdc's rows differ from the new primary's: $(diff "$out/fo.table" "$out/fo3.ids" | sed -n 1,5p)"
 wait_for 120 has_ids "$out/fo2.jsonl" fo_rows 2500 || failed "the second pgcdc, started again on the new primary, has $(ids_out "$out/fo2.jsonl" fo_rows | wc -l) of 2500 rows"
 kill -TERM "$FO2"
 wait "$FO2" || failed "the second pgcdc exited with $? on SIGTERM"
