@@ -38,6 +38,9 @@ if [ "$MAJOR" -lt 16 ]; then
     exit 77
 fi
 
+# Servers a run that was killed left behind go first.
+"$SERVER" stop "$STATE/standby" || true
+"$SERVER" stop "$STATE/primary" || true
 rm -rf "$STATE"
 mkdir -p "$STATE/out"
 PIDS=()
