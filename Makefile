@@ -2,11 +2,14 @@
 #   make            build (build/)
 #   make check      install what is missing, then the whole test suite:
 #                   gcc -Werror, clang -Werror, ASan+UBSan, valgrind, format and layer checks,
-#                   and the server's own integration tests against PostgreSQL $(CHECK_PG_OTHER)
+#                   the server's own integration tests against PostgreSQL $(CHECK_PG_OTHER), and the
+#                   failover test (a primary and a standby) against $(CHECK_FAILOVER_PG)
 #   make asan       tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make valgrind   every test under valgrind (make check leaves out the slowest there)
 #   make matrix     the integration tests against PostgreSQL 13, 14, 16, 17 and 18 (build-pgNN;
 #                   servers from scripts/pg-versions), a summary per version at the end
+#   make check-failover  decoding on a standby and the switch to a promoted standby
+#                   (failover slots), against PostgreSQL 17 (build-pg17; under a minute)
 #   make demo       the seed's e-commerce worker, end to end
 #   make bench      the benchmark (bench/run --quick: under a minute)
 #   make chaos      the fault-injection suite, full (make check runs its CI subset)
@@ -23,7 +26,7 @@ CTEST ?= ctest
 SOURCES = $(shell git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null || find include src tools examples tests bench -name '*.[ch]')
 
 .PHONY: all build deps check check-gcc check-clang check-asan check-valgrind valgrind check-fuzz format format-check \
-        check-layers asan demo install clean bench chaos matrix check-pg-other
+        check-layers asan demo install clean bench chaos matrix check-pg-other check-failover
 
 all: build
 
@@ -35,7 +38,7 @@ deps:
 	@scripts/install-deps
 
 # The final ctest run's summary closes the output.
-check: deps format-check check-layers check-clang check-asan check-valgrind check-fuzz check-pg-other check-gcc
+check: deps format-check check-layers check-clang check-asan check-valgrind check-fuzz check-pg-other check-failover check-gcc
 
 # The layer rules of src/ (docs/ARCHITECTURE.md).
 check-layers:
@@ -120,6 +123,16 @@ check-pg-other:
 	$(CMAKE) --build build-check -j $(JOBS)
 	PGBIN="$$(scripts/pg-versions bin $(CHECK_PG_OTHER) build-matrix/pg)" \
 	    $(CTEST) --test-dir build-check --output-on-failure -j $(JOBS) -L integration -E '$(CHECK_PG_SKIP)'
+
+# High availability needs a server of 16 or later (failover slots: 17); the system's is
+# 15, where ha.failover says SKIPPED.  Its own build folder is the matrix's for 17.
+CHECK_FAILOVER_PG ?= 17
+check-failover: deps
+	bin=$$(scripts/pg-versions install $(CHECK_FAILOVER_PG) build-matrix/pg) && \
+	$(CMAKE) -S . -B build-pg$(CHECK_FAILOVER_PG) -DCMAKE_C_COMPILER=gcc -DPGCDC_WERROR=ON \
+	    -DPGCDC_TEST_PGBIN="$$bin" >/dev/null && \
+	$(CMAKE) --build build-pg$(CHECK_FAILOVER_PG) -j $(JOBS) --target pgcdc && \
+	$(CTEST) --test-dir build-pg$(CHECK_FAILOVER_PG) --output-on-failure -R '^ha\.'
 
 format:
 	clang-format -i $(SOURCES)

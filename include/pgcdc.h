@@ -410,6 +410,22 @@ int pgcdc_config_set_link_timeout(pgcdc_config *cfg, int timeout_ms);
 int pgcdc_config_set_standby(pgcdc_config *cfg, int standby);
 
 /*
+ * Whether the slot is a failover slot (PostgreSQL 17): one that standbys
+ * with sync_replication_slots = on keep a copy of, so that pgcdc goes on from
+ * a promoted standby with nothing lost (README, "Switching to a promoted
+ * standby").  AUTO (default): a slot pgcdc creates is one on a primary of 17
+ * or later; an existing slot is left as it is.  ON: the same, an existing
+ * slot is altered to one, and a server before 17 or a standby (whose slots
+ * cannot be) is refused.  OFF: never.
+ */
+typedef enum pgcdc_failover {
+    PGCDC_FAILOVER_AUTO = 0,
+    PGCDC_FAILOVER_ON = 1,
+    PGCDC_FAILOVER_OFF = 2
+} pgcdc_failover;
+int pgcdc_config_set_failover(pgcdc_config *cfg, pgcdc_failover mode);
+
+/*
  * Snapshots: the rows already in the tables, as READ changes.
  * INITIAL: when this start creates the slot, its exported snapshot is read
  * (by snapshot.parallel connections) before the stream, which goes on from

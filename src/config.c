@@ -467,6 +467,14 @@ int pgcdc_config_set_standby(pgcdc_config *cfg, int standby)
     return PGCDC_OK;
 }
 
+int pgcdc_config_set_failover(pgcdc_config *cfg, pgcdc_failover mode)
+{
+    if ((int)mode < PGCDC_FAILOVER_AUTO || mode > PGCDC_FAILOVER_OFF)
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "slot.failover must be auto, on or off");
+    cfg->failover = (int)mode;
+    return PGCDC_OK;
+}
+
 int pgcdc_config_set_snapshot(pgcdc_config *cfg, pgcdc_snapshot_mode mode)
 {
     if ((int)mode < PGCDC_SNAPSHOT_NEVER || mode > PGCDC_SNAPSHOT_MODE_INCREMENTAL)

@@ -59,6 +59,7 @@ struct pgcdc_config {
     int64_t reconnect_max_elapsed_ms; /* 0: no limit */
     int link_timeout_ms;
     int standby;
+    int failover;                 /* pgcdc_failover */
     int snapshot_mode;            /* pgcdc_snapshot_mode */
     int snapshot_parallel;        /* readers of an initial snapshot */
     long snapshot_chunk_rows;     /* rows of a chunk at most */

@@ -170,6 +170,17 @@ static int set_standby(pgcdc_config *cfg, const char *text, long long num)
     return pgcdc_config_set_standby(cfg, (int)num);
 }
 
+static int set_failover(pgcdc_config *cfg, const char *text, long long num)
+{
+    static const char *const modes[] = {"auto", "on", "off"};
+
+    (void)num;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(text, modes[i]) == 0)
+            return pgcdc_config_set_failover(cfg, (pgcdc_failover)i);
+    return pgcdc_config_set_failover(cfg, (pgcdc_failover)-1);
+}
+
 static int set_snapshot(pgcdc_config *cfg, const char *text, long long num)
 {
     static const char *const modes[] = {"never", "initial", "initial_only", "incremental"};
@@ -411,6 +422,11 @@ static const prop props[] = {
     {{"standby", PGCDC_PROP_BOOL, "false", NONE,
       "when another process holds the slot: wait and take over when it frees, instead of failing"},
      set_standby},
+    {{"slot.failover", PGCDC_PROP_ENUM, "auto", 0, 0, "auto|on|off",
+      "a failover slot (PostgreSQL 17), kept on standbys with sync_replication_slots: auto (a "
+      "slot created on a primary of 17 or later), on (also alter an existing slot; refused "
+      "before 17 and on a standby), off"},
+     set_failover},
     {{"snapshot", PGCDC_PROP_ENUM, "never", 0, 0, "never|initial|initial_only|incremental",
       "rows already in the tables as READ events: initial (the new slot's snapshot, then the "
       "stream), initial_only (then exit), incremental (read while streaming), never"},

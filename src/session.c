@@ -38,6 +38,12 @@ static void catalog_opts(const pgcdc_worker *w, pgcdc__catalog_opts *o)
     o->replica_identity_full = w->cfg.replica_identity_full;
     o->export_snapshot = w->cfg.snapshot_mode == PGCDC_SNAPSHOT_MODE_INITIAL ||
                          w->cfg.snapshot_mode == PGCDC_SNAPSHOT_MODE_INITIAL_ONLY;
+    o->failover = w->cfg.failover;
+    /* Logical messages of ours, which a standby cannot write. */
+    o->writes = w->cfg.heartbeat_ms > 0 ? "heartbeat messages (heartbeat.interval)"
+                : w->cfg.snapshot_mode == PGCDC_SNAPSHOT_MODE_INCREMENTAL
+                    ? "an incremental snapshot's watermarks"
+                    : NULL;
 }
 
 /* The start was cut short by a stop request: say so (the context names the step). */
@@ -195,6 +201,7 @@ int pgcdc__permanent(pgcdc_worker *w, int *r)
     o.create_slot = 0;
     o.create_publication = 0;
     o.replica_identity_full = 0;
+    o.failover = PGCDC_FAILOVER_OFF; /* the start made its slot one already: alter nothing */
     again = pgcdc__catalog_prepare(&w->ctx, &o, &cat);
     pgcdc__catalog_clear(&cat);
     if (again == PGCDC_OK || again == PGCDC_ERR_CONNECT || again == PGCDC_ERR_SQL) {

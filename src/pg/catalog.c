@@ -10,6 +10,7 @@
 #include "base/buf.h"
 #include "pg/catalog.h"
 #include "pg/conn.h"
+#include "pg/ha.h"
 #include "pg/slot.h"
 #include "pg/snapshot.h"
 #include "pgcdc.h"
@@ -33,7 +34,8 @@ static int check_server(pgcdc__ctx *ctx, PGconn *conn, pgcdc__catalog *cat)
                      "(SELECT rolreplication OR rolsuper FROM pg_roles "
                      "WHERE rolname = current_user), "
                      "current_setting('server_encoding'), current_database(), "
-                     "(SELECT setting::int FROM pg_settings WHERE name = 'wal_sender_timeout')",
+                     "(SELECT setting::int FROM pg_settings WHERE name = 'wal_sender_timeout'), "
+                     "pg_is_in_recovery(), current_setting('hot_standby_feedback')",
                      0, NULL, NULL);
     int r = PGCDC_OK;
 
@@ -41,6 +43,8 @@ static int check_server(pgcdc__ctx *ctx, PGconn *conn, pgcdc__catalog *cat)
         return PGCDC_ERR_SQL;
     cat->server_version = atoi(PQgetvalue(res, 0, 1));
     cat->wal_sender_timeout_ms = atoi(PQgetvalue(res, 0, 6));
+    cat->in_recovery = strcmp(PQgetvalue(res, 0, 7), "t") == 0;
+    cat->standby_feedback = strcmp(PQgetvalue(res, 0, 8), "on") == 0;
     cat->encoding = strdup(PQgetvalue(res, 0, 4));
     cat->database = strdup(PQgetvalue(res, 0, 5));
     if (cat->encoding == NULL || cat->database == NULL) {
@@ -662,6 +666,9 @@ int pgcdc__catalog_prepare(pgcdc__ctx *ctx, const pgcdc__catalog_opts *cfg, pgcd
                         cfg->slot, cfg->slot);
         goto done;
     }
+    r = pgcdc__ha_check(ctx, cfg, cat, pub_exists, slot_exists, &slot);
+    if (r != PGCDC_OK)
+        goto done;
     if (!slot_exists) {
         r = pgcdc__slot_capacity(ctx, conn);
         if (r != PGCDC_OK)
@@ -678,10 +685,10 @@ int pgcdc__catalog_prepare(pgcdc__ctx *ctx, const pgcdc__catalog_opts *cfg, pgcd
     }
     if (!slot_exists) {
         if (cfg->export_snapshot)
-            r = pgcdc__snap_export(ctx, cfg->conninfo, cfg->slot, &cat->slot_lsn,
-                                   cat->snapshot_name, &cat->export_conn);
+            r = pgcdc__snap_export(ctx, cfg->conninfo, cfg->slot, cat->create_failover,
+                                   &cat->slot_lsn, cat->snapshot_name, &cat->export_conn);
         else
-            r = pgcdc__slot_create(ctx, conn, cfg->slot, &cat->slot_lsn);
+            r = pgcdc__slot_create(ctx, conn, cfg->slot, cat->create_failover, &cat->slot_lsn);
         /* Interrupted just as the server finished: what this start made goes again. */
         if (r == PGCDC_OK && pgcdc__ctx_stopping(ctx)) {
             if (cat->export_conn != NULL)

@@ -29,6 +29,8 @@ typedef struct pgcdc__catalog_opts {
     int create_publication;
     int replica_identity_full;
     int export_snapshot; /* create a missing slot with an exported snapshot (kept open) */
+    int failover;        /* pgcdc_failover */
+    const char *writes;  /* what the stream will write into the WAL (refused on a standby) */
 } pgcdc__catalog_opts;
 
 typedef struct pgcdc__catalog {
@@ -40,6 +42,9 @@ typedef struct pgcdc__catalog {
     int slot_created;          /* this start created the slot */
     int slot_active_pid;       /* the server process holding the slot at start; 0 if none */
     int wal_sender_timeout_ms; /* the server's; 0 when disabled */
+    int in_recovery;           /* the server is a standby */
+    int standby_feedback;      /* hot_standby_feedback is on */
+    int create_failover;       /* a slot created next is a failover slot (pg/ha.c) */
     /* export_snapshot and the slot was created: the connection that holds its snapshot. */
     PGconn *export_conn;
     char snapshot_name[64];

@@ -24,8 +24,10 @@ int pgcdc__slot_read(pgcdc__ctx *ctx, PGconn *conn, const char *slot, pgcdc__slo
     /* A literal, not a parameter: replication connections take the simple protocol only. */
     snprintf(sql, sizeof(sql),
              "SELECT plugin, slot_type, database = current_database(), wal_status, "
-             "confirmed_flush_lsn, coalesce(active_pid, 0), database "
-             "FROM pg_replication_slots WHERE slot_name = %s",
+             "confirmed_flush_lsn, coalesce(active_pid, 0), database, "
+             "coalesce(to_jsonb(s)->>'failover', 'false'), "
+             "coalesce((to_jsonb(s)->>'synced')::bool AND pg_is_in_recovery(), false) "
+             "FROM pg_replication_slots s WHERE slot_name = %s",
              lit);
     PQfreemem(lit);
     res = pgcdc__query(ctx, conn, "read replication slot", sql, 0, NULL, NULL);
@@ -58,6 +60,9 @@ int pgcdc__slot_read(pgcdc__ctx *ctx, PGconn *conn, const char *slot, pgcdc__slo
         if (!PQgetisnull(res, 0, 4))
             pgcdc_lsn_parse(PQgetvalue(res, 0, 4), &info->confirmed_lsn);
         info->active_pid = atoi(PQgetvalue(res, 0, 5));
+        /* failover and synced came with PostgreSQL 17: read by name, false before. */
+        info->failover = strcmp(PQgetvalue(res, 0, 7), "true") == 0;
+        info->synced = strcmp(PQgetvalue(res, 0, 8), "t") == 0;
     }
     PQclear(res);
     return r;
@@ -65,8 +70,18 @@ int pgcdc__slot_read(pgcdc__ctx *ctx, PGconn *conn, const char *slot, pgcdc__slo
 
 int pgcdc__slot_check(pgcdc__ctx *ctx, PGconn *conn, const char *slot)
 {
-    int r = pgcdc__slot_read(ctx, conn, slot, NULL);
+    pgcdc__slot_info info;
+    int r = pgcdc__slot_read(ctx, conn, slot, &info);
 
+    /* A reconnect that found a standby (a connection string naming several
+     * servers): once it is promoted, the copy serves.  Retried meanwhile. */
+    if (r == 1 && info.synced)
+        return pgcdc__fail(ctx, PGCDC_ERR_CONNECT,
+                           "replication slot \"%s\" on this server is a copy that the standby "
+                           "keeps in sync from its primary, usable once the standby is promoted "
+                           "(target_session_attrs=read-write in the connection string passes "
+                           "standbys by)",
+                           slot);
     if (r == 0)
         return pgcdc__fail(ctx, PGCDC_ERR_SLOT_MISSING,
                            "replication slot \"%s\" does not exist any more (it was dropped; "
@@ -97,17 +112,22 @@ int pgcdc__slot_capacity(pgcdc__ctx *ctx, PGconn *conn)
     return r;
 }
 
-int pgcdc__slot_create(pgcdc__ctx *ctx, PGconn *conn, const char *slot, uint64_t *lsn)
+int pgcdc__slot_create(pgcdc__ctx *ctx, PGconn *conn, const char *slot, int failover, uint64_t *lsn)
 {
     const char *params[1] = {slot};
     char state[6] = "";
     PGresult *res;
 
     pgcdc__log(ctx, PGCDC_LOG_INFO,
-               "creating replication slot \"%s\" (waits for running transactions to finish)", slot);
+               "creating %sreplication slot \"%s\" (waits for running transactions to finish)",
+               failover ? "failover " : "", slot);
+    /* By name: the arguments before failover (temporary, two_phase) keep their defaults. */
     res = pgcdc__query(ctx, conn, "create replication slot",
-                       "SELECT lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')", 1,
-                       params, state);
+                       failover ? "SELECT lsn FROM pg_create_logical_replication_slot($1, "
+                                  "'pgoutput', failover => true)"
+                                : "SELECT lsn FROM pg_create_logical_replication_slot($1, "
+                                  "'pgoutput')",
+                       1, params, state);
     if (res == NULL) {
         /* Another session took the last free slot meanwhile. */
         if (strcmp(state, "53400") == 0)
@@ -123,6 +143,24 @@ int pgcdc__slot_create(pgcdc__ctx *ctx, PGconn *conn, const char *slot, uint64_t
                PQgetvalue(res, 0, 0));
     PQclear(res);
     return PGCDC_OK;
+}
+
+int pgcdc__slot_set_failover(pgcdc__ctx *ctx, const char *conninfo, const char *slot)
+{
+    char sql[160];
+    PGconn *conn;
+    int r;
+
+    conn = pgcdc__connect(ctx, conninfo, 1, NULL, &r);
+    if (conn == NULL)
+        return r;
+    /* The slot name is validated to [a-z0-9_] by the configuration. */
+    snprintf(sql, sizeof(sql), "ALTER_REPLICATION_SLOT %s ( FAILOVER true )", slot);
+    r = pgcdc__exec(ctx, conn, "make the replication slot a failover slot", sql, NULL);
+    if (r == PGCDC_OK)
+        pgcdc__log(ctx, PGCDC_LOG_INFO, "replication slot \"%s\" is now a failover slot", slot);
+    PQfinish(conn);
+    return r;
 }
 
 int pgcdc__slot_busy(pgcdc__ctx *ctx, const char *slot, int pid)

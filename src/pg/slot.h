@@ -16,6 +16,9 @@
 typedef struct pgcdc__slot_info {
     uint64_t confirmed_lsn; /* confirmed_flush_lsn; 0 when the server has none */
     int active_pid;         /* the walsender holding it; 0 when free */
+    int failover;           /* a failover slot (PostgreSQL 17); 0 before */
+    int synced;             /* a standby's copy of the primary's failover slot (17), unusable
+                               until the standby is promoted */
 } pgcdc__slot_info;
 
 /*
@@ -24,12 +27,23 @@ typedef struct pgcdc__slot_info {
  * plugin's, another database's), SLOT_INVALID (invalidated), SQL.
  */
 int pgcdc__slot_read(pgcdc__ctx *ctx, PGconn *conn, const char *slot, pgcdc__slot_info *info);
-/* Checks that the slot still exists and is usable, on any connection (replication too). */
+/*
+ * Checks that the slot still exists and is usable, on any connection
+ * (replication too): SLOT_MISSING, SLOT_MISMATCH, SLOT_INVALID, or CONNECT for
+ * a standby's copy of a failover slot (usable once the standby is promoted).
+ */
 int pgcdc__slot_check(pgcdc__ctx *ctx, PGconn *conn, const char *slot);
 /* SLOT_LIMIT when max_replication_slots are all taken. */
 int pgcdc__slot_capacity(pgcdc__ctx *ctx, PGconn *conn);
-/* Creates the slot; *lsn is where it starts.  A stop request cancels it (PGCDC_ERR_STOPPED). */
-int pgcdc__slot_create(pgcdc__ctx *ctx, PGconn *conn, const char *slot, uint64_t *lsn);
+/*
+ * Creates the slot (a failover slot when failover is set: PostgreSQL 17); *lsn
+ * is where it starts.  A stop request cancels it (PGCDC_ERR_STOPPED).
+ */
+int pgcdc__slot_create(pgcdc__ctx *ctx, PGconn *conn, const char *slot, int failover,
+                       uint64_t *lsn);
+/* Makes an existing slot a failover slot (PostgreSQL 17), on a replication connection of its own.
+ */
+int pgcdc__slot_set_failover(pgcdc__ctx *ctx, const char *conninfo, const char *slot);
 /* SLOT_BUSY naming the PID that holds the slot, with what to do. */
 int pgcdc__slot_busy(pgcdc__ctx *ctx, const char *slot, int pid);
 /* Drops the slot: SLOT_MISSING when it does not exist, SLOT_BUSY when it is held. */

@@ -33,8 +33,8 @@ static void text(pgcdc__buf *b, const char *s)
 /* A sample for cutting a table into segments: about this many rows per segment. */
 #define SAMPLE_ROWS_PER_SEG 200
 
-int pgcdc__snap_export(pgcdc__ctx *ctx, const char *conninfo, const char *slot, uint64_t *lsn,
-                       char name[64], PGconn **hold)
+int pgcdc__snap_export(pgcdc__ctx *ctx, const char *conninfo, const char *slot, int failover,
+                       uint64_t *lsn, char name[64], PGconn **hold)
 {
     char sql[160];
     PGresult *res;
@@ -46,11 +46,18 @@ int pgcdc__snap_export(pgcdc__ctx *ctx, const char *conninfo, const char *slot, 
     if (conn == NULL)
         return r;
     pgcdc__log(ctx, PGCDC_LOG_INFO,
-               "creating replication slot \"%s\" with an exported snapshot (waits for running "
+               "creating %sreplication slot \"%s\" with an exported snapshot (waits for running "
                "transactions to finish)",
-               slot);
-    /* The slot name is validated to [a-z0-9_] by the configuration. */
-    snprintf(sql, sizeof(sql), "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput EXPORT_SNAPSHOT", slot);
+               failover ? "failover " : "", slot);
+    /* The slot name is validated to [a-z0-9_] by the configuration.  Options in
+     * parentheses came with PostgreSQL 15; failover, which needs them, with 17. */
+    if (failover)
+        snprintf(sql, sizeof(sql),
+                 "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput (SNAPSHOT 'export', FAILOVER true)",
+                 slot);
+    else
+        snprintf(sql, sizeof(sql), "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput EXPORT_SNAPSHOT",
+                 slot);
     res = pgcdc__query(ctx, conn, "create replication slot", sql, 0, NULL, NULL);
     if (res == NULL) {
         PQfinish(conn);

@@ -23,10 +23,11 @@
  * Creates the slot on a replication connection with an exported snapshot:
  * *lsn is its consistent point, name the snapshot's name (64 bytes).  The
  * snapshot can be imported only while *hold is open and idle: close it
- * (PQfinish) once the readers have it.  A stop request cancels it.
+ * (PQfinish) once the readers have it.  A failover slot when failover is
+ * set (PostgreSQL 17).  A stop request cancels it.
  */
-int pgcdc__snap_export(pgcdc__ctx *ctx, const char *conninfo, const char *slot, uint64_t *lsn,
-                       char name[64], PGconn **hold);
+int pgcdc__snap_export(pgcdc__ctx *ctx, const char *conninfo, const char *slot, int failover,
+                       uint64_t *lsn, char name[64], PGconn **hold);
 
 /*
  * A connection for reading: the session settings value text relies on, and

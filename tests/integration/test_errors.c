@@ -315,6 +315,61 @@ static void test_connection_hints(void **state)
     tl_server_stop("notls");
 }
 
+/* The preflight and what it creates, without streaming: no walsender stays on the slot. */
+static int prepare(pgcdc_config *cfg, pgcdc_failover failover, char *msg, size_t size)
+{
+    pgcdc_worker *w;
+    int r;
+
+    pgcdc_config_set_failover(cfg, failover);
+    w = pgcdc_worker_new(cfg);
+    assert_non_null(w);
+    r = pgcdc_worker_prepare(w, NULL);
+    snprintf(msg, size, "%s", pgcdc_worker_errmsg(w));
+    pgcdc_worker_free(w);
+    fprintf(stderr, "  -> %s: %s\n", pgcdc_err_name(r), msg);
+    return r;
+}
+
+/*
+ * slot.failover: on is refused before PostgreSQL 17, creating nothing; from
+ * 17 a slot created by default is a failover slot, off makes an ordinary one
+ * and on makes an existing one a failover slot.
+ */
+static void test_failover_setting(void **state)
+{
+    const char *db = tl_fresh_db("t_err8");
+    const char *failover = "SELECT failover FROM pg_replication_slots WHERE slot_name = 's_err8'";
+    char msg[1024];
+    pgcdc_config *cfg;
+
+    (void)state;
+    slot = "s_err8";
+    tl_sql(db, "CREATE TABLE a (id int PRIMARY KEY)");
+    cfg = tl_config("dbname=t_err8", slot, "p_err", "a");
+    if (tl_server_version(db) < 170000) {
+        assert_int_equal(prepare(cfg, PGCDC_FAILOVER_ON, msg, sizeof(msg)), PGCDC_ERR_INVALID);
+        assert_one_line(msg);
+        assert_non_null(strstr(msg, "failover slots need PostgreSQL 17"));
+        assert_nothing_created(db);
+        assert_int_equal(prepare(cfg, PGCDC_FAILOVER_AUTO, msg, sizeof(msg)), PGCDC_OK);
+        printf("SKIPPED: test_errors: failover slots need PostgreSQL 17; the server is %d\n",
+               tl_server_version(db) / 10000);
+    } else {
+        assert_int_equal(prepare(cfg, PGCDC_FAILOVER_AUTO, msg, sizeof(msg)), PGCDC_OK);
+        tl_sql_expect(db, "t", "%s", failover);
+        tl_sql(db, "SELECT pg_drop_replication_slot('s_err8')");
+        assert_int_equal(prepare(cfg, PGCDC_FAILOVER_OFF, msg, sizeof(msg)), PGCDC_OK);
+        tl_sql_expect(db, "f", "%s", failover);
+        assert_int_equal(prepare(cfg, PGCDC_FAILOVER_AUTO, msg, sizeof(msg)), PGCDC_OK);
+        tl_sql_expect(db, "f", "%s", failover);
+        assert_int_equal(prepare(cfg, PGCDC_FAILOVER_ON, msg, sizeof(msg)), PGCDC_OK);
+        tl_sql_expect(db, "t", "%s", failover);
+    }
+    tl_sql(db, "SELECT pg_drop_replication_slot('s_err8')");
+    pgcdc_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_wal_level),
         cmocka_unit_test(test_malformed_conninfo),
         cmocka_unit_test(test_connection_hints),
+        cmocka_unit_test(test_failover_setting),
     };
 
     tl_env();

@@ -93,6 +93,8 @@ static int field_text(const pgcdc_config *cfg, const char *name, char *buf, size
         put_num(buf, n, cfg->link_timeout_ms);
     else if (strcmp(name, "standby") == 0)
         put_num(buf, n, cfg->standby);
+    else if (strcmp(name, "slot.failover") == 0)
+        put_num(buf, n, cfg->failover);
     else if (strcmp(name, "snapshot") == 0)
         put_num(buf, n, cfg->snapshot_mode);
     else if (strcmp(name, "snapshot.parallel") == 0)
@@ -272,6 +274,7 @@ static const prop_case prop_cases[] = {
     {"reconnect.max_elapsed", "2h", "7200000"},
     {"link_timeout", "90s", "90000"},
     {"standby", "on", "1"},
+    {"slot.failover", "off", "2"},
     {"snapshot", "incremental", "3"},
     {"snapshot.parallel", "2", "2"},
     {"snapshot.chunk_rows", "5000", "5000"},
@@ -813,6 +816,11 @@ static void test_set_enum(void **state)
     assert_set(cfg, "on_error", "halt");
     assert_int_equal(cfg->error_policy, PGCDC_ON_ERROR_HALT);
     assert_refused(cfg, "on_error", "stop", "on_error", "halt|dead_letter", NULL);
+    assert_set(cfg, "slot.failover", "on");
+    assert_int_equal(cfg->failover, PGCDC_FAILOVER_ON);
+    assert_set(cfg, "slot.failover", "auto");
+    assert_int_equal(cfg->failover, PGCDC_FAILOVER_AUTO);
+    assert_refused(cfg, "slot.failover", "true", "slot.failover", "auto|on|off", NULL);
 }
 
 static void test_set_strings(void **state)

@@ -40,7 +40,9 @@ enum {
     OPT_EXEC,
     OPT_PLUGIN,
     OPT_LUA,
-    OPT_EXCLUDE_TABLE
+    OPT_EXCLUDE_TABLE,
+    OPT_FAILOVER,
+    OPT_NO_FAILOVER
 };
 
 static const struct option longopts[] = {
@@ -62,6 +64,8 @@ static const struct option longopts[] = {
     {"drop-slot", no_argument, NULL, OPT_DROP_SLOT},
     {"drop-publication", no_argument, NULL, OPT_DROP_PUBLICATION},
     {"standby", no_argument, NULL, OPT_STANDBY},
+    {"failover", no_argument, NULL, OPT_FAILOVER},
+    {"no-failover", no_argument, NULL, OPT_NO_FAILOVER},
     {"snapshot", required_argument, NULL, OPT_SNAPSHOT},
     {"request-snapshot", required_argument, NULL, OPT_REQUEST_SNAPSHOT},
     {"where", required_argument, NULL, OPT_WHERE},
@@ -473,6 +477,11 @@ static int apply(pgcdc_config *cfg, pgcdc_tool_options *o, int opt, const char *
     }
     case OPT_STANDBY:
         pgcdc_config_set_standby(cfg, 1);
+        return 0;
+    case OPT_FAILOVER:
+    case OPT_NO_FAILOVER:
+        pgcdc_config_set_failover(cfg,
+                                  opt == OPT_FAILOVER ? PGCDC_FAILOVER_ON : PGCDC_FAILOVER_OFF);
         return 0;
     case OPT_IF_NOT_EXISTS:
         o->if_not_exists = 1;
