@@ -372,9 +372,15 @@ int pgcdc_config_set_endpos(pgcdc_config *cfg, uint64_t lsn)
 
 int pgcdc_config_set_proto_version(pgcdc_config *cfg, int version)
 {
-    if (version != 1 && version != 2)
-        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "protocol version must be 1 or 2");
+    if (version < 1 || version > 3)
+        return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID, "protocol version must be 1, 2 or 3");
     cfg->proto_version = version;
+    return PGCDC_OK;
+}
+
+int pgcdc_config_set_two_phase(pgcdc_config *cfg, int on)
+{
+    cfg->two_phase = on != 0;
     return PGCDC_OK;
 }
 

@@ -98,6 +98,9 @@ static int open_stream(pgcdc_worker *w)
     o.slot = w->cfg.slot;
     o.publication = w->cfg.publication;
     o.proto_version = w->cfg.proto_version;
+    o.two_phase = w->cfg.two_phase;
+    if (w->cfg.two_phase && o.proto_version < 3)
+        o.proto_version = 3;
     o.binary = w->binary;
     o.sql_ascii = w->cat.encoding != NULL && strcmp(w->cat.encoding, "SQL_ASCII") == 0;
     o.status_interval_ms = w->cfg.status_interval_ms;
@@ -368,6 +371,15 @@ int pgcdc_worker_start(pgcdc_worker *w)
                         "(use protocol 1)",
                         w->cfg.proto_version, w->cat.server_version / 10000,
                         w->cat.server_version % 10000);
+        goto fail;
+    }
+    /* Two-phase decoding (protocol 3, pgoutput's two_phase) came with PostgreSQL 15. */
+    if ((w->cfg.two_phase || w->cfg.proto_version >= 3) && w->cat.server_version < 150000) {
+        r = pgcdc__fail(&w->ctx, PGCDC_ERR_INVALID,
+                        "%s needs PostgreSQL 15 or later; this server is %d.%d (%s)",
+                        w->cfg.two_phase ? "two_phase" : "protocol 3",
+                        w->cat.server_version / 10000, w->cat.server_version % 10000,
+                        w->cfg.two_phase ? "turn two_phase off" : "use protocol 1 or 2");
         goto fail;
     }
     w->binary = w->cfg.binary && pgcdc__tableset_binary_ok(&w->cat.ts);

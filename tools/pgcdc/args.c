@@ -22,6 +22,7 @@ enum {
     OPT_NO_CREATE,
     OPT_RI_FULL,
     OPT_PROTOCOL,
+    OPT_TWO_PHASE,
     OPT_BINARY,
     OPT_NO_BINARY,
     OPT_SINK,
@@ -70,6 +71,7 @@ static const struct option longopts[] = {
     {"no-create", no_argument, NULL, OPT_NO_CREATE},
     {"replica-identity-full", no_argument, NULL, OPT_RI_FULL},
     {"protocol", required_argument, NULL, OPT_PROTOCOL},
+    {"two-phase", no_argument, NULL, OPT_TWO_PHASE},
     {"binary", no_argument, NULL, OPT_BINARY},
     {"no-binary", no_argument, NULL, OPT_NO_BINARY},
     {"config", required_argument, NULL, OPT_CONFIG},
@@ -494,9 +496,12 @@ static int apply(pgcdc_config *cfg, pgcdc_tool_options *o, int opt, const char *
         pgcdc_config_set_binary(cfg, 0);
         return 0;
     case OPT_PROTOCOL:
-        if ((strcmp(val, "1") != 0 && strcmp(val, "2") != 0) ||
+        if ((strcmp(val, "1") != 0 && strcmp(val, "2") != 0 && strcmp(val, "3") != 0) ||
             pgcdc_config_set_proto_version(cfg, atoi(val)) != PGCDC_OK)
-            return pgcdc_tool_usage_error("invalid protocol \"%s\" (use 1 or 2)", val);
+            return pgcdc_tool_usage_error("invalid protocol \"%s\" (use 1, 2 or 3)", val);
+        return 0;
+    case OPT_TWO_PHASE:
+        pgcdc_config_set_two_phase(cfg, 1);
         return 0;
     case OPT_LOG_FORMAT:
         if ((o->log_json = log_format(val)) < 0)
