@@ -349,21 +349,6 @@ int pgcdc_worker_start(pgcdc_worker *w)
         r = pgcdc__fail(&w->ctx, PGCDC_ERR_NOMEM, "out of memory");
     if (r != PGCDC_OK)
         goto fail;
-    atomic_store(&w->state, PGCDC_STATE_STARTING);
-    if (w->cfg.endpos != 0 && w->cat.slot_lsn >= w->cfg.endpos) {
-        /* Nothing to do, and nothing confirmed: the run that follows ends at once. */
-        pgcdc__log(&w->ctx, PGCDC_LOG_WARNING,
-                   "nothing to stream: the end position %s is at or before the slot's "
-                   "confirmed position %s",
-                   pgcdc_lsn_format(w->cfg.endpos, end, sizeof(end)),
-                   pgcdc_lsn_format(w->cat.slot_lsn, lsn, sizeof(lsn)));
-        atomic_store(&w->state, PGCDC_STATE_STOPPED);
-        return PGCDC_OK;
-    }
-    /* Report at least twice per wal_sender_timeout, so the server never drops us. */
-    timeout = w->cat.wal_sender_timeout_ms;
-    if (timeout > 0 && w->cfg.status_interval_ms > timeout / 2)
-        w->cfg.status_interval_ms = timeout / 2 < 100 ? 100 : timeout / 2;
     /* Protocol 2 (streaming of transactions in progress) came with PostgreSQL 14. */
     if (w->cfg.proto_version >= 2 && w->cat.server_version < 140000) {
         r = pgcdc__fail(&w->ctx, PGCDC_ERR_INVALID,
@@ -382,6 +367,21 @@ int pgcdc_worker_start(pgcdc_worker *w)
                         w->cfg.two_phase ? "turn two_phase off" : "use protocol 1 or 2");
         goto fail;
     }
+    atomic_store(&w->state, PGCDC_STATE_STARTING);
+    if (w->cfg.endpos != 0 && w->cat.slot_lsn >= w->cfg.endpos) {
+        /* Nothing to do, and nothing confirmed: the run that follows ends at once. */
+        pgcdc__log(&w->ctx, PGCDC_LOG_WARNING,
+                   "nothing to stream: the end position %s is at or before the slot's "
+                   "confirmed position %s",
+                   pgcdc_lsn_format(w->cfg.endpos, end, sizeof(end)),
+                   pgcdc_lsn_format(w->cat.slot_lsn, lsn, sizeof(lsn)));
+        atomic_store(&w->state, PGCDC_STATE_STOPPED);
+        return PGCDC_OK;
+    }
+    /* Report at least twice per wal_sender_timeout, so the server never drops us. */
+    timeout = w->cat.wal_sender_timeout_ms;
+    if (timeout > 0 && w->cfg.status_interval_ms > timeout / 2)
+        w->cfg.status_interval_ms = timeout / 2 < 100 ? 100 : timeout / 2;
     w->binary = w->cfg.binary && pgcdc__tableset_binary_ok(&w->cat.ts);
     if (w->cfg.binary && !w->binary)
         pgcdc__log(&w->ctx, PGCDC_LOG_INFO,

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "testlib.h"
+#include "tool.h"
 
 static char server[1024]; /* conninfo of the test's own server (max_prepared_transactions) */
 
@@ -434,6 +435,41 @@ static void test_protocol_3(void **state)
     pgcdc_config_free(cfg);
 }
 
+/* The CLI: --two-phase, the native JSON on stdout. */
+static void test_cli(void **state)
+{
+    const char *tool = tt_tool();
+    char endpos[32];
+    json_t *all;
+    int r;
+
+    (void)state;
+    tl_sql(server, "CREATE TABLE tc (id int PRIMARY KEY)");
+    pgcdc_lsn_format(tl_current_lsn(server), endpos, sizeof(endpos));
+    r = tt_run((const char *[]){tool, "-d", server, "-S", "s_2pc_cli", "-P", "s_2pc_cli", "-t",
+                                "tc", "--two-phase", "-E", endpos, NULL});
+    if (tl_server_version(server) < 150000) {
+        assert_int_not_equal(r, 0);
+        tt_assert_stderr_one_line("two_phase needs PostgreSQL 15 or later");
+        return;
+    }
+    assert_int_equal(r, 0);
+    tl_sql(server, "BEGIN; INSERT INTO tc VALUES (1); PREPARE TRANSACTION 'gc'");
+    tl_sql(server, "COMMIT PREPARED 'gc'");
+    pgcdc_lsn_format(tl_current_lsn(server), endpos, sizeof(endpos));
+    assert_int_equal(
+        tt_run((const char *[]){tool, "-d", server, "-S", "s_2pc_cli", "-P", "s_2pc_cli", "-t",
+                                "tc", "--two-phase", "-E", endpos, NULL}),
+        0);
+    all = tt_parse_lines(tt_out());
+    assert_int_equal(json_array_size(all), 2);
+    assert_string_equal(str(json_array_get(all, 0), "op"), "INSERT");
+    assert_string_equal(str(json_array_get(all, 0), "gid"), "gc");
+    assert_string_equal(str(json_array_get(all, 1), "op"), "COMMIT_PREPARED");
+    assert_string_equal(str(json_array_get(all, 1), "gid"), "gc");
+    json_decref(all);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -446,6 +482,7 @@ static int teardown(void **state)
 {
     (void)state;
     tl_server_stop("twophase");
+    tt_cleanup();
     return 0;
 }
 
@@ -456,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_restart_between_prepare_and_commit),
         cmocka_unit_test(test_streamed_prepared),
         cmocka_unit_test(test_protocol_3),
+        cmocka_unit_test(test_cli),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
