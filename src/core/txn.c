@@ -14,6 +14,8 @@
 #include "wire/binval.h"
 #include "wire/types.h"
 
+#define PREPARED_KEPT 64
+
 struct pgcdc__assembly {
     pgcdc__ctx *ctx;
     const pgcdc__tableset *tables;
@@ -42,6 +44,13 @@ struct pgcdc__assembly {
     uint32_t resume_count;
     uint32_t skip_below_seq;
     int endpos_reached;
+    int late; /* the prepared transaction being opened is not one handed out before */
+    /* The prepared transactions handed out last (prepare LSN, xid): what a reconnect repeats. */
+    struct {
+        uint64_t lsn;
+        uint32_t xid;
+    } prepared[PREPARED_KEPT];
+    unsigned prepared_next;
     int txn_streaming; /* between Stream Start and Stream Stop */
     int replaying;     /* handing out a committed streamed transaction from the spool */
     uint64_t replay_end_lsn;
@@ -162,7 +171,7 @@ static int open_txn(pgcdc__assembly *ta, pgcdc__event *ev, uint32_t xid, uint64_
     ta->txn.two_phase = PGCDC_TWO_PHASE_NONE;
     ta->txn.gid = NULL;
     /* After a reconnect the server sends again what was already handed out. */
-    ta->skip_txn = commit_lsn <= ta->last_delivered_commit;
+    ta->skip_txn = commit_lsn <= ta->last_delivered_commit && !ta->late;
     if (ta->endpos != 0 && commit_lsn > ta->endpos) {
         ta->endpos_reached = 1;
         ta->skip_txn = 1;
@@ -197,7 +206,14 @@ static int close_txn(pgcdc__assembly *ta, pgcdc__event *ev, uint64_t end_lsn)
     if (ta->skip_txn)
         return 0;
     ta->txn.end_lsn = end_lsn;
-    ta->last_delivered_commit = ta->txn.commit_lsn;
+    if (ta->txn.commit_lsn > ta->last_delivered_commit)
+        ta->last_delivered_commit = ta->txn.commit_lsn;
+    if (ta->txn.two_phase == PGCDC_TWO_PHASE_PREPARED) {
+        unsigned i = ta->prepared_next++ % PREPARED_KEPT;
+
+        ta->prepared[i].lsn = ta->txn.commit_lsn;
+        ta->prepared[i].xid = ta->txn.xid;
+    }
     if (ta->endpos != 0 && end_lsn >= ta->endpos)
         ta->endpos_reached = 1;
     memset(ev, 0, sizeof(*ev));
@@ -482,13 +498,31 @@ static void set_two_phase(pgcdc__assembly *ta, int kind, const char *gid)
     ta->txn.gid = ta->gid;
 }
 
+static int handed_out(const pgcdc__assembly *ta, uint64_t lsn, uint32_t xid)
+{
+    for (unsigned i = 0; i < PREPARED_KEPT && i < ta->prepared_next; i++) {
+        if (ta->prepared[i].lsn == lsn && ta->prepared[i].xid == xid)
+            return 1;
+    }
+    return 0;
+}
+
 /* Begin Prepare: the prepared transaction's changes follow, until its Prepare. */
 static int begin_prepare(pgcdc__assembly *ta, pgcdc__event *ev, const pgcdc__msg *m)
 {
     int r;
 
     ta->txn.begin_lsn = m->wal_start;
+    /*
+     * A transaction prepared before the slot had two-phase decoding comes
+     * whole at its COMMIT PREPARED, with its old prepare LSN, perhaps below
+     * transactions handed out since: only one handed out before (sent again
+     * after a reconnect) is skipped.  Past the last PREPARED_KEPT, one comes
+     * twice rather than never.
+     */
+    ta->late = !handed_out(ta, m->u.twophase.lsn, m->xid);
     r = open_txn(ta, ev, m->xid, m->u.twophase.lsn, m->u.twophase.time);
+    ta->late = 0;
     if (r >= 0)
         set_two_phase(ta, PGCDC_TWO_PHASE_PREPARED, m->u.twophase.gid);
     return r;

@@ -361,6 +361,50 @@ static void test_restart_between_prepare_and_commit(void **state)
     unlink(path);
 }
 
+/*
+ * Prepared before the slot had two-phase decoding: the server decodes it
+ * whole at COMMIT PREPARED, with a prepare LSN below the transactions
+ * handed out since; it must come all the same.
+ */
+static void test_prepared_before_two_phase(void **state)
+{
+    pgcdc_config *cfg;
+    char path[512];
+    char msg[512];
+    capture cap;
+    lines nat;
+    tl_log log = {0};
+
+    (void)state;
+    if (tl_server_version(server) < 150000)
+        return;
+    tl_sql(server, "CREATE TABLE tl (id int PRIMARY KEY)");
+    cfg = tl_config(server, "s_2pc_late", "s_2pc_late", "tl");
+    assert_int_equal(tl_start_only(cfg, msg, sizeof(msg)), PGCDC_OK);
+    tl_sql(server, "BEGIN; INSERT INTO tl VALUES (1); PREPARE TRANSACTION 'gl'");
+    tl_sql(server, "INSERT INTO tl VALUES (2)");
+    /* Without two_phase: the slot's position moves past the prepare. */
+    assert_int_equal(tl_run_until(cfg, tl_current_lsn(server), &log), PGCDC_OK);
+    assert_int_equal(log.n, 1);
+    tl_log_free(&log);
+    pgcdc_config_free(cfg);
+    tl_sql(server, "INSERT INTO tl VALUES (3)");
+    tl_sql(server, "COMMIT PREPARED 'gl'");
+    tl_sql(server, "INSERT INTO tl VALUES (4)");
+    temp_path(path, sizeof(path));
+    capture_init(&cap);
+    run(server, "s_2pc_late", "tl", 0, path, &cap, tl_current_lsn(server));
+    read_lines(&nat, path);
+    assert_int_equal(nat.n, 4);
+    json_decref(expect_native(nat.line[0], "INSERT", NULL));
+    json_decref(expect_native(nat.line[1], "INSERT", "gl"));
+    json_decref(expect_native(nat.line[2], "COMMIT_PREPARED", "gl"));
+    json_decref(expect_native(nat.line[3], "INSERT", NULL));
+    lines_free(&nat);
+    capture_free(&cap);
+    unlink(path);
+}
+
 /* A prepared transaction larger than logical_decoding_work_mem: streamed, then Stream Prepare. */
 static void test_streamed_prepared(void **state)
 {
@@ -491,6 +535,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commit_and_rollback_prepared),
         cmocka_unit_test(test_restart_between_prepare_and_commit),
+        cmocka_unit_test(test_prepared_before_two_phase),
         cmocka_unit_test(test_streamed_prepared),
         cmocka_unit_test(test_protocol_3),
         cmocka_unit_test(test_cli),

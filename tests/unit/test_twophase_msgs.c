@@ -133,9 +133,21 @@ static void test_assembly(void **state)
     step(&h, 1, "");
     pgcdc__wr_twophase(&h.msg, 'r', 0, 0x380, 0x400, 0, 0, 8, "g2");
     step(&h, 1, "");
+    pgcdc__wr_twophase(&h.msg, 'b', 0, 0x100, 0x180, 0, 0, 7, "g1");
+    step(&h, 1, "");
+    pgcdc__wr_twophase(&h.msg, 'P', 0, 0x100, 0x180, 0, 0, 7, "g1");
+    step(&h, 1, "");
+    /*
+     * Prepared before the slot had two-phase decoding: decoded whole at its
+     * COMMIT PREPARED, with a prepare LSN below what was handed out since.
+     */
+    pgcdc__wr_twophase(&h.msg, 'b', 0, 0x50, 0x80, 0, 0, 6, "g0");
+    step(&h, 1, "B xid=6 lsn=0/50 end=0/0" TS0 " cut_lost 2pc=P gid='g0'\n");
+    pgcdc__wr_twophase(&h.msg, 'P', 0, 0x50, 0x80, 0, 0, 6, "g0");
+    step(&h, 1, "C xid=6 lsn=0/50 end=0/80" TS0 " changes=0 2pc=P gid='g0'\n");
     pgcdc__wr_twophase(&h.msg, 'K', 0, 0x600, 0x630, 0, 0, 10, "g4");
     step(&h, 1,
-         "B xid=10 lsn=0/600 end=0/0" TS0 " cut_lost 2pc=K gid='g4'\n"
+         "B xid=10 lsn=0/600 end=0/0" TS0 " 2pc=K gid='g4'\n"
          "C xid=10 lsn=0/600 end=0/630" TS0 " changes=0 2pc=K gid='g4'\n");
     h_close(&h);
 }
