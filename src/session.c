@@ -321,9 +321,9 @@ int pgcdc__stream_begin(pgcdc_worker *w)
     w->stream_opened_us = pgcdc__now_us();
     tables_shown(&w->cat.ts, tables, sizeof(tables));
     pgcdc__log(&w->ctx, PGCDC_LOG_INFO,
-               "streaming from slot \"%s\" at %s (publication \"%s\": %s; %s values)", w->cfg.slot,
-               pgcdc_lsn_format(w->cat.slot_lsn, lsn, sizeof(lsn)), w->cfg.publication, tables,
-               w->binary ? "binary" : "text");
+               "streaming from slot \"%s\" at %s (publication \"%s\": %s; %s values%s)",
+               w->cfg.slot, pgcdc_lsn_format(w->cat.slot_lsn, lsn, sizeof(lsn)), w->cfg.publication,
+               tables, w->binary ? "binary" : "text", w->cfg.two_phase ? "; two-phase" : "");
     return PGCDC_OK;
 }
 
