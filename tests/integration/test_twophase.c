@@ -180,12 +180,18 @@ static json_t *expect_native(const char *line, const char *op, const char *gid)
  * Streams with two_phase until endpos: the native JSON to a file sink at
  * path (appended), the other formats into cap.
  */
-static void run(const char *conninfo, const char *slot, const char *table, int proto,
-                const char *path, capture *cap, uint64_t endpos)
+static void run_with(const char *conninfo, const char *slot, const char *table, int proto,
+                     const char *path, capture *cap, uint64_t endpos, const char *const *settings)
 {
     pgcdc_config *cfg = tl_config(conninfo, slot, slot, table);
     pgcdc_worker *w;
     char uri[512];
+    char err[256];
+
+    for (int i = 0; settings != NULL && settings[i] != NULL; i += 2) {
+        if (pgcdc_config_set(cfg, settings[i], settings[i + 1], err, sizeof(err)) != PGCDC_OK)
+            fail_msg("%s: %s", settings[i], err);
+    }
 
     assert_int_equal(pgcdc_config_set_two_phase(cfg, 1), PGCDC_OK);
     if (proto != 0)
@@ -203,6 +209,12 @@ static void run(const char *conninfo, const char *slot, const char *table, int p
         fail_msg("run: %s", pgcdc_worker_errmsg(w));
     pgcdc_worker_free(w);
     pgcdc_config_free(cfg);
+}
+
+static void run(const char *conninfo, const char *slot, const char *table, int proto,
+                const char *path, capture *cap, uint64_t endpos)
+{
+    run_with(conninfo, slot, table, proto, path, cap, endpos, NULL);
 }
 
 /* Creates the slot (and publication) with two_phase asked for; before 15: refused. */
@@ -479,6 +491,57 @@ static void test_protocol_3(void **state)
     pgcdc_config_free(cfg);
 }
 
+/*
+ * Filters, masks and a Lua script see prepared changes with their GID; the
+ * COMMIT/ROLLBACK PREPARED events, which have no table, pass them by.
+ */
+static void test_filters_and_lua(void **state)
+{
+    static const char script[] = "function filter(e) return e.gid ~= nil end\n"
+                                 "function transform(e) if e.new then e.new.seen = e.gid end end\n";
+    const char *settings[] = {
+        "filter.where.tf", "id < 100", "mask.tf.v", "redact", "lua", NULL, NULL};
+    char lua[512];
+    char path[512];
+    capture cap;
+    lines nat;
+    json_t *doc;
+    FILE *f;
+
+    (void)state;
+    tl_sql(server, "CREATE TABLE tf (id int PRIMARY KEY, v text)");
+    if (!start_slot("s_2pc_filter", "tf"))
+        return;
+    temp_path(lua, sizeof(lua));
+    f = fopen(lua, "w");
+    assert_non_null(f);
+    fputs(script, f);
+    fclose(f);
+    settings[5] = lua;
+    tl_sql(server, "INSERT INTO tf VALUES (1, 'plain')");
+    tl_sql(server, "BEGIN; INSERT INTO tf VALUES (2, 'secret'), (200, 'filtered');"
+                   "PREPARE TRANSACTION 'gf1'");
+    tl_sql(server, "COMMIT PREPARED 'gf1'");
+    tl_sql(server, "BEGIN; DELETE FROM tf WHERE id = 1; PREPARE TRANSACTION 'gf2'");
+    tl_sql(server, "ROLLBACK PREPARED 'gf2'");
+    temp_path(path, sizeof(path));
+    capture_init(&cap);
+    run_with(server, "s_2pc_filter", "tf", 0, path, &cap, tl_current_lsn(server), settings);
+    read_lines(&nat, path);
+    assert_int_equal(nat.n, 4);
+    doc = expect_native(nat.line[0], "INSERT", "gf1");
+    assert_string_equal(str(json_object_get(doc, "new"), "v"), "***");
+    assert_string_equal(str(json_object_get(doc, "new"), "seen"), "gf1");
+    json_decref(doc);
+    json_decref(expect_native(nat.line[1], "COMMIT_PREPARED", "gf1"));
+    json_decref(expect_native(nat.line[2], "DELETE", "gf2"));
+    json_decref(expect_native(nat.line[3], "ROLLBACK_PREPARED", "gf2"));
+    lines_free(&nat);
+    capture_free(&cap);
+    unlink(path);
+    unlink(lua);
+}
+
 /* The CLI: --two-phase, the native JSON on stdout. */
 static void test_cli(void **state)
 {
@@ -538,6 +601,7 @@ int main(void)
         cmocka_unit_test(test_prepared_before_two_phase),
         cmocka_unit_test(test_streamed_prepared),
         cmocka_unit_test(test_protocol_3),
+        cmocka_unit_test(test_filters_and_lua),
         cmocka_unit_test(test_cli),
     };
 
