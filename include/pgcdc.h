@@ -894,7 +894,8 @@ uint64_t pgcdc_txn_token(const pgcdc_txn *txn);
  * same GID: its commit LSN, end LSN and commit time are the COMMIT PREPARED
  * record's, or for a rollback, whose record's start the server does not
  * send, the byte before the rollback record's end, its end, and the
- * rollback's time.
+ * rollback's time.  pgcdc_worker_next() hands out changes only: the
+ * outcome reaches the commit callback and the sinks.
  */
 typedef enum pgcdc_two_phase {
     PGCDC_TWO_PHASE_NONE = 0,       /* an ordinary transaction */
