@@ -192,7 +192,7 @@ static void format_commit(harness *h, pgcdc_formatter *const *fmts, char **lines
     while ((r = pgcdc__assembly_next(h->ta, &ev)) == 1) {
         if (ev.type != PGCDC__EV_COMMIT)
             continue;
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 4; i++) {
             const char *out;
             size_t n;
 
@@ -206,16 +206,19 @@ static void format_commit(harness *h, pgcdc_formatter *const *fmts, char **lines
 
 static void test_formats(void **state)
 {
-    pgcdc_formatter *fmts[3];
-    char *k[3];
-    char *r[3];
-    char *p[3];
+    pgcdc_formatter *fmts[4];
+    char *k[4];
+    char *r[4];
+    char *p[4];
     harness h;
 
     (void)state;
     fmts[0] = pgcdc_formatter_new(PGCDC_FORMAT_JSON, "db");
     fmts[1] = pgcdc_formatter_new(PGCDC_FORMAT_WAL2JSON, "db");
     fmts[2] = pgcdc_formatter_new(PGCDC_FORMAT_DEBEZIUM, "db");
+    fmts[3] = pgcdc_formatter_new(PGCDC_FORMAT_DEBEZIUM, "db");
+    assert_int_equal(pgcdc_formatter_set(fmts[3], "provide.transaction.metadata", "true"),
+                     PGCDC_OK);
     h_open(&h, 0, 0, NULL);
     pgcdc__wr_twophase(&h.msg, 'b', 0, 0x100, 0x180, 0, 0, 7, "g\"1");
     h_feed_buf(&h, &h.msg, 1);
@@ -242,7 +245,11 @@ static void test_formats(void **state)
     assert_non_null(strstr(k[2], "{\"status\":\"COMMIT_PREPARED\",\"id\":\"7:560\","));
     assert_non_null(strstr(k[2], "\"gid\":\"g\\\"1\"}"));
     assert_non_null(strstr(r[2], "{\"status\":\"ROLLBACK_PREPARED\",\"id\":\"8:1024\","));
-    for (int i = 0; i < 3; i++) {
+    /* With transaction metadata, a prepared transaction ends in PREPARE, not END. */
+    assert_non_null(strstr(p[3], "{\"status\":\"PREPARE\",\"id\":\"7:384\",\"event_count\":0,"));
+    assert_non_null(strstr(p[3], "\"gid\":\"g\\\"1\"}"));
+    assert_string_equal(k[3], k[2]);
+    for (int i = 0; i < 4; i++) {
         free(p[i]);
         free(k[i]);
         free(r[i]);
