@@ -36,6 +36,7 @@ static void catalog_opts(const pgcdc_worker *w, pgcdc__catalog_opts *o)
     o->create_slot = w->cfg.create_slot;
     o->create_publication = w->cfg.create_publication;
     o->replica_identity_full = w->cfg.replica_identity_full;
+    o->two_phase = w->cfg.two_phase;
     o->export_snapshot = w->cfg.snapshot_mode == PGCDC_SNAPSHOT_MODE_INITIAL ||
                          w->cfg.snapshot_mode == PGCDC_SNAPSHOT_MODE_INITIAL_ONLY;
 }
@@ -367,6 +368,12 @@ int pgcdc_worker_start(pgcdc_worker *w)
                         w->cfg.two_phase ? "turn two_phase off" : "use protocol 1 or 2");
         goto fail;
     }
+    if (w->cat.late_prepared > 0)
+        pgcdc__log(&w->ctx, PGCDC_LOG_WARNING,
+                   "%d transaction(s) prepared before slot \"%s\" had two-phase decoding: each "
+                   "comes whole at its COMMIT PREPARED, with a commit_lsn below what came "
+                   "before it",
+                   w->cat.late_prepared, w->cfg.slot);
     atomic_store(&w->state, PGCDC_STATE_STARTING);
     if (w->cfg.endpos != 0 && w->cat.slot_lsn >= w->cfg.endpos) {
         /* Nothing to do, and nothing confirmed: the run that follows ends at once. */

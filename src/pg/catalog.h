@@ -29,6 +29,7 @@ typedef struct pgcdc__catalog_opts {
     int create_publication;
     int replica_identity_full;
     int export_snapshot; /* create a missing slot with an exported snapshot (kept open) */
+    int two_phase;       /* two-phase decoding asked for: count what it will decode late */
 } pgcdc__catalog_opts;
 
 typedef struct pgcdc__catalog {
@@ -40,6 +41,7 @@ typedef struct pgcdc__catalog {
     int slot_created;          /* this start created the slot */
     int slot_active_pid;       /* the server process holding the slot at start; 0 if none */
     int wal_sender_timeout_ms; /* the server's; 0 when disabled */
+    int late_prepared;         /* with two_phase: pgcdc__slot_late_prepared at start */
     /* export_snapshot and the slot was created: the connection that holds its snapshot. */
     PGconn *export_conn;
     char snapshot_name[64];

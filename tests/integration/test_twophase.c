@@ -14,7 +14,18 @@
 #include "testlib.h"
 #include "tool.h"
 
-static char server[1024]; /* conninfo of the test's own server (max_prepared_transactions) */
+static char server[1024];   /* conninfo of the test's own server (max_prepared_transactions) */
+static char warnings[4096]; /* the last run's warnings, one per line */
+
+static void keep_warnings(pgcdc_worker *w, pgcdc_log_level level, const char *msg, void *opaque)
+{
+    size_t used = strlen(warnings);
+
+    (void)w;
+    (void)opaque;
+    if (level <= PGCDC_LOG_WARNING)
+        snprintf(warnings + used, sizeof(warnings) - used, "%s\n", msg);
+}
 
 /* What the wal2json and Debezium formatters made of the events, line after line. */
 typedef struct capture {
@@ -202,6 +213,8 @@ static void run_with(const char *conninfo, const char *slot, const char *table, 
     pgcdc_config_set_begin_cb(cfg, on_begin, cap);
     pgcdc_config_set_change_cb(cfg, on_change, cap);
     pgcdc_config_set_commit_cb(cfg, on_commit, cap);
+    pgcdc_config_set_log_cb(cfg, keep_warnings, NULL);
+    warnings[0] = '\0';
     w = pgcdc_worker_new(cfg);
     assert_non_null(w);
     assert_int_equal(pgcdc_worker_start(w), PGCDC_OK);
@@ -401,11 +414,21 @@ static void test_prepared_before_two_phase(void **state)
     tl_log_free(&log);
     pgcdc_config_free(cfg);
     tl_sql(server, "INSERT INTO tl VALUES (3)");
+    /* The first start with two_phase, while 'gl' is prepared: it says what is coming. */
+    cfg = tl_config(server, "s_2pc_late", "s_2pc_late", "tl");
+    pgcdc_config_set_two_phase(cfg, 1);
+    pgcdc_config_set_log_cb(cfg, keep_warnings, NULL);
+    warnings[0] = '\0';
+    assert_int_equal(tl_start_only(cfg, msg, sizeof(msg)), PGCDC_OK);
+    assert_non_null(strstr(warnings, "1 transaction(s) prepared before slot \"s_2pc_late\" had "
+                                     "two-phase decoding"));
+    pgcdc_config_free(cfg);
     tl_sql(server, "COMMIT PREPARED 'gl'");
     tl_sql(server, "INSERT INTO tl VALUES (4)");
     temp_path(path, sizeof(path));
     capture_init(&cap);
     run(server, "s_2pc_late", "tl", 0, path, &cap, tl_current_lsn(server));
+    assert_null(strstr(warnings, "prepared before"));
     read_lines(&nat, path);
     assert_int_equal(nat.n, 4);
     json_decref(expect_native(nat.line[0], "INSERT", NULL));
