@@ -346,12 +346,23 @@ int pgcdc_config_set_status_interval(pgcdc_config *cfg, int ms);
 /* Stop once every transaction committed at or before this LSN is confirmed (0: never). */
 int pgcdc_config_set_endpos(pgcdc_config *cfg, uint64_t lsn);
 /*
- * pgoutput protocol version: 1 or 2, or 0 (the default) to choose for the
+ * pgoutput protocol version: 1, 2 or 3, or 0 (the default) to choose for the
  * server: 2 from PostgreSQL 14, else 1.  Version 2 streams large in-progress
  * transactions; pgcdc spools them to a temporary file until their commit, so
- * memory stays bounded.
+ * memory stays bounded.  Version 3 adds two-phase transactions, used only
+ * with pgcdc_config_set_two_phase (without it, 3 behaves as 2; with it, 3 is
+ * used whatever is set here).  Version 2 needs PostgreSQL 14, version 3
+ * PostgreSQL 15.
  */
 int pgcdc_config_set_proto_version(pgcdc_config *cfg, int version);
+/*
+ * Decode prepared transactions at PREPARE TRANSACTION (pgoutput's two_phase,
+ * PostgreSQL 15 and later; default 0).  On, streaming uses protocol 3 at
+ * least, the slot gets two-phase decoding, and COMMIT PREPARED and ROLLBACK
+ * PREPARED come as transactions of their own (pgcdc_txn_two_phase).  The
+ * start fails on an older server.
+ */
+int pgcdc_config_set_two_phase(pgcdc_config *cfg, int on);
 /*
  * Ask the server for binary column values (pgoutput's binary option), which
  * spares it the text output functions.  pgcdc turns them into the same text
@@ -891,6 +902,28 @@ int64_t pgcdc_txn_commit_time(const pgcdc_txn *txn);
 uint32_t pgcdc_txn_nchanges(const pgcdc_txn *txn);
 /* Token for pgcdc_worker_ack() when the commit callback returned PGCDC_DEFER. */
 uint64_t pgcdc_txn_token(const pgcdc_txn *txn);
+
+/*
+ * Two-phase transactions (pgcdc_config_set_two_phase).  A prepared
+ * transaction's changes come at PREPARE TRANSACTION, in a transaction whose
+ * kind is PGCDC_TWO_PHASE_PREPARED: not committed yet.  COMMIT PREPARED and
+ * ROLLBACK PREPARED then come each as a transaction of its own, with no
+ * changes, its begin and commit callbacks (and sink events) carrying the
+ * same GID: its commit LSN, end LSN and commit time are the COMMIT PREPARED
+ * record's, or for a rollback, whose record's start the server does not
+ * send, the byte before the rollback record's end, its end, and the
+ * rollback's time.  pgcdc_worker_next() hands out changes only: the
+ * outcome reaches the commit callback and the sinks.
+ */
+typedef enum pgcdc_two_phase {
+    PGCDC_TWO_PHASE_NONE = 0,       /* an ordinary transaction */
+    PGCDC_TWO_PHASE_PREPARED = 'P', /* the changes of a prepared transaction */
+    PGCDC_TWO_PHASE_COMMIT = 'K',   /* COMMIT PREPARED of the GID (no changes) */
+    PGCDC_TWO_PHASE_ROLLBACK = 'r'  /* ROLLBACK PREPARED of the GID (no changes) */
+} pgcdc_two_phase;
+pgcdc_two_phase pgcdc_txn_two_phase(const pgcdc_txn *txn);
+/* The prepared transaction's GID, valid as long as txn; NULL for an ordinary transaction. */
+const char *pgcdc_txn_gid(const pgcdc_txn *txn);
 
 /*
  * Snapshots deliver the rows already in a table as READ changes, in

@@ -372,10 +372,16 @@ int pgcdc_config_set_endpos(pgcdc_config *cfg, uint64_t lsn)
 
 int pgcdc_config_set_proto_version(pgcdc_config *cfg, int version)
 {
-    if (version < 0 || version > 2)
+    if (version < 0 || version > 3)
         return pgcdc__config_fail(cfg, PGCDC_ERR_INVALID,
-                                  "protocol version must be 1 or 2 (0: chosen for the server)");
+                                  "protocol version must be 1, 2 or 3 (0: chosen for the server)");
     cfg->proto_version = version;
+    return PGCDC_OK;
+}
+
+int pgcdc_config_set_two_phase(pgcdc_config *cfg, int on)
+{
+    cfg->two_phase = on != 0;
     return PGCDC_OK;
 }
 

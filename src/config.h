@@ -49,6 +49,7 @@ struct pgcdc_config {
     int status_interval_ms;
     uint64_t endpos;
     int proto_version;
+    int two_phase; /* decode prepared transactions (protocol 3 at least) */
     int handler_retries;
     int handler_delay_ms;
     int error_policy;

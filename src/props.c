@@ -86,6 +86,12 @@ static int set_protocol(pgcdc_config *cfg, const char *text, long long num)
     return pgcdc_config_set_proto_version(cfg, strcmp(text, "auto") == 0 ? 0 : atoi(text));
 }
 
+static int set_two_phase(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)text;
+    return pgcdc_config_set_two_phase(cfg, (int)num);
+}
+
 static int set_binary(pgcdc_config *cfg, const char *text, long long num)
 {
     (void)text;
@@ -380,10 +386,14 @@ static const prop props[] = {
     {{"endpos", PGCDC_PROP_LSN, NULL, NONE,
       "stop once everything committed up to this LSN is confirmed"},
      set_endpos},
-    {{"protocol", PGCDC_PROP_ENUM, "auto", 0, 0, "auto|1|2",
+    {{"protocol", PGCDC_PROP_ENUM, "auto", 0, 0, "auto|1|2|3",
       "pgoutput protocol; 2 streams large transactions before their commit (spooled to "
-      "disk); auto: 2 from PostgreSQL 14, else 1"},
+      "disk); 3 also allows two_phase; auto: 2 from PostgreSQL 14, else 1"},
      set_protocol},
+    {{"two_phase", PGCDC_PROP_BOOL, "false", NONE,
+      "deliver prepared transactions at PREPARE TRANSACTION, then COMMIT/ROLLBACK PREPARED as "
+      "events of their own (protocol 3, PostgreSQL 15+)"},
+     set_two_phase},
     {{"binary", PGCDC_PROP_BOOL, "true", NONE,
       "ask for binary column values where every column's type allows (same output)"},
      set_binary},

@@ -100,6 +100,8 @@ static int event_index(lua_State *L)
         push_lsn(L, c->txn->commit_lsn);
     else if (strcmp(k, "lsn") == 0)
         push_lsn(L, c->lsn);
+    else if (strcmp(k, "gid") == 0 && c->txn->gid != NULL)
+        lua_pushstring(L, c->txn->gid);
     else if (strcmp(k, "commit_time") == 0) {
         pgcdc__buf_reset(&s->text);
         pgcdc__json_utc_time(&s->text, c->txn->commit_time);

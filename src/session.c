@@ -36,6 +36,7 @@ static void catalog_opts(const pgcdc_worker *w, pgcdc__catalog_opts *o)
     o->create_slot = w->cfg.create_slot;
     o->create_publication = w->cfg.create_publication;
     o->replica_identity_full = w->cfg.replica_identity_full;
+    o->two_phase = w->cfg.two_phase;
     o->export_snapshot = w->cfg.snapshot_mode == PGCDC_SNAPSHOT_MODE_INITIAL ||
                          w->cfg.snapshot_mode == PGCDC_SNAPSHOT_MODE_INITIAL_ONLY;
     o->failover = w->cfg.failover;
@@ -104,6 +105,9 @@ static int open_stream(pgcdc_worker *w)
     o.slot = w->cfg.slot;
     o.publication = w->cfg.publication;
     o.proto_version = w->proto;
+    o.two_phase = w->cfg.two_phase;
+    if (w->cfg.two_phase && o.proto_version < 3)
+        o.proto_version = 3;
     o.binary = w->binary;
     o.sql_ascii = w->cat.encoding != NULL && strcmp(w->cat.encoding, "SQL_ASCII") == 0;
     o.status_interval_ms = w->cfg.status_interval_ms;
@@ -325,9 +329,9 @@ int pgcdc__stream_begin(pgcdc_worker *w)
     w->stream_opened_us = pgcdc__now_us();
     tables_shown(&w->cat.ts, tables, sizeof(tables));
     pgcdc__log(&w->ctx, PGCDC_LOG_INFO,
-               "streaming from slot \"%s\" at %s (publication \"%s\": %s; %s values)", w->cfg.slot,
-               pgcdc_lsn_format(w->cat.slot_lsn, lsn, sizeof(lsn)), w->cfg.publication, tables,
-               w->binary ? "binary" : "text");
+               "streaming from slot \"%s\" at %s (publication \"%s\": %s; %s values%s)",
+               w->cfg.slot, pgcdc_lsn_format(w->cat.slot_lsn, lsn, sizeof(lsn)), w->cfg.publication,
+               tables, w->binary ? "binary" : "text", w->cfg.two_phase ? "; two-phase" : "");
     return PGCDC_OK;
 }
 
@@ -353,21 +357,6 @@ int pgcdc_worker_start(pgcdc_worker *w)
         r = pgcdc__fail(&w->ctx, PGCDC_ERR_NOMEM, "out of memory");
     if (r != PGCDC_OK)
         goto fail;
-    atomic_store(&w->state, PGCDC_STATE_STARTING);
-    if (w->cfg.endpos != 0 && w->cat.slot_lsn >= w->cfg.endpos) {
-        /* Nothing to do, and nothing confirmed: the run that follows ends at once. */
-        pgcdc__log(&w->ctx, PGCDC_LOG_WARNING,
-                   "nothing to stream: the end position %s is at or before the slot's "
-                   "confirmed position %s",
-                   pgcdc_lsn_format(w->cfg.endpos, end, sizeof(end)),
-                   pgcdc_lsn_format(w->cat.slot_lsn, lsn, sizeof(lsn)));
-        atomic_store(&w->state, PGCDC_STATE_STOPPED);
-        return PGCDC_OK;
-    }
-    /* Report at least twice per wal_sender_timeout, so the server never drops us. */
-    timeout = w->cat.wal_sender_timeout_ms;
-    if (timeout > 0 && w->cfg.status_interval_ms > timeout / 2)
-        w->cfg.status_interval_ms = timeout / 2 < 100 ? 100 : timeout / 2;
     /*
      * Protocol 2 (streaming of transactions in progress) came with PostgreSQL
      * 14; unless told, pgcdc asks for it there (large transactions reach the
@@ -386,6 +375,36 @@ int pgcdc_worker_start(pgcdc_worker *w)
                         w->cat.server_version % 10000);
         goto fail;
     }
+    /* Two-phase decoding (protocol 3, pgoutput's two_phase) came with PostgreSQL 15. */
+    if ((w->cfg.two_phase || w->cfg.proto_version >= 3) && w->cat.server_version < 150000) {
+        r = pgcdc__fail(&w->ctx, PGCDC_ERR_INVALID,
+                        "%s needs PostgreSQL 15 or later; this server is %d.%d (%s)",
+                        w->cfg.two_phase ? "two_phase" : "protocol 3",
+                        w->cat.server_version / 10000, w->cat.server_version % 10000,
+                        w->cfg.two_phase ? "turn two_phase off" : "use protocol 1 or 2");
+        goto fail;
+    }
+    if (w->cat.late_prepared > 0)
+        pgcdc__log(&w->ctx, PGCDC_LOG_WARNING,
+                   "%d transaction(s) prepared before slot \"%s\" had two-phase decoding: each "
+                   "comes whole at its COMMIT PREPARED, with a commit_lsn below what came "
+                   "before it",
+                   w->cat.late_prepared, w->cfg.slot);
+    atomic_store(&w->state, PGCDC_STATE_STARTING);
+    if (w->cfg.endpos != 0 && w->cat.slot_lsn >= w->cfg.endpos) {
+        /* Nothing to do, and nothing confirmed: the run that follows ends at once. */
+        pgcdc__log(&w->ctx, PGCDC_LOG_WARNING,
+                   "nothing to stream: the end position %s is at or before the slot's "
+                   "confirmed position %s",
+                   pgcdc_lsn_format(w->cfg.endpos, end, sizeof(end)),
+                   pgcdc_lsn_format(w->cat.slot_lsn, lsn, sizeof(lsn)));
+        atomic_store(&w->state, PGCDC_STATE_STOPPED);
+        return PGCDC_OK;
+    }
+    /* Report at least twice per wal_sender_timeout, so the server never drops us. */
+    timeout = w->cat.wal_sender_timeout_ms;
+    if (timeout > 0 && w->cfg.status_interval_ms > timeout / 2)
+        w->cfg.status_interval_ms = timeout / 2 < 100 ? 100 : timeout / 2;
     w->binary = w->cfg.binary && pgcdc__tableset_binary_ok(&w->cat.ts);
     if (w->cfg.binary && !w->binary)
         pgcdc__log(&w->ctx, PGCDC_LOG_INFO,

@@ -45,6 +45,16 @@ uint64_t pgcdc_txn_token(const pgcdc_txn *txn)
     return txn->token;
 }
 
+pgcdc_two_phase pgcdc_txn_two_phase(const pgcdc_txn *txn)
+{
+    return (pgcdc_two_phase)txn->two_phase;
+}
+
+const char *pgcdc_txn_gid(const pgcdc_txn *txn)
+{
+    return txn->gid;
+}
+
 pgcdc_op pgcdc_change_op(const pgcdc_change *c)
 {
     return c->op;

@@ -32,6 +32,8 @@ struct pgcdc_txn {
     uint64_t begin_lsn;    /* walStart of the Begin message (of Stream Commit, when streamed) */
     uint64_t prev_end_lsn; /* end LSN of the commit received before this one (0: none yet) */
     int snapshot;          /* pgcdc_snapshot_kind */
+    int two_phase;         /* pgcdc_two_phase */
+    const char *gid;       /* with two_phase; else NULL */
 };
 
 struct pgcdc_change {

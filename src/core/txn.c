@@ -14,6 +14,8 @@
 #include "wire/binval.h"
 #include "wire/types.h"
 
+#define PREPARED_KEPT 64
+
 struct pgcdc__assembly {
     pgcdc__ctx *ctx;
     const pgcdc__tableset *tables;
@@ -42,9 +44,20 @@ struct pgcdc__assembly {
     uint32_t resume_count;
     uint32_t skip_below_seq;
     int endpos_reached;
+    int late; /* the prepared transaction being opened is not one handed out before */
+    /* The prepared transactions handed out last (prepare LSN, xid): what a reconnect repeats. */
+    struct {
+        uint64_t lsn;
+        uint32_t xid;
+    } prepared[PREPARED_KEPT];
+    unsigned prepared_next;
     int txn_streaming; /* between Stream Start and Stream Stop */
     int replaying;     /* handing out a committed streamed transaction from the spool */
     uint64_t replay_end_lsn;
+    /* A two-phase transaction's GID; a COMMIT/ROLLBACK PREPARED's commit event still to come. */
+    char gid[256];
+    int close_pending;
+    uint64_t close_end_lsn;
 
     /* Binary values of the current change as text: the arena, and offsets while it grows. */
     pgcdc__buf scratch;
@@ -115,6 +128,7 @@ int pgcdc__assembly_cut(pgcdc__assembly *ta)
     ta->in_txn = 0;
     ta->skip_txn = 0;
     ta->truncate_active = 0;
+    ta->close_pending = 0;
     ta->fed = 0;
     ta->dec_failed = 0;
     /* The new stream starts outside any streamed block and any replay. */
@@ -154,8 +168,10 @@ static int open_txn(pgcdc__assembly *ta, pgcdc__event *ev, uint32_t xid, uint64_
     ta->txn.origin = NULL;
     ta->txn.origin_lsn = 0;
     ta->txn.prev_end_lsn = ta->last_end_lsn;
+    ta->txn.two_phase = PGCDC_TWO_PHASE_NONE;
+    ta->txn.gid = NULL;
     /* After a reconnect the server sends again what was already handed out. */
-    ta->skip_txn = commit_lsn <= ta->last_delivered_commit;
+    ta->skip_txn = commit_lsn <= ta->last_delivered_commit && !ta->late;
     if (ta->endpos != 0 && commit_lsn > ta->endpos) {
         ta->endpos_reached = 1;
         ta->skip_txn = 1;
@@ -190,7 +206,14 @@ static int close_txn(pgcdc__assembly *ta, pgcdc__event *ev, uint64_t end_lsn)
     if (ta->skip_txn)
         return 0;
     ta->txn.end_lsn = end_lsn;
-    ta->last_delivered_commit = ta->txn.commit_lsn;
+    if (ta->txn.commit_lsn > ta->last_delivered_commit)
+        ta->last_delivered_commit = ta->txn.commit_lsn;
+    if (ta->txn.two_phase == PGCDC_TWO_PHASE_PREPARED) {
+        unsigned i = ta->prepared_next++ % PREPARED_KEPT;
+
+        ta->prepared[i].lsn = ta->txn.commit_lsn;
+        ta->prepared[i].xid = ta->txn.xid;
+    }
     if (ta->endpos != 0 && end_lsn >= ta->endpos)
         ta->endpos_reached = 1;
     memset(ev, 0, sizeof(*ev));
@@ -467,6 +490,94 @@ static int stream_commit(pgcdc__assembly *ta, pgcdc__event *ev, const pgcdc__msg
     return r;
 }
 
+/* Marks the transaction just opened (or skipped) as two-phase, with the message's GID. */
+static void set_two_phase(pgcdc__assembly *ta, int kind, const char *gid)
+{
+    snprintf(ta->gid, sizeof(ta->gid), "%s", gid);
+    ta->txn.two_phase = kind;
+    ta->txn.gid = ta->gid;
+}
+
+static int handed_out(const pgcdc__assembly *ta, uint64_t lsn, uint32_t xid)
+{
+    for (unsigned i = 0; i < PREPARED_KEPT && i < ta->prepared_next; i++) {
+        if (ta->prepared[i].lsn == lsn && ta->prepared[i].xid == xid)
+            return 1;
+    }
+    return 0;
+}
+
+/* Begin Prepare: the prepared transaction's changes follow, until its Prepare. */
+static int begin_prepare(pgcdc__assembly *ta, pgcdc__event *ev, const pgcdc__msg *m)
+{
+    int r;
+
+    ta->txn.begin_lsn = m->wal_start;
+    /*
+     * A transaction prepared before the slot had two-phase decoding comes
+     * whole at its COMMIT PREPARED, with its old prepare LSN, perhaps below
+     * transactions handed out since: only one handed out before (sent again
+     * after a reconnect) is skipped.  Past the last PREPARED_KEPT, one comes
+     * twice rather than never.
+     */
+    ta->late = !handed_out(ta, m->u.twophase.lsn, m->xid);
+    r = open_txn(ta, ev, m->xid, m->u.twophase.lsn, m->u.twophase.time);
+    ta->late = 0;
+    if (r >= 0)
+        set_two_phase(ta, PGCDC_TWO_PHASE_PREPARED, m->u.twophase.gid);
+    return r;
+}
+
+static int prepare(pgcdc__assembly *ta, pgcdc__event *ev, const pgcdc__msg *m)
+{
+    if (ta->in_txn && ta->txn.two_phase != PGCDC_TWO_PHASE_PREPARED)
+        return protocol_error(ta, "prepare of a transaction not begun as prepared", "");
+    return close_txn(ta, ev, m->u.twophase.end_lsn);
+}
+
+/*
+ * Commit Prepared, Rollback Prepared: a transaction with no changes, its
+ * begin event now and its commit event at the next call.  A rollback's
+ * record start is not sent: the byte before its end stands for it, after
+ * everything before and before anything after.
+ */
+static int finish_prepared(pgcdc__assembly *ta, pgcdc__event *ev, const pgcdc__msg *m)
+{
+    int rollback = m->type == PGCDC_MSG_ROLLBACK_PREPARED;
+    uint64_t end_lsn = m->u.twophase.end_lsn;
+    uint64_t lsn = rollback ? end_lsn - 1 : m->u.twophase.lsn;
+    int r;
+
+    if (rollback && end_lsn == 0)
+        return protocol_error(ta, "rollback prepared without its end position", "");
+    ta->txn.begin_lsn = m->wal_start;
+    r = open_txn(ta, ev, m->xid, lsn, rollback ? m->u.twophase.rollback_time : m->u.twophase.time);
+    if (r < 0)
+        return r;
+    set_two_phase(ta, rollback ? PGCDC_TWO_PHASE_ROLLBACK : PGCDC_TWO_PHASE_COMMIT,
+                  m->u.twophase.gid);
+    if (r == 0)
+        return close_txn(ta, ev, end_lsn);
+    ta->close_pending = 1;
+    ta->close_end_lsn = end_lsn;
+    return 1;
+}
+
+/* Stream Prepare: a streamed transaction, replayed from the spool as prepared. */
+static int stream_prepare(pgcdc__assembly *ta, pgcdc__event *ev, const pgcdc__msg *m)
+{
+    pgcdc__msg c = *m;
+    int r;
+
+    c.u.commit.commit_lsn = m->u.twophase.lsn;
+    c.u.commit.end_lsn = m->u.twophase.end_lsn;
+    c.u.commit.commit_time = m->u.twophase.time;
+    r = stream_commit(ta, ev, &c);
+    if (r >= 0)
+        set_two_phase(ta, PGCDC_TWO_PHASE_PREPARED, m->u.twophase.gid);
+    return r;
+}
+
 /* Acts on one decoded message: 1 with an event, 0 without one, or an error. */
 static int dispatch(pgcdc__assembly *ta, pgcdc__event *ev)
 {
@@ -512,6 +623,15 @@ static int dispatch(pgcdc__assembly *ta, pgcdc__event *ev)
     }
     case PGCDC_MSG_STREAM_COMMIT:
         return stream_commit(ta, ev, m);
+    case PGCDC_MSG_BEGIN_PREPARE:
+        return begin_prepare(ta, ev, m);
+    case PGCDC_MSG_PREPARE:
+        return prepare(ta, ev, m);
+    case PGCDC_MSG_COMMIT_PREPARED:
+    case PGCDC_MSG_ROLLBACK_PREPARED:
+        return finish_prepared(ta, ev, m);
+    case PGCDC_MSG_STREAM_PREPARE:
+        return stream_prepare(ta, ev, m);
     case PGCDC_MSG_MESSAGE:
         /* For the worker (snapshot watermarks and signals), not for handlers. */
         memset(ev, 0, sizeof(*ev));
@@ -577,6 +697,10 @@ static int next_event(pgcdc__assembly *ta, pgcdc__event *ev)
 
         if (ta->truncate_active && truncate_change(ta, ev) == 1)
             return 1;
+        if (ta->close_pending) {
+            ta->close_pending = 0;
+            return close_txn(ta, ev, ta->close_end_lsn);
+        }
         if (ta->replaying) {
             r = replay_step(ta, ev);
             if (r != 0)
@@ -610,7 +734,7 @@ static int next_event(pgcdc__assembly *ta, pgcdc__event *ev)
 int pgcdc__assembly_next(pgcdc__assembly *ta, pgcdc__event *ev)
 {
     /* Called once more after every message: make "nothing to do" cheap. */
-    if (!ta->fed && !ta->dec_failed && !ta->truncate_active && !ta->replaying)
+    if (!ta->fed && !ta->dec_failed && !ta->truncate_active && !ta->replaying && !ta->close_pending)
         return 0;
     return next_event(ta, ev);
 }

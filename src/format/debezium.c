@@ -482,6 +482,11 @@ static void debezium_change(pgcdc_formatter *f, const pgcdc_change *c)
         pgcdc__json_u64(j, txn->origin_lsn);
     else
         pgcdc__buf_lit(j, "null");
+    /* A prepared transaction's change (pgcdc's addition to the source block). */
+    if (txn->gid != NULL) {
+        pgcdc__buf_lit(j, ",\"gid\":");
+        pgcdc__json_cstring(j, txn->gid);
+    }
     /* The connector gives snapshot events no transaction block (nor BEGIN and END). */
     if (x->tx_metadata && !snapshot) {
         /* PostgresTransactionMonitor's id: the xid and the event's own LSN. */
@@ -510,6 +515,29 @@ static void debezium_change(pgcdc_formatter *f, const pgcdc_change *c)
 }
 
 /*
+ * COMMIT PREPARED or ROLLBACK PREPARED, shaped as a transaction metadata
+ * event (status COMMIT_PREPARED or ROLLBACK_PREPARED, the GID, the time),
+ * written whether transaction metadata is on or not: it is the only news
+ * that the prepared changes, sent before with the GID, are final.
+ */
+static void finish_event(pgcdc__dbz *x, pgcdc__buf *j, const pgcdc_txn *txn)
+{
+    if (x->schemas)
+        pgcdc__dbz_txn_schema(j);
+    pgcdc__buf_lit(j, txn->two_phase == PGCDC_TWO_PHASE_COMMIT
+                          ? "{\"status\":\"COMMIT_PREPARED\",\"id\":\""
+                          : "{\"status\":\"ROLLBACK_PREPARED\",\"id\":\"");
+    pgcdc__json_u64(j, txn->xid);
+    pgcdc__buf_u8(j, ':');
+    pgcdc__json_u64(j, txn->end_lsn);
+    pgcdc__buf_lit(j, "\",\"event_count\":null,\"data_collections\":null,\"ts_ms\":");
+    pgcdc__json_i64(j, txn->commit_time / 1000 - (txn->commit_time % 1000 < 0));
+    pgcdc__buf_lit(j, ",\"gid\":");
+    pgcdc__json_cstring(j, txn->gid);
+    pgcdc__buf_lit(j, x->schemas ? "}}\n" : "}\n");
+}
+
+/*
  * A BEGIN or END event (the transaction topic's value), when transaction
  * metadata is on; none around a snapshot's rows, as the connector sends none.
  */
@@ -522,12 +550,25 @@ static void txn_event(pgcdc_formatter *f, const pgcdc_txn *txn, int end)
         j->oom = 1;
         return;
     }
+    if (txn->two_phase == PGCDC_TWO_PHASE_COMMIT || txn->two_phase == PGCDC_TWO_PHASE_ROLLBACK) {
+        if (end)
+            finish_event(x, j, txn);
+        return;
+    }
     if (!x->tx_metadata || txn->snapshot != PGCDC_SNAPSHOT_NONE)
         return;
     track_txn(x, txn);
     if (x->schemas)
         pgcdc__dbz_txn_schema(j);
-    pgcdc__buf_lit(j, end ? "{\"status\":\"END\",\"id\":\"" : "{\"status\":\"BEGIN\",\"id\":\"");
+    pgcdc__buf_lit(j, "{\"status\":\"");
+    /* A prepared transaction ends in PREPARE, not END: it is not committed yet. */
+    if (!end)
+        pgcdc__buf_lit(j, "BEGIN");
+    else if (txn->two_phase == PGCDC_TWO_PHASE_PREPARED)
+        pgcdc__buf_lit(j, "PREPARE");
+    else
+        pgcdc__buf_lit(j, "END");
+    pgcdc__buf_lit(j, "\",\"id\":\"");
     pgcdc__json_u64(j, txn->xid);
     pgcdc__buf_u8(j, ':');
     /* The LSN the connector saw last: the Begin message's, or the commit's end. */
@@ -548,6 +589,10 @@ static void txn_event(pgcdc_formatter *f, const pgcdc_txn *txn, int end)
         pgcdc__buf_lit(j, "\",\"event_count\":null,\"data_collections\":null,\"ts_ms\":");
     }
     pgcdc__json_i64(j, txn->commit_time / 1000 - (txn->commit_time % 1000 < 0));
+    if (txn->gid != NULL) {
+        pgcdc__buf_lit(j, ",\"gid\":");
+        pgcdc__json_cstring(j, txn->gid);
+    }
     pgcdc__buf_lit(j, x->schemas ? "}}\n" : "}\n");
 }
 

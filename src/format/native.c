@@ -60,6 +60,12 @@ static void native_change(pgcdc_formatter *f, const pgcdc_change *c)
     pgcdc__json_u64(j, c->seq);
     pgcdc__buf_lit(j, ",\"commit_time\":");
     pgcdc__buf_put(j, f->time_text, f->time_len);
+    if (c->txn->gid != NULL) {
+        /* A prepared transaction's change: not committed until its COMMIT_PREPARED event. */
+        pgcdc__buf_lit(j, ",\"gid\":");
+        pgcdc__json_cstring(j, c->txn->gid);
+        pgcdc__buf_lit(j, ",\"prepared\":true");
+    }
     pgcdc__buf_lit(j, ",\"pk\":");
     if (rt != NULL) {
         pgcdc__buf_put(j, pgcdc__rel_text_at(rt, rt->pk_off), rt->pk_len);
@@ -95,9 +101,33 @@ static void native_change(pgcdc_formatter *f, const pgcdc_change *c)
     pgcdc__buf_lit(j, "}\n");
 }
 
+/*
+ * A transaction's end has no line of its own, except COMMIT PREPARED and
+ * ROLLBACK PREPARED: an event that names the GID whose changes came before.
+ */
+static void native_commit(pgcdc_formatter *f, const pgcdc_txn *txn)
+{
+    pgcdc__buf *j = &f->out;
+    char lsn[32];
+
+    if (txn->two_phase != PGCDC_TWO_PHASE_COMMIT && txn->two_phase != PGCDC_TWO_PHASE_ROLLBACK)
+        return;
+    cache_txn(f, txn);
+    pgcdc__buf_lit(j, txn->two_phase == PGCDC_TWO_PHASE_COMMIT ? "{\"op\":\"COMMIT_PREPARED\""
+                                                               : "{\"op\":\"ROLLBACK_PREPARED\"");
+    pgcdc__buf_lit(j, ",\"gid\":");
+    pgcdc__json_cstring(j, txn->gid);
+    pgcdc__buf_put(j, f->txn_text, f->txn_len);
+    pgcdc__buf_lit(j, ",\"end_lsn\":\"");
+    pgcdc__buf_lit(j, pgcdc_lsn_format(txn->end_lsn, lsn, sizeof(lsn)));
+    pgcdc__buf_lit(j, "\",\"seq\":0,\"commit_time\":");
+    pgcdc__buf_put(j, f->time_text, f->time_len);
+    pgcdc__buf_lit(j, "}\n");
+}
+
 const pgcdc__format_ops pgcdc__native_format = {
     .name = "json",
     .begin = pgcdc__fmt_no_line,
     .change = native_change,
-    .commit = pgcdc__fmt_no_line,
+    .commit = native_commit,
 };

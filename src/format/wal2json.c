@@ -295,6 +295,15 @@ static void put_pk(pgcdc_formatter *f, const pgcdc_change *c)
     pgcdc__buf_u8(&f->out, ']');
 }
 
+/* A two-phase transaction's GID (wal2json has none: pgcdc's addition). */
+static void put_gid(pgcdc__buf *j, const pgcdc_txn *txn)
+{
+    if (txn->gid == NULL)
+        return;
+    pgcdc__buf_lit(j, ",\"gid\":");
+    pgcdc__json_cstring(j, txn->gid);
+}
+
 static void wal2json_change(pgcdc_formatter *f, const pgcdc_change *c)
 {
     pgcdc__buf *j = &f->out;
@@ -320,6 +329,7 @@ static void wal2json_change(pgcdc_formatter *f, const pgcdc_change *c)
     }
     pgcdc__buf_lit(j, ",\"table\":");
     pgcdc__json_cstring(j, c->rel->name);
+    put_gid(j, c->txn);
     if (c->op == PGCDC_OP_TRUNCATE) {
         pgcdc__buf_lit(j, "}\n");
         return;
@@ -355,12 +365,19 @@ static void wal2json_change(pgcdc_formatter *f, const pgcdc_change *c)
     pgcdc__buf_lit(j, "}\n");
 }
 
+static int finishes_prepared(const pgcdc_txn *txn)
+{
+    return txn->two_phase == PGCDC_TWO_PHASE_COMMIT || txn->two_phase == PGCDC_TWO_PHASE_ROLLBACK;
+}
+
 static void wal2json_begin(pgcdc_formatter *f, const pgcdc_txn *txn)
 {
-    if (!on(f, O_TRANSACTION))
+    /* COMMIT/ROLLBACK PREPARED is one line, at its commit. */
+    if (!on(f, O_TRANSACTION) || finishes_prepared(txn))
         return;
     pgcdc__buf_lit(&f->out, "{\"action\":\"B\"");
     put_txn_fields(f, txn);
+    put_gid(&f->out, txn);
     if (on(f, O_LSN)) {
         put_lsn(&f->out, ",\"lsn\":", txn->commit_lsn);
         /* The commit's end is not known before the commit arrives (pgoutput's Begin lacks it). */
@@ -370,12 +387,24 @@ static void wal2json_begin(pgcdc_formatter *f, const pgcdc_txn *txn)
     pgcdc__buf_lit(&f->out, "}\n");
 }
 
+/*
+ * C, or for a prepared transaction P (it is not committed yet); COMMIT
+ * PREPARED and ROLLBACK PREPARED are K and r lines (pgoutput's bytes),
+ * written whatever include-transaction says: they are events of their own.
+ */
 static void wal2json_commit(pgcdc_formatter *f, const pgcdc_txn *txn)
 {
-    if (!on(f, O_TRANSACTION))
+    char action = 'C';
+
+    if (finishes_prepared(txn) || txn->two_phase == PGCDC_TWO_PHASE_PREPARED)
+        action = (char)txn->two_phase;
+    if (!on(f, O_TRANSACTION) && !finishes_prepared(txn))
         return;
-    pgcdc__buf_lit(&f->out, "{\"action\":\"C\"");
+    pgcdc__buf_lit(&f->out, "{\"action\":\"");
+    pgcdc__buf_u8(&f->out, (uint8_t)action);
+    pgcdc__buf_u8(&f->out, '"');
     put_txn_fields(f, txn);
+    put_gid(&f->out, txn);
     if (on(f, O_LSN)) {
         put_lsn(&f->out, ",\"lsn\":", txn->commit_lsn);
         put_lsn(&f->out, ",\"nextlsn\":", txn->end_lsn);

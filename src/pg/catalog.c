@@ -659,6 +659,8 @@ int pgcdc__catalog_prepare(pgcdc__ctx *ctx, const pgcdc__catalog_opts *cfg, pgcd
     }
     cat->slot_lsn = slot.confirmed_lsn;
     cat->slot_active_pid = slot.active_pid;
+    if (slot_exists && cfg->two_phase && cat->server_version >= 150000)
+        cat->late_prepared = pgcdc__slot_late_prepared(conn, cfg->slot);
     if (!slot_exists && !cfg->create_slot) {
         r = pgcdc__fail(ctx, PGCDC_ERR_SLOT_MISSING,
                         "replication slot \"%s\" does not exist (allow pgcdc to create it, or "

@@ -31,6 +31,7 @@ typedef struct pgcdc__catalog_opts {
     int export_snapshot; /* create a missing slot with an exported snapshot (kept open) */
     int failover;        /* pgcdc_failover */
     const char *writes;  /* what the stream will write into the WAL (refused on a standby) */
+    int two_phase;       /* two-phase decoding asked for: count what it will decode late */
 } pgcdc__catalog_opts;
 
 typedef struct pgcdc__catalog {
@@ -45,6 +46,7 @@ typedef struct pgcdc__catalog {
     int in_recovery;           /* the server is a standby */
     int standby_feedback;      /* hot_standby_feedback is on */
     int create_failover;       /* a slot created next is a failover slot (pg/ha.c) */
+    int late_prepared;         /* with two_phase: pgcdc__slot_late_prepared at start */
     /* export_snapshot and the slot was created: the connection that holds its snapshot. */
     PGconn *export_conn;
     char snapshot_name[64];

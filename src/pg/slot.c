@@ -280,3 +280,19 @@ int pgcdc__slot_status(pgcdc__ctx *ctx, PGconn *conn, const char *slot, const ch
     PQclear(res);
     return PGCDC_OK;
 }
+
+int pgcdc__slot_late_prepared(PGconn *conn, const char *slot)
+{
+    const char *params[1] = {slot};
+    PGresult *res = pgcdc__query(NULL, conn, "count prepared transactions",
+                                 "SELECT count(*) FROM pg_prepared_xacts p "
+                                 "JOIN pg_replication_slots s ON s.database = p.database "
+                                 "WHERE s.slot_name = $1 AND NOT s.two_phase",
+                                 1, params, NULL);
+    int n = 0;
+
+    if (res != NULL && PQntuples(res) == 1)
+        n = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return n;
+}

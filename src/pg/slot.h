@@ -33,6 +33,12 @@ int pgcdc__slot_read(pgcdc__ctx *ctx, PGconn *conn, const char *slot, pgcdc__slo
  * a standby's copy of a failover slot (usable once the standby is promoted).
  */
 int pgcdc__slot_check(pgcdc__ctx *ctx, PGconn *conn, const char *slot);
+/*
+ * The transactions of the slot's database prepared while the slot has no
+ * two-phase decoding (PostgreSQL 14 and later): those a first start with
+ * two_phase decodes late, at their COMMIT PREPARED.  0 when the query fails.
+ */
+int pgcdc__slot_late_prepared(PGconn *conn, const char *slot);
 /* SLOT_LIMIT when max_replication_slots are all taken. */
 int pgcdc__slot_capacity(pgcdc__ctx *ctx, PGconn *conn);
 /*

@@ -380,10 +380,10 @@ int pgcdc__stream_open(pgcdc__stream *s, const pgcdc__stream_opts *o)
     /* Slot and publication names are validated to [a-z0-9_]: no quoting needed. */
     snprintf(cmd, sizeof(cmd),
              "START_REPLICATION SLOT %s LOGICAL 0/0 (proto_version '%d', publication_names "
-             "'%s'%s%s%s)",
+             "'%s'%s%s%s%s)",
              o->slot, o->proto_version, o->publication,
              o->proto_version >= 2 ? ", streaming 'on'" : "", o->binary ? ", binary 'true'" : "",
-             o->messages ? ", messages 'true'" : "");
+             o->messages ? ", messages 'true'" : "", o->two_phase ? ", two_phase 'on'" : "");
     res = PQexec(conn, cmd);
     if (PQresultStatus(res) != PGRES_COPY_BOTH) {
         pgcdc__one_line(line, sizeof(line), PQerrorMessage(conn));

@@ -21,6 +21,7 @@ typedef struct pgcdc__stream_opts {
     const char *slot;        /* validated to [a-z0-9_] */
     const char *publication; /* validated to [a-z0-9_] */
     int proto_version;
+    int two_phase; /* pgoutput's two_phase (protocol 3) */
     int binary;
     int sql_ascii;          /* the database is SQL_ASCII: take its bytes as they are */
     int messages;           /* logical decoding messages too (PostgreSQL 14 and later) */

@@ -219,6 +219,16 @@ static const char *msg_name(uint8_t type)
         return "Stream Commit";
     case PGCDC_MSG_STREAM_ABORT:
         return "Stream Abort";
+    case PGCDC_MSG_BEGIN_PREPARE:
+        return "Begin Prepare";
+    case PGCDC_MSG_PREPARE:
+        return "Prepare";
+    case PGCDC_MSG_COMMIT_PREPARED:
+        return "Commit Prepared";
+    case PGCDC_MSG_ROLLBACK_PREPARED:
+        return "Rollback Prepared";
+    case PGCDC_MSG_STREAM_PREPARE:
+        return "Stream Prepare";
     default:
         return NULL;
     }
@@ -236,7 +246,10 @@ static int streamable(uint8_t type)
 static int outside_stream_only(uint8_t type)
 {
     return type == PGCDC_MSG_BEGIN || type == PGCDC_MSG_COMMIT || type == PGCDC_MSG_STREAM_START ||
-           type == PGCDC_MSG_STREAM_COMMIT || type == PGCDC_MSG_STREAM_ABORT;
+           type == PGCDC_MSG_STREAM_COMMIT || type == PGCDC_MSG_STREAM_ABORT ||
+           type == PGCDC_MSG_BEGIN_PREPARE || type == PGCDC_MSG_PREPARE ||
+           type == PGCDC_MSG_COMMIT_PREPARED || type == PGCDC_MSG_ROLLBACK_PREPARED ||
+           type == PGCDC_MSG_STREAM_PREPARE;
 }
 
 static int rd_tuple(cursor *c, pgcdc__col **cols, uint32_t *cap, pgcdc__tuple *t)
@@ -464,6 +477,25 @@ static int rd_commit(cursor *c, pgcdc__msg *msg)
     return 0;
 }
 
+/* The two-phase messages: [flags] lsn end_lsn time [rollback time] xid gid. */
+static int rd_twophase(cursor *c, uint8_t type, pgcdc__msg *msg)
+{
+    if (type != PGCDC_MSG_BEGIN_PREPARE && rd_u8(c, &msg->u.twophase.flags) < 0) {
+        return -1;
+    }
+    if (rd_u64(c, &msg->u.twophase.lsn) < 0 || rd_u64(c, &msg->u.twophase.end_lsn) < 0 ||
+        rd_i64(c, &msg->u.twophase.time) < 0) {
+        return -1;
+    }
+    if (type == PGCDC_MSG_ROLLBACK_PREPARED && rd_i64(c, &msg->u.twophase.rollback_time) < 0) {
+        return -1;
+    }
+    if (rd_u32(c, &msg->xid) < 0) {
+        return -1;
+    }
+    return rd_str(c, &msg->u.twophase.gid);
+}
+
 static int rd_body(pgcdc__decoder *dec, cursor *c, uint8_t type, pgcdc__msg *msg)
 {
     switch (type) {
@@ -512,6 +544,12 @@ static int rd_body(pgcdc__decoder *dec, cursor *c, uint8_t type, pgcdc__msg *msg
             return -1;
         }
         return rd_u32(c, &msg->u.stream_abort.subxid);
+    case PGCDC_MSG_BEGIN_PREPARE:
+    case PGCDC_MSG_PREPARE:
+    case PGCDC_MSG_COMMIT_PREPARED:
+    case PGCDC_MSG_ROLLBACK_PREPARED:
+    case PGCDC_MSG_STREAM_PREPARE:
+        return rd_twophase(c, type, msg);
     default:
         return fail(dec, "unknown message type 0x%02x", type);
     }

@@ -27,7 +27,13 @@ typedef enum pgcdc__msg_type {
     PGCDC_MSG_STREAM_START = 'S',
     PGCDC_MSG_STREAM_STOP = 'E',
     PGCDC_MSG_STREAM_COMMIT = 'c',
-    PGCDC_MSG_STREAM_ABORT = 'A'
+    PGCDC_MSG_STREAM_ABORT = 'A',
+    /* Protocol 3, two-phase transactions (PostgreSQL 15 and later). */
+    PGCDC_MSG_BEGIN_PREPARE = 'b',
+    PGCDC_MSG_PREPARE = 'P',
+    PGCDC_MSG_COMMIT_PREPARED = 'K',
+    PGCDC_MSG_ROLLBACK_PREPARED = 'r',
+    PGCDC_MSG_STREAM_PREPARE = 'p'
 } pgcdc__msg_type;
 
 /* Tuple column kinds, as on the wire. */
@@ -62,7 +68,7 @@ typedef struct pgcdc__relcol {
 typedef struct pgcdc__msg {
     char type;          /* pgcdc__msg_type */
     int streamed;       /* change inside Stream Start/Stop: xid is set */
-    uint32_t xid;       /* Begin, streamed changes, Stream *; else 0 */
+    uint32_t xid;       /* Begin, streamed changes, Stream *, two-phase messages; else 0 */
     uint64_t wal_start; /* from the 'w' wrapper (0 for keepalive) */
     uint64_t wal_end;   /* from the 'w' or 'k' wrapper */
     int64_t send_time;  /* from the wrapper, microseconds since 2000-01-01 */
@@ -121,6 +127,20 @@ typedef struct pgcdc__msg {
         struct {
             uint32_t subxid;
         } stream_abort;
+        /*
+         * Begin Prepare, Prepare, Stream Prepare: the prepare's LSN, end and
+         * time.  Commit Prepared: the commit's LSN, end and time.  Rollback
+         * Prepared: the prepared transaction's end, the rollback's end, the
+         * prepare time and the rollback time.  flags is 0 for Begin Prepare.
+         */
+        struct {
+            uint8_t flags;
+            uint64_t lsn;
+            uint64_t end_lsn;
+            int64_t time; /* microseconds since 2000-01-01 */
+            int64_t rollback_time;
+            const char *gid;
+        } twophase;
     } u;
 } pgcdc__msg;
 

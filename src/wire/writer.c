@@ -198,3 +198,18 @@ void pgcdc__wr_stream_abort(pgcdc__buf *b, uint32_t xid, uint32_t subxid)
     pgcdc__buf_u32(b, xid);
     pgcdc__buf_u32(b, subxid);
 }
+
+void pgcdc__wr_twophase(pgcdc__buf *b, char type, uint8_t flags, uint64_t lsn, uint64_t end_lsn,
+                        int64_t time, int64_t rollback_time, uint32_t xid, const char *gid)
+{
+    pgcdc__buf_u8(b, (uint8_t)type);
+    if (type != PGCDC_MSG_BEGIN_PREPARE)
+        pgcdc__buf_u8(b, flags);
+    pgcdc__buf_u64(b, lsn);
+    pgcdc__buf_u64(b, end_lsn);
+    buf_i64(b, time);
+    if (type == PGCDC_MSG_ROLLBACK_PREPARED)
+        buf_i64(b, rollback_time);
+    pgcdc__buf_u32(b, xid);
+    pgcdc__buf_str(b, gid);
+}

@@ -43,5 +43,11 @@ void pgcdc__wr_stream_stop(pgcdc__buf *b);
 void pgcdc__wr_stream_commit(pgcdc__buf *b, uint32_t xid, uint8_t flags, uint64_t commit_lsn,
                              uint64_t end_lsn, int64_t commit_time);
 void pgcdc__wr_stream_abort(pgcdc__buf *b, uint32_t xid, uint32_t subxid);
+/*
+ * Two-phase messages (type 'b', 'P', 'K', 'r' or 'p'), fields as in
+ * pgcdc__msg's twophase: flags is not written for 'b', rollback_time only for 'r'.
+ */
+void pgcdc__wr_twophase(pgcdc__buf *b, char type, uint8_t flags, uint64_t lsn, uint64_t end_lsn,
+                        int64_t time, int64_t rollback_time, uint32_t xid, const char *gid);
 
 #endif /* PGCDC_WIRE_WRITER_H */

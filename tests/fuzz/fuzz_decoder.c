@@ -75,6 +75,14 @@ static void touch(const pgcdc__msg *msg)
             abort();
         }
         break;
+    case PGCDC_MSG_BEGIN_PREPARE:
+    case PGCDC_MSG_PREPARE:
+    case PGCDC_MSG_COMMIT_PREPARED:
+    case PGCDC_MSG_ROLLBACK_PREPARED:
+    case PGCDC_MSG_STREAM_PREPARE:
+        touch_str(msg->u.twophase.gid);
+        sink += (uint32_t)msg->u.twophase.end_lsn + (uint32_t)msg->u.twophase.rollback_time;
+        break;
     default:
         break;
     }

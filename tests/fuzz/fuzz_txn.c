@@ -84,7 +84,11 @@ static void touch_row(const pgcdc_row *row)
 static void touch_txn(const pgcdc_txn *txn)
 {
     sink += pgcdc_txn_xid(txn) + pgcdc_txn_commit_lsn(txn) + pgcdc_txn_end_lsn(txn) +
-            (uint64_t)pgcdc_txn_commit_time(txn) + pgcdc_txn_nchanges(txn) + pgcdc_txn_token(txn);
+            (uint64_t)pgcdc_txn_commit_time(txn) + pgcdc_txn_nchanges(txn) + pgcdc_txn_token(txn) +
+            (uint64_t)pgcdc_txn_two_phase(txn);
+    if ((pgcdc_txn_gid(txn) != NULL) != (pgcdc_txn_two_phase(txn) != PGCDC_TWO_PHASE_NONE))
+        abort();
+    touch_str(pgcdc_txn_gid(txn));
     touch_str(txn->origin);
 }
 

@@ -354,10 +354,17 @@ static void test_endpos(void **state)
 static void test_proto_version(void **state)
 {
     pgcdc_config *cfg = *state;
-    static const int bad[] = {3, 4, -1, INT_MAX, INT_MIN};
+    static const int bad[] = {4, -1, INT_MAX, INT_MIN};
 
     assert_int_equal(pgcdc_config_set_proto_version(cfg, 0), PGCDC_OK);
     assert_int_equal(cfg->proto_version, 0);
+    assert_int_equal(cfg->two_phase, 0);
+    assert_int_equal(pgcdc_config_set_two_phase(cfg, 1), PGCDC_OK);
+    assert_int_equal(cfg->two_phase, 1);
+    assert_int_equal(pgcdc_config_set_two_phase(cfg, 0), PGCDC_OK);
+    assert_int_equal(cfg->two_phase, 0);
+    assert_int_equal(pgcdc_config_set_proto_version(cfg, 3), PGCDC_OK);
+    assert_int_equal(cfg->proto_version, 3);
     assert_int_equal(pgcdc_config_set_proto_version(cfg, 2), PGCDC_OK);
     assert_int_equal(cfg->proto_version, 2);
     assert_int_equal(pgcdc_config_set_proto_version(cfg, 1), PGCDC_OK);

@@ -755,9 +755,9 @@ static void test_error_messages(void **state)
 
     pgcdc__buf_u8(b, 'Z');
     expect_error(f, 0, "unknown message type 0x5a at offset 0");
-    /* Two-phase messages are not enabled by pgcdc, so they are unknown too. */
+    /* A two-phase message without its fields (test_twophase_msgs.c has the rest). */
     pgcdc__buf_u8(b, 'P');
-    expect_error(f, 0, "unknown message type 0x50 at offset 0");
+    expect_error(f, 0, "truncated Prepare message at offset 1");
     expect_error(f, 0, "truncated pgoutput message at offset 0");
 
     pgcdc__wr_stream_stop(b);

@@ -69,6 +69,8 @@ static int field_text(const pgcdc_config *cfg, const char *name, char *buf, size
         put_num(buf, n, cfg->create_publication);
     else if (strcmp(name, "replica_identity_full") == 0)
         put_num(buf, n, cfg->replica_identity_full);
+    else if (strcmp(name, "two_phase") == 0)
+        put_num(buf, n, cfg->two_phase);
     else if (strcmp(name, "binary") == 0)
         put_num(buf, n, cfg->binary);
     else if (strcmp(name, "status_interval") == 0)
@@ -263,6 +265,7 @@ static const prop_case prop_cases[] = {
     {"protocol", "2", "2"},
     {"protocol", "auto", "0"},
     {"binary", "0", "0"},
+    {"two_phase", "on", "1"},
     {"spool_dir", "/var/tmp", "/var/tmp"},
     {"handler.retries", "3", "3"},
     {"handler.retry_delay", "2s", "2000"},
@@ -768,8 +771,8 @@ static void test_set_int(void **state)
     assert_set(cfg, "reconnect.max_backoff", "2s");
     assert_field(cfg, "reconnect.attempts", "9");
     assert_field(cfg, "reconnect.max_backoff", "2000");
-    assert_refused(cfg, "protocol", "0", "protocol", "auto|1|2", NULL);
-    assert_refused(cfg, "protocol", "3", "protocol", "auto|1|2", NULL);
+    assert_refused(cfg, "protocol", "0", "protocol", "auto|1|2|3", NULL);
+    assert_refused(cfg, "protocol", "4", "protocol", "auto|1|2|3", NULL);
 }
 
 static void test_set_lsn(void **state)

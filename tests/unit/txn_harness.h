@@ -247,6 +247,8 @@ static inline void dump_event(pgcdc__buf *b, const pgcdc__event *ev, int relatio
         out_lsn(b, "end", pgcdc_txn_end_lsn(txn));
         out(b, " ts=%" PRId64 "%s%s", pgcdc_txn_commit_time(txn), ev->resumed ? " resumed" : "",
             ev->cut_lost ? " cut_lost" : "");
+        if (pgcdc_txn_two_phase(txn) != PGCDC_TWO_PHASE_NONE)
+            out(b, " 2pc=%c gid='%s'", (char)pgcdc_txn_two_phase(txn), pgcdc_txn_gid(txn));
         break;
     case PGCDC__EV_CHANGE:
         assert_ptr_equal(pgcdc_change_txn(c), txn);
@@ -277,6 +279,8 @@ static inline void dump_event(pgcdc__buf *b, const pgcdc__event *ev, int relatio
         out(b, " ts=%" PRId64 " changes=%u", pgcdc_txn_commit_time(txn), pgcdc_txn_nchanges(txn));
         if (txn->origin != NULL)
             out(b, " origin='%s'", txn->origin);
+        if (pgcdc_txn_two_phase(txn) != PGCDC_TWO_PHASE_NONE)
+            out(b, " 2pc=%c gid='%s'", (char)pgcdc_txn_two_phase(txn), pgcdc_txn_gid(txn));
         break;
     case PGCDC__EV_KEEPALIVE:
         pgcdc__buf_u8(b, 'K');

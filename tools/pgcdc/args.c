@@ -22,6 +22,7 @@ enum {
     OPT_NO_CREATE,
     OPT_RI_FULL,
     OPT_PROTOCOL,
+    OPT_TWO_PHASE,
     OPT_BINARY,
     OPT_NO_BINARY,
     OPT_SINK,
@@ -74,6 +75,7 @@ static const struct option longopts[] = {
     {"no-create", no_argument, NULL, OPT_NO_CREATE},
     {"replica-identity-full", no_argument, NULL, OPT_RI_FULL},
     {"protocol", required_argument, NULL, OPT_PROTOCOL},
+    {"two-phase", no_argument, NULL, OPT_TWO_PHASE},
     {"binary", no_argument, NULL, OPT_BINARY},
     {"no-binary", no_argument, NULL, OPT_NO_BINARY},
     {"config", required_argument, NULL, OPT_CONFIG},
@@ -503,10 +505,14 @@ static int apply(pgcdc_config *cfg, pgcdc_tool_options *o, int opt, const char *
         pgcdc_config_set_binary(cfg, 0);
         return 0;
     case OPT_PROTOCOL:
-        if ((strcmp(val, "1") != 0 && strcmp(val, "2") != 0 && strcmp(val, "auto") != 0) ||
+        if ((strcmp(val, "1") != 0 && strcmp(val, "2") != 0 && strcmp(val, "3") != 0 &&
+             strcmp(val, "auto") != 0) ||
             pgcdc_config_set_proto_version(cfg, strcmp(val, "auto") == 0 ? 0 : atoi(val)) !=
                 PGCDC_OK)
-            return pgcdc_tool_usage_error("invalid protocol \"%s\" (use 1, 2 or auto)", val);
+            return pgcdc_tool_usage_error("invalid protocol \"%s\" (use 1, 2, 3 or auto)", val);
+        return 0;
+    case OPT_TWO_PHASE:
+        pgcdc_config_set_two_phase(cfg, 1);
         return 0;
     case OPT_LOG_FORMAT:
         if ((o->log_json = log_format(val)) < 0)
