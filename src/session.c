@@ -367,7 +367,7 @@ int pgcdc_worker_start(pgcdc_worker *w)
     w->proto = w->cfg.proto_version != 0         ? w->cfg.proto_version
                : w->cat.server_version >= 140000 ? 2
                                                  : 1;
-    if (w->cfg.proto_version >= 2 && w->cat.server_version < 140000) {
+    if (w->cfg.proto_version == 2 && w->cat.server_version < 140000) {
         r = pgcdc__fail(&w->ctx, PGCDC_ERR_INVALID,
                         "protocol %d needs PostgreSQL 14 or later; this server is %d.%d "
                         "(use protocol 1)",
