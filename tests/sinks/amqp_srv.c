@@ -217,8 +217,7 @@ void rq_queue(rq_server *s, const char *exchange, const char *queue, const char 
     bye(conn);
 }
 
-/* The broker's log, on the test's output: why a queue did not come back. */
-static void print_log(const rq_server *s)
+void rq_print_log(const rq_server *s)
 {
     char cmd[192];
 
@@ -227,7 +226,7 @@ static void print_log(const rq_server *s)
         fprintf(stderr, "(no log in %s/log)\n", s->dir);
 }
 
-void rq_wait_queue(rq_server *s, const char *queue)
+void rq_wait_queue(rq_server *s, const char *exchange, const char *queue, const char *binding)
 {
     for (int i = 0; i < 600; i++) {
         amqp_connection_state_t conn = login(s);
@@ -235,6 +234,10 @@ void rq_wait_queue(rq_server *s, const char *queue)
         if (conn != NULL) {
             amqp_queue_declare(conn, 1, amqp_cstring_bytes(queue), 1, 1, 0, 0, amqp_empty_table);
             if (amqp_get_rpc_reply(conn).reply_type == AMQP_RESPONSE_NORMAL) {
+                /* Bound again (a no-op when the binding came back with it). */
+                amqp_queue_bind(conn, 1, amqp_cstring_bytes(queue), amqp_cstring_bytes(exchange),
+                                amqp_cstring_bytes(binding), amqp_empty_table);
+                check_rpc(conn, "queue.bind");
                 bye(conn);
                 return;
             }
@@ -243,7 +246,7 @@ void rq_wait_queue(rq_server *s, const char *queue)
         }
         tl_sleep_ms(200);
     }
-    print_log(s);
+    rq_print_log(s);
     fail_msg("rabbitmq on port %d did not bring the durable queue \"%s\" back within 120 s",
              s->port, queue);
 }

@@ -36,9 +36,13 @@ void rq_queue(rq_server *s, const char *exchange, const char *queue, const char 
 /*
  * Waits until the durable queue takes a passive declare (after a restart, a
  * node recovers its queues; one that failed to fails the test with the
- * node's log).
+ * node's log), and binds it to exchange again: a node killed under load has
+ * been seen to come back with the queue but without its binding, returning
+ * every message as unroutable.
  */
-void rq_wait_queue(rq_server *s, const char *queue);
+void rq_wait_queue(rq_server *s, const char *exchange, const char *queue, const char *binding);
+/* The tail of the node's log, on stderr. */
+void rq_print_log(const rq_server *s);
 /* Declares a durable topic exchange with no queue bound. */
 void rq_exchange(rq_server *s, const char *exchange);
 

@@ -355,6 +355,8 @@ static void test_snapshot_rows(void **state)
     assert_true(end != 0);
     for (int i = 0; i < WAIT_MS / 10 && pgcdc_worker_confirmed_lsn(run.w) < end; i++)
         tl_sleep_ms(10);
+    if (pgcdc_worker_confirmed_lsn(run.w) < end)
+        rq_print_log(&srv);
     assert_true(pgcdc_worker_confirmed_lsn(run.w) >= end);
     pgcdc_worker_stop(run.w);
     assert_int_equal(tl_runner_join(&run), PGCDC_OK);
@@ -437,7 +439,7 @@ static void test_killed_during_load(void **state)
     /* Down: what committed meanwhile is not confirmed. */
     assert_true(pgcdc_worker_confirmed_lsn(run.w) < end);
     rq_restart(&srv);
-    rq_wait_queue(&srv, "kill_q");
+    rq_wait_queue(&srv, "kill", "kill_q", "#");
     for (int i = 0; i < WAIT_MS / 10 && again(&lg) < 1; i++)
         tl_sleep_ms(10);
     assert_int_equal(again(&lg), 1);
