@@ -102,10 +102,21 @@ typedef enum pgcdc_op {
     PGCDC_OP_UPDATE = 'U',
     PGCDC_OP_DELETE = 'D',
     PGCDC_OP_TRUNCATE = 'T',
-    PGCDC_OP_READ = 'R' /* a row as a snapshot read it (its new row only) */
+    PGCDC_OP_READ = 'R', /* a row as a snapshot read it (its new row only) */
+    /*
+     * The table's columns changed (added, dropped, renamed, retyped, key or
+     * replica identity changed): it comes just before the first change with
+     * the new shape, with that change's seq (it takes none of its own).  Its
+     * old and new rows hold no values, only the columns before and after,
+     * with their types (pgcdc_config_set_schema_changes).
+     */
+    PGCDC_OP_SCHEMA = 'S'
 } pgcdc_op;
 
-/* Returns "INSERT", "UPDATE", "DELETE", "TRUNCATE" or "READ" ("UNKNOWN" otherwise). */
+/*
+ * Returns "INSERT", "UPDATE", "DELETE", "TRUNCATE", "READ" or
+ * "SCHEMA_CHANGE" ("UNKNOWN" otherwise).
+ */
 const char *pgcdc_op_name(pgcdc_op op);
 
 /* The state of one column in one row. */
@@ -291,8 +302,8 @@ int pgcdc_sink_event_data(const pgcdc_sink_event *ev, const char **data, size_t 
  * primary-key (or replica identity) columns, from the new row or, for a
  * DELETE, the old one ({"id":1}); for the Debezium format, the connector's
  * key struct (the primary key's columns encoded as the values are, with its
- * schema when schemas are enabled).  Empty for a TRUNCATE, a table without
- * a key, and begin and commit events.  PGCDC_OK or PGCDC_ERR_NOMEM.
+ * schema when schemas are enabled).  Empty for a TRUNCATE, a schema change,
+ * a table without a key, and begin and commit events.  PGCDC_OK or PGCDC_ERR_NOMEM.
  */
 int pgcdc_sink_event_key(const pgcdc_sink_event *ev, const char **data, size_t *len);
 /* The name the event is routed by ("schema.table"); NULL for begin and commit events. */
@@ -363,6 +374,15 @@ int pgcdc_config_set_proto_version(pgcdc_config *cfg, int version);
  * start fails on an older server.
  */
 int pgcdc_config_set_two_phase(pgcdc_config *cfg, int on);
+/*
+ * Hand out a PGCDC_OP_SCHEMA change when a table's columns differ from what
+ * this process saw of it before (default 1).  The comparison spans
+ * reconnects but not restarts: the first shape a process sees of a table
+ * is taken as it is.  With DDL capture installed
+ * (pgcdc_worker_install_ddl_capture), the statement that changed the table
+ * comes with it (pgcdc_change_ddl).
+ */
+int pgcdc_config_set_schema_changes(pgcdc_config *cfg, int on);
 /*
  * Ask the server for binary column values (pgoutput's binary option), which
  * spares it the text output functions.  pgcdc turns them into the same text
@@ -648,6 +668,14 @@ int pgcdc_worker_drop_slot(pgcdc_worker *w);
 #define PGCDC_DROP_SLOT 1
 #define PGCDC_DROP_PUBLICATION 2
 int pgcdc_worker_drop(pgcdc_worker *w, int what);
+/*
+ * Installs (on = 1) or removes (on = 0) DDL capture in the configured
+ * database: an event trigger that writes each DDL statement touching a table
+ * as a logical message, which the stream attaches to the table's next
+ * PGCDC_OP_SCHEMA change.  Needs a superuser and PostgreSQL 14 or later
+ * (pgoutput sends logical messages from 14).  Idempotent.
+ */
+int pgcdc_worker_install_ddl_capture(pgcdc_worker *w, int on);
 
 /*
  * Streams changes into the handler and the sinks until pgcdc_worker_stop(),
@@ -975,6 +1003,12 @@ const char *pgcdc_change_key(const pgcdc_change *c, int k);
 int pgcdc_change_truncate_flags(const pgcdc_change *c);
 /* 1 for the last READ of a snapshot (of its last table), else 0. */
 int pgcdc_change_snapshot_last(const pgcdc_change *c);
+/*
+ * PGCDC_OP_SCHEMA: the statement (or statements, one per line) that changed
+ * the table, as the client sent it, when DDL capture is installed and saw
+ * it; else NULL.  NULL for other changes.
+ */
+const char *pgcdc_change_ddl(const pgcdc_change *c);
 
 /* ---- rows: read by column index (0-based) or name ---- */
 

@@ -23,6 +23,7 @@ pgcdc_config *pgcdc_config_new(void)
     cfg->status_interval_ms = 10000;
     cfg->proto_version = 0; /* chosen for the server */
     cfg->binary = 1;
+    cfg->schema_changes = 1;
     cfg->handler_retries = 5;
     cfg->handler_delay_ms = 100;
     cfg->reconnect_max_ms = 30000;
@@ -382,6 +383,12 @@ int pgcdc_config_set_proto_version(pgcdc_config *cfg, int version)
 int pgcdc_config_set_two_phase(pgcdc_config *cfg, int on)
 {
     cfg->two_phase = on != 0;
+    return PGCDC_OK;
+}
+
+int pgcdc_config_set_schema_changes(pgcdc_config *cfg, int on)
+{
+    cfg->schema_changes = on != 0;
     return PGCDC_OK;
 }
 

@@ -49,7 +49,8 @@ struct pgcdc_config {
     int status_interval_ms;
     uint64_t endpos;
     int proto_version;
-    int two_phase; /* decode prepared transactions (protocol 3 at least) */
+    int two_phase;      /* decode prepared transactions (protocol 3 at least) */
+    int schema_changes; /* hand out PGCDC_OP_SCHEMA changes */
     int handler_retries;
     int handler_delay_ms;
     int error_policy;

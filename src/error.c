@@ -55,6 +55,8 @@ const char *pgcdc_op_name(pgcdc_op op)
         return "TRUNCATE";
     case PGCDC_OP_READ:
         return "READ";
+    case PGCDC_OP_SCHEMA:
+        return "SCHEMA_CHANGE";
     }
     return "UNKNOWN";
 }

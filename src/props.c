@@ -92,6 +92,12 @@ static int set_two_phase(pgcdc_config *cfg, const char *text, long long num)
     return pgcdc_config_set_two_phase(cfg, (int)num);
 }
 
+static int set_schema_changes(pgcdc_config *cfg, const char *text, long long num)
+{
+    (void)text;
+    return pgcdc_config_set_schema_changes(cfg, (int)num);
+}
+
 static int set_binary(pgcdc_config *cfg, const char *text, long long num)
 {
     (void)text;
@@ -394,6 +400,10 @@ static const prop props[] = {
       "deliver prepared transactions at PREPARE TRANSACTION, then COMMIT/ROLLBACK PREPARED as "
       "events of their own (protocol 3, PostgreSQL 15+)"},
      set_two_phase},
+    {{"schema_changes", PGCDC_PROP_BOOL, "true", NONE,
+      "emit a SCHEMA_CHANGE event before a table's first change after its columns changed "
+      "(with the DDL statement when DDL capture is installed)"},
+     set_schema_changes},
     {{"binary", PGCDC_PROP_BOOL, "true", NONE,
       "ask for binary column values where every column's type allows (same output)"},
      set_binary},

@@ -112,6 +112,7 @@ pgcdc_worker *pgcdc_worker_new(const pgcdc_config *cfg)
     opts.spool_dir = w->cfg.spool_dir;
     opts.endpos = w->cfg.endpos;
     opts.binary = 0;
+    opts.schema_changes = w->cfg.schema_changes;
     w->ta = pgcdc__assembly_new(&w->ctx, &opts);
     w->stream = pgcdc__stream_new(&w->ctx, &w->ledger, &w->stop, &w->busy);
     w->describer = pgcdc__describer_new(&w->ctx, w->cfg.conninfo);
@@ -266,12 +267,28 @@ static void count_table(pgcdc_worker *w, const pgcdc_change *c)
 }
 
 /*
+ * A table's new shape, of a listed table: the filters and the script's
+ * functions, which read values, do not apply (its column lists are the
+ * table's).  Not counted as a change.
+ */
+static int schema_change(pgcdc_worker *w, const pgcdc_change *c, const pgcdc_change **out,
+                         int pull)
+{
+    memset(&w->route, 0, sizeof(w->route));
+    if (pull)
+        *out = c;
+    return pgcdc__deliver_change(w, c, !pull);
+}
+
+/*
  * A change: the snapshot's watermarks see it as it came, then the filters,
  * then the script's functions; one filtered out is handled (its transaction
  * still confirms).
  */
 static int change(pgcdc_worker *w, const pgcdc_change *c, const pgcdc_change **out, int pull)
 {
+    if (c->op == PGCDC_OP_SCHEMA)
+        return schema_change(w, c, out, pull);
     pgcdc__snapshot_change(w, c);
     if (w->filtering) {
         int r = pgcdc__filter_change(&w->filters, &w->cat.ts, c, &c);

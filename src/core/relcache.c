@@ -1,7 +1,7 @@
 /*
  * Relation cache: what the server told us about each relation (Relation
- * messages), by OID.  Per connection: cleared on reconnect, because the
- * server sends every relation again on a new stream.
+ * messages), by OID.  A new stream sends every relation again: a reconnect
+ * marks the entries stale, kept only to compare what comes with them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +22,7 @@ void pgcdc__relation_free(pgcdc__relation *rel)
 {
     if (rel == NULL)
         return;
+    pgcdc__relation_free(rel->before);
     pgcdc__relview_free(rel->view);
     for (int i = 0; i < rel->ncols; i++) {
         free(rel->cols[i].name);
@@ -106,7 +107,65 @@ static size_t slot_of(const pgcdc__relcache *rc, uint32_t relid)
 
 pgcdc__relation *pgcdc__relcache_get(pgcdc__relcache *rc, uint32_t relid)
 {
-    return rc->slots[slot_of(rc, relid)];
+    pgcdc__relation *rel = rc->slots[slot_of(rc, relid)];
+
+    return rel != NULL && !rel->stale ? rel : NULL;
+}
+
+void pgcdc__relcache_cut(pgcdc__relcache *rc)
+{
+    for (size_t i = 0; i < rc->cap; i++) {
+        if (rc->slots[i] != NULL)
+            rc->slots[i]->stale = 1;
+    }
+}
+
+static int same_text(const char *a, const char *b)
+{
+    return strcmp(a, b) == 0;
+}
+
+int pgcdc__relation_same(const pgcdc__relation *a, const pgcdc__relation *b)
+{
+    if (a->ncols != b->ncols || a->replident != b->replident || !same_text(a->schema, b->schema) ||
+        !same_text(a->name, b->name))
+        return 0;
+    for (int i = 0; i < a->ncols; i++) {
+        const pgcdc__relcol_info *x = &a->cols[i];
+        const pgcdc__relcol_info *y = &b->cols[i];
+
+        if (x->sent_oid != y->sent_oid || x->typmod != y->typmod || x->is_ident != y->is_ident ||
+            !same_text(x->name, y->name))
+            return 0;
+    }
+    return 1;
+}
+
+/* What the new entry rel keeps of old (the entry it replaces, or NULL): see relcache.h. */
+static int keep_before(pgcdc__relation *rel, pgcdc__relation *old, int keep)
+{
+    pgcdc__relation *base = old;
+
+    if (old != NULL && old->before != NULL) {
+        base = old->before;
+        old->before = NULL;
+    }
+    if (keep == PGCDC__KEEP_ALWAYS && base == NULL) {
+        rel->before = pgcdc__relation_derive(rel, 0, 0, 0);
+        return rel->before != NULL ? 0 : -1;
+    }
+    if (base != NULL && (keep == PGCDC__KEEP_ALWAYS ||
+                         (keep == PGCDC__KEEP_CHANGED && !pgcdc__relation_same(rel, base)))) {
+        rel->before = base;
+        base->stale = 0;
+        if (base != old)
+            pgcdc__relation_free(old);
+        return 0;
+    }
+    if (base != old)
+        pgcdc__relation_free(base);
+    pgcdc__relation_free(old);
+    return 0;
 }
 
 static int grow(pgcdc__relcache *rc)
@@ -179,9 +238,10 @@ void pgcdc__relcol_set_type(pgcdc__relcol_info *col, uint32_t type_oid)
     col->json = t->json;
 }
 
-pgcdc__relation *pgcdc__relcache_update(pgcdc__relcache *rc, const pgcdc__msg *msg)
+pgcdc__relation *pgcdc__relcache_update(pgcdc__relcache *rc, const pgcdc__msg *msg, int keep)
 {
     pgcdc__relation *rel = relation_from_msg(msg);
+    pgcdc__relation *old;
     size_t i;
 
     if (rel == NULL)
@@ -191,11 +251,12 @@ pgcdc__relation *pgcdc__relcache_update(pgcdc__relcache *rc, const pgcdc__msg *m
         return NULL;
     }
     i = slot_of(rc, rel->relid);
-    if (rc->slots[i] != NULL)
-        pgcdc__relation_free(rc->slots[i]);
-    else
+    old = rc->slots[i];
+    if (old == NULL)
         rc->count++;
     rc->slots[i] = rel;
+    if (keep_before(rel, old, keep) != 0)
+        return NULL; /* rel stays cached, with no before */
     return rel;
 }
 

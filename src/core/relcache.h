@@ -1,8 +1,9 @@
 /*
  * Relation cache: what the server told us about each relation (Relation
- * messages), by OID, completed with the catalog's key and type names.  Per
- * connection: cleared on reconnect, since a new stream sends every relation
- * again.
+ * messages), by OID, completed with the catalog's key and type names.  A
+ * new stream sends every relation again: a reconnect marks the entries
+ * stale (not found), and what the server sends then replaces them, compared
+ * with them to tell a change of shape.
  */
 #ifndef PGCDC_CORE_RELCACHE_H
 #define PGCDC_CORE_RELCACHE_H
@@ -57,6 +58,14 @@ typedef struct pgcdc__relation {
     struct pgcdc__tabstat *stats;
     /* What the filters (core/filter.h) keep for it, made at its first change; NULL until then. */
     struct pgcdc__relview *view;
+    /*
+     * The shape this one replaced, when they differ (or a DDL statement
+     * names the table): a schema change not yet handed out (core/txn.c),
+     * owned by this relation.  NULL otherwise; a relation with no columns
+     * when the table was new to the cache.
+     */
+    struct pgcdc__relation *before;
+    int stale; /* sent on an earlier connection: kept to compare, not found */
 } pgcdc__relation;
 
 typedef struct pgcdc__relcache pgcdc__relcache;
@@ -64,9 +73,25 @@ typedef struct pgcdc__relcache pgcdc__relcache;
 pgcdc__relcache *pgcdc__relcache_new(void);
 void pgcdc__relcache_free(pgcdc__relcache *rc);
 void pgcdc__relcache_clear(pgcdc__relcache *rc);
-/* Replaces the entry for msg's relid; returns it, or NULL on out of memory. */
-pgcdc__relation *pgcdc__relcache_update(pgcdc__relcache *rc, const pgcdc__msg *msg);
+/* A new connection: every entry is stale (not found) until the server sends it again. */
+void pgcdc__relcache_cut(pgcdc__relcache *rc);
+
+/* What pgcdc__relcache_update keeps of the entry it replaces, as the new one's before. */
+#define PGCDC__KEEP_NONE 0    /* nothing */
+#define PGCDC__KEEP_CHANGED 1 /* the old shape when the shapes differ (pgcdc__relation_same) */
+#define PGCDC__KEEP_ALWAYS 2  /* the old shape, or an empty one when there was none */
+/*
+ * Replaces the entry for msg's relid; returns it, or NULL on out of memory.
+ * A before not yet handed out carries over: what is compared is the shape
+ * the consumer saw last.
+ */
+pgcdc__relation *pgcdc__relcache_update(pgcdc__relcache *rc, const pgcdc__msg *msg, int keep);
 pgcdc__relation *pgcdc__relcache_get(pgcdc__relcache *rc, uint32_t relid);
+/*
+ * Whether two shapes read the same: names, columns (name, type as sent,
+ * typmod, part of the replica identity) and replica identity.
+ */
+int pgcdc__relation_same(const pgcdc__relation *a, const pgcdc__relation *b);
 /*
  * A relation of src's identity (relid, names, route, replica identity,
  * wanted) with room for ncols columns, nkeys keys and npk primary key

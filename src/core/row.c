@@ -142,6 +142,11 @@ int pgcdc_change_snapshot_last(const pgcdc_change *c)
     return c->snapshot_last;
 }
 
+const char *pgcdc_change_ddl(const pgcdc_change *c)
+{
+    return c->op == PGCDC_OP_SCHEMA ? c->ddl : NULL;
+}
+
 int pgcdc_row_ncols(const pgcdc_row *row)
 {
     return row->rel->ncols;
@@ -187,7 +192,7 @@ int pgcdc_row_is_key(const pgcdc_row *row, int col)
 
 pgcdc_value_state pgcdc_row_state(const pgcdc_row *row, int col)
 {
-    if (!in_range(row, col))
+    if (!in_range(row, col) || row->cols == NULL)
         return PGCDC_VALUE_ABSENT;
     return pgcdc__row_state(row, col);
 }
@@ -202,7 +207,7 @@ static inline int value_of(const pgcdc_row *row, int col, const pgcdc__col **out
 
     if (!in_range(row, col))
         return PGCDC_ERR_NOT_FOUND;
-    if (row->key_only && !row->rel->cols[col].is_ident)
+    if (row->cols == NULL || (row->key_only && !row->rel->cols[col].is_ident))
         return PGCDC_ERR_ABSENT;
     v = &row->cols[col];
     if (v->kind == PGCDC_COL_NULL)

@@ -15,7 +15,7 @@
 
 struct pgcdc_row {
     const pgcdc__relation *rel;
-    pgcdc__col *cols;  /* rel->ncols entries, in the decoder's arrays */
+    pgcdc__col *cols;  /* rel->ncols entries, in the decoder's arrays; NULL: a shape, no values */
     int key_only;      /* old key tuple: non-key columns are absent */
     pgcdc__buf *texts; /* binary values: the change's text arena (core/txn.c) */
 };
@@ -44,6 +44,7 @@ struct pgcdc_change {
     uint32_t seq;
     int truncate_flags;
     int snapshot_last; /* READ: the snapshot's last row */
+    const char *ddl;   /* SCHEMA: the captured statement, or NULL */
     int has_old;
     int has_new;
     pgcdc_row old_row;

@@ -58,7 +58,11 @@ typedef struct pgcdc__assembly_opts {
     const char *spool_dir;         /* NULL: $TMPDIR or /tmp */
     uint64_t endpos;               /* skip transactions committed after it (0: never) */
     int binary;                    /* the stream carries binary values */
+    int schema_changes;            /* hand out PGCDC_OP_SCHEMA changes */
 } pgcdc__assembly_opts;
+
+/* The prefix of the DDL capture's logical messages (pgcdc_worker_install_ddl_capture). */
+#define PGCDC__DDL_PREFIX "pgcdc.ddl"
 
 typedef struct pgcdc__assembly pgcdc__assembly;
 

@@ -40,6 +40,47 @@ static void cache_txn(pgcdc_formatter *f, const pgcdc_txn *txn)
     f->txn_token = txn->token;
 }
 
+/* A shape's columns: [{"name":..,"type":..,"key":..}, ...]. */
+static void put_columns(pgcdc__buf *j, const pgcdc_row *row)
+{
+    pgcdc__buf_u8(j, '[');
+    for (int i = 0; i < pgcdc_row_ncols(row); i++) {
+        pgcdc__buf_lit(j, i > 0 ? ",{\"name\":" : "{\"name\":");
+        pgcdc__json_cstring(j, pgcdc_row_name(row, i));
+        pgcdc__buf_lit(j, ",\"type\":");
+        pgcdc__json_cstring(j, pgcdc_row_type_name(row, i));
+        pgcdc__buf_lit(j, ",\"key\":");
+        pgcdc__fmt_bool(j, pgcdc_row_is_key(row, i));
+        pgcdc__buf_u8(j, '}');
+    }
+    pgcdc__buf_u8(j, ']');
+}
+
+/*
+ * A table's new shape: its columns before and after (names, types, key),
+ * the statement when DDL capture saw it, the seq of the change it precedes.
+ */
+static void native_schema(pgcdc_formatter *f, const pgcdc_change *c)
+{
+    pgcdc__buf *j = &f->out;
+
+    cache_txn(f, c->txn);
+    pgcdc__buf_lit(j, "{\"op\":\"SCHEMA_CHANGE\",");
+    pgcdc__fmt_rel_head(j, c->rel, NULL);
+    pgcdc__buf_put(j, f->txn_text, f->txn_len);
+    pgcdc__buf_lit(j, ",\"seq\":");
+    pgcdc__json_u64(j, c->seq);
+    pgcdc__buf_lit(j, ",\"commit_time\":");
+    pgcdc__buf_put(j, f->time_text, f->time_len);
+    pgcdc__buf_lit(j, ",\"old_columns\":");
+    put_columns(j, &c->old_row);
+    pgcdc__buf_lit(j, ",\"new_columns\":");
+    put_columns(j, &c->new_row);
+    pgcdc__buf_lit(j, ",\"ddl\":");
+    pgcdc__json_cstring(j, c->ddl);
+    pgcdc__buf_lit(j, "}\n");
+}
+
 static void native_change(pgcdc_formatter *f, const pgcdc_change *c)
 {
     pgcdc__buf *j = &f->out;
@@ -50,6 +91,10 @@ static void native_change(pgcdc_formatter *f, const pgcdc_change *c)
     int listed = 0;
     int unchanged;
 
+    if (c->op == PGCDC_OP_SCHEMA) {
+        native_schema(f, c);
+        return;
+    }
     cache_txn(f, c->txn);
     pgcdc__buf_lit(j, "{\"op\":\"");
     pgcdc__buf_lit(j, pgcdc_op_name(c->op));

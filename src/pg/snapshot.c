@@ -124,7 +124,7 @@ static int cache_relation(pgcdc__ctx *ctx, PGresult *res, pgcdc__relcache *rc,
         cols[i].typmod = (int32_t)strtol(PQgetvalue(res, i, 2), NULL, 10);
         cols[i].flags = strcmp(PQgetvalue(res, i, 3), "t") == 0;
     }
-    *out = pgcdc__relcache_update(rc, &m);
+    *out = pgcdc__relcache_update(rc, &m, PGCDC__KEEP_NONE);
     free(cols);
     if (*out == NULL || pgcdc__relation_complete(*out, ts) != PGCDC_OK)
         return oom(ctx);

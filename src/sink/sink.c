@@ -583,7 +583,9 @@ int pgcdc_sink_event_key(const pgcdc_sink_event *ev, const char **data, size_t *
 
     if (!(ev->keyed & (1u << i))) {
         pgcdc__buf_reset(key);
-        if (ev->change != NULL && ev->change->op != PGCDC_OP_TRUNCATE) {
+        /* A TRUNCATE and a schema change are of the whole table: no row's key. */
+        if (ev->change != NULL && ev->change->op != PGCDC_OP_TRUNCATE &&
+            ev->change->op != PGCDC_OP_SCHEMA) {
             pgcdc_formatter *f = pgcdc__formats_get(ev->formats, ev->format);
 
             if (f == NULL)
