@@ -271,8 +271,7 @@ static void count_table(pgcdc_worker *w, const pgcdc_change *c)
  * functions, which read values, do not apply (its column lists are the
  * table's).  Not counted as a change.
  */
-static int schema_change(pgcdc_worker *w, const pgcdc_change *c, const pgcdc_change **out,
-                         int pull)
+static int schema_change(pgcdc_worker *w, const pgcdc_change *c, const pgcdc_change **out, int pull)
 {
     memset(&w->route, 0, sizeof(w->route));
     if (pull)

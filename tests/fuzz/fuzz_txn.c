@@ -115,6 +115,8 @@ typedef struct order {
     int in_txn;
     int any_change;
     uint32_t last_seq;
+    int schema; /* the last event was a schema change: the next change has its seq */
+    uint32_t schema_seq;
 } order;
 
 /* Pulls every event; on an error, cuts as the worker does before it reconnects. */
@@ -130,19 +132,34 @@ static void drain(pgcdc__assembly *ta, pgcdc__ctx *ctx, order *o)
                 abort();
             o->in_txn = 1;
             o->any_change = 0;
+            o->schema = 0;
             touch_txn(ev.txn);
             break;
-        case PGCDC__EV_CHANGE:
-            /* Inside a transaction, in order, each change once. */
-            if (!o->in_txn || (o->any_change && pgcdc_change_seq(ev.change) <= o->last_seq))
+        case PGCDC__EV_CHANGE: {
+            /*
+             * Inside a transaction, in order, each change once; a schema
+             * change right before the change whose seq it has.
+             */
+            uint32_t seq = pgcdc_change_seq(ev.change);
+            int schema = pgcdc_change_op(ev.change) == PGCDC_OP_SCHEMA;
+
+            if (!o->in_txn || (o->schema && (schema || seq != o->schema_seq)) ||
+                (!o->schema && o->any_change && seq <= o->last_seq))
                 abort();
-            o->any_change = 1;
-            o->last_seq = pgcdc_change_seq(ev.change);
+            o->schema = schema;
+            o->schema_seq = seq;
+            if (pgcdc_change_ddl(ev.change) != NULL)
+                sink += strlen(pgcdc_change_ddl(ev.change));
+            if (!schema) {
+                o->any_change = 1;
+                o->last_seq = seq;
+            }
             touch_txn(ev.txn);
             touch_change(ev.change, ev.txn);
             break;
+        }
         case PGCDC__EV_COMMIT:
-            if (!o->in_txn)
+            if (!o->in_txn || o->schema)
                 abort();
             o->in_txn = 0;
             touch_txn(ev.txn);
@@ -201,7 +218,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pgcdc__assembly_opts opts;
     pgcdc__assembly *ta;
     pgcdc__ctx ctx;
-    order o = {0, 0, 0};
+    order o = {0, 0, 0, 0, 0};
     uint8_t *msg = NULL;
     size_t at = 1;
 
@@ -210,6 +227,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&opts, 0, sizeof(opts));
     opts.binary = data[0] & 1;
     opts.tables = data[0] & 4 ? &some : &all;
+    opts.schema_changes = !(data[0] & 8);
     if (data[0] & 2) {
         if (size < 9)
             return 0;

@@ -71,6 +71,8 @@ static int field_text(const pgcdc_config *cfg, const char *name, char *buf, size
         put_num(buf, n, cfg->replica_identity_full);
     else if (strcmp(name, "two_phase") == 0)
         put_num(buf, n, cfg->two_phase);
+    else if (strcmp(name, "schema_changes") == 0)
+        put_num(buf, n, cfg->schema_changes);
     else if (strcmp(name, "binary") == 0)
         put_num(buf, n, cfg->binary);
     else if (strcmp(name, "status_interval") == 0)
@@ -266,6 +268,7 @@ static const prop_case prop_cases[] = {
     {"protocol", "auto", "0"},
     {"binary", "0", "0"},
     {"two_phase", "on", "1"},
+    {"schema_changes", "off", "0"},
     {"spool_dir", "/var/tmp", "/var/tmp"},
     {"handler.retries", "3", "3"},
     {"handler.retry_delay", "2s", "2000"},

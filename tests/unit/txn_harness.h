@@ -27,6 +27,8 @@
 
 /* Where the spools of one test program go (see txn_group_setup). */
 static char spool_dir[4096];
+/* Assemblies opened from now on hand out schema changes (test_schema_change.c). */
+static int h_schema_changes;
 
 /* ---- fixtures: the messages of a .hex file ---- */
 
@@ -90,6 +92,7 @@ static inline void h_open(harness *h, uint64_t endpos, int binary, const pgcdc__
     opts.spool_dir = spool_dir;
     opts.endpos = endpos;
     opts.binary = binary;
+    opts.schema_changes = h_schema_changes;
     h->ta = pgcdc__assembly_new(&h->ctx, &opts);
     assert_non_null(h->ta);
     pgcdc__buf_init(&h->in);
@@ -231,6 +234,22 @@ static inline void out_row(pgcdc__buf *b, const char *what, const pgcdc_row *row
     pgcdc__buf_u8(b, ']');
 }
 
+/* A schema change's shape: each column's name, type and key mark; no values. */
+static inline void out_shape(pgcdc__buf *b, const char *what, const pgcdc_row *row)
+{
+    out(b, " %s=(", what);
+    for (int i = 0; i < pgcdc_row_ncols(row); i++) {
+        const char *text = NULL;
+        size_t len = 0;
+
+        assert_int_equal(pgcdc_row_state(row, i), PGCDC_VALUE_ABSENT);
+        assert_int_equal(pgcdc_row_get_text(row, i, &text, &len), PGCDC_ERR_ABSENT);
+        out(b, "%s%s:%s%s", i > 0 ? "," : "", pgcdc_row_name(row, i), pgcdc_row_type_name(row, i),
+            pgcdc_row_is_key(row, i) ? "*" : "");
+    }
+    pgcdc__buf_u8(b, ')');
+}
+
 /* One line per event: its type letter, then its fields, rows read as a handler would. */
 static inline void dump_event(pgcdc__buf *b, const pgcdc__event *ev, int relations)
 {
@@ -267,6 +286,14 @@ static inline void dump_event(pgcdc__buf *b, const pgcdc__event *ev, int relatio
             assert_null(pgcdc_change_old(c));
             assert_null(pgcdc_change_new(c));
         }
+        if (pgcdc_change_op(c) == PGCDC_OP_SCHEMA) {
+            out_shape(b, "old", pgcdc_change_old(c));
+            out_shape(b, "new", pgcdc_change_new(c));
+            if (pgcdc_change_ddl(c) != NULL)
+                out(b, " ddl='%s'", pgcdc_change_ddl(c));
+            break;
+        }
+        assert_null(pgcdc_change_ddl(c));
         if (pgcdc_change_old(c) != NULL)
             out_row(b, "old", pgcdc_change_old(c));
         if (pgcdc_change_new(c) != NULL)
