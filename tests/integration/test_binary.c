@@ -290,6 +290,12 @@ static void test_switch_to_text_after_ddl(void **state)
     /* While streaming in binary, the table gains a column read only as text. */
     tl_sql(db, "ALTER TABLE a ADD COLUMN tags text[]");
     tl_sql(db, "INSERT INTO a VALUES (2, 'two', '{x,y}')");
+    /* The new shape first, then the row read in text mode. */
+    assert_int_equal(pgcdc_worker_next(w, &c, 20000), PGCDC_OK);
+    assert_non_null(c);
+    assert_int_equal(pgcdc_change_op(c), PGCDC_OP_SCHEMA);
+    assert_int_equal(pgcdc_formatter_change(fmt, c, &out, &n), PGCDC_OK);
+    assert_non_null(strstr(out, "{\"name\":\"tags\",\"type\":\"text[]\",\"key\":false}]"));
     assert_int_equal(pgcdc_worker_next(w, &c, 20000), PGCDC_OK);
     assert_non_null(c);
     assert_int_equal(pgcdc_formatter_change(fmt, c, &out, &n), PGCDC_OK);

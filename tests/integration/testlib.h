@@ -50,7 +50,7 @@ void tl_terminate_slot_holder(const char *conninfo, const char *slot);
 
 /* One recorded change: everything as text for easy asserts. */
 typedef struct tl_change {
-    char op[12];
+    char op[16];
     char table[128]; /* schema.table */
     char *old_row;   /* "id=1 status='paid' note=NULL big=<unchanged> x=<absent>" or NULL */
     char *new_row;
