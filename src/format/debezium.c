@@ -3,8 +3,10 @@
  * Kafka Connect's JSON converter: the envelope (before, after, source,
  * transaction, op, ts_ms...), the source block of each change, the
  * transaction block and BEGIN and END events when transaction metadata is
- * asked for, and the schema block when schemas are enabled.  Values are
- * debezium_values.c's, schemas debezium_schema.c's.
+ * asked for, and the schema block when schemas are enabled; schema changes
+ * as the value of Debezium's schema change topic.  Values are
+ * debezium_values.c's, schemas debezium_schema.c's, the schema change's
+ * table description debezium_ddl.c's.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -360,6 +362,8 @@ static const char *op_code(pgcdc_op op)
         return "t";
     case PGCDC_OP_READ:
         return "r";
+    case PGCDC_OP_SCHEMA:
+        break; /* not a change event: schema_event */
     }
     return "?";
 }
@@ -434,42 +438,25 @@ static void put_row(pgcdc__dbz *x, pgcdc__buf *j, const pgcdc_row *row, const pg
     pgcdc__buf_u8(j, '}');
 }
 
-static void debezium_change(pgcdc_formatter *f, const pgcdc_change *c)
+/*
+ * The source block, from its first field (lead 0) or from its "source" key
+ * (lead 1: ,"source":{ without the comma) to its last field, unclosed.
+ */
+static void put_source(pgcdc__buf *j, const pgcdc__dbz *x, const pgcdc_change *c,
+                       const pgcdc__rel_text *rt, const char *snapshot, size_t lead)
 {
-    pgcdc__buf *j = &f->out;
-    pgcdc__dbz *x = state_of(f);
-    const pgcdc__relation *rel = c->rel;
-    const pgcdc__rel_text *rt = pgcdc__rel_text_of(rel);
-    const pgcdc__dbz_rel *dr = x != NULL ? rel_of(x, rel) : NULL;
     const pgcdc_txn *txn = c->txn;
     uint64_t lsn = event_lsn(c);
-    int snapshot = txn->snapshot != PGCDC_SNAPSHOT_NONE;
-    int64_t now_us;
 
-    if (dr == NULL) {
-        j->oom = 1;
-        return;
-    }
-    cache_txn(x, f->dbname, txn);
-    if (x->head.oom) {
-        j->oom = 1;
-        return;
-    }
-    if (x->schemas)
-        pgcdc__buf_put(j, block_text(dr) + dr->schema_off, dr->schema_len);
-    pgcdc__buf_lit(j, "{\"before\":");
-    put_row(x, j, pgcdc_change_old(c), dr, rt);
-    pgcdc__buf_lit(j, ",\"after\":");
-    put_row(x, j, pgcdc_change_new(c), dr, rt);
-    pgcdc__buf_put(j, x->head.data, x->snap_off);
-    pgcdc__buf_lit(j, snapshot_value(c));
+    pgcdc__buf_put(j, x->head.data + lead, x->snap_off - lead);
+    pgcdc__buf_lit(j, snapshot);
     pgcdc__buf_put(j, x->head.data + x->snap_off, x->mid_off - x->snap_off);
     pgcdc__json_u64(j, lsn);
     pgcdc__buf_put(j, x->head.data + x->mid_off, x->head.len - x->mid_off);
-    pgcdc__fmt_rel_head(j, rel, rt);
+    pgcdc__fmt_rel_head(j, c->rel, rt);
     /* A snapshot is read outside any transaction of the stream (xid 0): no id. */
     pgcdc__buf_lit(j, ",\"txId\":");
-    if (snapshot)
+    if (txn->snapshot != PGCDC_SNAPSHOT_NONE)
         pgcdc__buf_lit(j, "null");
     else
         pgcdc__json_u64(j, txn->xid);
@@ -487,6 +474,77 @@ static void debezium_change(pgcdc_formatter *f, const pgcdc_change *c)
         pgcdc__buf_lit(j, ",\"gid\":");
         pgcdc__json_cstring(j, txn->gid);
     }
+}
+
+/*
+ * A schema change, shaped as the value of the schema change topic of
+ * Debezium's other connectors (its PostgreSQL connector has none): the
+ * source block, the time, the names, the statement, and the table's change
+ * (debezium_ddl.c).  Not an event of the table's: no transaction block, and
+ * no count in the transaction's metadata.
+ */
+static void schema_event(pgcdc_formatter *f, pgcdc__dbz *x, const pgcdc_change *c)
+{
+    pgcdc__buf *j = &f->out;
+    const pgcdc_txn *txn = c->txn;
+
+    cache_txn(x, f->dbname, txn);
+    if (x->head.oom) {
+        j->oom = 1;
+        return;
+    }
+    if (x->schemas)
+        pgcdc__dbz_schema_change_schema(j);
+    pgcdc__buf_u8(j, '{');
+    put_source(j, x, c, pgcdc__rel_text_of(c->rel), "false", 1);
+    /* The time of the statement's transaction, as the others give the DDL event's time. */
+    pgcdc__buf_lit(j, "},\"ts_ms\":");
+    pgcdc__json_i64(j, txn->commit_time / 1000 - (txn->commit_time % 1000 < 0));
+    pgcdc__buf_lit(j, ",\"databaseName\":");
+    pgcdc__json_cstring(j, f->dbname);
+    pgcdc__buf_lit(j, ",\"schemaName\":");
+    pgcdc__json_cstring(j, c->rel->schema);
+    pgcdc__buf_lit(j, ",\"ddl\":");
+    pgcdc__json_cstring(j, c->ddl);
+    pgcdc__buf_lit(j, ",\"tableChanges\":[");
+    pgcdc__dbz_table_change(j, f->dbname, c);
+    pgcdc__buf_lit(j, x->schemas ? "]}}\n" : "]}\n");
+}
+
+static void debezium_change(pgcdc_formatter *f, const pgcdc_change *c)
+{
+    pgcdc__buf *j = &f->out;
+    pgcdc__dbz *x = state_of(f);
+    const pgcdc__relation *rel = c->rel;
+    const pgcdc__rel_text *rt;
+    const pgcdc__dbz_rel *dr;
+    const pgcdc_txn *txn = c->txn;
+    uint64_t lsn = event_lsn(c);
+    int snapshot = txn->snapshot != PGCDC_SNAPSHOT_NONE;
+    int64_t now_us;
+
+    if (x != NULL && c->op == PGCDC_OP_SCHEMA) {
+        schema_event(f, x, c);
+        return;
+    }
+    rt = pgcdc__rel_text_of(rel);
+    dr = x != NULL ? rel_of(x, rel) : NULL;
+    if (dr == NULL) {
+        j->oom = 1;
+        return;
+    }
+    cache_txn(x, f->dbname, txn);
+    if (x->head.oom) {
+        j->oom = 1;
+        return;
+    }
+    if (x->schemas)
+        pgcdc__buf_put(j, block_text(dr) + dr->schema_off, dr->schema_len);
+    pgcdc__buf_lit(j, "{\"before\":");
+    put_row(x, j, pgcdc_change_old(c), dr, rt);
+    pgcdc__buf_lit(j, ",\"after\":");
+    put_row(x, j, pgcdc_change_new(c), dr, rt);
+    put_source(j, x, c, rt, snapshot_value(c), 0);
     /* The connector gives snapshot events no transaction block (nor BEGIN and END). */
     if (x->tx_metadata && !snapshot) {
         /* PostgresTransactionMonitor's id: the xid and the event's own LSN. */
@@ -616,11 +674,15 @@ static void debezium_key(pgcdc_formatter *f, const pgcdc_change *c, pgcdc__buf *
     pgcdc__dbz *x = state_of(f);
     const pgcdc__relation *rel = c->rel;
     const pgcdc_row *row = pgcdc_change_new(c) != NULL ? pgcdc_change_new(c) : pgcdc_change_old(c);
-    const pgcdc__dbz_rel *dr = x != NULL ? rel_of(x, rel) : NULL;
+    const pgcdc__dbz_rel *dr;
     /* The catalog's primary key when asked for; else the key the stream knows. */
     const int *keys = rel->npk >= 0 ? rel->pk : rel->keys;
     int nkeys = rel->npk >= 0 ? rel->npk : rel->nkeys;
 
+    /* A schema change is of the whole table: no row, no key. */
+    if (c->op == PGCDC_OP_SCHEMA)
+        return;
+    dr = x != NULL ? rel_of(x, rel) : NULL;
     if (dr == NULL) {
         j->oom = 1;
         return;

@@ -3,7 +3,8 @@
  * transaction metadata (debezium.c), column values in the connector's
  * default JSON encodings (debezium_values.c, with its numbers and times in
  * debezium_numbers.c and debezium_time.c), and the schema block its JSON
- * converter writes with schemas enabled (debezium_schema.c).
+ * converter writes with schemas enabled (debezium_schema.c), and schema changes'
+ * table descriptions (debezium_ddl.c).
  */
 #ifndef PGCDC_FORMAT_DEBEZIUM_H
 #define PGCDC_FORMAT_DEBEZIUM_H
@@ -159,5 +160,16 @@ void pgcdc__dbz_key_schema(const pgcdc__dbz *x, pgcdc__buf *b, const pgcdc__rela
                            const pgcdc__dbz_col *cols, const int *keys, int nkeys);
 /* {"schema":<the transaction metadata value's schema>,"payload": for BEGIN and END events. */
 void pgcdc__dbz_txn_schema(pgcdc__buf *b);
+/* {"schema":<the schema change value's schema>,"payload": for schema changes. */
+void pgcdc__dbz_schema_change_schema(pgcdc__buf *b);
+
+/* ---- debezium_ddl.c ---- */
+
+/*
+ * A schema change's entry of tableChanges (io.debezium.connector.schema.Change):
+ * its type, the table's id in database dbname, the new shape as "table" and
+ * the old one as "previousTable" (pgcdc's addition; null for a new table).
+ */
+void pgcdc__dbz_table_change(pgcdc__buf *j, const char *dbname, const pgcdc_change *c);
 
 #endif /* PGCDC_FORMAT_DEBEZIUM_H */

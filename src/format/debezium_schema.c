@@ -3,7 +3,7 @@
  * writes it with schemas enabled ({"schema":...,"payload":...}): the
  * envelope's struct with each column's Connect type and Debezium's named
  * types, the source block's and the transaction block's, built once per
- * relation and per option set.
+ * relation and per option set; the schema change value's, the same for all.
  */
 #include <stdint.h>
 #include <string.h>
@@ -301,4 +301,57 @@ void pgcdc__dbz_key_schema(const pgcdc__dbz *x, pgcdc__buf *b, const pgcdc__rela
     pgcdc__buf_lit(b, "],\"optional\":false,\"name\":\"");
     topic_name(b, x, rel);
     pgcdc__buf_lit(b, ".Key\"},\"payload\":");
+}
+
+/* io.debezium.connector.schema.Column, as the others' schema change topics describe columns. */
+static const char column_schema[] =
+    "{\"type\":\"struct\",\"fields\":["
+    "{\"type\":\"string\",\"optional\":false,\"field\":\"name\"},"
+    "{\"type\":\"int32\",\"optional\":false,\"field\":\"jdbcType\"},"
+    "{\"type\":\"int32\",\"optional\":true,\"field\":\"nativeType\"},"
+    "{\"type\":\"string\",\"optional\":false,\"field\":\"typeName\"},"
+    "{\"type\":\"string\",\"optional\":true,\"field\":\"typeExpression\"},"
+    "{\"type\":\"string\",\"optional\":true,\"field\":\"charsetName\"},"
+    "{\"type\":\"int32\",\"optional\":true,\"field\":\"length\"},"
+    "{\"type\":\"int32\",\"optional\":true,\"field\":\"scale\"},"
+    "{\"type\":\"int32\",\"optional\":false,\"field\":\"position\"},"
+    "{\"type\":\"boolean\",\"optional\":true,\"field\":\"optional\"},"
+    "{\"type\":\"boolean\",\"optional\":true,\"field\":\"autoIncremented\"},"
+    "{\"type\":\"boolean\",\"optional\":true,\"field\":\"generated\"},"
+    "{\"type\":\"string\",\"optional\":true,\"field\":\"comment\"}],"
+    "\"optional\":false,\"name\":\"io.debezium.connector.schema.Column\",\"version\":1}";
+
+/* io.debezium.connector.schema.Table, optional (previousTable is null for a new table), unclosed.
+ */
+static void table_schema(pgcdc__buf *b)
+{
+    pgcdc__buf_lit(b, "{\"type\":\"struct\",\"fields\":["
+                      "{\"type\":\"string\",\"optional\":true,\"field\":\"defaultCharsetName\"},"
+                      "{\"type\":\"array\",\"items\":{\"type\":\"string\",\"optional\":false},"
+                      "\"optional\":true,\"field\":\"primaryKeyColumnNames\"},"
+                      "{\"type\":\"array\",\"items\":");
+    pgcdc__buf_lit(b, column_schema);
+    pgcdc__buf_lit(b, ",\"optional\":false,\"field\":\"columns\"}],\"optional\":true,"
+                      "\"name\":\"io.debezium.connector.schema.Table\",\"version\":1");
+}
+
+void pgcdc__dbz_schema_change_schema(pgcdc__buf *b)
+{
+    pgcdc__buf_lit(b, "{\"schema\":{\"type\":\"struct\",\"fields\":[");
+    pgcdc__buf_lit(b, source_schema);
+    pgcdc__buf_lit(b, ",{\"type\":\"int64\",\"optional\":false,\"field\":\"ts_ms\"},"
+                      "{\"type\":\"string\",\"optional\":true,\"field\":\"databaseName\"},"
+                      "{\"type\":\"string\",\"optional\":true,\"field\":\"schemaName\"},"
+                      "{\"type\":\"string\",\"optional\":true,\"field\":\"ddl\"},"
+                      "{\"type\":\"array\",\"items\":{\"type\":\"struct\",\"fields\":["
+                      "{\"type\":\"string\",\"optional\":false,\"field\":\"type\"},"
+                      "{\"type\":\"string\",\"optional\":false,\"field\":\"id\"},");
+    table_schema(b);
+    pgcdc__buf_lit(b, ",\"field\":\"table\"},");
+    table_schema(b);
+    pgcdc__buf_lit(b, ",\"field\":\"previousTable\"}],\"optional\":false,"
+                      "\"name\":\"io.debezium.connector.schema.Change\",\"version\":1},"
+                      "\"optional\":false,\"field\":\"tableChanges\"}],\"optional\":false,"
+                      "\"name\":\"io.debezium.connector.postgresql.SchemaChangeValue\","
+                      "\"version\":1},\"payload\":");
 }

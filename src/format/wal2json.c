@@ -3,7 +3,8 @@
  * name/type/value objects and the identity, and B and C lines around each
  * transaction.  The plugin's options that shape these lines (transaction
  * ids, commit times, LSNs, type OIDs, NOT NULL, the primary key, numbers as
- * strings) are the format's options, with the plugin's defaults.
+ * strings) are the format's options, with the plugin's defaults.  Schema
+ * changes are S lines, pgcdc's addition.
  */
 #include <stdint.h>
 #include <string.h>
@@ -304,6 +305,59 @@ static void put_gid(pgcdc__buf *j, const pgcdc_txn *txn)
     pgcdc__json_cstring(j, txn->gid);
 }
 
+/* A shape's columns, every one, named and typed as the options say (no values). */
+static void put_shape(pgcdc_formatter *f, const char *key, const pgcdc_row *shape)
+{
+    pgcdc__buf_lit(&f->out, key);
+    pgcdc__buf_u8(&f->out, '[');
+    for (int i = 0; i < pgcdc_row_ncols(shape); i++) {
+        if (i > 0)
+            pgcdc__buf_u8(&f->out, ',');
+        put_column(f, shape, i, C_OPTIONAL);
+    }
+    pgcdc__buf_u8(&f->out, ']');
+}
+
+/*
+ * A schema change (wal2json has none: pgcdc's addition): an S line with the
+ * table's columns after ("columns") and before ("oldcolumns", [] for a new
+ * table), its key columns ("pk": the catalog's primary key when read, else
+ * the key the stream knows) and the statement ("ddl", null when not
+ * captured).  Columns are named and typed as in the other lines.
+ */
+static void schema_line(pgcdc_formatter *f, const pgcdc_change *c)
+{
+    pgcdc__buf *j = &f->out;
+    const pgcdc__relation *rel = c->rel;
+    int first = 1;
+
+    pgcdc__buf_lit(j, "{\"action\":\"S\"");
+    put_txn_fields(f, c->txn);
+    if (on(f, O_LSN))
+        put_lsn(j, ",\"lsn\":", pgcdc_change_lsn(c));
+    if (on(f, O_SCHEMAS)) {
+        pgcdc__buf_lit(j, ",\"schema\":");
+        pgcdc__json_cstring(j, rel->schema);
+    }
+    pgcdc__buf_lit(j, ",\"table\":");
+    pgcdc__json_cstring(j, rel->name);
+    put_gid(j, c->txn);
+    put_shape(f, ",\"columns\":", &c->new_row);
+    put_shape(f, ",\"oldcolumns\":", &c->old_row);
+    pgcdc__buf_lit(j, ",\"pk\":[");
+    for (int i = 0; i < rel->ncols; i++) {
+        if (!(rel->npk >= 0 ? in_pk(rel, i) : rel->cols[i].is_key))
+            continue;
+        if (!first)
+            pgcdc__buf_u8(j, ',');
+        first = 0;
+        put_column(f, &c->new_row, i, 0);
+    }
+    pgcdc__buf_lit(j, "],\"ddl\":");
+    pgcdc__json_cstring(j, c->ddl);
+    pgcdc__buf_lit(j, "}\n");
+}
+
 static void wal2json_change(pgcdc_formatter *f, const pgcdc_change *c)
 {
     pgcdc__buf *j = &f->out;
@@ -315,6 +369,10 @@ static void wal2json_change(pgcdc_formatter *f, const pgcdc_change *c)
      */
     char action = c->op == PGCDC_OP_READ ? 'I' : (char)c->op;
 
+    if (c->op == PGCDC_OP_SCHEMA) {
+        schema_line(f, c);
+        return;
+    }
     if (action != 'I' && action != 'U' && action != 'D' && action != 'T')
         action = '?';
     pgcdc__buf_lit(j, "{\"action\":\"");
