@@ -600,8 +600,10 @@ static int queue_change(pgcdc__amqp *as, const pgcdc_sink_event *ev)
         return key_too_long(as, data, len);
     pgcdc_lsn_format(pgcdc_change_commit_lsn(c), id, sizeof(id));
     idlen = strlen(id);
-    idlen += (size_t)snprintf(id + idlen, sizeof(id) - idlen, ":%llu",
-                              (unsigned long long)message_seq(as, c));
+    /* A schema change has the seq of the change after it: its ID must not be that one's. */
+    idlen += (size_t)snprintf(id + idlen, sizeof(id) - idlen, ":%llu%s",
+                              (unsigned long long)message_seq(as, c),
+                              pgcdc_change_op(c) == PGCDC_OP_SCHEMA ? ":schema" : "");
     m = queue_slot(as);
     if (m == NULL)
         return pgcdc_sink_fail(as->sink, PGCDC_ERR_NOMEM, "out of memory");

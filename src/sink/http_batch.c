@@ -181,7 +181,8 @@ static void event_id(const pgcdc_sink_event *ev, char *id, size_t size)
 
     pgcdc_lsn_format(pgcdc_txn_commit_lsn(txn), lsn, sizeof(lsn));
     if (c != NULL)
-        snprintf(id, size, "%s:%u", lsn, pgcdc_change_seq(c));
+        snprintf(id, size, "%s:%u%s", lsn, pgcdc_change_seq(c),
+                 pgcdc_change_op(c) == PGCDC_OP_SCHEMA ? ":schema" : "");
     else
         snprintf(id, size, "%s:%s", lsn,
                  pgcdc_sink_event_kind(ev) == PGCDC_EVENT_BEGIN ? "begin" : "commit");

@@ -471,6 +471,11 @@ static int queue_change(pgcdc__nats *ns, const pgcdc_sink_event *ev)
     idlen = strlen(id);
     id[idlen++] = ':';
     idlen = (size_t)(pgcdc__put_u64(id + idlen, msg_seq(ns, c)) - id);
+    /* A schema change has the seq of the change after it: its ID must not be that one's. */
+    if (pgcdc_change_op(c) == PGCDC_OP_SCHEMA) {
+        memcpy(id + idlen, ":schema", 7);
+        idlen += 7;
+    }
     if ((long long)(len + idlen + 64) > ns->max_payload)
         return too_large(ns, data, len, len + idlen + 64);
     m = queue_slot(ns);

@@ -623,6 +623,9 @@ static int pgsql_write(pgcdc_sink *sink, const pgcdc_sink_event *ev)
         return pgcdc_sink_fail(sink, PGCDC_ERR_SINK, "%s", ps->failure);
     switch (pgcdc_sink_event_kind(ev)) {
     case PGCDC_EVENT_CHANGE:
+        /* Rows only: a table's new shape is not applied to the target (nor audited). */
+        if (pgcdc_change_op(pgcdc_sink_event_change(ev)) == PGCDC_OP_SCHEMA)
+            return PGCDC_HANDLED;
         r = queue_change(ps, ev);
         break;
     case PGCDC_EVENT_COMMIT:

@@ -76,6 +76,12 @@ typedef struct pgcdc__redis {
     size_t done;       /* commands before it were answered */
     int64_t oldest_us; /* when the first command not sent was queued */
     pgcdc__buf key;    /* scratch: the expanded stream key */
+    /* A schema change waiting for the entry of the change after it (queue_change). */
+    int holding;
+    pgcdc__buf held;
+    pgcdc__buf held_key;
+    char held_id[48];
+    size_t held_idlen;
     /* READ rows of one snapshot position get increasing IDs of their own (see below). */
     uint64_t snap_lsn;
     uint64_t snap_next;
@@ -426,16 +432,76 @@ static uint64_t entry_seq(pgcdc__redis *rs, const pgcdc_change *c)
     return rs->snap_next++;
 }
 
-/* XADD key [MAXLEN ~ n] <commit_lsn>-<seq> event <data> */
+/*
+ * XADD key [MAXLEN ~ n] id [schema_change <schema>] [event <data>]: one
+ * entry, with either field or both.
+ */
+static int queue_xadd(pgcdc__redis *rs, const pgcdc__buf *key, const char *id, size_t idlen,
+                      const char *schema, size_t slen, const char *data, size_t len)
+{
+    int nargs = 3 + (rs->maxlen > 0 ? 3 : 0) + (schema != NULL ? 2 : 0) + (data != NULL ? 2 : 0);
+    char num[24];
+    rcmd *q = queue_slot(rs);
+
+    if (q == NULL)
+        return pgcdc_sink_fail(rs->sink, PGCDC_ERR_NOMEM, "out of memory");
+    q->token = 0;
+    q->start = rs->cmds.len;
+    pgcdc__buf_u8(&rs->cmds, '*');
+    pgcdc__buf_put(&rs->cmds, num, (size_t)(pgcdc__put_u64(num, (uint64_t)nargs) - num));
+    pgcdc__buf_lit(&rs->cmds, "\r\n$4\r\nXADD\r\n");
+    put_bulk(&rs->cmds, (const char *)key->data, key->len);
+    if (rs->maxlen > 0) {
+        pgcdc__buf_lit(&rs->cmds, "$6\r\nMAXLEN\r\n$1\r\n~\r\n");
+        put_bulk(&rs->cmds, num, (size_t)(pgcdc__put_u64(num, (uint64_t)rs->maxlen) - num));
+    }
+    put_bulk(&rs->cmds, id, idlen);
+    if (schema != NULL) {
+        pgcdc__buf_lit(&rs->cmds, "$13\r\nschema_change\r\n");
+        put_bulk(&rs->cmds, schema, slen);
+    }
+    if (data != NULL) {
+        pgcdc__buf_lit(&rs->cmds, "$5\r\nevent\r\n");
+        put_bulk(&rs->cmds, data, len);
+    }
+    if (rs->cmds.oom) {
+        rs->cmds.len = q->start;
+        rs->cmds.oom = 0;
+        return pgcdc_sink_fail(rs->sink, PGCDC_ERR_NOMEM, "out of memory");
+    }
+    q->end = rs->cmds.len;
+    /* What goes to the dead letters should Redis refuse the entry: its last field. */
+    q->evlen = data != NULL ? len : slen;
+    q->ev = q->end - 2 - q->evlen;
+    rs->nq++;
+    pgcdc__sink_show_inflight(rs->sink, rs->cmds.len);
+    return PGCDC_HANDLED;
+}
+
+/* A schema change held for the entry of the change after it goes alone, with its own ID. */
+static int release_schema(pgcdc__redis *rs)
+{
+    if (!rs->holding)
+        return PGCDC_HANDLED;
+    rs->holding = 0;
+    return queue_xadd(rs, &rs->held_key, rs->held_id, rs->held_idlen, (const char *)rs->held.data,
+                      rs->held.len, NULL, 0);
+}
+
+/*
+ * A change's entry, ID <commit_lsn>-<seq>.  A schema change has the seq of
+ * the change after it, which Redis would refuse as a second entry of that
+ * ID: it is held, and goes in that change's entry as its schema_change
+ * field, or alone should another event come first (that change filtered
+ * out: its ID is free).
+ */
 static int queue_change(pgcdc__redis *rs, const pgcdc_sink_event *ev)
 {
     const pgcdc_change *c = pgcdc_sink_event_change(ev);
     const char *data;
     size_t len;
     char id[48];
-    char num[24];
     size_t idlen;
-    rcmd *q;
     int r = pgcdc_sink_event_data(ev, &data, &len);
 
     if (r != PGCDC_OK)
@@ -451,38 +517,39 @@ static int queue_change(pgcdc__redis *rs, const pgcdc_sink_event *ev)
     idlen = (size_t)(pgcdc__put_u64(id, pgcdc_change_commit_lsn(c)) - id);
     id[idlen++] = '-';
     idlen = (size_t)(pgcdc__put_u64(id + idlen, entry_seq(rs, c)) - id);
-    q = queue_slot(rs);
-    if (q == NULL)
-        return pgcdc_sink_fail(rs->sink, PGCDC_ERR_NOMEM, "out of memory");
-    q->token = 0;
-    q->start = rs->cmds.len;
-    pgcdc__buf_lit(&rs->cmds, rs->maxlen > 0 ? "*8\r\n$4\r\nXADD\r\n" : "*5\r\n$4\r\nXADD\r\n");
-    put_bulk(&rs->cmds, (const char *)rs->key.data, rs->key.len);
-    if (rs->maxlen > 0) {
-        pgcdc__buf_lit(&rs->cmds, "$6\r\nMAXLEN\r\n$1\r\n~\r\n");
-        put_bulk(&rs->cmds, num, (size_t)(pgcdc__put_u64(num, (uint64_t)rs->maxlen) - num));
+    if (rs->holding && (idlen != rs->held_idlen || memcmp(id, rs->held_id, idlen) != 0 ||
+                        rs->key.len != rs->held_key.len ||
+                        memcmp(rs->key.data, rs->held_key.data, rs->key.len) != 0)) {
+        r = release_schema(rs);
+        if (r < 0)
+            return r;
     }
-    put_bulk(&rs->cmds, id, idlen);
-    pgcdc__buf_lit(&rs->cmds, "$5\r\nevent\r\n");
-    put_bulk(&rs->cmds, data, len);
-    if (rs->cmds.oom) {
-        rs->cmds.len = q->start;
-        rs->cmds.oom = 0;
-        return pgcdc_sink_fail(rs->sink, PGCDC_ERR_NOMEM, "out of memory");
+    if (pgcdc_change_op(c) == PGCDC_OP_SCHEMA) {
+        pgcdc__buf_reset(&rs->held);
+        pgcdc__buf_reset(&rs->held_key);
+        pgcdc__buf_put(&rs->held, data, len);
+        pgcdc__buf_put(&rs->held_key, rs->key.data, rs->key.len);
+        if (rs->held.oom || rs->held_key.oom)
+            return pgcdc_sink_fail(rs->sink, PGCDC_ERR_NOMEM, "out of memory");
+        memcpy(rs->held_id, id, idlen);
+        rs->held_idlen = idlen;
+        rs->holding = 1;
+        return PGCDC_HANDLED;
     }
-    q->end = rs->cmds.len;
-    q->evlen = len;
-    q->ev = q->end - 2 - len;
-    rs->nq++;
-    pgcdc__sink_show_inflight(rs->sink, rs->cmds.len);
-    return PGCDC_HANDLED;
+    r = queue_xadd(rs, &rs->key, id, idlen, rs->holding ? (const char *)rs->held.data : NULL,
+                   rs->held.len, data, len);
+    rs->holding = 0;
+    return r;
 }
 
 /* A commit: acknowledged once every command queued before it was answered. */
 static int queue_commit(pgcdc__redis *rs, const pgcdc_sink_event *ev)
 {
     rcmd *q;
+    int r = release_schema(rs);
 
+    if (r < 0)
+        return r;
     if (rs->nq == rs->done)
         return PGCDC_HANDLED;
     q = queue_slot(rs);
@@ -546,6 +613,8 @@ static int redis_open(pgcdc_sink *sink, const char *uri)
     rs->sink = sink;
     pgcdc__buf_init(&rs->cmds);
     pgcdc__buf_init(&rs->key);
+    pgcdc__buf_init(&rs->held);
+    pgcdc__buf_init(&rs->held_key);
     if (redis_check_uri(uri, why, sizeof(why)) != PGCDC_OK)
         return pgcdc_sink_fail(sink, PGCDC_ERR_INVALID, "sink \"%s\": %s", sink->shown, why);
     rs->prefix = strdup(pgcdc_sink_property(sink, "key_prefix"));
@@ -579,6 +648,8 @@ static void redis_close(pgcdc_sink *sink)
         redisFree(rs->ctx);
     pgcdc__buf_free(&rs->cmds);
     pgcdc__buf_free(&rs->key);
+    pgcdc__buf_free(&rs->held);
+    pgcdc__buf_free(&rs->held_key);
     free(rs->q);
     free(rs->host);
     free(rs->key_tmpl);

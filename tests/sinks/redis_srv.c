@@ -150,6 +150,8 @@ void rs_read(rs_server *s, const char *key, rs_stream *out)
         for (size_t f = 0; f + 1 < fields->elements; f += 2) {
             if (strcmp(fields->element[f]->str, "event") == 0)
                 e->event = strdup(fields->element[f + 1]->str);
+            if (strcmp(fields->element[f]->str, "schema_change") == 0)
+                e->schema_change = strdup(fields->element[f + 1]->str);
         }
     }
     freeReplyObject(reply);
@@ -158,8 +160,10 @@ void rs_read(rs_server *s, const char *key, rs_stream *out)
 
 void rs_stream_free(rs_stream *st)
 {
-    for (size_t i = 0; i < st->n; i++)
+    for (size_t i = 0; i < st->n; i++) {
         free(st->e[i].event);
+        free(st->e[i].schema_change);
+    }
     free(st->e);
     memset(st, 0, sizeof(*st));
 }

@@ -30,8 +30,9 @@ void rs_command(rs_server *s, const char *fmt, ...);
 typedef struct rs_entry {
     uint64_t ms; /* the ID's two halves */
     uint64_t seq;
-    char *event; /* the field "event" */
-    int nfields; /* field-value pairs */
+    char *event;         /* the field "event" */
+    char *schema_change; /* the field "schema_change" */
+    int nfields;         /* field-value pairs */
 } rs_entry;
 
 typedef struct rs_stream {

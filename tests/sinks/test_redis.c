@@ -175,6 +175,66 @@ static void test_entries(void **state)
     rs_stop(&srv);
 }
 
+/*
+ * Schema changes: one takes the seq of the change after it, so it goes in
+ * that change's entry as its schema_change field; alone, with that ID, when
+ * the change is filtered out.
+ */
+static void test_schema_change(void **state)
+{
+    const char *db = tl_fresh_db("r_schema");
+    rs_server srv;
+    rs_stream t;
+    json_t *doc;
+    pgcdc_config *cfg;
+
+    (void)state;
+    rs_start(&srv);
+    tl_sql(db, "CREATE TABLE t (id int PRIMARY KEY, v text)");
+    make_slot(db, "s_r_schema", "p_r_schema", "t");
+    tl_sql(db, "INSERT INTO t VALUES (1, 'a')");
+    tl_sql(db, "ALTER TABLE t ADD COLUMN w int");
+    tl_sql(db, "INSERT INTO t VALUES (2, 'b', 5)");
+    tl_sql(db, "ALTER TABLE t ADD COLUMN x int");
+    tl_sql(db, "INSERT INTO t VALUES (3, 'c', 6, 7)");
+    cfg = tl_config(db, "s_r_schema", "p_r_schema", "t");
+    set(cfg, "sink", srv.uri);
+    set(cfg, "filter.where.t", "id <> 3");
+    set(cfg, "filter.push_down", "false");
+    tl_run_to_end(cfg, tl_current_lsn(db));
+
+    rs_read(&srv, "pgcdc.public.t", &t);
+    assert_int_equal(t.n, 3);
+    doc = check_entry(&t.e[0]);
+    assert_null(t.e[0].schema_change);
+    json_decref(doc);
+    /* The second: both fields, the schema change first; each its own event's position. */
+    assert_int_equal(t.e[1].nfields, 2);
+    assert_non_null(t.e[1].event);
+    assert_non_null(t.e[1].schema_change);
+    doc = tt_parse(t.e[1].event);
+    tl_assert_str(jstr(doc, "op"), "INSERT");
+    assert_int_equal(event_id(doc), 2);
+    json_decref(doc);
+    doc = tt_parse(t.e[1].schema_change);
+    tl_assert_str(jstr(doc, "op"), "SCHEMA_CHANGE");
+    assert_int_equal(json_array_size(json_object_get(doc, "old_columns")), 2);
+    assert_int_equal(json_array_size(json_object_get(doc, "new_columns")), 3);
+    assert_int_equal(t.e[1].seq, json_integer_value(json_object_get(doc, "seq")));
+    json_decref(doc);
+    /* The third: the row was filtered out, its schema change alone. */
+    assert_int_equal(t.e[2].nfields, 1);
+    assert_null(t.e[2].event);
+    doc = tt_parse(t.e[2].schema_change);
+    tl_assert_str(jstr(doc, "op"), "SCHEMA_CHANGE");
+    assert_int_equal(json_array_size(json_object_get(doc, "new_columns")), 4);
+    assert_int_equal(t.e[2].seq, 0);
+    assert_true(t.e[2].ms > t.e[1].ms);
+    json_decref(doc);
+    rs_stream_free(&t);
+    rs_stop(&srv);
+}
+
 /* The stream holds each id of [1, n] once, in order, each entry its event's position. */
 static void expect_once_in_order(rs_server *srv, const char *key, long n)
 {
@@ -612,6 +672,7 @@ int main(void)
         cmocka_unit_test(test_refused_before_connecting),
         cmocka_unit_test(test_entries),
         cmocka_unit_test(test_replay_is_refused),
+        cmocka_unit_test(test_schema_change),
         cmocka_unit_test(test_snapshot_rows),
         cmocka_unit_test(test_refusal_halts_or_dead_letters),
         cmocka_unit_test(test_cli),
