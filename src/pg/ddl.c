@@ -2,8 +2,9 @@
  * DDL capture (see ddl.h).  The event trigger runs at ddl_command_end,
  * which covers ALTER TABLE with its RENAME forms; the function keeps to the
  * tables and partitioned tables among the command's objects (an index or a
- * sequence has no shape of its own in the stream), and writes nothing when
- * wal_level is not logical, so that DDL never fails because of it.
+ * sequence has no shape of its own in the stream; a temporary or unlogged
+ * table is never replicated), and writes nothing when wal_level is not
+ * logical, so that DDL never fails because of it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,8 @@
     "    SELECT string_agg(DISTINCT d.objid::text, ' ') INTO relids\n"                             \
     "      FROM pg_event_trigger_ddl_commands() d\n"                                               \
     "      JOIN pg_class c ON c.oid = d.objid\n"                                                   \
-    "     WHERE d.classid = 'pg_class'::regclass AND c.relkind IN ('r', 'p');\n"                   \
+    "     WHERE d.classid = 'pg_class'::regclass AND c.relkind IN ('r', 'p')\n"                    \
+    "       AND c.relpersistence = 'p';\n"                                                         \
     "    IF relids IS NOT NULL THEN\n"                                                             \
     "        PERFORM pg_logical_emit_message(true, '" PGCDC__DDL_PREFIX "', "                      \
     "relids || E'\\n' || current_query());\n"                                                      \

@@ -212,13 +212,19 @@ static void test_statements(void **state)
     /* The table renamed: its name on the events changes, the columns do not. */
     tl_sql(db, "ALTER TABLE t RENAME TO t2");
     tl_sql(db, "INSERT INTO t2 VALUES (6, 'u', 6)");
+    /* DDL of a table owner who is no superuser: the function writes it as its own owner. */
+    tl_sql(db, "DROP ROLE IF EXISTS ddlcap_owner");
+    tl_sql(db, "CREATE ROLE ddlcap_owner");
+    tl_sql(db, "ALTER TABLE t2 OWNER TO ddlcap_owner");
+    tl_sql(db, "SET ROLE ddlcap_owner; ALTER TABLE t2 ADD COLUMN f int");
+    tl_sql(db, "INSERT INTO t2 VALUES (9, 'r', 9, 9)");
     /* (d) Removed: a schema change without a statement. */
     capture_ddl(db, 0);
     capture_ddl(db, 0);
     tl_sql_expect(db, NULL, "SELECT 1 FROM pg_event_trigger WHERE evtname = 'pgcdc_capture_ddl'");
     tl_sql_expect(db, NULL, "SELECT 1 FROM pg_namespace WHERE nspname = 'pgcdc'");
     tl_sql(db, "ALTER TABLE t2 ADD COLUMN d int");
-    tl_sql(db, "INSERT INTO t2 VALUES (7, 't', 7, 7)");
+    tl_sql(db, "INSERT INTO t2 VALUES (7, 't', 7, 7, 7)");
 
     cfg = config(db, &cap);
     pgcdc_config_set_endpos(cfg, tl_current_lsn(db));
@@ -245,10 +251,15 @@ static void test_statements(void **state)
     expect_insert(lines, 9, "t", 8);
     expect_schema(lines, 10, "id,a,c", "id,a,c", "ALTER TABLE t RENAME TO t2");
     expect_insert(lines, 11, "t2", 6);
-    expect_schema(lines, 12, "id,a,c", "id,a,c,d", NULL);
-    expect_insert(lines, 13, "t2", 7);
-    assert_int_equal(json_array_size(lines), 14);
+    expect_schema(lines, 12, "id,a,c", "id,a,c,f",
+                  "ALTER TABLE t2 OWNER TO ddlcap_owner\n"
+                  "SET ROLE ddlcap_owner; ALTER TABLE t2 ADD COLUMN f int");
+    expect_insert(lines, 13, "t2", 9);
+    expect_schema(lines, 14, "id,a,c,f", "id,a,c,f,d", NULL);
+    expect_insert(lines, 15, "t2", 7);
+    assert_int_equal(json_array_size(lines), 16);
     json_decref(lines);
+    tl_sql(db, "DROP OWNED BY ddlcap_owner; DROP ROLE ddlcap_owner");
     pgcdc_formatter_free(cap.fmt);
     free(cap.out);
 }
