@@ -11,76 +11,9 @@
 #include "base/clock.h"
 #include "core/spool.h"
 #include "core/txn.h"
+#include "core/txn_int.h"
 #include "wire/binval.h"
 #include "wire/types.h"
-
-#define PREPARED_KEPT 64
-/* DDL statements waiting for their table's next Relation message, at most. */
-#define DDL_KEPT 256
-
-/* A captured DDL statement (pgcdc.ddl message) for a table whose Relation has not come yet. */
-typedef struct ddl_note {
-    uint32_t relid;
-    char *text;
-} ddl_note;
-
-struct pgcdc__assembly {
-    pgcdc__ctx *ctx;
-    const pgcdc__tableset *tables;
-    uint64_t endpos;
-    int binary;
-    pgcdc__decoder *dec;
-    pgcdc__relcache *rc;
-    pgcdc__spool *spool;
-    pgcdc__msg msg;
-    int fed;        /* a message was fed and not yet decoded */
-    int dec_failed; /* the decoder's error sticks until a cut */
-
-    /* The transaction being received. */
-    int in_txn;
-    int skip_txn; /* handed out before a reconnect, or past the end position */
-    pgcdc_txn txn;
-    char origin[64];
-    pgcdc_change change;
-    int truncate_active;
-    uint32_t truncate_next;
-    uint64_t last_delivered_commit; /* commit LSN of the last transaction fully handed out */
-    uint64_t last_end_lsn;          /* end LSN of the last commit received, skipped ones too */
-    /* A transaction cut by a lost connection: resumed, not handed out again, when sent again. */
-    int resume;
-    uint64_t resume_commit_lsn;
-    uint32_t resume_count;
-    uint32_t skip_below_seq;
-    int endpos_reached;
-    int late; /* the prepared transaction being opened is not one handed out before */
-    /* The prepared transactions handed out last (prepare LSN, xid): what a reconnect repeats. */
-    struct {
-        uint64_t lsn;
-        uint32_t xid;
-    } prepared[PREPARED_KEPT];
-    unsigned prepared_next;
-    int txn_streaming; /* between Stream Start and Stream Stop */
-    int replaying;     /* handing out a committed streamed transaction from the spool */
-    uint64_t replay_end_lsn;
-    /* A two-phase transaction's GID; a COMMIT/ROLLBACK PREPARED's commit event still to come. */
-    char gid[256];
-    int close_pending;
-    uint64_t close_end_lsn;
-
-    /* Schema changes: what the cache keeps (PGCDC__KEEP_*), the event and its old shape. */
-    int keep;
-    int redo; /* the message is dispatched again after the schema change handed out before it */
-    pgcdc_change schema;
-    pgcdc__relation *shown;
-    char *shown_ddl;
-    ddl_note *ddl;
-    size_t nddl;
-
-    /* Binary values of the current change as text: the arena, and offsets while it grows. */
-    pgcdc__buf scratch;
-    size_t *offsets;
-    size_t noffsets;
-};
 
 pgcdc__assembly *pgcdc__assembly_new(pgcdc__ctx *ctx, const pgcdc__assembly_opts *opts)
 {
@@ -365,141 +298,6 @@ static void change_event(pgcdc__assembly *ta, pgcdc__event *ev)
     ev->change = &ta->change;
 }
 
-/* Whether text's last line(s) are the len bytes at s. */
-static int ends_with_line(const char *text, const char *s, size_t len)
-{
-    size_t tl = strlen(text);
-
-    return tl >= len && memcmp(text + tl - len, s, len) == 0 &&
-           (tl == len || text[tl - len - 1] == '\n');
-}
-
-/* Takes the DDL statements captured for relid, or NULL. */
-static char *take_ddl(pgcdc__assembly *ta, uint32_t relid)
-{
-    for (size_t i = 0; i < ta->nddl; i++) {
-        char *text = ta->ddl[i].text;
-
-        if (ta->ddl[i].relid != relid)
-            continue;
-        memmove(&ta->ddl[i], &ta->ddl[i + 1], (ta->nddl - i - 1) * sizeof(*ta->ddl));
-        ta->nddl--;
-        return text;
-    }
-    return NULL;
-}
-
-/*
- * A change of rel that is not handed out (skipped, or of a table not
- * listed): so is the schema change before it.  Returns 0.
- */
-static int shape_seen(pgcdc__assembly *ta, pgcdc__relation *rel)
-{
-    if (rel->before == NULL)
-        return 0;
-    free(take_ddl(ta, rel->relid));
-    pgcdc__relation_free(rel->before);
-    rel->before = NULL;
-    return 0;
-}
-
-/*
- * The schema change before rel's next change: rel's shape and the one it
- * replaced, no values, the seq the change will take (it takes none: a
- * transaction sent again resumes by the changes' seq, and a shape seen on
- * an earlier connection may come between).  The message is dispatched again
- * for the change itself.  Returns 1.
- */
-static int schema_change(pgcdc__assembly *ta, pgcdc__event *ev, pgcdc__relation *rel, uint64_t lsn)
-{
-    pgcdc_change *c = &ta->schema;
-
-    pgcdc__relation_free(ta->shown);
-    free(ta->shown_ddl);
-    ta->shown = rel->before;
-    rel->before = NULL;
-    ta->shown_ddl = take_ddl(ta, rel->relid);
-    memset(c, 0, sizeof(*c));
-    c->op = PGCDC_OP_SCHEMA;
-    c->rel = rel;
-    c->txn = &ta->txn;
-    c->lsn = lsn;
-    c->seq = ta->txn.nchanges;
-    c->ddl = ta->shown_ddl;
-    c->has_old = 1;
-    c->has_new = 1;
-    c->old_row.rel = ta->shown;
-    c->new_row.rel = rel;
-    memset(ev, 0, sizeof(*ev));
-    ev->type = PGCDC__EV_CHANGE;
-    ev->txn = &ta->txn;
-    ev->change = c;
-    ta->redo = 1;
-    return 1;
-}
-
-/*
- * A pgcdc.ddl message (the DDL capture's event trigger): "<relid> <relid>
- * ...\n<statement>", kept for each table until its next Relation message.
- * The same statement twice for a table (one query of several commands) is
- * kept once.  0, or PGCDC_ERR_NOMEM.
- */
-static int note_ddl(pgcdc__assembly *ta, const char *content, size_t len)
-{
-    const char *nl = memchr(content, '\n', len);
-    const char *p = content;
-
-    if (nl == NULL || ta->keep == PGCDC__KEEP_NONE)
-        return 0;
-    while (p < nl) {
-        char *end;
-        unsigned long relid = strtoul(p, &end, 10);
-        ddl_note *note = NULL;
-        size_t tlen = len - (size_t)(nl + 1 - content);
-        char *text;
-
-        if (end == p)
-            break;
-        p = end;
-        while (p < nl && *p == ' ')
-            p++;
-        for (size_t i = 0; i < ta->nddl; i++)
-            note = ta->ddl[i].relid == relid ? &ta->ddl[i] : note;
-        if (note != NULL && ends_with_line(note->text, nl + 1, tlen))
-            continue;
-        if (note == NULL && ta->nddl == DDL_KEPT) {
-            free(ta->ddl[0].text);
-            memmove(&ta->ddl[0], &ta->ddl[1], (DDL_KEPT - 1) * sizeof(*ta->ddl));
-            ta->nddl--;
-        }
-        if (note == NULL) {
-            ddl_note *grown = realloc(ta->ddl, (ta->nddl + 1) * sizeof(*grown));
-
-            if (grown == NULL)
-                return PGCDC_ERR_NOMEM;
-            ta->ddl = grown;
-            note = &ta->ddl[ta->nddl++];
-            note->relid = (uint32_t)relid;
-            note->text = NULL;
-        }
-        if (asprintf(&text, "%s%s%.*s", note->text != NULL ? note->text : "",
-                     note->text != NULL ? "\n" : "", (int)tlen, nl + 1) < 0)
-            return PGCDC_ERR_NOMEM;
-        free(note->text);
-        note->text = text;
-    }
-    return 0;
-}
-
-static int has_ddl(const pgcdc__assembly *ta, uint32_t relid)
-{
-    for (size_t i = 0; i < ta->nddl; i++) {
-        if (ta->ddl[i].relid == relid)
-            return 1;
-    }
-    return 0;
-}
-
 /* Insert, Update, Delete: 1 with the change event, 0 when filtered out, or an error. */
 static int row_change(pgcdc__assembly *ta, pgcdc__event *ev, pgcdc__msg *m)
 {
@@ -517,9 +315,9 @@ static int row_change(pgcdc__assembly *ta, pgcdc__event *ev, pgcdc__msg *m)
         (m->type != PGCDC_MSG_DELETE && m->u.change.new_.ncols != rel->ncols))
         return protocol_error(ta, "column count does not match relation ", rel->name);
     if (ta->skip_txn || !rel->wanted)
-        return shape_seen(ta, rel);
+        return pgcdc__txn_shape_seen(ta, rel);
     if (rel->before != NULL && ta->txn.nchanges >= ta->skip_below_seq)
-        return schema_change(ta, ev, rel, m->wal_start);
+        return pgcdc__txn_schema_change(ta, ev, rel, m->wal_start);
     c->op = (pgcdc_op)m->type;
     c->rel = rel;
     c->txn = &ta->txn;
@@ -527,7 +325,7 @@ static int row_change(pgcdc__assembly *ta, pgcdc__event *ev, pgcdc__msg *m)
     c->seq = ta->txn.nchanges;
     if (c->seq < ta->skip_below_seq) {
         ta->txn.nchanges++;
-        return shape_seen(ta, rel);
+        return pgcdc__txn_shape_seen(ta, rel);
     }
     if (ta->binary) {
         int r = convert_values(ta, rel, m);
@@ -573,12 +371,12 @@ static int truncate_change(pgcdc__assembly *ta, pgcdc__event *ev)
             continue;
         if (!rel->wanted || ta->skip_txn || ta->txn.nchanges < ta->skip_below_seq) {
             ta->txn.nchanges += !ta->skip_txn && rel->wanted;
-            shape_seen(ta, rel);
+            pgcdc__txn_shape_seen(ta, rel);
             continue;
         }
         if (rel->before != NULL) {
             ta->truncate_next--; /* its TRUNCATE comes after */
-            return schema_change(ta, ev, rel, ta->msg.wal_start);
+            return pgcdc__txn_schema_change(ta, ev, rel, ta->msg.wal_start);
         }
         memset(c, 0, sizeof(*c));
         c->op = PGCDC_OP_TRUNCATE;
@@ -596,7 +394,7 @@ static int truncate_change(pgcdc__assembly *ta, pgcdc__event *ev)
 
 static int relation(pgcdc__assembly *ta, pgcdc__event *ev, const pgcdc__msg *m)
 {
-    int keep = ta->keep != PGCDC__KEEP_NONE && has_ddl(ta, m->u.relation.relid)
+    int keep = ta->keep != PGCDC__KEEP_NONE && pgcdc__txn_has_ddl(ta, m->u.relation.relid)
                    ? PGCDC__KEEP_ALWAYS
                    : ta->keep;
     pgcdc__relation *rel = pgcdc__relcache_update(ta->rc, m, keep);
@@ -806,7 +604,7 @@ static int dispatch(pgcdc__assembly *ta, pgcdc__event *ev)
         /* A captured DDL statement, of a transaction handed out: for its table's schema change. */
         if ((m->u.message.flags & 1) && ta->in_txn && !ta->skip_txn &&
             strcmp(m->u.message.prefix, PGCDC__DDL_PREFIX) == 0 &&
-            note_ddl(ta, m->u.message.content, m->u.message.len) != 0)
+            pgcdc__txn_note_ddl(ta, m->u.message.content, m->u.message.len) != 0)
             return pgcdc__fail(ta->ctx, PGCDC_ERR_NOMEM, "out of memory");
         /* For the worker (snapshot watermarks and signals), not for handlers. */
         memset(ev, 0, sizeof(*ev));
