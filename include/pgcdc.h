@@ -673,7 +673,11 @@ int pgcdc_worker_drop(pgcdc_worker *w, int what);
  * database: an event trigger that writes each DDL statement touching a table
  * as a logical message, which the stream attaches to the table's next
  * PGCDC_OP_SCHEMA change.  Needs a superuser and PostgreSQL 14 or later
- * (pgoutput sends logical messages from 14).  Idempotent.
+ * (pgoutput sends logical messages from 14).  Idempotent.  What it makes:
+ * the schema pgcdc, the function pgcdc.capture_ddl() and the event trigger
+ * pgcdc_capture_ddl (removal leaves the schema when something else is in
+ * it).  Refused with PGCDC_ERR_PRIVILEGE for a role that is no superuser,
+ * PGCDC_ERR_INVALID on a server before 14 (install only) or a standby.
  */
 int pgcdc_worker_install_ddl_capture(pgcdc_worker *w, int on);
 

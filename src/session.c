@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "monitor.h"
+#include "pg/ddl.h"
 #include "pg/slot.h"
 #include "snapshot.h"
 #include "worker.h"
@@ -95,6 +96,14 @@ int pgcdc_worker_drop(pgcdc_worker *w, int what)
 int pgcdc_worker_drop_slot(pgcdc_worker *w)
 {
     return pgcdc_worker_drop(w, PGCDC_DROP_SLOT);
+}
+
+int pgcdc_worker_install_ddl_capture(pgcdc_worker *w, int on)
+{
+    if (w->cfg.conninfo == NULL)
+        return pgcdc__fail(&w->ctx, PGCDC_ERR_INVALID,
+                           "no connection string (set one, e.g. \"host=... dbname=...\")");
+    return startup_result(w, pgcdc__ddl_capture(&w->ctx, w->cfg.conninfo, on != 0));
 }
 
 static int open_stream(pgcdc_worker *w)

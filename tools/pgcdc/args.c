@@ -43,7 +43,9 @@ enum {
     OPT_LUA,
     OPT_EXCLUDE_TABLE,
     OPT_FAILOVER,
-    OPT_NO_FAILOVER
+    OPT_NO_FAILOVER,
+    OPT_INSTALL_DDL,
+    OPT_REMOVE_DDL
 };
 
 static const struct option longopts[] = {
@@ -64,6 +66,8 @@ static const struct option longopts[] = {
     {"create-slot", no_argument, NULL, OPT_CREATE_SLOT},
     {"drop-slot", no_argument, NULL, OPT_DROP_SLOT},
     {"drop-publication", no_argument, NULL, OPT_DROP_PUBLICATION},
+    {"install-ddl-capture", no_argument, NULL, OPT_INSTALL_DDL},
+    {"remove-ddl-capture", no_argument, NULL, OPT_REMOVE_DDL},
     {"standby", no_argument, NULL, OPT_STANDBY},
     {"failover", no_argument, NULL, OPT_FAILOVER},
     {"no-failover", no_argument, NULL, OPT_NO_FAILOVER},
@@ -233,6 +237,12 @@ int pgcdc_tool_args_for_pipelines(const pgcdc_tool_args *a, int npipelines)
             break;
         case OPT_REQUEST_SNAPSHOT:
             what = "--request-snapshot";
+            break;
+        case OPT_INSTALL_DDL:
+            what = "--install-ddl-capture";
+            break;
+        case OPT_REMOVE_DDL:
+            what = "--remove-ddl-capture";
             break;
         default:
             break;
@@ -465,6 +475,12 @@ static int apply(pgcdc_config *cfg, pgcdc_tool_options *o, int opt, const char *
     case OPT_DROP_PUBLICATION:
         o->drop_publication = 1;
         return 0;
+    case OPT_INSTALL_DDL:
+        o->install_ddl = 1;
+        return 0;
+    case OPT_REMOVE_DDL:
+        o->remove_ddl = 1;
+        return 0;
     case OPT_REQUEST_SNAPSHOT:
         o->request = val;
         return 0;
@@ -640,6 +656,17 @@ static int complete(pgcdc_config *cfg, pgcdc_tool_options *o)
         pgcdc_config_set_conninfo(cfg, "");
     if (o->where != NULL && o->request == NULL)
         return pgcdc_tool_usage_error("--where only goes with --request-snapshot");
+    if (o->install_ddl && o->remove_ddl)
+        return pgcdc_tool_usage_error(
+            "--install-ddl-capture and --remove-ddl-capture cannot be combined");
+    if ((o->install_ddl || o->remove_ddl) &&
+        (o->request != NULL || o->create_slot || o->drop_slot || o->drop_publication))
+        return pgcdc_tool_usage_error(
+            "--%s-ddl-capture goes alone (not with --create-slot, --drop-slot, "
+            "--drop-publication or --request-snapshot)",
+            o->install_ddl ? "install" : "remove");
+    if (o->install_ddl || o->remove_ddl)
+        return 0; /* the database's event trigger: no slot or publication needed */
     if (o->request != NULL)
         return 0; /* a message to the running pgcdc: no slot or publication needed */
     if (o->create_slot && (o->drop_slot || o->drop_publication))

@@ -40,6 +40,8 @@ typedef struct pgcdc_tool_options {
     int create_slot;
     int drop_slot;
     int drop_publication;
+    int install_ddl; /* --install-ddl-capture */
+    int remove_ddl;  /* --remove-ddl-capture */
     int if_not_exists;
     int start;
     int nsinks;

@@ -168,8 +168,8 @@ static int create_slot(pgcdc_worker *w, const pgcdc_tool_options *o)
 /* The configuration streams (rather than asking, dropping or only creating). */
 static int streams(const pgcdc_tool_options *o)
 {
-    return o->request == NULL && !o->drop_slot && !o->drop_publication &&
-           (!o->create_slot || o->start);
+    return o->request == NULL && !o->drop_slot && !o->drop_publication && !o->install_ddl &&
+           !o->remove_ddl && (!o->create_slot || o->start);
 }
 
 /* What one pipeline's configuration asks for. */
@@ -179,6 +179,11 @@ static int run_one(pgcdc_worker *w, const pgcdc_tool_options *o)
 
     if (o->request != NULL) {
         r = pgcdc_worker_request_snapshot(w, o->request, o->where);
+        return r == PGCDC_OK ? 0 : fail_with(w, r, NULL);
+    }
+    if (o->install_ddl || o->remove_ddl) {
+        interrupt_note = "";
+        r = pgcdc_worker_install_ddl_capture(w, o->install_ddl);
         return r == PGCDC_OK ? 0 : fail_with(w, r, NULL);
     }
     if (o->drop_slot || o->drop_publication) {
