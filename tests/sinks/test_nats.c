@@ -274,6 +274,58 @@ static void test_replay_is_dropped(void **state)
 }
 
 /*
+ * A schema change has the seq of the change after it and a Msg-Id of its
+ * own (":schema"): JetStream keeps both; sent again through another slot,
+ * both are dropped as duplicates.
+ */
+static void test_schema_change(void **state)
+{
+    const char *db = tl_fresh_db("n_schema");
+    ns_server srv;
+    ns_stream st;
+    logs lg;
+    json_t *doc;
+    char want[96];
+    uint64_t end;
+
+    (void)state;
+    logs_init(&lg);
+    ns_start(&srv, NULL);
+    ns_add_stream(&srv, "CDC", "pgcdc.>", 120000, 0);
+    tl_sql(db, "CREATE TABLE t (id int PRIMARY KEY, v text)");
+    make_slot(db, "s_n_schema_a", "p_n_schema", "t");
+    make_slot(db, "s_n_schema_b", "p_n_schema", "t");
+    tl_sql(db, "INSERT INTO t VALUES (1, 'x')");
+    tl_sql(db, "ALTER TABLE t ADD COLUMN w int");
+    tl_sql(db, "INSERT INTO t VALUES (2, 'y', 3)");
+    end = tl_current_lsn(db);
+    tl_run_to_end(sink_config(db, "s_n_schema_a", "p_n_schema", "t", srv.uri, &lg), end);
+    ns_read(&srv, "CDC", &st);
+    assert_int_equal(st.n, 3);
+    json_decref(check_msg(&st.m[0]));
+    doc = tt_parse(st.m[1].data);
+    tl_assert_str(jstr(doc, "op"), "SCHEMA_CHANGE");
+    snprintf(want, sizeof(want), "%s:%lld:schema", jstr(doc, "commit_lsn"),
+             (long long)json_integer_value(json_object_get(doc, "seq")));
+    tl_assert_str(st.m[1].msg_id, want);
+    json_decref(doc);
+    doc = check_msg(&st.m[2]);
+    tl_assert_str(jstr(doc, "op"), "INSERT");
+    assert_int_equal(event_id(doc), 2);
+    /* The same position as the schema change's, another ID. */
+    assert_int_equal(strncmp(st.m[2].msg_id, want, strlen(st.m[2].msg_id)), 0);
+    json_decref(doc);
+    ns_stream_free(&st);
+    assert_int_equal(lg.duplicates, 0);
+
+    tl_run_to_end(sink_config(db, "s_n_schema_b", "p_n_schema", "t", srv.uri, &lg), end);
+    assert_int_equal(ns_count(&srv, "CDC"), 3);
+    assert_true(lg.duplicates >= 1);
+    ns_stop(&srv);
+    pthread_mutex_destroy(&lg.mu);
+}
+
+/*
  * An initial snapshot in chunks (all at the slot's consistent point, each
  * numbered from 0): the rows get ids numbered on across chunks, so none is
  * dropped as a duplicate of another.
@@ -751,6 +803,7 @@ int main(void)
         cmocka_unit_test(test_refused_at_open),
         cmocka_unit_test(test_messages),
         cmocka_unit_test(test_replay_is_dropped),
+        cmocka_unit_test(test_schema_change),
         cmocka_unit_test(test_snapshot_rows),
         cmocka_unit_test(test_refusal_halts_or_dead_letters),
         cmocka_unit_test(test_token),
