@@ -93,6 +93,7 @@ function inventoryChange(op, oldRow, newRow) {
 function processChange(event) {
   const oldRow = event.old || {};
   const newRow = event.new || {};
+  if (event.op === 'SCHEMA_CHANGE') return { processed: false, reason: 'schema change' };
   switch (event.table) {
     case 'orders':
       return orderChange(event.op, oldRow, newRow);

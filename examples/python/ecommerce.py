@@ -31,6 +31,7 @@ class ChangeType(Enum):
     DELETE = "DELETE"
     TRUNCATE = "TRUNCATE"
     READ = "READ"  # a row of an initial snapshot (--snapshot initial)
+    SCHEMA_CHANGE = "SCHEMA_CHANGE"  # the table's columns changed (no rows)
 
 
 class DatabaseChange:
@@ -85,6 +86,9 @@ class ECommerceCDCWorker:
     def process_change(self, change: DatabaseChange):
         """Process database changes based on table and operation"""
 
+        if change.change_type == ChangeType.SCHEMA_CHANGE:
+            self.logger.warning(f"Columns of {change.table} changed: check the handlers of it")
+            return {"processed": False, "reason": "schema change"}
         if change.table == "orders":
             return self._process_order_change(change)
         elif change.table == "order_items":
