@@ -220,9 +220,9 @@ static void txn_headers(pgcdc__kafka *ks, const pgcdc_txn *txn)
     ks->hdr_set = 1;
 }
 
-int pgcdc__kafka_produce(pgcdc__kafka *ks, const char *topic, const char *key, size_t klen,
-                         const char *value, size_t vlen, const pgcdc_txn *txn, long seq,
-                         const char *batch, void *opaque)
+int pgcdc__kafka_produce(pgcdc__kafka *ks, const char *topic, int32_t partition, const char *key,
+                         size_t klen, const char *value, size_t vlen, const pgcdc_txn *txn,
+                         long seq, const char *batch, void *opaque)
 {
     size_t size = vlen + klen + PGCDC__KAFKA_OVERHEAD;
     pgcdc__ktxn *t = opaque;
@@ -250,10 +250,10 @@ int pgcdc__kafka_produce(pgcdc__kafka *ks, const char *topic, const char *key, s
     if (t != NULL)
         atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
     for (;;) {
-        err =
-            rd_kafka_producev(ks->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                              RD_KAFKA_V_VALUE((void *)value, vlen), RD_KAFKA_V_KEY(key, klen),
-                              RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(t), RD_KAFKA_V_END);
+        err = rd_kafka_producev(ks->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_VALUE((void *)value, vlen), RD_KAFKA_V_KEY(key, klen),
+                                RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(t), RD_KAFKA_V_END);
         /* Our bound is below librdkafka's queue; should it fill all the same, take reports. */
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || pgcdc__sink_stopping(ks->sink))
             break;
@@ -383,8 +383,8 @@ static int produce_txn_event(pgcdc__kafka *ks, const pgcdc_sink_event *ev, void 
         size_t n = nl != NULL ? (size_t)(nl - data) : len;
 
         if (n > 0) {
-            r = pgcdc__kafka_produce(ks, ks->txn_topic, key, strlen(key), data, n, txn, -1, batch,
-                                     opaque);
+            r = pgcdc__kafka_produce(ks, ks->txn_topic, RD_KAFKA_PARTITION_UA, key, strlen(key),
+                                     data, n, txn, -1, batch, opaque);
             if (r != PGCDC_OK)
                 return r;
         }
@@ -392,6 +392,28 @@ static int produce_txn_event(pgcdc__kafka *ks, const pgcdc_sink_event *ev, void 
         len -= n + (nl != NULL);
     }
     return PGCDC_OK;
+}
+
+/* How long a schema change waits for the topic's partitions (else it goes to one). */
+#define METADATA_WAIT_MS 10000
+
+/*
+ * How many partitions topic has, from the cluster's metadata (which creates
+ * it when the cluster creates topics on demand); 0 when not known.
+ */
+static int32_t partitions_of(pgcdc__kafka *ks, const char *topic)
+{
+    rd_kafka_topic_t *rkt = pgcdc__kafka_topic_handle(ks, topic);
+    const struct rd_kafka_metadata *md = NULL;
+    int32_t n = 0;
+
+    if (rkt == NULL ||
+        rd_kafka_metadata(ks->rk, 0, rkt, &md, METADATA_WAIT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return 0;
+    if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        n = md->topics[0].partition_cnt;
+    rd_kafka_metadata_destroy(md);
+    return n;
 }
 
 /* A change: one message per line of its data, then a tombstone after a DELETE. */
@@ -404,6 +426,8 @@ static int produce_change(pgcdc__kafka *ks, const pgcdc_sink_event *ev, void *op
     const char *topic;
     size_t len;
     size_t klen;
+    int32_t partition = RD_KAFKA_PARTITION_UA;
+    int32_t nparts = 1;
     int r = pgcdc_sink_event_data(ev, &data, &len);
 
     if (r == PGCDC_OK)
@@ -415,21 +439,33 @@ static int produce_change(pgcdc__kafka *ks, const pgcdc_sink_event *ev, void *op
         return pgcdc_sink_fail(ks->sink, PGCDC_ERR_NOMEM, "out of memory");
     if (klen == 0)
         key = NULL;
+    /*
+     * A schema change is news for the consumers of every partition (each must
+     * see it before the table's rows of the new shape): one copy in each.
+     */
+    if (pgcdc_change_op(c) == PGCDC_OP_SCHEMA) {
+        nparts = partitions_of(ks, topic);
+        if (nparts < 1)
+            nparts = 1;
+    }
     while (len > 0) {
         const char *nl = memchr(data, '\n', len);
         size_t n = nl != NULL ? (size_t)(nl - data) : len;
 
         if (n > 0) {
-            r = pgcdc__kafka_produce(ks, topic, key, klen, data, n, pgcdc_change_txn(c),
-                                     (long)pgcdc_change_seq(c), batch, opaque);
-            if (r != PGCDC_OK)
-                return r;
+            for (int32_t p = 0; p < nparts; p++) {
+                r = pgcdc__kafka_produce(ks, topic, nparts > 1 ? p : partition, key, klen, data, n,
+                                         pgcdc_change_txn(c), (long)pgcdc_change_seq(c), batch,
+                                         opaque);
+                if (r != PGCDC_OK)
+                    return r;
+            }
         }
         data += n + (nl != NULL);
         len -= n + (nl != NULL);
     }
     if (ks->tombstones && key != NULL && pgcdc_change_op(c) == PGCDC_OP_DELETE)
-        return pgcdc__kafka_produce(ks, topic, key, klen, NULL, 0, pgcdc_change_txn(c),
+        return pgcdc__kafka_produce(ks, topic, partition, key, klen, NULL, 0, pgcdc_change_txn(c),
                                     (long)pgcdc_change_seq(c), batch, opaque);
     return PGCDC_OK;
 }

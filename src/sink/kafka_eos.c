@@ -382,8 +382,8 @@ static int commit_batch(pgcdc__kafka *ks, uint64_t own_token)
     }
     snprintf(value, sizeof(value), "{\"end_lsn\":\"%s\",\"batch\":\"%s\"}",
              pgcdc_lsn_format(e->last_end, lsn, sizeof(lsn)), e->batch);
-    r = pgcdc__kafka_produce(ks, e->progress_topic, e->tid, strlen(e->tid), value, strlen(value),
-                             NULL, -1, e->batch, NULL);
+    r = pgcdc__kafka_produce(ks, e->progress_topic, RD_KAFKA_PARTITION_UA, e->tid, strlen(e->tid),
+                             value, strlen(value), NULL, -1, e->batch, NULL);
     if (r != PGCDC_OK)
         return pgcdc__kafka_eos_broken(ks);
     for (;;) {

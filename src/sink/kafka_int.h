@@ -93,13 +93,14 @@ typedef struct pgcdc__kafka {
 #define PGCDC__KAFKA_OVERHEAD 512
 
 /*
- * Produces one message (value may be NULL: a tombstone), reserving its bytes
+ * Produces one message (value may be NULL: a tombstone) to partition
+ * (RD_KAFKA_PARTITION_UA: the partitioner's choice), reserving its bytes
  * first; opaque goes to the delivery report.  PGCDC_OK or an error (message
  * in the sink's context).  Worker's thread.
  */
-int pgcdc__kafka_produce(pgcdc__kafka *ks, const char *topic, const char *key, size_t klen,
-                         const char *value, size_t vlen, const pgcdc_txn *txn, long seq,
-                         const char *batch, void *opaque);
+int pgcdc__kafka_produce(pgcdc__kafka *ks, const char *topic, int32_t partition, const char *key,
+                         size_t klen, const char *value, size_t vlen, const pgcdc_txn *txn,
+                         long seq, const char *batch, void *opaque);
 /* Logs the cluster's state (down, delivering again) once per change.  Worker's thread. */
 void pgcdc__kafka_log_state(pgcdc__kafka *ks);
 /* kafka://HOST:PORT[,HOST:PORT]/TOPIC: PGCDC_OK or PGCDC_ERR_INVALID with a reason in err. */

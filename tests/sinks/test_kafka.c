@@ -222,6 +222,58 @@ static void test_topics_values_keys(void **state)
     kt_mock_stop(&m);
 }
 
+/*
+ * A schema change goes to every partition of the table's topic, each copy
+ * before the rows of the new shape there; the rows keep their keys'
+ * partitions.
+ */
+static void test_schema_change_everywhere(void **state)
+{
+    kt_mock m;
+    char uri[600];
+    pgcdc_config *cfg;
+    kt_read rd;
+    const char *db = "dbname=k_schema";
+    int copies = 0;
+    int first_at[64];
+
+    (void)state;
+    kt_mock_start(&m, 3);
+    snprintf(uri, sizeof(uri), "kafka://%s", m.bootstrap);
+    cfg = setup("k_schema", "t", uri);
+    tl_sql(db, "INSERT INTO t VALUES (1, 'a')");
+    tl_sql(db, "ALTER TABLE t ADD COLUMN w int");
+    tl_sql(db, "INSERT INTO t SELECT g, 'b', g FROM generate_series(2, 17) g");
+    tl_run_to_end(cfg, tl_current_lsn(db));
+
+    kt_read_topic(m.bootstrap, "pgcdc.public.t", 18, 0, &rd);
+    for (int p = 0; p < 64; p++)
+        first_at[p] = -1;
+    for (size_t i = 0; i < rd.n; i++) {
+        json_t *doc = tt_parse(rd.m[i].value);
+        int p = rd.m[i].partition;
+
+        assert_in_range(p, 0, 63);
+        if (strcmp(jstr(doc, "op"), "SCHEMA_CHANGE") == 0) {
+            /* One copy per partition, with the seq of the first row after it. */
+            assert_int_equal(first_at[p], -1);
+            assert_null(rd.m[i].key);
+            assert_int_equal(rd.m[i].seq, 0);
+            first_at[p] = (int)rd.m[i].offset;
+            copies++;
+        } else if (json_integer_value(json_object_get(json_object_get(doc, "new"), "id")) > 1) {
+            /* A row of the new shape: its partition's copy came before it. */
+            assert_true(first_at[p] >= 0 && first_at[p] < (int)rd.m[i].offset);
+        }
+        json_decref(doc);
+    }
+    /* The mock cluster's topics have several partitions: the copies are several. */
+    assert_true(copies > 1);
+    assert_int_equal(rd.n, 17 + (size_t)copies);
+    kt_read_free(&rd);
+    kt_mock_stop(&m);
+}
+
 /* Many tables, a topic each (the producer's topic handles grow past their first table). */
 static void test_many_topics(void **state)
 {
@@ -749,6 +801,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refused_before_connecting),
         cmocka_unit_test(test_topics_values_keys),
+        cmocka_unit_test(test_schema_change_everywhere),
         cmocka_unit_test(test_many_topics),
         cmocka_unit_test(test_debezium_template_txn_topic),
         cmocka_unit_test(test_slot_waits_for_brokers),
