@@ -440,10 +440,11 @@ static int produce_change(pgcdc__kafka *ks, const pgcdc_sink_event *ev, void *op
     if (klen == 0)
         key = NULL;
     /*
-     * A schema change is news for the consumers of every partition (each must
-     * see it before the table's rows of the new shape): one copy in each.
+     * A schema change and a TRUNCATE are news for the consumers of every
+     * partition (of the table's rows there): one copy in each, in order
+     * with the rows around it.
      */
-    if (pgcdc_change_op(c) == PGCDC_OP_SCHEMA) {
+    if (pgcdc_change_op(c) == PGCDC_OP_SCHEMA || pgcdc_change_op(c) == PGCDC_OP_TRUNCATE) {
         nparts = partitions_of(ks, topic);
         if (nparts < 1)
             nparts = 1;

@@ -166,6 +166,8 @@ static void test_topics_values_keys(void **state)
     const char *db = "dbname=k_topics";
     uint64_t end;
     json_t *doc;
+    size_t truncates = 0;
+    char in_part[64] = {0};
 
     (void)state;
     kt_mock_start(&m, 3);
@@ -178,9 +180,11 @@ static void test_topics_values_keys(void **state)
     end = tl_current_lsn(db);
     tl_run_to_end(cfg, end);
 
-    /* ${prefix}.${schema}.${table}: two inserts, an update, a delete, its tombstone, a truncate. */
-    kt_read_topic(m.bootstrap, "pgcdc.public.t", 6, 0, &rd);
-    assert_int_equal(rd.n, 6);
+    /*
+     * ${prefix}.${schema}.${table}: two inserts, an update, a delete, its
+     * tombstone, a truncate in each partition.
+     */
+    kt_read_topic(m.bootstrap, "pgcdc.public.t", 7, 0, &rd);
     check_headers(&rd);
     k1 = kt_find_key(&rd, "{\"id\":1}", 0);
     assert_non_null(k1);
@@ -208,16 +212,23 @@ static void test_topics_values_keys(void **state)
     assert_non_null(k2);
     assert_null(k2->value);
     assert_int_equal(k2->partition, kt_find_key(&rd, "{\"id\":2}", 0)->partition);
-    /* A TRUNCATE has no key: a null key. */
+    /* A TRUNCATE has no key: a null key, one in each partition, after the rows there. */
     for (size_t i = 0; i < rd.n; i++) {
         if (rd.m[i].key != NULL)
             continue;
         doc = tt_parse(rd.m[i].value);
         assert_string_equal(jstr(doc, "op"), "TRUNCATE");
         json_decref(doc);
-        k1 = &rd.m[i];
+        assert_true(truncates < 64);
+        assert_false(in_part[rd.m[i].partition & 63]);
+        in_part[rd.m[i].partition & 63] = 1;
+        truncates++;
+        for (size_t j = 0; j < rd.n; j++)
+            assert_false(rd.m[j].key != NULL && rd.m[j].partition == rd.m[i].partition &&
+                         rd.m[j].offset > rd.m[i].offset);
     }
-    assert_null(k1->key);
+    assert_true(truncates > 1);
+    assert_int_equal(rd.n, 5 + truncates);
     kt_read_free(&rd);
     kt_mock_stop(&m);
 }
