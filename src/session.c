@@ -41,6 +41,17 @@ static void catalog_opts(const pgcdc_worker *w, pgcdc__catalog_opts *o)
     o->export_snapshot = w->cfg.snapshot_mode == PGCDC_SNAPSHOT_MODE_INITIAL ||
                          w->cfg.snapshot_mode == PGCDC_SNAPSHOT_MODE_INITIAL_ONLY;
     o->failover = w->cfg.failover;
+    /* Protocol 2 came with PostgreSQL 14, two-phase decoding (protocol 3) with 15. */
+    o->need_version = 0;
+    if (w->cfg.two_phase || w->cfg.proto_version >= 3) {
+        o->need_version = 150000;
+        o->need_what = w->cfg.two_phase ? "two_phase" : "protocol 3";
+        o->need_fix = w->cfg.two_phase ? "turn two_phase off" : "use protocol 1 or 2";
+    } else if (w->cfg.proto_version == 2) {
+        o->need_version = 140000;
+        o->need_what = "protocol 2";
+        o->need_fix = "use protocol 1";
+    }
     /* Logical messages of ours, which a standby cannot write. */
     o->writes = w->cfg.heartbeat_ms > 0 ? "heartbeat messages (heartbeat.interval)"
                 : w->cfg.snapshot_mode == PGCDC_SNAPSHOT_MODE_INCREMENTAL
@@ -376,23 +387,7 @@ int pgcdc_worker_start(pgcdc_worker *w)
     w->proto = w->cfg.proto_version != 0         ? w->cfg.proto_version
                : w->cat.server_version >= 140000 ? 2
                                                  : 1;
-    if (w->cfg.proto_version == 2 && w->cat.server_version < 140000) {
-        r = pgcdc__fail(&w->ctx, PGCDC_ERR_INVALID,
-                        "protocol %d needs PostgreSQL 14 or later; this server is %d.%d "
-                        "(use protocol 1)",
-                        w->cfg.proto_version, w->cat.server_version / 10000,
-                        w->cat.server_version % 10000);
-        goto fail;
-    }
-    /* Two-phase decoding (protocol 3, pgoutput's two_phase) came with PostgreSQL 15. */
-    if ((w->cfg.two_phase || w->cfg.proto_version >= 3) && w->cat.server_version < 150000) {
-        r = pgcdc__fail(&w->ctx, PGCDC_ERR_INVALID,
-                        "%s needs PostgreSQL 15 or later; this server is %d.%d (%s)",
-                        w->cfg.two_phase ? "two_phase" : "protocol 3",
-                        w->cat.server_version / 10000, w->cat.server_version % 10000,
-                        w->cfg.two_phase ? "turn two_phase off" : "use protocol 1 or 2");
-        goto fail;
-    }
+    /* Protocol 2 or 3 on a server without it was refused by the preflight (catalog_opts). */
     if (w->cat.late_prepared > 0)
         pgcdc__log(&w->ctx, PGCDC_LOG_WARNING,
                    "%d transaction(s) prepared before slot \"%s\" had two-phase decoding: each "

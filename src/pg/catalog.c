@@ -25,7 +25,8 @@ void pgcdc__catalog_clear(pgcdc__catalog *cat)
     memset(cat, 0, sizeof(*cat));
 }
 
-static int check_server(pgcdc__ctx *ctx, PGconn *conn, pgcdc__catalog *cat)
+static int check_server(pgcdc__ctx *ctx, PGconn *conn, const pgcdc__catalog_opts *o,
+                        pgcdc__catalog *cat)
 {
     PGresult *res =
         pgcdc__query(ctx, conn, "read server settings",
@@ -58,6 +59,11 @@ static int check_server(pgcdc__ctx *ctx, PGconn *conn, pgcdc__catalog *cat)
         r = pgcdc__fail(ctx, PGCDC_ERR_CONNECT,
                         "server version %d is too old (pgoutput needs PostgreSQL 10 or later)",
                         cat->server_version);
+    } else if (o != NULL && cat->server_version < o->need_version) {
+        r = pgcdc__fail(ctx, PGCDC_ERR_INVALID,
+                        "%s needs PostgreSQL %d or later; this server is %d.%d (%s)", o->need_what,
+                        o->need_version / 10000, cat->server_version / 10000,
+                        cat->server_version % 10000, o->need_fix);
     } else if (strcmp(PQgetvalue(res, 0, 3), "t") != 0) {
         r = pgcdc__fail(ctx, PGCDC_ERR_PRIVILEGE,
                         "role \"%s\" lacks the REPLICATION attribute (grant it: ALTER ROLE %s "
@@ -625,7 +631,7 @@ int pgcdc__catalog_prepare(pgcdc__ctx *ctx, const pgcdc__catalog_opts *cfg, pgcd
     conn = pgcdc__connect(ctx, cfg->conninfo, 0, NULL, &r);
     if (conn == NULL)
         return r;
-    r = check_server(ctx, conn, cat);
+    r = check_server(ctx, conn, cfg, cat);
     if (r == PGCDC_OK)
         r = resolve_tables(ctx, conn, cfg, cat);
     if (r == PGCDC_OK)

@@ -32,6 +32,14 @@ typedef struct pgcdc__catalog_opts {
     int failover;        /* pgcdc_failover */
     const char *writes;  /* what the stream will write into the WAL (refused on a standby) */
     int two_phase;       /* two-phase decoding asked for: count what it will decode late */
+    /*
+     * A feature asked for that needs a server of at least need_version
+     * (0: none): refused, as "<need_what> needs PostgreSQL N or later ...
+     * (<need_fix>)", before anything is created.
+     */
+    int need_version;
+    const char *need_what;
+    const char *need_fix;
 } pgcdc__catalog_opts;
 
 typedef struct pgcdc__catalog {

@@ -126,6 +126,9 @@ static void test_streamed_transactions(void **state)
         /* Streaming in-progress transactions came with PostgreSQL 14: refused, saying so. */
         assert_int_equal(tl_start_only(cfg, msg, sizeof(msg)), PGCDC_ERR_INVALID);
         assert_non_null(strstr(msg, "protocol 2 needs PostgreSQL 14 or later; this server is 13."));
+        /* Refused before anything was created. */
+        tl_sql_expect(db, NULL, "SELECT 1 FROM pg_replication_slots WHERE slot_name = 's_stream'");
+        tl_sql_expect(db, NULL, "SELECT 1 FROM pg_publication WHERE pubname = 'p_stream'");
         pgcdc_config_free(cfg);
         return;
     }

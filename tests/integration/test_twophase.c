@@ -258,6 +258,9 @@ static int start_slot(const char *slot, const char *table)
         assert_int_equal(r, PGCDC_ERR_INVALID);
         assert_non_null(strstr(msg, "two_phase needs PostgreSQL 15 or later; this server is "));
         assert_null(strchr(msg, '\n'));
+        /* Refused before anything was created. */
+        tl_sql_expect(server, NULL, "SELECT 1 FROM pg_replication_slots WHERE slot_name = '%s'",
+                      slot);
         return 0;
     }
     if (r != PGCDC_OK)
