@@ -126,8 +126,6 @@ static int open_stream(pgcdc_worker *w)
     o.publication = w->cfg.publication;
     o.proto_version = w->proto;
     o.two_phase = w->cfg.two_phase;
-    if (w->cfg.two_phase && o.proto_version < 3)
-        o.proto_version = 3;
     o.binary = w->binary;
     o.sql_ascii = w->cat.encoding != NULL && strcmp(w->cat.encoding, "SQL_ASCII") == 0;
     o.status_interval_ms = w->cfg.status_interval_ms;
@@ -387,6 +385,9 @@ int pgcdc_worker_start(pgcdc_worker *w)
     w->proto = w->cfg.proto_version != 0         ? w->cfg.proto_version
                : w->cat.server_version >= 140000 ? 2
                                                  : 1;
+    /* Two-phase decoding is protocol 3's. */
+    if (w->cfg.two_phase && w->proto < 3)
+        w->proto = 3;
     /* Protocol 2 or 3 on a server without it was refused by the preflight (catalog_opts). */
     if (w->cat.late_prepared > 0)
         pgcdc__log(&w->ctx, PGCDC_LOG_WARNING,

@@ -78,7 +78,7 @@ pgcdc__relcache *pgcdc__relcache_new(void)
     return rc;
 }
 
-void pgcdc__relcache_clear(pgcdc__relcache *rc)
+static void relcache_clear(pgcdc__relcache *rc)
 {
     for (size_t i = 0; i < rc->cap; i++) {
         pgcdc__relation_free(rc->slots[i]);
@@ -91,7 +91,7 @@ void pgcdc__relcache_free(pgcdc__relcache *rc)
 {
     if (rc == NULL)
         return;
-    pgcdc__relcache_clear(rc);
+    relcache_clear(rc);
     free(rc->slots);
     free(rc);
 }

@@ -72,7 +72,6 @@ typedef struct pgcdc__relcache pgcdc__relcache;
 
 pgcdc__relcache *pgcdc__relcache_new(void);
 void pgcdc__relcache_free(pgcdc__relcache *rc);
-void pgcdc__relcache_clear(pgcdc__relcache *rc);
 /* A new connection: every entry is stale (not found) until the server sends it again. */
 void pgcdc__relcache_cut(pgcdc__relcache *rc);
 
